@@ -1,0 +1,194 @@
+"""Every exception PrivLens raises, with messages written for the person at the screen.
+
+A message says what is wrong, what we got, and what to do. It names columns, counts and
+sizes, never a cell value, so an error can be shown or logged without leaking data.
+
+Exception tree::
+
+    PrivLensError                      base of everything below; pages catch only this
+    ├── DataLoadError (ValueError)     a file could not be read as a table
+    │   ├── EmptyFileError             zero bytes, or only blank lines
+    │   ├── HeaderOnlyError            a header row but no data rows
+    │   ├── RaggedRowsError            a row with more fields than the header
+    │   ├── EncodingError              bytes that decode in no supported encoding
+    │   ├── BinaryFileError            a binary file under a text extension
+    │   ├── UnsupportedFormatError     an extension we do not read
+    │   ├── FileTooLargeError          over the configured upload limit
+    │   ├── NoSheetsError              a workbook with no usable sheet
+    │   ├── CorruptFileError           a damaged Parquet/XLSX container
+    │   └── NotATableError             JSON that is not a list of records or columns
+    ├── InvalidParameterError (ValueError)   an argument outside its allowed range
+    ├── ColumnError (KeyError)         a column that is missing or of the wrong kind
+    ├── RecipeError (ValueError)       a hardening recipe that does not validate
+    └── DecryptionError (ValueError)   a file that cannot be decrypted
+        ├── WrongKeyError              wrong passphrase or key
+        ├── TamperedDataError          authentication failed on the data
+        ├── TruncatedFileError         the stream ends early
+        ├── UnknownFormatError         not a PrivLens / age file, or an unknown version
+        └── WorkFactorError            the scrypt work factor is above the cap
+"""
+
+from __future__ import annotations
+
+
+class PrivLensError(Exception):
+    """Base class of every PrivLens error; its ``str`` is a user-facing message."""
+
+
+# --- data intake ---------------------------------------------------------------------------
+
+
+class DataLoadError(PrivLensError, ValueError):
+    """A file could not be read as a table."""
+
+
+class EmptyFileError(DataLoadError):
+    """The file has no content."""
+
+    def __init__(self, name: str = "the file") -> None:
+        super().__init__(
+            f"{name} is empty (0 data bytes). Choose a file that contains a header row and "
+            "at least one data row."
+        )
+
+
+class HeaderOnlyError(DataLoadError):
+    """The file has a header row but no data rows."""
+
+    def __init__(self, n_columns: int) -> None:
+        super().__init__(
+            f"The file has a header with {n_columns} column(s) but no data rows. "
+            "Add at least one row of data, or pick another file."
+        )
+
+
+class RaggedRowsError(DataLoadError):
+    """A row has a different number of fields from the header."""
+
+    def __init__(self, line: int, expected: int, got: int) -> None:
+        self.line = line
+        super().__init__(
+            f"Line {line} has {got} fields but the header has {expected}. Check that line for "
+            "an unquoted delimiter or a missing quote, or choose the right delimiter."
+        )
+
+
+class EncodingError(DataLoadError):
+    """Bytes that decode in none of the supported text encodings."""
+
+    def __init__(self, tried: tuple[str, ...]) -> None:
+        super().__init__(
+            "The file's text could not be decoded (tried "
+            + ", ".join(tried)
+            + "). Save it as UTF-8 (in Excel: 'CSV UTF-8') and upload it again."
+        )
+
+
+class BinaryFileError(DataLoadError):
+    """A binary file given under a text-format extension."""
+
+    def __init__(self, extension: str) -> None:
+        super().__init__(
+            f"This file has the extension '{extension}' but its content is binary, not text. "
+            "If it is a spreadsheet or Parquet file, give it its real extension "
+            "(.xlsx, .parquet); otherwise export it as CSV first."
+        )
+
+
+class UnsupportedFormatError(DataLoadError):
+    """An extension PrivLens does not read."""
+
+    def __init__(self, extension: str, supported: tuple[str, ...]) -> None:
+        shown = extension or "(none)"
+        super().__init__(
+            f"Files of type '{shown}' are not supported. Use one of: "
+            + ", ".join(supported)
+            + "."
+        )
+
+
+class FileTooLargeError(DataLoadError):
+    """The file is larger than the configured limit."""
+
+    def __init__(self, size_bytes: int, limit_bytes: int) -> None:
+        super().__init__(
+            f"The file is {size_bytes / 2**20:,.1f} MiB, above the limit of "
+            f"{limit_bytes / 2**20:,.0f} MiB. Upload a smaller extract (for example a sample "
+            "of rows or fewer columns), or raise the limit as the README explains."
+        )
+
+
+class NoSheetsError(DataLoadError):
+    """A workbook without any sheet that holds data."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The workbook has no sheet with data. Put the table on a sheet (header in the "
+            "first row) and save it again."
+        )
+
+
+class CorruptFileError(DataLoadError):
+    """A damaged binary container (Parquet, XLSX)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(
+            f"The {kind} file is damaged or incomplete and could not be read. Export it "
+            "again from its source, or upload it as CSV."
+        )
+
+
+class NotATableError(DataLoadError):
+    """JSON content that is not a table."""
+
+    def __init__(self, found: str) -> None:
+        super().__init__(
+            f"The JSON holds {found}, not a table. Use a list of records "
+            '([{"col": value, ...}, ...]), an object of equal-length column lists, '
+            "or JSON Lines (one record per line)."
+        )
+
+
+# --- parameters and columns ----------------------------------------------------------------
+
+
+class InvalidParameterError(PrivLensError, ValueError):
+    """An argument outside its allowed range; the message names the range and the value."""
+
+
+class ColumnError(PrivLensError, KeyError):
+    """A column that is missing, or of a kind the operation cannot use."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class RecipeError(PrivLensError, ValueError):
+    """A hardening recipe that does not validate."""
+
+
+# --- decryption ----------------------------------------------------------------------------
+
+
+class DecryptionError(PrivLensError, ValueError):
+    """A file that cannot be decrypted; no plaintext is ever returned with it."""
+
+
+class WrongKeyError(DecryptionError):
+    """The passphrase or key does not open the file."""
+
+
+class TamperedDataError(DecryptionError):
+    """Authentication of the data failed."""
+
+
+class TruncatedFileError(DecryptionError):
+    """The encrypted stream ends before its last chunk."""
+
+
+class UnknownFormatError(DecryptionError):
+    """Not a file PrivLens can decrypt, or a version it does not know."""
+
+
+class WorkFactorError(DecryptionError):
+    """The key-derivation work factor in the header is above the cap."""
