@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from enum import StrEnum
+
+from core import limits
+from core.profile import ColumnProfile, Kind
 
 
 class Role(StrEnum):
@@ -35,3 +40,107 @@ def columns_with_role(roles: dict[str, str], role: Role) -> list[str]:
     ['age', 'zip']
     """
     return [col for col, r in roles.items() if r == role]
+
+
+# --- suggestions ---------------------------------------------------------------------------
+
+
+_NAME_IDENTIFIER = re.compile(
+    r"(^|_)(id|uuid|guid|ssn|social_?security|passport|licen[cs]e|e_?mail|phone|mobile|"
+    r"telephone|fax|iban|account|card|credit_?card|ip|ip_?address|url|username|user_?name|"
+    r"first_?name|last_?name|full_?name|surname|given_?name|name|address|street|mrn|"
+    r"patient_?id|customer_?id|employee_?id|national_?id)($|_)"
+)
+_NAME_QI = re.compile(
+    r"(^|_)(age|sex|gender|zip|zip_?code|postcode|post_?code|postal_?code|plz|birth|"
+    r"birth_?date|date_?of_?birth|dob|yob|birth_?year|race|ethnicity|ethnic|marital|"
+    r"marital_?status|nationality|native_?country|country|citizenship|education|occupation|"
+    r"job|profession|religion|city|town|county|state|region|district|language|relationship|"
+    r"workclass|height|weight)($|_)"
+)
+_NAME_SENSITIVE = re.compile(
+    r"(^|_)(income|salary|wage|wages|earnings|diagnosis|disease|condition|illness|health|"
+    r"hiv|cancer|medication|drug|treatment|charges|cost|debt|credit_?score|sexual|"
+    r"orientation|political|party|religion_?belief|criminal|conviction|disability|"
+    r"pregnan\w*|genetic|biometric|union)($|_)"
+)
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoleSuggestion:
+    """A suggested role for one column and the reasons behind it (no values)."""
+
+    column: str
+    role: Role
+    reasons: tuple[str, ...]
+
+
+def suggest_role(profile: ColumnProfile) -> RoleSuggestion:
+    """Suggest a role for one column from its name and profiled content.
+
+    Content beats names: a column whose values are e-mail addresses is an identifier
+    whatever it is called.
+
+    >>> from core.profile import profile_column
+    >>> import pandas as pd
+    >>> suggest_role(profile_column(pd.Series(["a@x.org", "b@y.com"], name="contact"))).role
+    <Role.IDENTIFIER: 'identifier'>
+    >>> suggest_role(profile_column(pd.Series([34, 51, 34], name="Age"))).role
+    <Role.QUASI_IDENTIFIER: 'quasi_identifier'>
+    """
+    name = _normalize(profile.name)
+    reasons: list[str] = []
+    for det, share in profile.detected:
+        reasons.append(f"{100 * share:.0f}% of sampled values match: {det.label}")
+    if profile.detected:
+        det = profile.detected[0][0]
+        role = Role.IDENTIFIER if det.identifier else Role.QUASI_IDENTIFIER
+        return RoleSuggestion(column=profile.name, role=role, reasons=tuple(reasons))
+    if _NAME_IDENTIFIER.search(name):
+        return RoleSuggestion(
+            column=profile.name,
+            role=Role.IDENTIFIER,
+            reasons=("the column name suggests a direct identifier",),
+        )
+    if (
+        profile.kind in (Kind.IDENTIFIER,)
+        and profile.uniqueness >= limits.IDENTIFIER_UNIQUENESS
+        and not _NAME_QI.search(name)
+    ):
+        return RoleSuggestion(
+            column=profile.name,
+            role=Role.IDENTIFIER,
+            reasons=(
+                f"{100 * profile.uniqueness:.1f}% of its values are distinct: it singles out "
+                "records on its own",
+            ),
+        )
+    if _NAME_SENSITIVE.search(name):
+        return RoleSuggestion(
+            column=profile.name,
+            role=Role.SENSITIVE,
+            reasons=("the column name suggests a sensitive attribute",),
+        )
+    if _NAME_QI.search(name):
+        why = "the column name is a known quasi-identifier"
+        if "birth" in name or name in ("dob", "yob"):
+            why = "a date of birth is a strong quasi-identifier"
+        return RoleSuggestion(column=profile.name, role=Role.QUASI_IDENTIFIER, reasons=(why,))
+    if profile.kind == Kind.DATETIME:
+        return RoleSuggestion(
+            column=profile.name,
+            role=Role.QUASI_IDENTIFIER,
+            reasons=("dates can be linked to outside records (events, births)",),
+        )
+    return RoleSuggestion(
+        column=profile.name, role=Role.OTHER, reasons=("no identifying pattern found",)
+    )
+
+
+def suggest_roles(profiles: tuple[ColumnProfile, ...]) -> dict[str, RoleSuggestion]:
+    """Suggest a role for every profiled column (see :func:`suggest_role`)."""
+    return {p.name: suggest_role(p) for p in profiles}

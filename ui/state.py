@@ -4,16 +4,24 @@ Keys in ``st.session_state``:
 
 - ``dataset``: the loaded :class:`pandas.DataFrame` (never replaced by a failed upload);
 - ``dataset_name``: a short display name for it;
+- ``dataset_id``: a token that changes whenever a new table is loaded. Cached functions can
+  take the frame as ``_frame`` (not hashed) plus ``dataset_id`` (hashed), which avoids hashing
+  a 1,000,000-row frame on every rerun;
+- ``dataset_note``: provenance or licence text to show with the data (samples);
 - ``roles``: ``dict[column, Role value]``, edited on the Data page and the default of every
-  later page.
+  later page;
+- ``role_reasons``: ``dict[column, str]``, why each role was suggested.
 """
 
 from __future__ import annotations
 
+import uuid
+
 import pandas as pd
 import streamlit as st
 
-from core.roles import Role, columns_with_role
+from core.profile import profile_frame
+from core.roles import Role, columns_with_role, suggest_roles
 
 
 def require_dataset() -> pd.DataFrame:
@@ -25,6 +33,11 @@ def require_dataset() -> pd.DataFrame:
     return df
 
 
+def dataset_id() -> str:
+    """Token of the current dataset (changes with every load)."""
+    return str(st.session_state.get("dataset_id", ""))
+
+
 def roles() -> dict[str, str]:
     """Column roles of the current dataset (column -> Role value)."""
     return dict(st.session_state.get("roles", {}))
@@ -33,3 +46,19 @@ def roles() -> dict[str, str]:
 def role_columns(role: Role) -> list[str]:
     """Columns of the current dataset that have ``role``."""
     return columns_with_role(roles(), role)
+
+
+def set_roles(new_roles: dict[str, str]) -> None:
+    """Replace the roles of the current dataset."""
+    st.session_state["roles"] = dict(new_roles)
+
+
+def set_dataset(frame: pd.DataFrame, *, name: str, note: str = "") -> None:
+    """Make ``frame`` the current dataset and suggest roles for its columns."""
+    suggestions = suggest_roles(profile_frame(frame))
+    st.session_state["dataset"] = frame
+    st.session_state["dataset_name"] = name
+    st.session_state["dataset_note"] = note
+    st.session_state["dataset_id"] = uuid.uuid4().hex
+    st.session_state["roles"] = {c: str(s.role) for c, s in suggestions.items()}
+    st.session_state["role_reasons"] = {c: "; ".join(s.reasons) for c, s in suggestions.items()}

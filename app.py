@@ -1,0 +1,46 @@
+"""PrivLens: privacy risk analysis of tabular data in the browser.
+
+Run with ``streamlit run app.py``. This file only routes: page config, the built-in sample as
+the first dataset, then the pages in sidebar order.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.errors import PrivLensError
+from core.samples import ADULT_CITATION, ADULT_NOTE, adult
+from ui import nav
+from ui.state import set_dataset
+
+st.set_page_config(page_title="PrivLens", page_icon="🔍", layout="wide")
+
+
+@st.cache_data(max_entries=1, show_spinner="Loading the Adult sample…")
+def _adult_sample():  # noqa: ANN202 - cached loader
+    return adult().frame
+
+
+if "dataset" not in st.session_state:
+    try:
+        set_dataset(
+            _adult_sample(), name="Adult census sample", note=f"{ADULT_NOTE} {ADULT_CITATION}"
+        )
+    except PrivLensError as exc:  # the app still opens; the Data page offers an upload
+        st.session_state["startup_error"] = str(exc)
+
+# Sidebar order: Data, Correlations, Re-identification risk, Differential privacy, Masking,
+# Export, Decrypt.
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon="🏠", url_path="home", default=True),
+    st.Page("pages/data.py", title="Data", icon="📄", url_path="data"),
+]
+nav.register(PAGES)
+
+with st.sidebar:
+    name = st.session_state.get("dataset_name")
+    df = st.session_state.get("dataset")
+    if df is not None:
+        st.caption(f"Dataset: **{name}** · {len(df):,} rows × {df.shape[1]} columns")
+
+st.navigation(PAGES).run()

@@ -1,0 +1,41 @@
+"""Home: what PrivLens is, what each page answers, and the current dataset."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import nav
+
+st.title("PrivLens")
+st.markdown(
+    "See how exposed a table of personal data is, harden it, and export a version that is "
+    "safe to share. Everything runs on this server, in memory: nothing is uploaded anywhere "
+    "else and no usage statistics are sent."
+)
+
+df = st.session_state.get("dataset")
+if df is not None:
+    st.subheader("Current dataset")
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Rows", f"{len(df):,}", help="Number of records in the loaded table.")
+    c2.metric("Columns", df.shape[1], help="Number of variables in the loaded table.")
+    qi = sum(1 for r in st.session_state.get("roles", {}).values() if r == "quasi_identifier")
+    c3.metric(
+        "Quasi-identifiers",
+        qi,
+        help="Columns that, combined, could single a person out (set on the Data page).",
+    )
+    st.caption(
+        f"**{st.session_state.get('dataset_name', '')}**. "
+        f"{st.session_state.get('dataset_note', '')}"
+    )
+elif "startup_error" in st.session_state:
+    st.error(st.session_state["startup_error"])
+
+st.subheader("Pages")
+for page in nav.pages()[1:]:
+    question = nav.QUESTIONS.get(page.url_path, "")
+    col1, col2 = st.columns([1, 3])
+    with col1:
+        st.page_link(page, label=page.title, icon=page.icon)
+    col2.markdown(question)
