@@ -18,6 +18,7 @@ Exception tree::
     │   ├── CorruptFileError           a damaged Parquet/XLSX container
     │   └── NotATableError             JSON that is not a list of records or columns
     ├── InvalidParameterError (ValueError)   an argument outside its allowed range
+    │   └── BudgetExceededError        a DP release that would overspend the privacy budget
     ├── ColumnError (KeyError)         a column that is missing or of the wrong kind
     ├── RecipeError (ValueError)       a hardening recipe that does not validate
     └── DecryptionError (ValueError)   a file that cannot be decrypted
@@ -154,6 +155,10 @@ class NotATableError(DataLoadError):
 
 class InvalidParameterError(PrivLensError, ValueError):
     """An argument outside its allowed range; the message names the range and the value."""
+
+
+class BudgetExceededError(InvalidParameterError):
+    """A differentially private release that would take the total past the privacy budget."""
 
 
 class ColumnError(PrivLensError, KeyError):
