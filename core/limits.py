@@ -38,6 +38,14 @@ DELTA_DEFAULT = 1e-5
 RISK_THRESHOLD_DEFAULT = 0.2
 K_MIN = 2
 K_MAX = 100
+#: Most QI subsets the distinction/separation view evaluates (sum of C(q, s), s <= max size).
+RISK_MAX_SUBSETS = 256
+#: Largest QI subset size offered by the subset view.
+RISK_SUBSET_SIZE_MAX = 4
+#: Rows shown in the riskiest-records table.
+RISK_TABLE_ROWS = 50
+#: Default l for recursive (c, l)-diversity.
+RISK_RECURSIVE_L_DEFAULT = 2
 
 # --- hardening (masking, pseudonymization, suppression) -----------------------------------
 #: Shortest accepted pseudonymization key, in bytes (a generated key has 32).

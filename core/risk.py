@@ -1,0 +1,1370 @@
+"""Re-identification risk of a table, from equivalence classes over its quasi-identifiers.
+
+The engine is a group-by over integer codes: every quasi-identifier (QI) is factorized to
+codes, the codes are combined into one int64 key per record, and class sizes are counted
+with ``np.bincount``. There is no Python loop per class, and the same computation could run
+on an out-of-core or distributed group-by.
+
+Missing values follow an explicit policy (:class:`MissingPolicy`):
+
+- ``"category"`` (default, as ARX does): a missing value is one more category, so a record
+  with a missing age only matches records whose age is missing too;
+- ``"wildcard"`` (as sdcMicro's ``freqCalc`` does): a missing value matches any value. A
+  record's frequency ``f_k`` then counts every record that agrees with it on all keys where
+  both are observed. Records are still grouped by their exact pattern (so class sizes add up
+  to ``n``); only ``f_k``/``F_k`` grow by the wildcard matches.
+
+Either way no record is dropped: class sizes always sum to the number of rows (pandas'
+``groupby`` drops missing keys by default; this module never does).
+
+References
+----------
+.. [S02] Sweeney, L. (2002). k-anonymity: a model for protecting privacy.
+   IJUFKS 10(5), 557-570.
+.. [EE08] El Emam, K., Dankar, F. K. (2008). Protecting privacy using k-anonymity.
+   JAMIA 15(5), 627-637.
+.. [FP04] Franconi, L., Polettini, S. (2004). Individual risk estimation in mu-Argus:
+   a review. PSD 2004, LNCS 3050, 262-272.
+.. [TKM15] Templ, M., Kowarik, A., Meindl, B. (2015). Statistical disclosure control for
+   micro-data using the R package sdcMicro. JSS 67(4).
+.. [Z91] Zayatz, L. (1991). Estimation of the percent of unique population elements on a
+   microdata file using the sample. US Census Bureau SRD report 91/08.
+.. [H01] Hoshino, N. (2001). Applying Pitman's sampling formula to microdata disclosure
+   risk assessment. J. Official Statistics 17(4), 499-520.
+.. [CK98] Chen, G., Keller-McNulty, S. (1998). Estimation of identification disclosure
+   risk in microdata. J. Official Statistics 14(1), 79-95.
+.. [D12] Dankar, F. K., El Emam, K., Neisa, A., Roffey, T. (2012). Estimating the
+   re-identification risk of clinical data sets. BMC Med. Inform. Decis. Mak. 12:66.
+.. [HNSS95] Haas, P. J., Naughton, J. F., Seshadri, S., Stokes, L. (1995). Sampling-based
+   estimation of the number of distinct values of an attribute. VLDB 1995.
+.. [MC04] Motwani, R., Xu, Y. (2007). Efficient algorithms for masking and finding
+   quasi-identifiers. (distinction and separation, as ARX reports them.)
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+import pandas as pd
+
+from core.errors import ColumnError, InvalidParameterError
+from core.limits import RISK_MAX_SUBSETS, RISK_THRESHOLD_DEFAULT
+
+__all__ = [
+    "EquivalenceClasses",
+    "IndividualRisk",
+    "MissingPolicy",
+    "PopulationUniqueness",
+    "ProsecutorRisk",
+    "QiContribution",
+    "RiskSummary",
+    "SubsetScore",
+    "class_size_histogram",
+    "equivalence_classes",
+    "individual_risk",
+    "journalist_risk",
+    "k_anonymity",
+    "marketer_risk",
+    "population_uniqueness",
+    "prosecutor_risk",
+    "qi_contributions",
+    "risk_summary",
+    "subset_scores",
+]
+
+
+class MissingPolicy(StrEnum):
+    """How a missing QI value matches other values."""
+
+    CATEGORY = "category"
+    WILDCARD = "wildcard"
+
+
+# --- engine --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EquivalenceClasses:
+    """Records grouped by their quasi-identifier pattern.
+
+    Attributes
+    ----------
+    quasi_identifiers : tuple of str
+        The QI columns, in the order given.
+    missing : MissingPolicy
+        The missing-value policy used.
+    n : int
+        Number of records.
+    class_id : numpy.ndarray
+        Per record, the index (``0 .. n_classes - 1``) of its class (its exact QI pattern).
+    class_sizes : numpy.ndarray
+        Records per class; sums to ``n``.
+    class_fk : numpy.ndarray
+        Sample frequency ``f_k`` of each class: its size under ``"category"``; under
+        ``"wildcard"`` the number of records matching the pattern, missing values matching
+        anything.
+    class_has_missing : numpy.ndarray
+        Whether the pattern of each class has a missing value.
+    warnings : tuple of str
+        Soft problems found while grouping.
+    """
+
+    quasi_identifiers: tuple[str, ...]
+    missing: MissingPolicy
+    n: int
+    class_id: np.ndarray
+    class_sizes: np.ndarray
+    class_fk: np.ndarray
+    class_has_missing: np.ndarray
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def n_classes(self) -> int:
+        """Number of equivalence classes (distinct QI patterns)."""
+        return int(self.class_sizes.size)
+
+    @property
+    def record_fk(self) -> np.ndarray:
+        """Per record, the sample frequency ``f_k`` of its key."""
+        return self.class_fk[self.class_id]
+
+
+def _check_frame(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise InvalidParameterError(
+            f"Expected a pandas DataFrame; got {type(df).__name__}. Load a table first."
+        )
+    if len(df) == 0:
+        raise InvalidParameterError(
+            "The table has 0 rows, so there is no risk to measure. Load a table with data."
+        )
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ColumnError(
+            f"{what} not found in the table: {', '.join(map(str, missing))}. "
+            f"The table has {df.shape[1]} column(s); pick existing ones."
+        )
+
+
+def _qi_codes(df: pd.DataFrame, qis: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Factorize each QI; return codes (n x q, -1 = missing) and cardinalities (with NA)."""
+    n = len(df)
+    codes = np.empty((n, len(qis)), dtype=np.int64)
+    cards = np.empty(len(qis), dtype=np.int64)
+    for j, col in enumerate(qis):
+        c, uniques = pd.factorize(df[col], use_na_sentinel=True)
+        codes[:, j] = c
+        cards[j] = len(uniques) + 1  # one extra code for "missing"
+    return codes, cards
+
+
+def _combine(codes: np.ndarray, cards: np.ndarray) -> np.ndarray:
+    """Combine code columns (>= 0) into one int64 key per row, re-densifying on overflow."""
+    n = codes.shape[0]
+    key = np.zeros(n, dtype=np.int64)
+    span = 1
+    for j in range(codes.shape[1]):
+        card = int(cards[j])
+        if span * card >= 2**62:  # compress before the mixed radix overflows
+            key, uniq = pd.factorize(key)
+            span = len(uniq)
+        key = key * card + codes[:, j]
+        span *= card
+    return key
+
+
+def _validate_qis(df: pd.DataFrame, quasi_identifiers: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(quasi_identifiers, str):
+        quasi_identifiers = [quasi_identifiers]
+    qis = tuple(quasi_identifiers)
+    if not qis:
+        raise InvalidParameterError(
+            "No quasi-identifiers were chosen; got 0 columns. Pick at least one column an "
+            "attacker could know (age, ZIP code, sex, ...)."
+        )
+    if len(set(qis)) != len(qis):
+        raise InvalidParameterError(
+            f"A quasi-identifier is listed twice (got {len(qis)} names, "
+            f"{len(set(qis))} distinct). List each column once."
+        )
+    _check_frame(df, qis, "Quasi-identifier column(s)")
+    return qis
+
+
+def equivalence_classes(
+    df: pd.DataFrame,
+    quasi_identifiers: Sequence[str],
+    *,
+    missing: MissingPolicy | str = MissingPolicy.CATEGORY,
+) -> EquivalenceClasses:
+    """Group records into equivalence classes over the quasi-identifiers.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table; at least one row.
+    quasi_identifiers : sequence of str
+        One or more distinct column names of ``df``.
+    missing : {"category", "wildcard"}
+        Missing-value policy, see the module docstring.
+
+    Returns
+    -------
+    EquivalenceClasses
+
+    Raises
+    ------
+    InvalidParameterError
+        Empty table, no QI, a QI listed twice, or an unknown policy.
+    ColumnError
+        A QI that is not a column of ``df``.
+
+    Notes
+    -----
+    Class of record i = its tuple of QI values (missing as its own token). Under
+    ``"category"`` ``f_k`` = class size. Under ``"wildcard"``, for records i and j,
+    ``match(i, j)`` holds when on every QI they are equal or either is missing, and
+    ``f_k(i) = sum_j match(i, j)``, as in sdcMicro 5.x ``freqCalc``. One deliberate
+    difference: sdcMicro gives a record whose keys are all missing ``f_k = n`` but does not
+    add it to the counts of complete records; here the match is symmetric, so it is added
+    (this keeps "adding a QI never lowers the number of uniques" true).
+
+    References
+    ----------
+    .. [S02] Sweeney (2002). .. [TKM15] Templ et al. (2015), ``freqCalc``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"age": [30, 30, 40, None], "sex": ["f", "f", "m", "m"]})
+    >>> ec = equivalence_classes(df, ["age", "sex"])
+    >>> sorted(ec.class_sizes.tolist()), int(ec.class_sizes.sum())
+    ([1, 1, 2], 4)
+    >>> equivalence_classes(df, ["age", "sex"], missing="wildcard").record_fk.tolist()
+    [2, 2, 2, 2]
+    """
+    qis = _validate_qis(df, quasi_identifiers)
+    policy = _policy(missing)
+    codes, cards = _qi_codes(df, qis)
+    is_na = codes < 0
+    any_na = bool(is_na.any())
+    dense = np.where(is_na, cards - 1, codes) if any_na else codes
+    key = _combine(dense, cards)
+    class_id, uniq = pd.factorize(key)
+    class_id = class_id.astype(np.int64, copy=False)
+    sizes = np.bincount(class_id, minlength=len(uniq)).astype(np.int64)
+    warnings: list[str] = []
+    if any_na:
+        row_na = is_na.any(axis=1)
+        has_missing = np.zeros(len(uniq), dtype=bool)
+        has_missing[class_id[row_na]] = True
+        na_cols = [qis[j] for j in range(len(qis)) if is_na[:, j].any()]
+        warnings.append(
+            f"{int(row_na.sum())} record(s) have a missing value in "
+            f"{', '.join(na_cols)}; missing values are treated as "
+            + (
+                "their own category (ARX convention)."
+                if policy is MissingPolicy.CATEGORY
+                else "wildcards matching any value (sdcMicro convention)."
+            )
+        )
+    else:
+        has_missing = np.zeros(len(uniq), dtype=bool)
+    if policy is MissingPolicy.WILDCARD and any_na:
+        fk, _ = _wildcard_counts(codes, class_id, sizes.astype(np.float64), None)
+        class_fk = np.rint(fk).astype(np.int64)
+    else:
+        class_fk = sizes
+    return EquivalenceClasses(
+        quasi_identifiers=qis,
+        missing=policy,
+        n=len(df),
+        class_id=class_id,
+        class_sizes=sizes,
+        class_fk=class_fk,
+        class_has_missing=has_missing,
+        warnings=tuple(warnings),
+    )
+
+
+def _policy(missing: MissingPolicy | str) -> MissingPolicy:
+    try:
+        return MissingPolicy(missing)
+    except ValueError:
+        raise InvalidParameterError(
+            f"missing must be 'category' or 'wildcard'; got {missing!r}. Use 'category' to "
+            "treat a missing value as its own value, 'wildcard' to let it match any value."
+        ) from None
+
+
+def _first_rows(class_id: np.ndarray, n_classes: int) -> np.ndarray:
+    first = np.full(n_classes, class_id.size, dtype=np.int64)
+    np.minimum.at(first, class_id, np.arange(class_id.size, dtype=np.int64))
+    return first
+
+
+def _wildcard_counts(
+    codes: np.ndarray,
+    class_id: np.ndarray,
+    class_count: np.ndarray,
+    class_weight: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per class, the (weighted) number of records matching it with missing = wildcard.
+
+    Works on patterns (one row per class), grouped by missingness mask: for each pair of
+    masks (A, B) the patterns agree iff their projections on the keys observed in both are
+    equal, which one bincount over that projection answers. Cost O(masks * classes).
+    """
+    n_classes = class_count.size
+    pat = codes[_first_rows(class_id, n_classes)]  # (C, q), -1 = missing
+    q = pat.shape[1]
+    obs = pat >= 0
+    mask_key = (obs * (1 << np.arange(q, dtype=np.int64))).sum(axis=1)
+    masks, mask_of = np.unique(mask_key, return_inverse=True)
+    groups = [np.flatnonzero(mask_of == m) for m in range(masks.size)]
+    cards = pat.max(axis=0) + 1
+    fk = np.zeros(n_classes, dtype=np.float64)
+    fw = np.zeros(n_classes, dtype=np.float64) if class_weight is not None else None
+    for a, ia in enumerate(groups):
+        for b, ib in enumerate(groups):
+            common = np.array(
+                [j for j in range(q) if (masks[a] >> j) & 1 and (masks[b] >> j) & 1],
+                dtype=np.int64,
+            )
+            if common.size:
+                ka = _combine(pat[np.ix_(ia, common)], cards[common])
+                kb = _combine(pat[np.ix_(ib, common)], cards[common])
+                both, inv = np.unique(np.concatenate([kb, ka]), return_inverse=True)
+                inv_b, inv_a = inv[: kb.size], inv[kb.size :]
+                fk[ia] += np.bincount(inv_b, class_count[ib], both.size)[inv_a]
+                if fw is not None and class_weight is not None:
+                    fw[ia] += np.bincount(inv_b, class_weight[ib], both.size)[inv_a]
+            else:
+                fk[ia] += class_count[ib].sum()
+                if fw is not None and class_weight is not None:
+                    fw[ia] += class_weight[ib].sum()
+    return fk, fw
+
+
+def _classes(
+    data: pd.DataFrame | EquivalenceClasses,
+    quasi_identifiers: Sequence[str] | None,
+    missing: MissingPolicy | str,
+) -> EquivalenceClasses:
+    if isinstance(data, EquivalenceClasses):
+        return data
+    if quasi_identifiers is None:
+        raise InvalidParameterError(
+            "quasi_identifiers is required when a DataFrame is given; got None. "
+            "Pass the list of QI columns."
+        )
+    return equivalence_classes(data, quasi_identifiers, missing=missing)
+
+
+def k_anonymity(
+    df: pd.DataFrame,
+    quasi_identifiers: Sequence[str],
+    *,
+    missing: MissingPolicy | str = MissingPolicy.CATEGORY,
+) -> int:
+    """The k of k-anonymity: the smallest sample frequency ``f_k`` over all records.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table; at least one row.
+    quasi_identifiers : sequence of str
+        QI columns.
+    missing : {"category", "wildcard"}
+        Missing-value policy.
+
+    Returns
+    -------
+    int
+        ``k = min_i f_k(i)``, between 1 and ``n``.
+
+    Raises
+    ------
+    InvalidParameterError, ColumnError
+        As :func:`equivalence_classes`.
+
+    Notes
+    -----
+    ``k = min over classes of the class size`` under ``"category"`` (missing values form
+    their own category); under ``"wildcard"`` the minimum of the wildcard match counts.
+
+    References
+    ----------
+    .. [S02] Sweeney (2002).
+
+    Examples
+    --------
+    >>> k_anonymity(pd.DataFrame({"zip": [1, 1, 2, 2, 2]}), ["zip"])
+    2
+    """
+    ec = equivalence_classes(df, quasi_identifiers, missing=missing)
+    return int(ec.class_fk.min())
+
+
+def class_size_histogram(classes: EquivalenceClasses) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct class sizes and how many classes have each size (``sizes``, ``counts``).
+
+    >>> ec = equivalence_classes(pd.DataFrame({"a": [1, 1, 2, 3]}), ["a"])
+    >>> [v.tolist() for v in class_size_histogram(ec)]
+    [[1, 2], [2, 1]]
+    """
+    sizes, counts = np.unique(classes.class_sizes, return_counts=True)
+    return sizes.astype(np.int64), counts.astype(np.int64)
+
+
+# --- prosecutor, journalist, marketer ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProsecutorRisk:
+    """Prosecutor re-identification risk (the attacker knows the target is in the data).
+
+    Attributes
+    ----------
+    record_risk : numpy.ndarray
+        Per record ``1 / f_k``.
+    highest : float
+        ``1 / k``.
+    average : float
+        Mean of ``1 / f_k`` over records (``= classes / n`` when classes partition).
+    threshold : float
+        The risk threshold ``t`` in (0, 1].
+    records_at_risk : int
+        Records whose risk ``1 / f_k`` exceeds ``t``.
+    share_at_risk : float
+        ``records_at_risk / n`` (ARX's "records at risk").
+    """
+
+    record_risk: np.ndarray
+    highest: float
+    average: float
+    threshold: float
+    records_at_risk: int
+    share_at_risk: float
+
+
+def _check_threshold(threshold: float) -> float:
+    t = float(threshold)
+    if not (0.0 < t <= 1.0) or math.isnan(t):
+        raise InvalidParameterError(
+            f"threshold must be in (0, 1]; got {threshold}. A threshold of 0.2 flags records "
+            "in classes of fewer than 5."
+        )
+    return t
+
+
+def prosecutor_risk(
+    classes: EquivalenceClasses,
+    *,
+    threshold: float = RISK_THRESHOLD_DEFAULT,
+) -> ProsecutorRisk:
+    """Prosecutor risk per record, highest, average and records at risk.
+
+    Parameters
+    ----------
+    classes : EquivalenceClasses
+        From :func:`equivalence_classes`.
+    threshold : float
+        ``t`` in (0, 1].
+
+    Returns
+    -------
+    ProsecutorRisk
+
+    Raises
+    ------
+    InvalidParameterError
+        ``threshold`` outside (0, 1].
+
+    Notes
+    -----
+    Per record ``r_i = 1 / f_k(i)``; highest ``= 1 / k``; average ``= (1/n) sum_i r_i``,
+    which equals ``|classes| / n`` when the classes partition the records ("category"
+    policy); records at risk ``= (sum over classes j with 1/f_j > t of f_j) / n`` as ARX
+    defines it. Missing values follow the classes' policy.
+
+    References
+    ----------
+    .. [EE08] El Emam and Dankar (2008).
+
+    Examples
+    --------
+    >>> ec = equivalence_classes(pd.DataFrame({"a": [1, 1, 1, 2, 2, 3]}), ["a"])
+    >>> r = prosecutor_risk(ec, threshold=0.4)
+    >>> r.highest, r.average, r.records_at_risk, r.share_at_risk
+    (1.0, 0.5, 3, 0.5)
+    """
+    t = _check_threshold(threshold)
+    class_risk = 1.0 / classes.class_fk
+    risk = class_risk[classes.class_id]
+    at_risk = int(classes.class_sizes[class_risk > t].sum())
+    return ProsecutorRisk(
+        record_risk=risk,
+        highest=float(class_risk.max()),
+        average=float(np.dot(classes.class_sizes, class_risk) / classes.n),
+        threshold=t,
+        records_at_risk=at_risk,
+        share_at_risk=at_risk / classes.n,
+    )
+
+
+def _population_frequency(
+    classes: EquivalenceClasses,
+    weights: np.ndarray | None,
+    sampling_fraction: float | None,
+    codes: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per class, the estimated population frequency F_k (sum of weights of its matches)."""
+    if weights is None:
+        pi = 1.0 if sampling_fraction is None else _check_fraction(sampling_fraction)
+        return classes.class_fk / pi
+    class_w = np.bincount(classes.class_id, weights, classes.n_classes)
+    if classes.missing is MissingPolicy.WILDCARD and classes.class_has_missing.any():
+        assert codes is not None
+        _, fw = _wildcard_counts(
+            codes, classes.class_id, classes.class_sizes.astype(np.float64), class_w
+        )
+        assert fw is not None
+        return fw
+    return class_w
+
+
+def _check_fraction(sampling_fraction: float) -> float:
+    pi = float(sampling_fraction)
+    if not (0.0 < pi <= 1.0) or math.isnan(pi):
+        raise InvalidParameterError(
+            f"sampling_fraction must be in (0, 1]; got {sampling_fraction}. It is the share "
+            "of the population in the table: 0.01 for a 1% sample, 1 for a full census."
+        )
+    return pi
+
+
+def marketer_risk(
+    classes: EquivalenceClasses,
+    *,
+    sampling_fraction: float | None = None,
+) -> float:
+    """Marketer risk: expected share of records re-identified when all are attacked.
+
+    Parameters
+    ----------
+    classes : EquivalenceClasses
+        From :func:`equivalence_classes`.
+    sampling_fraction : float, optional
+        ``pi`` in (0, 1]; ``None`` means the table is the whole population.
+
+    Returns
+    -------
+    float
+        ``(1/n) sum_j f_j / F_j`` with ``F_j = f_j / pi``; ``= |classes| / n`` when
+        ``pi = 1``.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``sampling_fraction`` outside (0, 1].
+
+    Notes
+    -----
+    Population class sizes are estimated as ``F_j = f_j / pi`` (a constant weight
+    ``1 / pi``), so with a sample the marketer risk is ``pi * |classes| / n``.
+
+    References
+    ----------
+    .. [D12] Dankar et al. (2012).
+
+    Examples
+    --------
+    >>> ec = equivalence_classes(pd.DataFrame({"a": [1, 1, 2, 3]}), ["a"])
+    >>> marketer_risk(ec), marketer_risk(ec, sampling_fraction=0.5)
+    (0.75, 0.375)
+    """
+    big_f = _population_frequency(classes, None, sampling_fraction)
+    return float(np.sum(classes.class_sizes / big_f) / classes.n)
+
+
+def journalist_risk(
+    classes: EquivalenceClasses,
+    *,
+    sampling_fraction: float | None = None,
+    population_size: int | None = None,
+) -> float:
+    """Journalist risk: highest re-identification risk when the target may not be in the data.
+
+    Parameters
+    ----------
+    classes : EquivalenceClasses
+        From :func:`equivalence_classes`.
+    sampling_fraction : float, optional
+        ``pi`` in (0, 1].
+    population_size : int, optional
+        ``N >= n``; used as ``pi = n / N`` when no sampling fraction is given.
+
+    Returns
+    -------
+    float
+        ``max_j 1 / F_j`` with ``F_j = f_j / pi`` (so ``pi / k``).
+
+    Raises
+    ------
+    InvalidParameterError
+        Neither or an invalid ``pi`` / ``N``.
+
+    Notes
+    -----
+    ``F_j`` is the expected population size of class j under simple random sampling.
+
+    References
+    ----------
+    .. [EE08] El Emam and Dankar (2008).
+
+    Examples
+    --------
+    >>> ec = equivalence_classes(pd.DataFrame({"a": [1, 1, 2, 2]}), ["a"])
+    >>> journalist_risk(ec, population_size=40)
+    0.05
+    """
+    pi = _resolve_fraction(classes.n, sampling_fraction, population_size)
+    return float(np.max(pi / classes.class_fk))
+
+
+def _resolve_fraction(
+    n: int, sampling_fraction: float | None, population_size: int | None
+) -> float:
+    if sampling_fraction is not None:
+        return _check_fraction(sampling_fraction)
+    if population_size is None:
+        raise InvalidParameterError(
+            "Journalist risk needs the population: got neither sampling_fraction nor "
+            "population_size. Give one of them."
+        )
+    if population_size < n:
+        raise InvalidParameterError(
+            f"population_size must be at least the number of records ({n}); got "
+            f"{population_size}. Enter the size of the population the table was drawn from."
+        )
+    return n / float(population_size)
+
+
+# --- sdcMicro individual risk --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IndividualRisk:
+    """sdcMicro's individual risk (Benedetti-Franconi, approximation).
+
+    Attributes
+    ----------
+    record_risk : numpy.ndarray
+        Per record ``r_k``.
+    fk : numpy.ndarray
+        Per record sample frequency.
+    big_fk : numpy.ndarray
+        Per record estimated population frequency ``F_k`` (sum of weights).
+    expected_reidentifications : float
+        ``sum_k r_k`` over records.
+    expected_share : float
+        ``expected_reidentifications / n``.
+    warnings : tuple of str
+    """
+
+    record_risk: np.ndarray
+    fk: np.ndarray
+    big_fk: np.ndarray
+    expected_reidentifications: float
+    expected_share: float
+    warnings: tuple[str, ...] = ()
+
+
+def _weights(df: pd.DataFrame, column: str) -> np.ndarray:
+    _check_frame(df, [column], "Weight column")
+    s = df[column]
+    if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        raise ColumnError(
+            f"Weight column '{column}' is not numeric (dtype {s.dtype}). Pick a column of "
+            "positive sampling weights, or give a sampling fraction instead."
+        )
+    w = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = int((~np.isfinite(w) | (w <= 0)).sum())
+    if bad:
+        raise ColumnError(
+            f"Weight column '{column}' has {bad} missing, zero, negative or infinite "
+            "value(s). Sampling weights must be positive numbers; fix or drop those rows."
+        )
+    return w
+
+
+def _fp_risk(fk: np.ndarray, big_fk: np.ndarray) -> np.ndarray:
+    pk = fk / big_fk
+    r = np.empty_like(pk)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        odds = pk / (1.0 - pk)
+        log_inv = np.log(1.0 / pk)
+        one, two, more = fk == 1, fk == 2, fk > 2
+        r[one] = (odds * log_inv)[one]
+        r[two] = (odds - odds**2 * log_inv)[two]
+        r[more] = (pk / (fk - (1.0 - pk)))[more]
+    same = np.isclose(fk, big_fk, rtol=1e-12, atol=0.0) | (pk >= 1.0)
+    r[same] = 1.0 / fk[same]
+    return r
+
+
+def individual_risk(
+    df: pd.DataFrame,
+    classes: EquivalenceClasses,
+    *,
+    weight_column: str | None = None,
+    sampling_fraction: float | None = None,
+) -> IndividualRisk:
+    """sdcMicro's individual risk ``r_k`` per record, and expected re-identifications.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table ``classes`` was built from (for the weights and wildcard matching).
+    classes : EquivalenceClasses
+        From :func:`equivalence_classes` on ``df``.
+    weight_column : str, optional
+        Column of positive sampling weights. ``F_k`` = sum of the weights of the records
+        matching record k.
+    sampling_fraction : float, optional
+        ``pi`` in (0, 1]: a constant weight ``1 / pi``. Ignored when ``weight_column`` is
+        given. With neither, ``pi = 1`` (a census: ``r_k = 1 / f_k``).
+
+    Returns
+    -------
+    IndividualRisk
+
+    Raises
+    ------
+    ColumnError
+        A weight column that is missing, not numeric, or has non-positive / missing values.
+    InvalidParameterError
+        ``sampling_fraction`` outside (0, 1].
+
+    Notes
+    -----
+    With ``p_k = f_k / F_k`` (Franconi-Polettini approximation, sdcMicro ``indivRisk``
+    ``method="approx"``)::
+
+        f_k = 1:  r_k = p_k / (1 - p_k) * ln(1 / p_k)
+        f_k = 2:  r_k = p_k / (1 - p_k) - (p_k / (1 - p_k))**2 * ln(1 / p_k)
+        f_k > 2:  r_k = p_k / (f_k - (1 - p_k))
+        F_k = f_k: r_k = 1 / f_k
+
+    Expected re-identifications ``= sum_k r_k`` (sdcMicro ``global_risk_ER``), also given
+    as a share of n. Under the "wildcard" policy ``f_k`` and ``F_k`` include the wildcard
+    matches, as in sdcMicro's ``freqCalc``.
+
+    References
+    ----------
+    .. [FP04] Franconi and Polettini (2004). .. [TKM15] Templ et al. (2015).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"a": [1, 1, 2], "w": [10.0, 10.0, 5.0]})
+    >>> ir = individual_risk(df, equivalence_classes(df, ["a"]), weight_column="w")
+    >>> [round(float(x), 6) for x in ir.record_risk]
+    [0.082684, 0.082684, 0.402359]
+    """
+    warnings: list[str] = []
+    codes = None
+    if classes.missing is MissingPolicy.WILDCARD and classes.class_has_missing.any():
+        codes, _ = _qi_codes(df, classes.quasi_identifiers)
+    if weight_column is not None:
+        w = _weights(df, weight_column)
+        if len(w) != classes.n:
+            raise InvalidParameterError(
+                f"The table has {len(w)} rows but the classes were built on {classes.n}. "
+                "Build the classes from the same table."
+            )
+        if (w < 1).any():
+            warnings.append(
+                f"{int((w < 1).sum())} weight(s) in '{weight_column}' are below 1, so some "
+                "population frequencies are below the sample frequencies; the risks of "
+                "those records are capped at 1 / f_k."
+            )
+        big_f = _population_frequency(classes, w, None, codes)
+    else:
+        big_f = _population_frequency(classes, None, sampling_fraction)
+    class_r = _fp_risk(classes.class_fk.astype(np.float64), big_f)
+    r = class_r[classes.class_id]
+    total = float(np.dot(classes.class_sizes, class_r))
+    return IndividualRisk(
+        record_risk=r,
+        fk=classes.record_fk,
+        big_fk=big_f[classes.class_id],
+        expected_reidentifications=total,
+        expected_share=total / classes.n,
+        warnings=tuple(warnings),
+    )
+
+
+# --- population uniqueness -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PopulationUniqueness:
+    """Estimated number of population uniques from the sample's class-size histogram.
+
+    Attributes
+    ----------
+    sampling_fraction : float
+    population_size : int
+    zayatz, pitman, snb : float or None
+        Estimated number of population-unique records; ``None`` where the estimator does
+        not converge or is not defined.
+    dankar : float
+        Dankar et al.'s decision rule: ``pi <= 0.1`` -> Pitman; else the smaller of
+        Zayatz and SNB (Zayatz when SNB fails); 0 when there is no sample unique.
+    dankar_model : str
+        Which estimator the rule used.
+    warnings : tuple of str
+    """
+
+    sampling_fraction: float
+    population_size: int
+    zayatz: float | None
+    pitman: float | None
+    snb: float | None
+    dankar: float
+    dankar_model: str
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def dankar_share(self) -> float:
+        """Dankar estimate as a share of the population."""
+        return self.dankar / self.population_size
+
+
+def _zayatz(sizes: np.ndarray, counts: np.ndarray, n: int, big_n: int, pi: float) -> float:
+    from scipy.stats import hypergeom
+
+    # P(exactly one of a population class of size i lands in the sample), as ARX does,
+    # using the sample class-size distribution as the population's.
+    probs = hypergeom.pmf(1, big_n, sizes, n)
+    u = counts.sum()
+    c1 = counts[sizes == 1].sum()
+    p1 = hypergeom.pmf(1, big_n, 1, n)
+    cond = (c1 / u * p1) / np.sum(counts / u * probs)
+    return float(c1 * cond / pi)
+
+
+def _pitman(sizes: np.ndarray, counts: np.ndarray, n: int, big_n: int) -> float | None:
+    from scipy.optimize import root
+    from scipy.special import digamma, gammaln
+
+    u = float(counts.sum())
+    c1 = float(counts[sizes == 1].sum())
+    c2 = float(counts[sizes == 2].sum()) or 1.0
+    c = c1 * (c1 - 1) / c2
+    denom = 2 * c1 * u + c1 * c - n * c
+    t0 = (n * u * c - c1 * (n - 1) * (2 * u + c)) / denom if denom else 1.0
+    a0 = (t0 * (c1 - n) + (n - 1) * c1) / (n * u)
+    big = sizes > 1
+
+    def equations(x: np.ndarray) -> np.ndarray:
+        t, a = x
+        # d/dtheta and d/dalpha of Pitman's log-likelihood (Hoshino 2001), closed forms:
+        # sum_{i=1}^{u-1} 1/(t+i a) = (psi(t/a + u) - psi(t/a + 1)) / a
+        s1 = (digamma(t / a + u) - digamma(t / a + 1)) / a
+        s2 = digamma(n + t) - digamma(t + 1)
+        # sum_{i=1}^{u-1} i/(t+i a) = ((u-1) - t * s1) / a
+        s3 = ((u - 1) - t * s1) / a
+        s4 = np.sum(counts[big] * (digamma(sizes[big] - a) - digamma(1 - a)))
+        return np.array([s1 - s2, s3 - s4])
+
+    guesses = [(t0, a0), (max(t0, 1.0), 0.5), (u, 0.5), (u / 2, 0.9)]
+    for guess in guesses:
+        if not (np.isfinite(guess[0]) and 0 < guess[1] < 1 and guess[0] > -guess[1]):
+            continue
+        with np.errstate(all="ignore"):
+            sol = root(equations, np.array(guess, dtype=float), method="hybr")
+        t, a = sol.x
+        if sol.success and 0 < a < 1 and t > -a and np.all(np.abs(equations(sol.x)) < 1e-6):
+            value = math.exp(gammaln(t + 1) - gammaln(t + a) + a * math.log(big_n))
+            if 0 <= value <= big_n:
+                return value
+    return None
+
+
+def _shlosser(sizes: np.ndarray, counts: np.ndarray, pi: float) -> float:
+    """Haas et al.'s Shlosser-type estimate of the number of non-empty population classes."""
+    q = pi
+    v1 = np.sum(sizes * q**2 * (1 - q**2) ** (sizes - 1) * counts)
+    v2 = np.sum(((1 - q) ** sizes) * ((1 + q) ** sizes - 1) * counts)
+    v3 = np.sum((1 - q) ** sizes * counts)
+    v4 = np.sum(sizes * q * (1 - q) ** (sizes - 1) * counts)
+    c1 = counts[sizes == 1].sum()
+    return float(counts.sum() + c1 * (v1 / v2) * (v3 / v4) ** 2)
+
+
+def snb_moments(alpha: float, beta: float, pi: float) -> tuple[float, float]:
+    """Expected share of population classes with exactly 1 and 2 sampled records (SNB).
+
+    Under the shifted negative binomial model, ``F - 1 ~ NB(alpha, beta)``
+    (``P(F = j) = C(j + alpha - 2, j - 1) beta^alpha (1 - beta)^(j - 1)``) and Bernoulli(pi)
+    sampling of each record, with ``d = (1 - pi)(1 - beta)``::
+
+        E1 = pi (beta / (1 - d))^alpha (alpha d / (1 - d) + 1)
+        E2 = alpha beta^alpha pi^2 (1 - beta) (2 - (1 - alpha) d) / (2 (1 - d)^(alpha + 2))
+
+    >>> [round(v, 6) for v in snb_moments(1.0, 0.5, 1.0)]
+    [0.5, 0.25]
+    """
+    alpha, beta, pi = np.float64(alpha), np.float64(beta), np.float64(pi)
+    d = (1 - pi) * (1 - beta)
+    e1 = pi * (beta / (1 - d)) ** alpha * (alpha * d / (1 - d) + 1)
+    e2 = (
+        alpha
+        * beta**alpha
+        * pi**2
+        * (1 - beta)
+        * (2 - (1 - alpha) * d)
+        / (2 * (1 - d) ** (alpha + 2))
+    )
+    return float(e1), float(e2)
+
+
+def _snb(sizes: np.ndarray, counts: np.ndarray, pi: float) -> float | None:
+    from scipy.optimize import root
+
+    if pi >= 1.0:
+        return None
+    c1 = float(counts[sizes == 1].sum())
+    c2 = float(counts[sizes == 2].sum())
+    if c2 == 0:
+        return None
+    k = _shlosser(sizes, counts, pi)
+
+    def unpack(x: np.ndarray) -> tuple[float, float]:
+        # solve in (log alpha, logit beta) so every iterate stays in alpha > 0, 0 < beta < 1
+        return float(np.exp(x[0])), float(1.0 / (1.0 + np.exp(-x[1])))
+
+    def equations(x: np.ndarray) -> np.ndarray:
+        e1, e2 = snb_moments(*unpack(x), pi)
+        return np.array([k * e1 / c1 - 1, k * e2 / c2 - 1])
+
+    for guess in [(0.0, 0.0), (-1.0, 1.0), (1.0, -2.0), (-2.0, -3.0)]:
+        with np.errstate(all="ignore"):
+            sol = root(equations, np.array(guess), method="hybr")
+        if sol.success and np.all(np.abs(equations(sol.x)) < 1e-8):
+            a, b = unpack(sol.x)
+            return float(k * b**a)
+    return None
+
+
+def population_uniqueness(
+    classes: EquivalenceClasses,
+    *,
+    sampling_fraction: float | None = None,
+    population_size: int | None = None,
+) -> PopulationUniqueness:
+    """Estimate how many records are unique in the population (Zayatz, Pitman, SNB, Dankar).
+
+    Parameters
+    ----------
+    classes : EquivalenceClasses
+        From :func:`equivalence_classes` (its class-size histogram is used).
+    sampling_fraction : float, optional
+        ``pi`` in (0, 1].
+    population_size : int, optional
+        ``N >= n``; ``pi = n / N`` when ``sampling_fraction`` is not given. Otherwise
+        ``N = round(n / pi)``.
+
+    Returns
+    -------
+    PopulationUniqueness
+
+    Raises
+    ------
+    InvalidParameterError
+        Neither or invalid ``pi`` / ``N``.
+
+    Notes
+    -----
+    With ``u`` classes, ``c_i`` classes of sample size ``i``:
+
+    - Zayatz (as ARX): ``P1 = c_1 h(1; N, 1, n) / sum_i c_i h(1; N, i, n)`` with ``h`` the
+      hypergeometric pmf; uniques ``= c_1 P1 / pi``.
+    - Pitman (Hoshino 2001): maximum-likelihood ``(theta, alpha)`` of Pitman's sampling
+      formula, uniques ``= Gamma(theta + 1) / Gamma(theta + alpha) N^alpha``.
+    - SNB (Chen and Keller-McNulty 1998): ``F - 1 ~ NB(alpha, beta)``; ``K`` (non-empty
+      population classes) from Haas et al.'s Shlosser-type estimator, ``(alpha, beta)``
+      solving ``K E1 = c_1`` and ``K E2 = c_2`` (:func:`snb_moments`); uniques
+      ``= K beta^alpha``. Undefined without classes of size 2 or when ``pi = 1``.
+    - Dankar: ``pi <= 0.1`` -> Pitman (Zayatz if Pitman fails); else min(Zayatz, SNB)
+      (Zayatz if SNB fails). No sample unique -> 0 for every estimator.
+
+    Missing values follow the classes' policy (the histogram of exact patterns is used).
+
+    References
+    ----------
+    .. [Z91] Zayatz (1991). .. [H01] Hoshino (2001). .. [CK98] Chen and Keller-McNulty
+       (1998). .. [D12] Dankar et al. (2012). .. [HNSS95] Haas et al. (1995).
+
+    Examples
+    --------
+    >>> ec = equivalence_classes(pd.DataFrame({"a": [1, 2, 3, 3]}), ["a"])
+    >>> pu = population_uniqueness(ec, sampling_fraction=0.5)
+    >>> round(pu.zayatz, 4)
+    2.5455
+    """
+    pi = _resolve_fraction(classes.n, sampling_fraction, population_size)
+    big_n = (
+        int(population_size)
+        if (population_size and sampling_fraction is None)
+        else (max(int(round(classes.n / pi)), classes.n))
+    )
+    sizes, counts = class_size_histogram(classes)
+    sizes = sizes.astype(np.float64)
+    counts = counts.astype(np.float64)
+    warnings: list[str] = []
+    if not (sizes == 1).any():
+        return PopulationUniqueness(
+            sampling_fraction=pi,
+            population_size=big_n,
+            zayatz=0.0,
+            pitman=0.0,
+            snb=0.0,
+            dankar=0.0,
+            dankar_model="none (no sample uniques)",
+        )
+    zayatz = _zayatz(sizes, counts, classes.n, big_n, pi)
+    pitman = _pitman(sizes, counts, classes.n, big_n)
+    snb = _snb(sizes, counts, pi)
+    if pitman is None:
+        warnings.append("The Pitman estimator did not converge on this class-size histogram.")
+    if snb is None:
+        warnings.append(
+            "The SNB estimator did not converge (or is undefined: no classes of size 2, "
+            "or a census)."
+        )
+    if pi <= 0.1:
+        dankar, model = (pitman, "Pitman") if pitman is not None else (zayatz, "Zayatz")
+    elif snb is not None and snb < zayatz:
+        dankar, model = snb, "SNB"
+    else:
+        dankar, model = zayatz, "Zayatz"
+    return PopulationUniqueness(
+        sampling_fraction=pi,
+        population_size=big_n,
+        zayatz=zayatz,
+        pitman=pitman,
+        snb=snb,
+        dankar=float(dankar),
+        dankar_model=model,
+        warnings=tuple(warnings),
+    )
+
+
+# --- which columns drive the risk ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QiContribution:
+    """What happens to the risk when one QI is left out.
+
+    Attributes
+    ----------
+    column : str
+    uniques_without : int
+        Sample uniques over the other QIs.
+    k_without : int
+        k over the other QIs.
+    uniques_removed : int
+        Sample uniques with all QIs minus ``uniques_without`` (how many uniques this column
+        alone creates).
+    """
+
+    column: str
+    uniques_without: int
+    k_without: int
+    uniques_removed: int
+
+
+def _uniques(ec: EquivalenceClasses) -> int:
+    return int(ec.class_sizes[ec.class_fk == 1].sum())
+
+
+def qi_contributions(
+    df: pd.DataFrame,
+    quasi_identifiers: Sequence[str],
+    *,
+    missing: MissingPolicy | str = MissingPolicy.CATEGORY,
+) -> tuple[QiContribution, ...]:
+    """Leave-one-out: uniques and k over all QIs but one, for each QI.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    quasi_identifiers : sequence of str
+        At least two QIs (with one, leaving it out leaves nothing to group by).
+    missing : {"category", "wildcard"}
+
+    Returns
+    -------
+    tuple of QiContribution
+        In the order of ``quasi_identifiers``.
+
+    Raises
+    ------
+    InvalidParameterError, ColumnError
+        As :func:`equivalence_classes`; fewer than two QIs.
+
+    Notes
+    -----
+    ``uniques_removed(q) = U(Q) - U(Q \\ {q})`` with ``U`` the number of records with
+    ``f_k = 1``; it is never negative (adding a QI never merges classes).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"a": [1, 1, 2, 2], "b": [1, 2, 3, 3]})
+    >>> [(c.column, c.uniques_removed) for c in qi_contributions(df, ["a", "b"])]
+    [('a', 0), ('b', 2)]
+    """
+    qis = _validate_qis(df, quasi_identifiers)
+    if len(qis) < 2:
+        raise InvalidParameterError(
+            f"Leave-one-out needs at least 2 quasi-identifiers; got {len(qis)}. Add another."
+        )
+    full = _uniques(equivalence_classes(df, qis, missing=missing))
+    out = []
+    for q in qis:
+        rest = [c for c in qis if c != q]
+        ec = equivalence_classes(df, rest, missing=missing)
+        u = _uniques(ec)
+        out.append(
+            QiContribution(
+                column=q,
+                uniques_without=u,
+                k_without=int(ec.class_fk.min()),
+                uniques_removed=full - u,
+            )
+        )
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubsetScore:
+    """Distinction and separation of one QI subset (ARX's attribute-risk view).
+
+    Attributes
+    ----------
+    columns : tuple of str
+    distinction : float
+        Distinct value combinations / n.
+    separation : float
+        Share of record pairs that differ on the subset.
+    """
+
+    columns: tuple[str, ...]
+    distinction: float
+    separation: float
+
+
+def subset_scores(
+    df: pd.DataFrame,
+    quasi_identifiers: Sequence[str],
+    *,
+    max_size: int = 2,
+    missing: MissingPolicy | str = MissingPolicy.CATEGORY,
+) -> tuple[SubsetScore, ...]:
+    """Distinction and separation of every QI subset of size 1 .. ``max_size``.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    quasi_identifiers : sequence of str
+    max_size : int
+        Largest subset size, from 1 to the number of QIs; at most
+        ``core.limits.RISK_MAX_SUBSETS`` subsets in total.
+    missing : {"category", "wildcard"}
+        Missing values are always their own category here (the measures count distinct
+        combinations); the argument is accepted for a uniform call signature.
+
+    Returns
+    -------
+    tuple of SubsetScore
+        By subset size, then in the order of ``itertools.combinations``.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``max_size`` outside its range or too many subsets; see also
+        :func:`equivalence_classes`.
+
+    Notes
+    -----
+    With class sizes ``f_j`` over the subset: distinction ``= |classes| / n``; separation
+    ``= 1 - sum_j f_j (f_j - 1) / (n (n - 1))`` (1 when ``n = 1``).
+
+    References
+    ----------
+    .. [MC04] Motwani and Xu (2007).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"a": [1, 1, 2, 2], "b": [1, 2, 1, 2]})
+    >>> [(s.columns, s.distinction, round(s.separation, 4)) for s in subset_scores(df, ["a", "b"])]
+    [(('a',), 0.5, 0.6667), (('b',), 0.5, 0.6667), (('a', 'b'), 1.0, 1.0)]
+    """
+    qis = _validate_qis(df, quasi_identifiers)
+    _policy(missing)
+    if not (1 <= int(max_size) <= len(qis)):
+        raise InvalidParameterError(
+            f"max_size must be between 1 and the number of quasi-identifiers ({len(qis)}); "
+            f"got {max_size}."
+        )
+    total = sum(math.comb(len(qis), s) for s in range(1, int(max_size) + 1))
+    if total > RISK_MAX_SUBSETS:
+        raise InvalidParameterError(
+            f"max_size={max_size} over {len(qis)} quasi-identifiers gives {total} subsets, "
+            f"above the limit of {RISK_MAX_SUBSETS}. Pick a smaller size or fewer columns."
+        )
+    codes, cards = _qi_codes(df, qis)
+    dense = np.where(codes < 0, cards - 1, codes)
+    n = len(df)
+    out = []
+    for size in range(1, int(max_size) + 1):
+        for combo in itertools.combinations(range(len(qis)), size):
+            key = _combine(dense[:, list(combo)], cards[list(combo)])
+            ids, uniq = pd.factorize(key)
+            f = np.bincount(ids, minlength=len(uniq)).astype(np.float64)
+            sep = 1.0 if n == 1 else 1.0 - float(np.sum(f * (f - 1)) / (n * (n - 1.0)))
+            out.append(
+                SubsetScore(
+                    columns=tuple(qis[j] for j in combo),
+                    distinction=len(uniq) / n,
+                    separation=sep,
+                )
+            )
+    return tuple(out)
+
+
+# --- headline summary ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskSummary:
+    """Headline re-identification figures of a table (what the Risk page shows on top).
+
+    Attributes
+    ----------
+    n : int
+    k : int
+    n_classes : int
+    sample_uniques : int
+        Records with ``f_k = 1``.
+    below_2, below_3, below_5 : int
+        Records with ``f_k < 2``, ``< 3``, ``< 5`` (sdcMicro prints these as violating 2-,
+        3- and 5-anonymity).
+    prosecutor : ProsecutorRisk
+    marketer : float
+    journalist : float or None
+        Only with a sampling fraction or population size.
+    individual : IndividualRisk
+    warnings : tuple of str
+    """
+
+    n: int
+    k: int
+    n_classes: int
+    sample_uniques: int
+    below_2: int
+    below_3: int
+    below_5: int
+    prosecutor: ProsecutorRisk
+    marketer: float
+    journalist: float | None
+    individual: IndividualRisk
+    warnings: tuple[str, ...] = ()
+
+    def share(self, count: int) -> float:
+        """A record count as a percentage of n."""
+        return 100.0 * count / self.n
+
+
+def risk_summary(
+    df: pd.DataFrame,
+    quasi_identifiers: Sequence[str],
+    *,
+    missing: MissingPolicy | str = MissingPolicy.CATEGORY,
+    threshold: float = RISK_THRESHOLD_DEFAULT,
+    sampling_fraction: float | None = None,
+    population_size: int | None = None,
+    weight_column: str | None = None,
+    classes: EquivalenceClasses | None = None,
+) -> RiskSummary:
+    """Every headline re-identification measure in one pass over the classes.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    quasi_identifiers : sequence of str
+    missing : {"category", "wildcard"}
+    threshold : float
+        Prosecutor risk threshold in (0, 1].
+    sampling_fraction, population_size : optional
+        The population model (journalist and marketer risk, and the constant weight of the
+        individual risk when no weight column is given).
+    weight_column : str, optional
+        Sampling weights for sdcMicro's individual risk.
+    classes : EquivalenceClasses, optional
+        Reuse classes already computed on ``df`` and these QIs.
+
+    Returns
+    -------
+    RiskSummary
+
+    Raises
+    ------
+    InvalidParameterError, ColumnError
+        See the individual measures.
+
+    Notes
+    -----
+    See :func:`prosecutor_risk`, :func:`marketer_risk`, :func:`journalist_risk` and
+    :func:`individual_risk` for the formulas.
+
+    Examples
+    --------
+    >>> s = risk_summary(pd.DataFrame({"a": [1, 1, 1, 2, 2, 3]}), ["a"])
+    >>> s.k, s.n_classes, s.sample_uniques, s.below_3, s.prosecutor.average
+    (1, 3, 1, 3, 0.5)
+    """
+    ec = (
+        classes
+        if classes is not None
+        else equivalence_classes(df, quasi_identifiers, missing=missing)
+    )
+    pros = prosecutor_risk(ec, threshold=threshold)
+    pi: float | None = None
+    if sampling_fraction is not None or population_size is not None:
+        pi = _resolve_fraction(ec.n, sampling_fraction, population_size)
+    fk = ec.class_fk
+    sizes = ec.class_sizes
+    ind = individual_risk(df, ec, weight_column=weight_column, sampling_fraction=pi)
+    return RiskSummary(
+        n=ec.n,
+        k=int(fk.min()),
+        n_classes=ec.n_classes,
+        sample_uniques=int(sizes[fk == 1].sum()),
+        below_2=int(sizes[fk < 2].sum()),
+        below_3=int(sizes[fk < 3].sum()),
+        below_5=int(sizes[fk < 5].sum()),
+        prosecutor=pros,
+        marketer=marketer_risk(ec, sampling_fraction=pi),
+        journalist=None if pi is None else journalist_risk(ec, sampling_fraction=pi),
+        individual=ind,
+        warnings=ec.warnings + ind.warnings,
+    )
