@@ -48,6 +48,7 @@ ENCODINGS = ("utf-8", "cp1252", "latin-1")
 #: can be real category labels).
 NA_STRINGS = ("", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "#N/A", "-NaN", "-nan")
 _DELIMITERS = (",", ";", "\t", "|")
+_BLANK = b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"
 _MAGIC = {
     b"PK\x03\x04": "a ZIP container (XLSX, DOCX, ...)",
     b"PAR1": "Parquet",
@@ -120,6 +121,7 @@ def load(
     DataLoadError
         One of its subclasses, with a message for the user.
     """
+    path: Path | None = None
     if isinstance(source, (str, Path)):
         path = Path(source)
         filename = filename or path.name
@@ -132,22 +134,29 @@ def load(
             ) from None
         if size > max_bytes:
             raise FileTooLargeError(size, max_bytes)
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            head = fh.read(limits.SNIFF_BYTES)
     else:
         data = bytes(source)
         if len(data) > max_bytes:
             raise FileTooLargeError(len(data), max_bytes)
+        head = data[: limits.SNIFF_BYTES]
     if filename is None:
         raise DataLoadError("A file name is needed to tell the format; pass filename=...")
     ext = Path(filename).suffix.lower()
     if ext not in SUPPORTED_EXTENSIONS:
         raise UnsupportedFormatError(ext, SUPPORTED_EXTENSIONS)
-    if not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
-        raise EmptyFileError(f"'{Path(filename).name}'")
-
+    if not head.strip(_BLANK):
+        full = path.read_bytes() if path is not None else data
+        if not full.strip(_BLANK):
+            raise EmptyFileError(f"'{Path(filename).name}'")
     if ext in TEXT_EXTENSIONS:
-        result = _load_text(data, ext, na_values)
-    elif ext == ".xlsx":
+        # Text goes to the parser straight from disk when it can: no copy of a large file.
+        return _finish(_load_text(path if path is not None else data, head, ext, na_values))
+    if path is not None:
+        data = path.read_bytes()
+
+    if ext == ".xlsx":
         result = _load_xlsx(data, sheet, na_values)
     elif ext == ".parquet":
         result = _load_parquet(data)
@@ -264,21 +273,30 @@ def _clean_names(names: Sequence[object]) -> tuple[list[str], list[str]]:
     return out, warnings
 
 
-def _load_text(data: bytes, ext: str, na_values: Sequence[str]) -> LoadResult:
+def _load_text(
+    source: bytes | Path, head: bytes, ext: str, na_values: Sequence[str]
+) -> LoadResult:
+    def whole() -> bytes:
+        return source.read_bytes() if isinstance(source, Path) else source
+
+    # Small inputs are checked whole; a large file by its head, and the parser validates the
+    # rest (a later non-UTF-8 byte sends it to the careful path, which checks everything).
+    small = len(head) < limits.SNIFF_BYTES
     try:
-        encoding = detect_encoding(data)
+        encoding = detect_encoding(whole() if small else head)
     except BinaryFileError:
         raise BinaryFileError(ext) from None
     if encoding.startswith("utf-16"):
         # pyarrow reads UTF-8 only; transcode the (rare) UTF-16 files once.
-        data = data.decode(encoding).encode("utf-8")
+        source = whole().decode(encoding).encode("utf-8")
+        head = source[: limits.SNIFF_BYTES]
         parse_encoding = "utf-8"
     elif encoding == "utf-8-sig":
-        data = data[3:]
+        head = head[3:]  # the header row is parsed here and skipped by the parsers
         parse_encoding = "utf-8"
     else:
         parse_encoding = encoding
-    sample = data[: limits.SNIFF_BYTES].decode(parse_encoding, errors="ignore")
+    sample = head.decode(parse_encoding, errors="ignore")
     delimiter = detect_delimiter(sample, default="\t" if ext == ".tsv" else ",")
     try:
         header = next(csv.reader(io.StringIO(sample), delimiter=delimiter))
@@ -287,8 +305,19 @@ def _load_text(data: bytes, ext: str, na_values: Sequence[str]) -> LoadResult:
     names, warnings = _clean_names(header)
     nulls = list(NA_STRINGS) + [str(v) for v in na_values]
 
-    frame = _parse_pyarrow(data, delimiter, parse_encoding, names, nulls)
+    frame = _parse_pyarrow(source, delimiter, parse_encoding, names, nulls)
     if frame is None:
+        data = whole()
+        if not small:  # the head looked fine; now check every byte
+            try:
+                encoding = detect_encoding(data)
+            except BinaryFileError:
+                raise BinaryFileError(ext) from None
+            parse_encoding = "utf-8" if encoding.startswith("utf-8") else encoding
+        if encoding == "utf-8-sig":
+            data = data[3:]
+        elif encoding.startswith("utf-16"):
+            parse_encoding = "utf-8"
         frame = _parse_pandas(data, delimiter, parse_encoding, names, nulls)
     if len(frame) == 0:
         raise HeaderOnlyError(len(names))
@@ -302,14 +331,14 @@ def _load_text(data: bytes, ext: str, na_values: Sequence[str]) -> LoadResult:
 
 
 def _parse_pyarrow(
-    data: bytes, delimiter: str, encoding: str, names: list[str], nulls: list[str]
+    source: bytes | Path, delimiter: str, encoding: str, names: list[str], nulls: list[str]
 ) -> pd.DataFrame | None:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     try:
         table = pacsv.read_csv(
-            pa.py_buffer(data),
+            str(source) if isinstance(source, Path) else pa.py_buffer(source),
             read_options=pacsv.ReadOptions(
                 column_names=names, skip_rows=1, encoding=encoding, block_size=8 << 20
             ),
@@ -320,7 +349,9 @@ def _parse_pyarrow(
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None  # quoted line breaks, ragged rows, odd types: let the careful path decide
-    return table.to_pandas()
+    if any(pa.types.is_binary(t) or pa.types.is_large_binary(t) for t in table.schema.types):
+        return None  # bytes that are not valid in the detected encoding: check them all
+    return table.to_pandas(date_as_object=False)
 
 
 def _parse_pandas(

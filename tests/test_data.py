@@ -364,3 +364,28 @@ def test_round_trip_keeps_values_and_kinds(fmt, frame):
     kinds_out = [p.kind for p in profile_frame(back)]
     assert kinds_in == kinds_out
     assert kinds_out[1] in (Kind.NUMERIC, Kind.INTEGER, Kind.BOOLEAN, Kind.IDENTIFIER)
+
+
+def test_large_file_with_a_late_non_utf8_byte_is_read_as_cp1252(tmp_path):
+    # The head (first 64 KiB) is plain ASCII; the parser meets the cp1252 byte later.
+    rows = "".join(f"{i},plain\n" for i in range(20_000))
+    data = ("id,word\n" + rows).encode() + "20000,caf\u00e9\n".encode("cp1252")
+    path = tmp_path / "late.csv"
+    path.write_bytes(data)
+    res = load(path)
+    assert res.encoding == "cp1252"
+    assert res.frame["word"].iloc[-1] == "caf\u00e9"
+    assert len(res.frame) == 20_001
+
+
+def test_large_file_with_a_late_ragged_row(tmp_path):
+    rows = "".join(f"{i},x\n" for i in range(20_000))
+    path = tmp_path / "late.csv"
+    path.write_text("id,word\n" + rows + "1,2,3\n")
+    with pytest.raises(RaggedRowsError, match="Line 20002"):
+        load(path)
+
+
+def test_dates_become_datetime_columns():
+    res = load(b"id,visit\n1,2024-01-02\n2,2023-12-31\n", filename="d.csv")
+    assert str(res.frame["visit"].dtype).startswith("datetime64")

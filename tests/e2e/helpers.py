@@ -1,0 +1,26 @@
+"""Small Playwright helpers for Streamlit pages."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+
+def wait_idle(page: Page) -> None:
+    """Wait until the script run has finished (Streamlit's run state on the app root)."""
+    expect(page.get_by_test_id("stApp")).to_have_attribute(
+        "data-test-script-state", "notRunning", timeout=60_000
+    )
+
+
+def assert_no_exception(page: Page) -> None:
+    """No Streamlit exception element and no traceback text on the page."""
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    body = page.locator("body").inner_text()
+    assert "Traceback" not in body
+    assert "Error running app" not in body
+
+
+def go_to(page: Page, title: str) -> None:
+    """Click a sidebar link (keeps the session, unlike page.goto)."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+    wait_idle(page)
