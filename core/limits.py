@@ -81,3 +81,28 @@ LEAKAGE_TOP_DEFAULT = 5
 PROXY_THRESHOLD = 0.5
 #: Points drawn in the drill-down scatter (a labelled uniform sample above this).
 DRILLDOWN_MAX_POINTS = 5_000
+
+# --- correlations and leakage --------------------------------------------------------------
+#: Fewest complete rows a pair needs before a correlation or association is computed.
+CORRELATION_MIN_PAIRS = 3
+#: Significance level: cells whose BH-adjusted p-value is above it are greyed out.
+CORRELATION_ALPHA_MIN = 0.001
+CORRELATION_ALPHA_MAX = 0.2
+CORRELATION_ALPHA_DEFAULT = 0.05
+#: Level of the Fisher-z confidence intervals.
+CORRELATION_CONFIDENCE_DEFAULT = 0.95
+#: Row sample offered for a labelled estimate on large tables.
+CORRELATION_SAMPLE_MIN = 1_000
+CORRELATION_SAMPLE_DEFAULT = 100_000
+#: Rows above which the page suggests the sample estimate for Kendall.
+CORRELATION_SAMPLE_SUGGEST_ROWS = 2_000_000
+#: Quantile bins for numeric columns in mutual information and best-guess accuracy.
+NMI_BINS = 10
+#: Categorical columns whose distinct values exceed this share of rows are near-unique.
+HIGH_CARDINALITY_SHARE = 0.5
+#: Columns of the leakage ranking that get the best-guess accuracy.
+LEAKAGE_TOP_DEFAULT = 5
+#: Association or lift at or above which a column is flagged as a proxy.
+PROXY_THRESHOLD = 0.5
+#: Points drawn in the drill-down scatter (a labelled uniform sample above this).
+DRILLDOWN_MAX_POINTS = 5_000

@@ -1,0 +1,1389 @@
+"""Correlations, associations and attribute leakage.
+
+Which variables move together, and which of them would let someone infer a sensitive
+attribute once the direct identifiers are gone.
+
+Public functions
+----------------
+- :func:`correlation_matrix`: Pearson, Spearman or Kendall tau-b matrix over numeric
+  columns, pairwise-complete, with pair counts, p-values, Benjamini-Hochberg adjusted
+  p-values and Fisher-z confidence intervals (optionally on a uniform row sample).
+- :func:`cramers_v`, :func:`correlation_ratio`, :func:`normalized_mutual_information`:
+  association of categorical-categorical, categorical-numeric and any pairs.
+- :func:`association_matrix`: one matrix over every column, numeric and categorical.
+- :func:`leakage_ranking`: rank columns by how much they reveal a sensitive attribute.
+- :func:`benjamini_hochberg`: adjusted p-values for a set of tests.
+
+Missing values are dropped per pair of columns ("pairwise-complete"). A pair that cannot
+be measured (a constant column, too few complete rows) gets NaN and a stated reason; it
+never raises.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from core.errors import ColumnError, InvalidParameterError
+from core.limits import (
+    CORRELATION_CONFIDENCE_DEFAULT,
+    CORRELATION_MIN_PAIRS,
+    HIGH_CARDINALITY_SHARE,
+    LEAKAGE_TOP_DEFAULT,
+    NMI_BINS,
+    PROXY_THRESHOLD,
+)
+
+try:  # scipy's Fenwick-tree discordance count (Cython, O(n log n), releases the GIL)
+    from scipy.stats._stats import _kendall_dis as _scipy_kendall_dis
+except ImportError:  # pragma: no cover - only if scipy moves its private helper
+    _scipy_kendall_dis = None
+
+Method = Literal["pearson", "spearman", "kendall"]
+METHODS: tuple[Method, ...] = ("pearson", "spearman", "kendall")
+Progress = Callable[[float], None]
+
+__all__ = [
+    "METHODS",
+    "AssociationMatrix",
+    "CorrelationMatrix",
+    "LeakageEntry",
+    "LeakageReport",
+    "PairAssociation",
+    "association_matrix",
+    "benjamini_hochberg",
+    "correlation_matrix",
+    "correlation_ratio",
+    "cramers_v",
+    "leakage_ranking",
+    "normalized_mutual_information",
+]
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def benjamini_hochberg(p: np.ndarray | Sequence[float]) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values; NaN entries stay NaN and are not counted.
+
+    Parameters
+    ----------
+    p : array_like of float in [0, 1] or NaN
+        Unadjusted p-values of the tests in one family.
+
+    Returns
+    -------
+    numpy.ndarray
+        Adjusted p-values, same shape as ``p``.
+
+    Raises
+    ------
+    InvalidParameterError
+        If a finite p-value lies outside [0, 1].
+
+    Notes
+    -----
+    With the m finite p-values sorted ascending, :math:`p_{(i)}^{adj} =
+    \\min_{j \\ge i} \\min(1, m\\,p_{(j)}/j)`. Computed by
+    :func:`scipy.stats.false_discovery_control`.
+
+    References
+    ----------
+    .. [BH95] Benjamini, Y. and Hochberg, Y. (1995). Controlling the false discovery rate.
+       J. R. Stat. Soc. B 57(1), 289-300.
+
+    Examples
+    --------
+    >>> benjamini_hochberg([0.01, 0.04, 0.03, float("nan")]).round(3).tolist()
+    [0.03, 0.04, 0.04, nan]
+    """
+    arr = np.asarray(p, dtype=float)
+    out = np.full(arr.shape, np.nan)
+    finite = np.isfinite(arr)
+    if not finite.any():
+        return out
+    vals = arr[finite]
+    if vals.min() < 0 or vals.max() > 1:
+        raise InvalidParameterError(
+            f"p-values must lie in [0, 1]; got {int(((vals < 0) | (vals > 1)).sum())} "
+            "outside. Pass raw p-values, not statistics."
+        )
+    out[finite] = stats.false_discovery_control(vals, method="bh")
+    return out
+
+
+def _as_float(series: pd.Series) -> np.ndarray:
+    """A numeric column as float64 with NaN for missing."""
+    return np.asarray(pd.to_numeric(series, errors="coerce").astype("float64"), dtype=float)
+
+
+def _is_numeric(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
+        series.dtype
+    )
+
+
+def _check_frame(df: pd.DataFrame, columns: Sequence[str] | None) -> list[str]:
+    if not isinstance(df, pd.DataFrame):
+        raise InvalidParameterError(
+            f"Expected a pandas DataFrame; got {type(df).__name__}. Load a table first."
+        )
+    if df.shape[0] == 0:
+        raise InvalidParameterError(
+            f"The table has 0 rows (and {df.shape[1]} columns). Load a dataset with data rows."
+        )
+    cols = list(df.columns) if columns is None else list(columns)
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise ColumnError(
+            f"{len(missing)} column(s) not in the table: {', '.join(map(str, missing))}. "
+            f"The table has {df.shape[1]} columns; pick from those."
+        )
+    if len(set(cols)) != len(cols):
+        raise InvalidParameterError(
+            "The column list names a column more than once; list each column once."
+        )
+    return [str(c) for c in cols] if all(isinstance(c, str) for c in cols) else cols
+
+
+def _fisher_ci(
+    r: np.ndarray, n: np.ndarray, method: str, confidence: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fisher-z interval with the Bonett-Wright (2000) standard errors."""
+    z = special.ndtri(0.5 + confidence / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if method == "pearson":
+            se = np.sqrt(1.0 / (n - 3))
+        elif method == "spearman":
+            se = np.sqrt((1.0 + r**2 / 2.0) / (n - 3))
+        else:
+            se = np.sqrt(0.437 / (n - 4))
+        zr = np.arctanh(np.clip(r, -1 + 1e-15, 1 - 1e-15))
+        lo = np.tanh(zr - z * se)
+        hi = np.tanh(zr + z * se)
+    bad = ~np.isfinite(r) | ~np.isfinite(se)
+    lo[bad] = np.nan
+    hi[bad] = np.nan
+    return lo, hi
+
+
+# --- per-column preparation ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Col:
+    """A numeric column sorted once: everything the pair loops reuse."""
+
+    values: np.ndarray  # float64, NaN = missing
+    valid: np.ndarray  # bool
+    order: np.ndarray  # row indices of the valid values, ascending by value
+    dense: np.ndarray  # 1-based dense rank per row (0 where missing), intp
+    avg_rank: np.ndarray  # average rank per row among valid rows (NaN where missing)
+    n_valid: int
+
+
+def _ranks_from_sorted(
+    sorted_vals: np.ndarray, *, average: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dense (1-based) and average ranks of an already sorted array, in sorted order."""
+    if sorted_vals.size == 0:
+        return np.empty(0, np.intp), np.empty(0)
+    new = np.empty(sorted_vals.size, bool)
+    new[0] = True
+    np.not_equal(sorted_vals[1:], sorted_vals[:-1], out=new[1:])
+    dense = np.cumsum(new, dtype=np.intp)
+    if not average:
+        return dense, np.empty(0)
+    count = np.r_[np.flatnonzero(new), sorted_vals.size]
+    avg = 0.5 * (count[dense] + count[dense - 1] + 1)
+    return dense, avg
+
+
+def _prepare(values: np.ndarray, *, sort: bool = True, average: bool = True) -> _Col:
+    valid = ~np.isnan(values)
+    n_valid = int(valid.sum())
+    if not sort:  # Pearson needs no ranks; only the distinct-value check below
+        lo, hi = (np.nanmin(values), np.nanmax(values)) if n_valid else (0.0, 0.0)
+        dense = np.zeros(values.size, np.intp)
+        dense[valid] = 1 if lo == hi else 2
+        return _Col(values, valid, np.empty(0, np.intp), dense, values, n_valid)
+    order = np.argsort(values)[:n_valid]  # NaN sorts last
+    dense_s, avg_s = _ranks_from_sorted(values[order], average=average)
+    dense = np.zeros(values.size, np.intp)
+    dense[order] = dense_s
+    avg = np.full(values.size, np.nan)
+    if average:
+        avg[order] = avg_s
+    return _Col(values, valid, order, dense, avg, n_valid)
+
+
+def _tie_stats(ranks: np.ndarray) -> tuple[int, int, int]:
+    """Ties in one variable as scipy's kendalltau counts them."""
+    cnt = np.bincount(ranks).astype("int64", copy=False)
+    cnt = cnt[cnt > 1]
+    return (
+        int((cnt * (cnt - 1) // 2).sum()),
+        int((cnt * (cnt - 1.0) * (cnt - 2)).sum()),
+        int((cnt * (cnt - 1.0) * (2 * cnt + 5)).sum()),
+    )
+
+
+def _joint_ties(xs: np.ndarray, ys: np.ndarray) -> int:
+    """Pairs tied in both variables (xs, ys are 1-based dense ranks)."""
+    span = int(ys.max()) + 1
+    width = (int(xs.max()) + 1) * span
+    key = xs.astype(np.int64) * span + ys
+    if width <= 4 * xs.size + 1024:
+        cnt = np.bincount(key, minlength=0).astype("int64", copy=False)
+    else:
+        key = np.sort(key)
+        brk = np.r_[True, key[1:] != key[:-1], True]
+        cnt = np.diff(np.flatnonzero(brk)).astype("int64", copy=False)
+    return int((cnt * (cnt - 1) // 2).sum())
+
+
+# --- pair computations -------------------------------------------------------------------
+
+
+def _pearson_r(x: np.ndarray, y: np.ndarray) -> float:
+    xm = x - x.mean()
+    ym = y - y.mean()
+    r = float(np.dot(xm / np.linalg.norm(xm), ym / np.linalg.norm(ym)))
+    return min(1.0, max(-1.0, r))
+
+
+def _pearson_p(r: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Two-sided p of Pearson's r: exact beta null distribution (as scipy.stats.pearsonr)."""
+    ab = n / 2 - 1
+    with np.errstate(invalid="ignore"):
+        return 2 * special.betaincc(ab, ab, (np.abs(r) + 1) / 2)
+
+
+def _spearman_p(r: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Two-sided p of Spearman's rho: t approximation (as scipy.stats.spearmanr)."""
+    dof = n - 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = r * np.sqrt((dof / ((r + 1.0) * (1.0 - r))).clip(0))
+        return 2 * special.stdtr(dof, -np.abs(t))
+
+
+def _kendall_pair(
+    xs: np.ndarray, ys: np.ndarray, xt: tuple[int, int, int] | None
+) -> tuple[float, float]:
+    """Kendall tau-b and its p-value; ``xs`` sorted ascending, both 1-based dense ranks."""
+    size = xs.size
+    if _scipy_kendall_dis is None:  # pragma: no cover
+        res = stats.kendalltau(xs, ys)
+        return float(res.statistic), float(res.pvalue)
+    dis = int(_scipy_kendall_dis(xs, ys))
+    xtie, x0, x1 = xt if xt is not None else _tie_stats(xs)
+    ytie, y0, y1 = _tie_stats(ys)
+    ntie = 0 if (xtie == 0 or ytie == 0) else _joint_ties(xs, ys)
+    tot = (size * (size - 1)) // 2
+    con_minus_dis = tot - xtie - ytie + ntie - 2 * dis
+    tau = con_minus_dis / np.sqrt(tot - xtie) / np.sqrt(tot - ytie)
+    tau = float(min(1.0, max(-1.0, tau)))
+    if xtie == 0 and ytie == 0 and (size <= 33 or min(dis, tot - dis) <= 1):
+        # exact null distribution: small or perfectly ordered samples, as scipy does
+        return tau, float(stats.kendalltau(xs, ys).pvalue)
+    m = size * (size - 1.0)
+    var = (
+        (m * (2 * size + 5) - x1 - y1) / 18 + (2 * xtie * ytie) / m + x0 * y0 / (9 * m * (size - 2))
+    )
+    z = con_minus_dis / np.sqrt(var)
+    return tau, float(2 * special.ndtr(-abs(z)))
+
+
+# --- correlation matrix ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CorrelationMatrix:
+    """A correlation matrix with its pair counts, p-values and reasons for gaps.
+
+    ``r``, ``p``, ``p_adjusted``, ``n``, ``ci_low`` and ``ci_high`` are square arrays in the
+    order of ``columns``; the diagonal of ``r`` is 1 for a measurable column.
+    """
+
+    method: Method
+    columns: tuple[str, ...]
+    r: np.ndarray
+    p: np.ndarray
+    p_adjusted: np.ndarray
+    n: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    confidence: float
+    reasons: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    rows_used: int
+    rows_total: int
+    sampled: bool = False
+    warnings: tuple[str, ...] = ()
+
+    def frame(self, what: str = "r") -> pd.DataFrame:
+        """One of the square arrays as a labelled DataFrame (``"r"``, ``"p"``, ...)."""
+        return pd.DataFrame(getattr(self, what), index=self.columns, columns=self.columns)
+
+    def pairs(self) -> pd.DataFrame:
+        """One row per unordered pair, strongest (largest ``|r|``) first; NaN pairs last."""
+        i, j = np.triu_indices(len(self.columns), k=1)
+        out = pd.DataFrame(
+            {
+                "column_a": [self.columns[k] for k in i],
+                "column_b": [self.columns[k] for k in j],
+                "method": self.method,
+                "r": self.r[i, j],
+                "ci_low": self.ci_low[i, j],
+                "ci_high": self.ci_high[i, j],
+                "p": self.p[i, j],
+                "p_adjusted": self.p_adjusted[i, j],
+                "n": self.n[i, j],
+                "reason": [
+                    self.reasons.get((self.columns[a], self.columns[b]), "")
+                    for a, b in zip(i, j, strict=True)
+                ],
+            }
+        )
+        key = out["r"].abs()
+        return out.iloc[np.argsort(-key.fillna(-1).to_numpy(), kind="stable")].reset_index(
+            drop=True
+        )
+
+
+def correlation_matrix(
+    df: pd.DataFrame,
+    *,
+    method: Method = "pearson",
+    columns: Sequence[str] | None = None,
+    sample_rows: int | None = None,
+    confidence: float = CORRELATION_CONFIDENCE_DEFAULT,
+    rng: np.random.Generator | int | None = None,
+    progress: Progress | None = None,
+) -> CorrelationMatrix:
+    """Pearson, Spearman or Kendall tau-b correlation matrix, pairwise-complete.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The data. Columns must be numeric (ordinal codes are fine); booleans and text are
+        rejected.
+    method : {"pearson", "spearman", "kendall"}
+        Pearson: linear association of the values. Spearman: Pearson of average ranks
+        (any monotone association). Kendall tau-b: concordant minus discordant pairs,
+        corrected for ties.
+    columns : sequence of str, optional
+        Columns to use, in this order. Default: every numeric column.
+    sample_rows : int, optional
+        If given and smaller than the row count, estimate from a uniform sample of this
+        many rows without replacement (labelled ``sampled=True`` with a warning); the
+        confidence interval then describes the sampling uncertainty.
+    confidence : float in (0, 1)
+        Level of the Fisher-z confidence intervals (default 0.95).
+    rng : numpy.random.Generator or int, optional
+        Source of the row sample (a labelled estimate, not a privacy release).
+    progress : callable, optional
+        Called with the completed share in [0, 1] while pairs are computed.
+
+    Returns
+    -------
+    CorrelationMatrix
+        ``r``, two-sided ``p``, Benjamini-Hochberg ``p_adjusted`` (over the upper
+        triangle), ``n`` complete pairs, CI bounds and a ``reasons`` entry for every pair
+        that is NaN (a constant column, fewer than ``CORRELATION_MIN_PAIRS`` complete rows).
+
+    Raises
+    ------
+    InvalidParameterError
+        Empty table, unknown method, non-numeric column, or a bad ``sample_rows`` /
+        ``confidence``.
+    ColumnError
+        A requested column is not in the table.
+
+    Notes
+    -----
+    For each pair the rows where either value is missing (NaN/NA) are dropped.
+
+    - Pearson :math:`r = \\sum (x-\\bar x)(y-\\bar y) / (\\lVert x-\\bar x\\rVert
+      \\lVert y-\\bar y\\rVert)`; p from the exact null distribution of r (a beta
+      distribution on [-1, 1] with a = b = n/2 - 1), as :func:`scipy.stats.pearsonr`.
+    - Spearman: Pearson of average ranks; p from
+      :math:`t = r\\sqrt{(n-2)/(1-r^2)}` with n - 2 degrees of freedom, as
+      :func:`scipy.stats.spearmanr`.
+    - Kendall tau-b :math:`= (n_c - n_d) / \\sqrt{(n_0 - n_1)(n_0 - n_2)}` with
+      :math:`n_0 = n(n-1)/2` and :math:`n_1, n_2` the pairs tied in x, y; p from the
+      tie-corrected normal approximation (exact distribution for n <= 33 without ties),
+      as :func:`scipy.stats.kendalltau`.
+
+    Each column is sorted once. Kendall's discordant pairs are counted along that order
+    with a Fenwick tree in O(n log n) per pair; pairs with missing values keep the order
+    by filtering it. Spearman reuses the column ranks when a pair drops no rows and
+    re-ranks only the pairs that do.
+    CI: :math:`\\tanh(\\operatorname{atanh} r \\pm z_{1-\\alpha/2}\\,se)` with se
+    :math:`1/\\sqrt{n-3}` (Pearson), :math:`\\sqrt{(1+r^2/2)/(n-3)}` (Spearman) and
+    :math:`\\sqrt{0.437/(n-4)}` (Kendall) [BW00]_.
+
+    References
+    ----------
+    .. [K45] Kendall, M. G. (1945). The treatment of ties in ranking problems.
+       Biometrika 33(3), 239-251.
+    .. [K66] Knight, W. R. (1966). A computer method for calculating Kendall's tau with
+       ungrouped data. JASA 61(314), 436-439.
+    .. [BW00] Bonett, D. G. and Wright, T. A. (2000). Sample size requirements for
+       estimating Pearson, Kendall and Spearman correlations. Psychometrika 65, 23-28.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"a": [1, 2, 3, 4, 5], "b": [2, 4, 5, 4, 5], "c": [5, 4, 3, 2, 1]})
+    >>> res = correlation_matrix(d, method="kendall")
+    >>> res.r.round(4).tolist()[0]
+    [1.0, 0.6708, -1.0]
+    >>> int(res.n[0, 1])
+    5
+    """
+    if method not in METHODS:
+        raise InvalidParameterError(
+            f"method must be one of {', '.join(METHODS)}; got {method!r}. Pick one of those."
+        )
+    if not 0 < confidence < 1:
+        raise InvalidParameterError(
+            f"confidence must be in (0, 1); got {confidence}. Use e.g. 0.95."
+        )
+    if columns is None:
+        _check_frame(df, None)
+        cols = [c for c in df.columns if _is_numeric(df[c])]
+        if len(cols) < 2:
+            raise InvalidParameterError(
+                f"A correlation matrix needs at least 2 numeric columns; the table has "
+                f"{len(cols)}. Use the association matrix for categorical columns."
+            )
+    else:
+        cols = _check_frame(df, columns)
+        bad = [c for c in cols if not _is_numeric(df[c])]
+        if bad:
+            raise InvalidParameterError(
+                f"{len(bad)} column(s) are not numeric: {', '.join(map(str, bad))}. "
+                "Correlations need numbers; use the association matrix for categories."
+            )
+        if not cols:
+            raise InvalidParameterError("No columns given; pass at least one numeric column.")
+
+    warnings: list[str] = []
+    rows_total = int(df.shape[0])
+    data = df[cols]
+    sampled = False
+    if sample_rows is not None:
+        if int(sample_rows) < CORRELATION_MIN_PAIRS + 2:
+            raise InvalidParameterError(
+                f"sample_rows must be at least {CORRELATION_MIN_PAIRS + 2}; got {sample_rows}."
+                " Use a larger sample, or None for the exact value."
+            )
+        if int(sample_rows) < rows_total:
+            idx = np.sort(
+                np.random.default_rng(rng).choice(rows_total, size=int(sample_rows), replace=False)
+            )
+            data = data.iloc[idx]
+            sampled = True
+            warnings.append(
+                f"Estimated from a uniform random sample of {int(sample_rows):,} of "
+                f"{rows_total:,} rows; the intervals give the sampling uncertainty."
+            )
+
+    k = len(cols)
+    prepared = [
+        _prepare(_as_float(data[c]), sort=method != "pearson", average=method == "spearman")
+        for c in cols
+    ]
+    r = np.full((k, k), np.nan)
+    p = np.full((k, k), np.nan)
+    n = np.zeros((k, k), dtype=np.int64)
+    reasons: dict[tuple[str, str], str] = {}
+    for a, col in enumerate(prepared):
+        n[a, a] = col.n_valid
+        if col.n_valid == 0:
+            warnings.append(f"Column '{cols[a]}' has no values; its correlations are NaN.")
+        elif col.dense.max() == 1:
+            warnings.append(f"Column '{cols[a]}' is constant; its correlations are NaN.")
+        else:
+            r[a, a] = 1.0
+            p[a, a] = 0.0
+
+    # Block of columns without missing values: one BLAS product (Pearson and Spearman).
+    full = [a for a, c in enumerate(prepared) if c.n_valid == data.shape[0] and r[a, a] == 1]
+    if method in ("pearson", "spearman") and len(full) > 1 and data.shape[0] >= 3:
+        mat = np.column_stack(
+            [prepared[a].values if method == "pearson" else prepared[a].avg_rank for a in full]
+        )
+        mat = mat - mat.mean(axis=0)
+        mat /= np.linalg.norm(mat, axis=0)
+        block = np.clip(mat.T @ mat, -1.0, 1.0)
+        del mat
+        sel = np.ix_(full, full)
+        r[sel] = block
+        n[sel] = data.shape[0]
+        for a in full:
+            r[a, a] = 1.0
+
+    pairs = [(a, b) for a in range(k) for b in range(a + 1, k)]
+    in_block = set(full) if method != "kendall" else set()
+    x_ties: dict[int, tuple[int, int, int]] = {}
+    for done, (a, b) in enumerate(pairs):
+        if progress is not None:
+            progress(done / max(len(pairs), 1))
+        ca, cb = prepared[a], prepared[b]
+        key = (cols[a], cols[b])
+        if a in in_block and b in in_block:
+            continue
+        mask = ca.valid & cb.valid
+        m = int(mask.sum())
+        n[a, b] = n[b, a] = m
+        if m < CORRELATION_MIN_PAIRS:
+            reasons[key] = (
+                f"only {m} row(s) have both values; at least {CORRELATION_MIN_PAIRS} needed"
+            )
+            continue
+        whole_a, whole_b = m == ca.n_valid, m == cb.n_valid
+        if method == "pearson":
+            xv, yv = ca.values[mask], cb.values[mask]
+        elif method == "spearman":
+            xv = ca.avg_rank[mask] if whole_a else _rerank(ca, mask)
+            yv = cb.avg_rank[mask] if whole_b else _rerank(cb, mask)
+        if method != "kendall":
+            if xv.min() == xv.max():
+                reasons[key] = f"'{cols[a]}' is constant on the {m} rows where both are present"
+            elif yv.min() == yv.max():
+                reasons[key] = f"'{cols[b]}' is constant on the {m} rows where both are present"
+            else:
+                r[a, b] = r[b, a] = _pearson_r(xv, yv)
+            continue
+        # Kendall: walk the sort order of the column with more distinct values and count
+        # discordances in a Fenwick tree over the other one (smaller tree, fewer misses).
+        ix, iy = (a, b) if ca.dense.max() >= cb.dense.max() else (b, a)
+        sx, sy = prepared[ix], prepared[iy]
+        whole_x = m == sx.n_valid
+        order = sx.order if whole_x else sx.order[mask[sx.order]]
+        xs = sx.dense[order]
+        ys = sy.dense[order]
+        if xs[-1] == xs[0]:
+            reasons[key] = f"'{cols[ix]}' is constant on the {m} rows where both are present"
+            continue
+        if ys.max() == ys.min():
+            reasons[key] = f"'{cols[iy]}' is constant on the {m} rows where both are present"
+            continue
+        if whole_x and ix not in x_ties:
+            x_ties[ix] = _tie_stats(xs)
+        tau, pk = _kendall_pair(xs, ys, x_ties.get(ix) if whole_x else None)
+        r[a, b] = r[b, a] = tau
+        p[a, b] = p[b, a] = pk
+
+    iu = np.triu_indices(k, k=1)
+    if method != "kendall":
+        pf = _pearson_p if method == "pearson" else _spearman_p
+        vals = pf(r[iu], n[iu].astype(float))
+        p[iu] = vals
+        p[(iu[1], iu[0])] = vals
+    p_adj = np.full((k, k), np.nan)
+    adj = benjamini_hochberg(p[iu])
+    p_adj[iu] = adj
+    p_adj[(iu[1], iu[0])] = adj
+    np.fill_diagonal(p_adj, np.diag(p))
+    lo, hi = _fisher_ci(r, n.astype(float), method, confidence)
+    if progress is not None:
+        progress(1.0)
+    return CorrelationMatrix(
+        method=method,
+        columns=tuple(cols),
+        r=r,
+        p=p,
+        p_adjusted=p_adj,
+        n=n,
+        ci_low=lo,
+        ci_high=hi,
+        confidence=confidence,
+        reasons=MappingProxyType(reasons),
+        rows_used=int(data.shape[0]),
+        rows_total=rows_total,
+        sampled=sampled,
+        warnings=tuple(warnings),
+    )
+
+
+def _rerank(col: _Col, mask: np.ndarray) -> np.ndarray:
+    """Average ranks among the rows in ``mask`` (a subset of the valid rows), in row order.
+
+    A value's average rank among the kept rows is its rank among all valid rows minus
+    the dropped values below it and half the dropped values equal to it. Only the
+    dropped rows are counted, so the cost is one gather over the kept rows.
+    """
+    dropped = col.dense[col.valid & ~mask] - 1
+    groups = int(col.dense.max())
+    per_value = np.bincount(dropped, minlength=groups).astype(float)
+    shift = np.cumsum(per_value) - per_value / 2  # dropped below + half the dropped equal
+    return col.avg_rank[mask] - shift[col.dense[mask] - 1]
+
+
+# --- categorical associations ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PairAssociation:
+    """An association between two columns with its test and its sample size."""
+
+    measure: str
+    value: float
+    p: float
+    n: int
+    statistic: float = math.nan
+    reason: str = ""
+
+
+def _codes(series: pd.Series) -> tuple[np.ndarray, int]:
+    """Integer codes (-1 = missing) and the number of levels."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.int64), len(uniques)
+
+
+def _compact(codes: np.ndarray, levels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Drop unused levels; return new codes and the level counts."""
+    cnt = np.bincount(codes, minlength=levels)
+    present = cnt > 0
+    remap = np.cumsum(present) - 1
+    return remap[codes], cnt[present]
+
+
+def _joint_counts(a: np.ndarray, b: np.ndarray, kb: int) -> tuple[np.ndarray, np.ndarray]:
+    """Non-zero cells of the contingency table: (row index, col index), counts."""
+    key = a * kb + b
+    uniq, cnt = np.unique(key, return_counts=True)
+    return np.stack([uniq // kb, uniq % kb]), cnt
+
+
+def _cramers_v_codes(a: np.ndarray, ka: int, b: np.ndarray, kb: int) -> PairAssociation:
+    mask = (a >= 0) & (b >= 0)
+    nn = int(mask.sum())
+    if nn < CORRELATION_MIN_PAIRS:
+        return PairAssociation(
+            measure="cramers_v",
+            value=math.nan,
+            p=math.nan,
+            n=nn,
+            reason=f"only {nn} row(s) have both values; at least {CORRELATION_MIN_PAIRS} needed",
+        )
+    a, rows = _compact(a[mask], ka)
+    b, cols = _compact(b[mask], kb)
+    r_, k_ = rows.size, cols.size
+    if r_ < 2 or k_ < 2:
+        return PairAssociation(
+            measure="cramers_v",
+            value=math.nan,
+            p=math.nan,
+            n=nn,
+            reason="one column has a single category on the rows where both are present",
+        )
+    (ia, ib), cnt = _joint_counts(a, b, k_)
+    chi2 = nn * (float(np.sum(cnt.astype(float) ** 2 / (rows[ia] * cols[ib].astype(float)))) - 1)
+    chi2 = max(chi2, 0.0)
+    dof = (r_ - 1) * (k_ - 1)
+    phi2 = chi2 / nn
+    phi2c = max(0.0, phi2 - dof / (nn - 1))
+    rc = r_ - (r_ - 1) ** 2 / (nn - 1)
+    kc = k_ - (k_ - 1) ** 2 / (nn - 1)
+    denom = min(rc - 1, kc - 1)
+    pval = float(stats.chi2.sf(chi2, dof))
+    if denom <= 0:
+        return PairAssociation(
+            measure="cramers_v",
+            value=math.nan,
+            p=pval,
+            n=nn,
+            statistic=chi2,
+            reason="too few rows for the number of categories to correct the bias",
+        )
+    return PairAssociation(
+        measure="cramers_v",
+        value=min(1.0, math.sqrt(phi2c / denom)),
+        p=pval,
+        n=nn,
+        statistic=chi2,
+    )
+
+
+def cramers_v(x: pd.Series | Sequence[object], y: pd.Series | Sequence[object]) -> PairAssociation:
+    """Bias-corrected Cramér's V between two categorical variables.
+
+    Parameters
+    ----------
+    x, y : pandas.Series or sequence
+        Categorical values of equal length; missing values (NaN/None/NA) are dropped
+        pairwise and are not a category.
+
+    Returns
+    -------
+    PairAssociation
+        ``value`` in [0, 1] (0 = independent, 1 = each determines the other), the Pearson
+        chi-square ``statistic`` and its ``p``-value, ``n`` complete rows, or NaN with a
+        ``reason``.
+
+    Raises
+    ------
+    InvalidParameterError
+        If the lengths differ.
+
+    Notes
+    -----
+    With an r x k table of n rows and :math:`\\varphi^2 = \\chi^2 / n`:
+    :math:`\\tilde\\varphi^2 = \\max(0, \\varphi^2 - (k-1)(r-1)/(n-1))`,
+    :math:`\\tilde r = r - (r-1)^2/(n-1)`, :math:`\\tilde k = k - (k-1)^2/(n-1)`,
+    :math:`\\tilde V = \\sqrt{\\tilde\\varphi^2 / \\min(\\tilde k - 1, \\tilde r - 1)}`.
+    The chi-square has no continuity correction; p from :math:`\\chi^2_{(r-1)(k-1)}`.
+    Only non-empty cells are visited, so high-cardinality columns stay cheap.
+
+    References
+    ----------
+    .. [B13] Bergsma, W. (2013). A bias-correction for Cramér's V and Tschuprow's T.
+       Journal of the Korean Statistical Society 42(3), 323-328.
+
+    Examples
+    --------
+    >>> round(cramers_v(list("aaaaaabbbb") * 2, list("xxxxxxyyyy") * 2).value, 6)
+    1.0
+    """
+    sx, sy = pd.Series(x), pd.Series(y)
+    if len(sx) != len(sy):
+        raise InvalidParameterError(
+            f"x and y must have the same length; got {len(sx)} and {len(sy)}."
+        )
+    a, ka = _codes(sx)
+    b, kb = _codes(sy)
+    return _cramers_v_codes(a, ka, b, kb)
+
+
+def _eta_codes(codes: np.ndarray, levels: int, values: np.ndarray) -> PairAssociation:
+    mask = (codes >= 0) & ~np.isnan(values)
+    nn = int(mask.sum())
+    if nn < CORRELATION_MIN_PAIRS:
+        return PairAssociation(
+            measure="eta",
+            value=math.nan,
+            p=math.nan,
+            n=nn,
+            reason=f"only {nn} row(s) have both values; at least {CORRELATION_MIN_PAIRS} needed",
+        )
+    g, size = _compact(codes[mask], levels)
+    y = values[mask]
+    kk = size.size
+    mean = y.mean()
+    dev = y - mean
+    sst = float(np.dot(dev, dev))
+    if kk < 2:
+        reason = "the categorical column has a single category on these rows"
+    elif sst == 0:
+        reason = "the numeric column is constant on these rows"
+    else:
+        reason = ""
+    if reason:
+        return PairAssociation(measure="eta", value=math.nan, p=math.nan, n=nn, reason=reason)
+    gmean = np.bincount(g, weights=dev, minlength=kk) / size
+    ssb = float(np.dot(size, gmean**2))
+    ssw = max(sst - ssb, 0.0)
+    eta = min(1.0, math.sqrt(ssb / sst))
+    if nn - kk <= 0:
+        return PairAssociation(
+            measure="eta",
+            value=eta,
+            p=math.nan,
+            n=nn,
+            reason="every row is its own category, so no test is possible",
+        )
+    with np.errstate(divide="ignore"):
+        f = (ssb / (kk - 1)) / (ssw / (nn - kk)) if ssw > 0 else math.inf
+    return PairAssociation(
+        measure="eta",
+        value=eta,
+        p=float(stats.f.sf(f, kk - 1, nn - kk)),
+        n=nn,
+        statistic=f,
+    )
+
+
+def correlation_ratio(
+    categories: pd.Series | Sequence[object], values: pd.Series | Sequence[float]
+) -> PairAssociation:
+    """Correlation ratio eta between a categorical and a numeric variable.
+
+    Parameters
+    ----------
+    categories : pandas.Series or sequence
+        Group labels; missing labels are dropped pairwise.
+    values : pandas.Series or sequence of float
+        Numeric values; NaN is dropped pairwise.
+
+    Returns
+    -------
+    PairAssociation
+        ``value`` in [0, 1] (share of the spread of ``values`` explained by the
+        categories, square-rooted), the one-way ANOVA ``statistic`` F and its ``p``-value.
+
+    Raises
+    ------
+    InvalidParameterError
+        If the lengths differ.
+
+    Notes
+    -----
+    :math:`\\eta^2 = \\sum_g n_g(\\bar y_g - \\bar y)^2 / \\sum_i (y_i - \\bar y)^2`.
+    :math:`F = (SS_B/(k-1)) / (SS_W/(n-k))` with p from :math:`F_{k-1, n-k}`, the test of
+    :func:`scipy.stats.f_oneway`.
+
+    References
+    ----------
+    .. [P05] Pearson, K. (1905). On the general theory of skew correlation and non-linear
+       regression. Drapers' Company Research Memoirs, Biometric Series II.
+
+    Examples
+    --------
+    >>> round(correlation_ratio(list("aaabbb"), [1, 2, 3, 4, 5, 6]).value ** 2, 6)  # 27/35
+    0.771429
+    """
+    sc = pd.Series(categories)
+    sv = pd.Series(values)
+    if len(sc) != len(sv):
+        raise InvalidParameterError(
+            f"categories and values must have the same length; got {len(sc)} and {len(sv)}."
+        )
+    codes, levels = _codes(sc)
+    return _eta_codes(codes, levels, _as_float(sv))
+
+
+def _entropy(counts: np.ndarray) -> float:
+    pr = counts[counts > 0] / counts.sum()
+    return float(-np.sum(pr * np.log(pr)))
+
+
+def _nmi_codes(a: np.ndarray, ka: int, b: np.ndarray, kb: int) -> tuple[float, int]:
+    mask = (a >= 0) & (b >= 0)
+    nn = int(mask.sum())
+    if nn == 0:
+        return math.nan, 0
+    a, rows = _compact(a[mask], ka)
+    b, cols = _compact(b[mask], kb)
+    ha, hb = _entropy(rows), _entropy(cols)
+    if ha == 0 and hb == 0:
+        return math.nan, nn
+    _, cnt = _joint_counts(a, b, cols.size)
+    mi = ha + hb - _entropy(cnt)
+    return float(min(1.0, max(0.0, 2 * mi / (ha + hb)))), nn
+
+
+def _discrete_codes(series: pd.Series, bins: int) -> tuple[np.ndarray, int, bool]:
+    """Codes for information measures: categories as is; numbers in quantile bins.
+
+    Returns codes (-1 = missing), level count and whether the column was binned.
+    """
+    if not _is_numeric(series):
+        c, k = _codes(series)
+        return c, k, False
+    v = _as_float(series)
+    col = _prepare(v)
+    n_distinct = int(col.dense.max()) if col.n_valid else 0
+    if n_distinct <= bins:
+        return np.where(col.valid, col.dense - 1, -1).astype(np.int64), n_distinct, False
+    # quantile bins by the lowest rank of each value, so equal values share a bin
+    first = np.r_[0, np.flatnonzero(np.diff(col.dense[col.order])) + 1]
+    lowest_rank = first[col.dense[col.valid] - 1]
+    codes = np.full(v.size, -1, np.int64)
+    codes[col.valid] = (lowest_rank * bins) // col.n_valid
+    c2, k2 = _compact(codes[col.valid], bins)
+    codes[col.valid] = c2
+    return codes, int(k2.size), True
+
+
+def normalized_mutual_information(
+    x: pd.Series | Sequence[object],
+    y: pd.Series | Sequence[object],
+    *,
+    bins: int = NMI_BINS,
+) -> float:
+    """Mutual information normalized by the mean entropy, in [0, 1].
+
+    Parameters
+    ----------
+    x, y : pandas.Series or sequence
+        Values of equal length. Numeric columns with more than ``bins`` distinct values
+        are cut into ``bins`` quantile bins; others are used as categories. Missing values
+        are dropped pairwise.
+    bins : int >= 2
+        Number of quantile bins for numeric columns (default ``NMI_BINS``).
+
+    Returns
+    -------
+    float
+        NMI in [0, 1]: 0 for independence, 1 when each determines the other. NaN when both
+        are constant or no row has both values.
+
+    Raises
+    ------
+    InvalidParameterError
+        If the lengths differ or ``bins`` < 2.
+
+    Notes
+    -----
+    :math:`NMI = 2 I(X;Y) / (H(X) + H(Y))` with
+    :math:`I(X;Y) = H(X) + H(Y) - H(X,Y)` and empirical entropies in nats (the
+    "arithmetic" normalization, scikit-learn's default).
+
+    References
+    ----------
+    .. [VEB10] Vinh, N. X., Epps, J. and Bailey, J. (2010). Information theoretic measures
+       for clusterings comparison. JMLR 11, 2837-2854.
+
+    Examples
+    --------
+    >>> normalized_mutual_information(["a", "a", "b", "b"], [1, 1, 2, 2])
+    1.0
+    >>> normalized_mutual_information(["a", "a", "b", "b"], [1, 2, 1, 2])
+    0.0
+    """
+    if int(bins) < 2:
+        raise InvalidParameterError(f"bins must be at least 2; got {bins}. Use e.g. 10.")
+    sx, sy = pd.Series(x), pd.Series(y)
+    if len(sx) != len(sy):
+        raise InvalidParameterError(
+            f"x and y must have the same length; got {len(sx)} and {len(sy)}."
+        )
+    a, ka, _ = _discrete_codes(sx, int(bins))
+    b, kb, _ = _discrete_codes(sy, int(bins))
+    return _nmi_codes(a, ka, b, kb)[0]
+
+
+# --- association matrix ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssociationMatrix:
+    """One association matrix over numeric and categorical columns.
+
+    ``measure[i, j]`` names what ``value[i, j]`` is: the chosen correlation for two numeric
+    columns (signed, in [-1, 1]), ``"cramers_v"`` for two categorical ones and ``"eta"``
+    for a mixed pair (both in [0, 1]).
+    """
+
+    columns: tuple[str, ...]
+    kinds: tuple[str, ...]
+    value: np.ndarray
+    measure: np.ndarray
+    p: np.ndarray
+    p_adjusted: np.ndarray
+    n: np.ndarray
+    reasons: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    def frame(self, what: str = "value") -> pd.DataFrame:
+        """One of the square arrays as a labelled DataFrame."""
+        return pd.DataFrame(getattr(self, what), index=self.columns, columns=self.columns)
+
+    def pairs(self) -> pd.DataFrame:
+        """One row per unordered pair, strongest (largest absolute value) first."""
+        i, j = np.triu_indices(len(self.columns), k=1)
+        out = pd.DataFrame(
+            {
+                "column_a": [self.columns[k] for k in i],
+                "column_b": [self.columns[k] for k in j],
+                "measure": self.measure[i, j],
+                "value": self.value[i, j],
+                "p": self.p[i, j],
+                "p_adjusted": self.p_adjusted[i, j],
+                "n": self.n[i, j],
+                "reason": [
+                    self.reasons.get((self.columns[a], self.columns[b]), "")
+                    for a, b in zip(i, j, strict=True)
+                ],
+            }
+        )
+        key = out["value"].abs().fillna(-1).to_numpy()
+        return out.iloc[np.argsort(-key, kind="stable")].reset_index(drop=True)
+
+
+def _kinds(df: pd.DataFrame, cols: Sequence[str], categorical: Sequence[str] | None) -> list[str]:
+    forced = set(categorical or ())
+    return ["categorical" if (c in forced or not _is_numeric(df[c])) else "numeric" for c in cols]
+
+
+def _high_cardinality(df: pd.DataFrame, cols: Sequence[str], kinds: Sequence[str]) -> list[str]:
+    out = []
+    for c, kind in zip(cols, kinds, strict=True):
+        if kind != "categorical":
+            continue
+        nonnull = int(df[c].notna().sum())
+        distinct = int(df[c].nunique(dropna=True))
+        if nonnull >= 20 and distinct > HIGH_CARDINALITY_SHARE * nonnull:
+            out.append(
+                f"Column '{c}' has {distinct:,} distinct values in {nonnull:,} rows; its "
+                "associations are inflated (each row is nearly its own category)."
+            )
+    return out
+
+
+def association_matrix(
+    df: pd.DataFrame,
+    *,
+    columns: Sequence[str] | None = None,
+    categorical: Sequence[str] | None = None,
+    numeric_method: Method = "pearson",
+    progress: Progress | None = None,
+) -> AssociationMatrix:
+    """Association between every pair of columns, numeric and categorical alike.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The data.
+    columns : sequence of str, optional
+        Columns to use (default: all).
+    categorical : sequence of str, optional
+        Numeric columns to treat as categorical codes (e.g. a numeric postcode). Text,
+        boolean and category columns are always categorical.
+    numeric_method : {"pearson", "spearman", "kendall"}
+        Correlation used for numeric-numeric pairs.
+    progress : callable, optional
+        Called with the completed share in [0, 1].
+
+    Returns
+    -------
+    AssociationMatrix
+        Values, the measure used per cell, p-values (chi-square test for Cramér's V,
+        one-way ANOVA F test for eta, the correlation test otherwise), BH-adjusted
+        p-values over the upper triangle, pair counts and reasons for NaN cells.
+
+    Raises
+    ------
+    InvalidParameterError
+        Empty table, fewer than 2 columns, or an unknown ``numeric_method``.
+    ColumnError
+        A requested column is missing.
+
+    Notes
+    -----
+    Numeric-numeric cells are signed correlations in [-1, 1]; the others are in [0, 1]
+    and have no sign. Missing values are dropped per pair. Cramér's V is bias-corrected
+    [B13]_; eta is :func:`correlation_ratio`.
+
+    References
+    ----------
+    .. [B13] Bergsma, W. (2013). A bias-correction for Cramér's V and Tschuprow's T.
+       Journal of the Korean Statistical Society 42(3), 323-328.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"g": list("aaabbb"), "y": [1, 2, 3, 4, 5, 6], "z": [1, 2, 3, 4, 5, 7]})
+    >>> m = association_matrix(d)
+    >>> m.measure[0, 1], round(float(m.value[0, 1]) ** 2, 6)
+    ('eta', 0.771429)
+    """
+    if numeric_method not in METHODS:
+        raise InvalidParameterError(
+            f"numeric_method must be one of {', '.join(METHODS)}; got {numeric_method!r}."
+        )
+    cols = _check_frame(df, columns)
+    if len(cols) < 2:
+        raise InvalidParameterError(
+            f"An association matrix needs at least 2 columns; got {len(cols)}. Add columns."
+        )
+    kinds = _kinds(df, cols, categorical)
+    k = len(cols)
+    value = np.full((k, k), np.nan)
+    measure = np.full((k, k), "", dtype=object)
+    p = np.full((k, k), np.nan)
+    n = np.zeros((k, k), dtype=np.int64)
+    reasons: dict[tuple[str, str], str] = {}
+    warnings = _high_cardinality(df, cols, kinds)
+
+    num = [i for i in range(k) if kinds[i] == "numeric"]
+    if len(num) >= 2:
+        cm = correlation_matrix(df, method=numeric_method, columns=[cols[i] for i in num])
+        sel = np.ix_(num, num)
+        value[sel], p[sel], n[sel] = cm.r, cm.p, cm.n
+        measure[sel] = numeric_method
+        for (ca, cb), why in cm.reasons.items():
+            reasons[(ca, cb)] = why
+        warnings.extend(cm.warnings)
+    codes = {i: _codes(df[cols[i]]) for i in range(k) if kinds[i] == "categorical"}
+    floats = {i: _as_float(df[cols[i]]) for i in num}
+    pairs = [(a, b) for a in range(k) for b in range(a + 1, k)]
+    for done, (a, b) in enumerate(pairs):
+        if progress is not None:
+            progress(done / max(len(pairs), 1))
+        if kinds[a] == "numeric" and kinds[b] == "numeric":
+            continue
+        if kinds[a] == "categorical" and kinds[b] == "categorical":
+            res = _cramers_v_codes(*codes[a], *codes[b])
+        else:
+            c, v = (a, b) if kinds[a] == "categorical" else (b, a)
+            res = _eta_codes(*codes[c], floats[v])
+        value[a, b] = value[b, a] = res.value
+        p[a, b] = p[b, a] = res.p
+        n[a, b] = n[b, a] = res.n
+        measure[a, b] = measure[b, a] = res.measure
+        if res.reason:
+            reasons[(cols[a], cols[b])] = res.reason
+    for i in range(k):
+        nn = int(df[cols[i]].notna().sum())
+        n[i, i] = nn
+        distinct = int(df[cols[i]].nunique(dropna=True))
+        measure[i, i] = "self"
+        if distinct >= 2:
+            value[i, i] = 1.0
+            p[i, i] = 0.0
+    iu = np.triu_indices(k, k=1)
+    p_adj = np.full((k, k), np.nan)
+    adj = benjamini_hochberg(p[iu])
+    p_adj[iu] = adj
+    p_adj[(iu[1], iu[0])] = adj
+    np.fill_diagonal(p_adj, np.diag(p))
+    if progress is not None:
+        progress(1.0)
+    return AssociationMatrix(
+        columns=tuple(cols),
+        kinds=tuple(kinds),
+        value=value,
+        measure=measure,
+        p=p,
+        p_adjusted=p_adj,
+        n=n,
+        reasons=MappingProxyType(reasons),
+        warnings=tuple(dict.fromkeys(warnings)),
+    )
+
+
+# --- leakage -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LeakageEntry:
+    """How much one column reveals the sensitive attribute."""
+
+    column: str
+    measure: str
+    association: float
+    nmi: float
+    score: float
+    n: int
+    guess_accuracy: float | None = None
+    baseline_accuracy: float | None = None
+    lift: float | None = None
+    proxy: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LeakageReport:
+    """Columns ranked by how much they reveal ``sensitive``, strongest first."""
+
+    sensitive: str
+    entries: tuple[LeakageEntry, ...]
+    baseline_accuracy: float
+    proxy_threshold: float
+    sensitive_binned: bool = False
+    warnings: tuple[str, ...] = ()
+
+    def frame(self) -> pd.DataFrame:
+        """The ranking as a DataFrame, one row per column."""
+        return pd.DataFrame(
+            [
+                {
+                    "column": e.column,
+                    "measure": e.measure,
+                    "association": e.association,
+                    "nmi": e.nmi,
+                    "score": e.score,
+                    "guess_accuracy": e.guess_accuracy,
+                    "baseline_accuracy": e.baseline_accuracy,
+                    "lift": e.lift,
+                    "proxy": e.proxy,
+                    "n": e.n,
+                    "reason": e.reason,
+                }
+                for e in self.entries
+            ]
+        )
+
+    @property
+    def proxies(self) -> tuple[str, ...]:
+        """Columns flagged as proxies of the sensitive attribute."""
+        return tuple(e.column for e in self.entries if e.proxy)
+
+
+def _best_guess(a: np.ndarray, ka: int, s: np.ndarray, ks: int) -> tuple[float, float, int]:
+    """Accuracy of guessing s by the most frequent s per value of a; majority baseline."""
+    mask = (a >= 0) & (s >= 0)
+    nn = int(mask.sum())
+    a, _ = _compact(a[mask], ka)
+    s, scount = _compact(s[mask], ks)
+    (ia, _), cnt = _joint_counts(a, s, scount.size)
+    best = np.zeros(int(ia.max()) + 1 if ia.size else 0, dtype=np.int64)
+    np.maximum.at(best, ia, cnt)
+    return float(best.sum() / nn), float(scount.max() / nn), nn
+
+
+def leakage_ranking(
+    df: pd.DataFrame,
+    *,
+    sensitive: str,
+    columns: Sequence[str] | None = None,
+    top: int = LEAKAGE_TOP_DEFAULT,
+    proxy_threshold: float = PROXY_THRESHOLD,
+    bins: int = NMI_BINS,
+) -> LeakageReport:
+    """Rank columns by how much each reveals a sensitive attribute on its own.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The data.
+    sensitive : str
+        The sensitive attribute. A numeric one with more than ``bins`` distinct values is
+        cut into ``bins`` quantile bins for NMI and guessing.
+    columns : sequence of str, optional
+        Candidate columns (default: every other column).
+    top : int >= 1
+        How many of the highest-ranked columns get the best-guess accuracy.
+    proxy_threshold : float in (0, 1]
+        A column is flagged as a proxy when its association or its lift reaches this.
+    bins : int >= 2
+        Quantile bins for numeric columns in the information measures.
+
+    Returns
+    -------
+    LeakageReport
+        Entries sorted by ``score`` (descending), the majority-class baseline accuracy and
+        warnings (e.g. near-unique columns whose best guess is memorization).
+
+    Raises
+    ------
+    ColumnError
+        ``sensitive`` or a candidate column is missing.
+    InvalidParameterError
+        Empty table, a constant or all-missing sensitive attribute, or a bad ``top`` /
+        ``proxy_threshold`` / ``bins``.
+
+    Notes
+    -----
+    ``association`` is the measure of :func:`association_matrix` (absolute value for a
+    numeric pair: |Pearson r|), ``nmi`` is :func:`normalized_mutual_information`, and
+    ``score = max(association, nmi)``. For the top columns, the best guess of the
+    sensitive value for each value (or bin) of the column is its most frequent sensitive
+    value there; ``guess_accuracy`` :math:`= \\sum_x \\max_s n_{xs} / n`, the baseline is
+    :math:`\\max_s n_s / n` and ``lift`` is Goodman and Kruskal's lambda
+    :math:`(\\text{accuracy} - \\text{baseline}) / (1 - \\text{baseline})`, the share of
+    guessing errors the column removes. Rows missing either value are dropped per column.
+    Accuracy is measured on the data itself: for near-unique columns it is memorization,
+    which is also what an attacker holding those values gets.
+
+    References
+    ----------
+    .. [GK54] Goodman, L. A. and Kruskal, W. H. (1954). Measures of association for cross
+       classifications. JASA 49(268), 732-764.
+    .. [B13] Bergsma, W. (2013). A bias-correction for Cramér's V and Tschuprow's T.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"s": list("mmmmffff") * 3, "proxy": list("hhhhwwww") * 3,
+    ...                   "noise": list("abababab") * 3})
+    >>> rep = leakage_ranking(d, sensitive="s")
+    >>> rep.entries[0].column, rep.entries[0].guess_accuracy, rep.proxies
+    ('proxy', 1.0, ('proxy',))
+    """
+    if not 0 < proxy_threshold <= 1:
+        raise InvalidParameterError(
+            f"proxy_threshold must be in (0, 1]; got {proxy_threshold}. Use e.g. 0.5."
+        )
+    if int(top) < 1:
+        raise InvalidParameterError(f"top must be at least 1; got {top}.")
+    if int(bins) < 2:
+        raise InvalidParameterError(f"bins must be at least 2; got {bins}.")
+    if sensitive not in df.columns:
+        raise ColumnError(
+            f"The sensitive attribute '{sensitive}' is not a column of the table "
+            f"({df.shape[1]} columns). Pick one of the table's columns."
+        )
+    cands = [c for c in (df.columns if columns is None else columns) if c != sensitive]
+    _check_frame(df, [sensitive, *cands])
+    if not cands:
+        raise InvalidParameterError(
+            "No candidate columns besides the sensitive attribute; add columns to rank."
+        )
+    s_codes, s_levels, s_binned = _discrete_codes(df[sensitive], int(bins))
+    valid_s = s_codes >= 0
+    if not valid_s.any():
+        raise InvalidParameterError(
+            f"The sensitive attribute '{sensitive}' has no values (all {len(df)} missing). "
+            "Pick another column."
+        )
+    s_counts = np.bincount(s_codes[valid_s])
+    if (s_counts > 0).sum() < 2:
+        raise InvalidParameterError(
+            f"The sensitive attribute '{sensitive}' is constant (1 distinct value), so "
+            "nothing can reveal it. Pick another column."
+        )
+    baseline = float(s_counts.max() / valid_s.sum())
+    assoc = association_matrix(df, columns=[sensitive, *cands])
+    warnings: list[str] = list(assoc.warnings)
+    if s_binned:
+        warnings.append(
+            f"'{sensitive}' is numeric with many values; guessing and NMI use {bins} "
+            "quantile bins of it."
+        )
+    raw: list[tuple[str, str, float, float, int, str, np.ndarray, int]] = []
+    for i, c in enumerate(cands, start=1):
+        val = float(abs(assoc.value[0, i]))
+        c_codes, c_levels, _ = _discrete_codes(df[c], int(bins))
+        nmi, _ = _nmi_codes(c_codes, c_levels, s_codes, s_levels)
+        reason = assoc.reasons.get((sensitive, c), "")
+        raw.append(
+            (c, str(assoc.measure[0, i]), val, nmi, int(assoc.n[0, i]), reason, c_codes, c_levels)
+        )
+
+    def score_of(item: tuple[str, str, float, float, int, str, np.ndarray, int]) -> float:
+        vals = [v for v in (item[2], item[3]) if not math.isnan(v)]
+        return max(vals) if vals else math.nan
+
+    raw.sort(key=lambda it: -score_of(it) if not math.isnan(score_of(it)) else math.inf)
+    entries = []
+    for rank, item in enumerate(raw):
+        c, meas, val, nmi, nn, reason, c_codes, c_levels = item
+        score = score_of(item)
+        acc = base = lift = None
+        if rank < int(top) and not math.isnan(score):
+            acc, base, _ = _best_guess(c_codes, c_levels, s_codes, s_levels)
+            lift = (acc - base) / (1 - base) if base < 1 else 0.0
+        strong = [v for v in (val, lift) if v is not None and not math.isnan(v)]
+        proxy = bool(strong) and max(strong) >= proxy_threshold
+        entries.append(
+            LeakageEntry(
+                column=c,
+                measure=meas,
+                association=val,
+                nmi=nmi,
+                score=score,
+                n=nn,
+                guess_accuracy=acc,
+                baseline_accuracy=base,
+                lift=lift,
+                proxy=proxy,
+                reason=reason,
+            )
+        )
+    return LeakageReport(
+        sensitive=sensitive,
+        entries=tuple(entries),
+        baseline_accuracy=baseline,
+        proxy_threshold=proxy_threshold,
+        sensitive_binned=s_binned,
+        warnings=tuple(dict.fromkeys(warnings)),
+    )
