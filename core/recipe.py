@@ -1,0 +1,861 @@
+"""Hardening recipes: an ordered, replayable list of transforms, stored as JSON.
+
+A :class:`Recipe` is what the Masking page edits, what ``python -m core harden`` replays and
+what an export carries. It holds column names, transform names and parameters, never a
+secret: a pseudonymization step names its key (``"secret": "pseudonym_key"``) and the key
+itself is passed to :func:`apply` separately.
+
+JSON form (schema version 1)::
+
+    {"schema_version": 1,
+     "source_columns": ["age", "zip", ...],
+     "steps": [{"transform": "bin_width", "column": "age", "params": {"width": 10}},
+               {"transform": "suppress", "columns": ["age", "zip"], "params": {"k": 5}}]}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core import dp, masking
+from core.errors import ColumnError, InvalidParameterError, RecipeError
+from core.limits import (
+    EPSILON_MAX,
+    EPSILON_MIN,
+    PSEUDONYM_LENGTH_DEFAULT,
+    PSEUDONYM_LENGTH_MAX,
+    PSEUDONYM_LENGTH_MIN,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "TRANSFORMS",
+    "ColumnChange",
+    "HardeningResult",
+    "ParamSpec",
+    "Recipe",
+    "Step",
+    "TransformSpec",
+    "apply",
+    "change_log",
+    "validate",
+]
+
+#: Version of the JSON layout written by :meth:`Recipe.to_json`.
+SCHEMA_VERSION = 1
+#: Name under which a pseudonymization step looks up its key by default.
+DEFAULT_SECRET = "pseudonym_key"
+
+
+# --- parameter and transform specifications ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParamSpec:
+    """One parameter of a transform.
+
+    ``kind`` is one of ``int``, ``number``, ``text``, ``char``, ``bool``, ``numbers``,
+    ``texts``, ``mapping``, ``choice``, ``date`` or ``columns``.
+    """
+
+    name: str
+    kind: str
+    required: bool = False
+    default: Any = None
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    help: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransformSpec:
+    """A transform a recipe can name."""
+
+    name: str
+    label: str
+    many: bool = False  # works on several columns at once
+    needs: str = "any"  # "numeric" or "any": the column kind it accepts
+    gives: str = "text"  # the column kind it produces: "numeric", "text", "same", "none"
+    params: tuple[ParamSpec, ...] = ()
+    secret: bool = False
+    help: str = ""
+
+
+def _p(name: str, kind: str, **kw: Any) -> ParamSpec:
+    return ParamSpec(name=name, kind=kind, **kw)
+
+
+TRANSFORMS: dict[str, TransformSpec] = {
+    t.name: t
+    for t in (
+        TransformSpec(
+            name="mask",
+            label="Mask characters",
+            params=(
+                _p("keep_first", "int", default=0, minimum=0),
+                _p("keep_last", "int", default=0, minimum=0),
+                _p("mask_char", "char", default="*"),
+            ),
+            help="Hide all but the first/last characters.",
+        ),
+        TransformSpec(
+            name="mask_pattern",
+            label="Mask a pattern",
+            params=(
+                _p("pattern", "text", required=True, help="RE2 regular expression"),
+                _p("replacement", "text", default="*"),
+            ),
+            help="Replace each match of a regular expression (e.g. \\d for each digit).",
+        ),
+        TransformSpec(
+            name="redact",
+            label="Redact",
+            params=(_p("label", "text", default="[REDACTED]"),),
+            help="Replace every present value with a label.",
+        ),
+        TransformSpec(
+            name="replace",
+            label="Replace with a constant",
+            params=(
+                _p("value", "text", required=True),
+                _p("include_missing", "bool", default=False),
+            ),
+        ),
+        TransformSpec(name="drop", label="Drop the column", gives="none"),
+        TransformSpec(
+            name="pseudonymize",
+            label="Pseudonymize (keyed HMAC)",
+            params=(
+                _p(
+                    "length",
+                    "int",
+                    default=PSEUDONYM_LENGTH_DEFAULT,
+                    minimum=PSEUDONYM_LENGTH_MIN,
+                    maximum=PSEUDONYM_LENGTH_MAX,
+                ),
+                _p("secret", "text", default=DEFAULT_SECRET, help="name of the key, not the key"),
+            ),
+            secret=True,
+            help="Same value, same token under one key; the key is never stored.",
+        ),
+        TransformSpec(
+            name="bin_width",
+            label="Bin (fixed width)",
+            needs="numeric",
+            params=(_p("width", "number", required=True, minimum=0), _p("origin", "number")),
+        ),
+        TransformSpec(
+            name="bin_quantiles",
+            label="Bin (quantiles)",
+            needs="numeric",
+            params=(_p("q", "int", required=True, minimum=2, maximum=1000),),
+        ),
+        TransformSpec(
+            name="bin_edges",
+            label="Bin (custom edges)",
+            needs="numeric",
+            params=(_p("edges", "numbers", required=True),),
+        ),
+        TransformSpec(
+            name="round",
+            label="Round",
+            needs="numeric",
+            gives="numeric",
+            params=(_p("base", "number", required=True, minimum=0),),
+        ),
+        TransformSpec(
+            name="top_bottom",
+            label="Top/bottom coding",
+            needs="numeric",
+            gives="numeric",
+            params=(_p("lower", "number"), _p("upper", "number")),
+        ),
+        TransformSpec(
+            name="date",
+            label="Generalize dates",
+            params=(
+                _p("unit", "choice", required=True, choices=("year", "month", "age_band")),
+                _p("band_width", "int", default=10, minimum=1, maximum=100),
+                _p("reference", "date"),
+                _p("date_format", "text"),
+            ),
+        ),
+        TransformSpec(
+            name="postal_prefix",
+            label="Postal-code prefix",
+            params=(_p("keep", "int", required=True, minimum=0), _p("fill", "text", default="*")),
+        ),
+        TransformSpec(
+            name="group",
+            label="Group categories",
+            params=(_p("mapping", "mapping", required=True), _p("other", "text")),
+        ),
+        TransformSpec(
+            name="suppress",
+            label="Local suppression (k-anonymity)",
+            many=True,
+            gives="same",
+            params=(
+                _p("k", "int", required=True, minimum=1, maximum=10_000),
+                _p("mode", "choice", default="cells", choices=("cells", "records")),
+                _p("importance", "columns"),
+            ),
+        ),
+        TransformSpec(
+            name="microaggregate",
+            label="Microaggregation (MDAV)",
+            many=True,
+            needs="numeric",
+            gives="numeric",
+            params=(
+                _p("k", "int", required=True, minimum=2, maximum=10_000),
+                _p("standardize", "bool", default=True),
+            ),
+        ),
+        TransformSpec(
+            name="pram",
+            label="Randomized response (PRAM)",
+            params=(
+                _p("epsilon", "number", required=True, minimum=EPSILON_MIN, maximum=EPSILON_MAX),
+                _p("categories", "texts"),
+            ),
+            help="Each value kept with probability e^ε/(e^ε+k−1) (local DP).",
+        ),
+        TransformSpec(
+            name="dp_noise",
+            label="DP noise (per record)",
+            needs="numeric",
+            gives="numeric",
+            params=(
+                _p("epsilon", "number", required=True, minimum=EPSILON_MIN, maximum=EPSILON_MAX),
+                _p("lower", "number", required=True),
+                _p("upper", "number", required=True),
+            ),
+            help="Clamp to [lower, upper] and add Laplace noise (upper−lower)/ε per value.",
+        ),
+    )
+}
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_param(where: str, spec: ParamSpec, value: Any) -> Any:
+    """The value if it fits ``spec``; a RecipeError naming the parameter otherwise."""
+    if value is None:
+        return None
+    kind = spec.kind
+    name = f"{where}: parameter '{spec.name}'"
+    expected = {
+        "int": "a whole number",
+        "number": "a finite number",
+        "text": "text",
+        "char": "one character",
+        "bool": "true or false",
+        "numbers": "a list of numbers",
+        "texts": "a list of texts",
+        "mapping": "an object of text to text",
+        "choice": "one of " + ", ".join(spec.choices),
+        "date": "an ISO date such as 2024-12-31",
+        "columns": "a list of column names",
+    }[kind]
+    ok = {
+        "int": _is_int(value),
+        "number": _is_number(value),
+        "text": isinstance(value, str),
+        "char": isinstance(value, str) and len(value) == 1,
+        "bool": isinstance(value, bool),
+        "numbers": isinstance(value, list) and all(_is_number(v) for v in value),
+        "texts": isinstance(value, list) and all(isinstance(v, str) for v in value),
+        "mapping": isinstance(value, dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()),
+        "choice": isinstance(value, str) and value in spec.choices,
+        "date": isinstance(value, str) and _is_iso_date(value),
+        "columns": isinstance(value, list) and all(isinstance(v, str) for v in value),
+    }[kind]
+    if not ok:
+        got = type(value).__name__ if kind != "choice" else "another value"
+        raise RecipeError(f"{name} must be {expected}; got {got}. Fix it in the recipe.")
+    if kind in ("int", "number"):
+        if spec.minimum is not None and (
+            value < spec.minimum or (kind == "number" and spec.minimum == 0 and value == 0)
+        ):
+            bound = "above" if kind == "number" and spec.minimum == 0 else "at least"
+            raise RecipeError(
+                f"{name} must be {bound} {spec.minimum:g}; got {value!r}. Fix it in the recipe."
+            )
+        if spec.maximum is not None and value > spec.maximum:
+            raise RecipeError(
+                f"{name} must be at most {spec.maximum:g}; got {value!r}. Fix it in the recipe."
+            )
+    return value
+
+
+def _is_iso_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+# --- steps and recipes ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Step:
+    """One recipe step: a transform applied to one column (or several, for ``many``).
+
+    Attributes
+    ----------
+    transform : str
+        A key of :data:`TRANSFORMS`.
+    columns : tuple of str
+        The column (one) or columns (``suppress``, ``microaggregate``).
+    params : dict
+        Parameters of the transform, JSON values only (no secrets).
+    """
+
+    transform: str
+    columns: tuple[str, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of this step."""
+        spec = TRANSFORMS.get(self.transform)
+        out: dict[str, Any] = {"transform": self.transform}
+        if spec is not None and not spec.many and len(self.columns) == 1:
+            out["column"] = self.columns[0]
+        else:
+            out["columns"] = list(self.columns)
+        out["params"] = dict(self.params)
+        return out
+
+    def describe(self) -> str:
+        """A short human-readable line, e.g. ``"Bin (fixed width) on age"``."""
+        spec = TRANSFORMS.get(self.transform)
+        label = spec.label if spec else self.transform
+        return f"{label} on {', '.join(self.columns)}"
+
+
+def _check_step(i: int, step: Step) -> Step:
+    """Structural validation of a step (no data needed)."""
+    where = f"Step {i + 1}"
+    spec = TRANSFORMS.get(step.transform)
+    if spec is None:
+        raise RecipeError(
+            f"{where}: unknown transform '{step.transform}'. Known transforms: "
+            + ", ".join(TRANSFORMS)
+            + "."
+        )
+    where = f"Step {i + 1} ({step.transform})"
+    if not step.columns or not all(isinstance(c, str) and c for c in step.columns):
+        raise RecipeError(f"{where} names no column. Give 'column' (or 'columns' for a list).")
+    if not spec.many and len(step.columns) != 1:
+        raise RecipeError(
+            f"{where} works on one column; got {len(step.columns)}. Split it into one step "
+            "per column."
+        )
+    if len(set(step.columns)) != len(step.columns):
+        raise RecipeError(f"{where} lists a column twice. List each column once.")
+    known = {p.name: p for p in spec.params}
+    unknown = [k for k in step.params if k not in known]
+    if unknown:
+        # Only the names: an unknown parameter's value could be a secret pasted by mistake.
+        raise RecipeError(
+            f"{where}: unknown parameter(s) {', '.join(map(repr, unknown))}. Allowed: "
+            + (", ".join(known) or "none")
+            + ". Secrets never go into a recipe; pass keys with --key-file."
+        )
+    params: dict[str, Any] = {}
+    for p in spec.params:
+        value = step.params.get(p.name)
+        if value is None and p.required:
+            raise RecipeError(f"{where}: parameter '{p.name}' is required; got none.")
+        value = _check_param(where, p, value)
+        if value is not None:
+            params[p.name] = value
+    try:
+        _deep_check(step.transform, params, step.columns)
+    except InvalidParameterError as exc:
+        raise RecipeError(f"{where}: {exc}") from None
+    return Step(transform=step.transform, columns=tuple(step.columns), params=params)
+
+
+def _deep_check(transform: str, params: Mapping[str, Any], columns: Sequence[str]) -> None:
+    """Parameter checks that need more than a type and a range, done by the transforms."""
+    if transform == "mask_pattern":
+        masking._check_pattern(params["pattern"])
+    elif transform == "bin_edges":
+        masking._check_edges(params["edges"])
+    elif transform == "postal_prefix" and params.get("fill", "*") != "":
+        masking._check_char(params.get("fill", "*"), "fill")
+    elif transform == "date" and params["unit"] == "age_band" and "reference" not in params:
+        raise InvalidParameterError(
+            "age bands need a 'reference' date so the result is reproducible; got none."
+        )
+    elif transform == "top_bottom":
+        lo, hi = params.get("lower"), params.get("upper")
+        if lo is None and hi is None:
+            raise InvalidParameterError("give 'lower', 'upper' or both; got neither.")
+        if lo is not None and hi is not None and lo >= hi:
+            raise InvalidParameterError(f"'lower' must be below 'upper'; got {lo} >= {hi}.")
+    elif transform == "dp_noise":
+        dp.check_bounds(params["lower"], params["upper"])
+    elif transform == "suppress" and "importance" in params:
+        if sorted(params["importance"]) != sorted(columns):
+            raise InvalidParameterError(
+                "'importance' must list each of the step's columns once; it does not."
+            )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recipe:
+    """An ordered list of hardening steps.
+
+    Attributes
+    ----------
+    steps : tuple of Step
+    source_columns : tuple of str
+        Column names of the dataset the recipe was made on (names only), so that applying it
+        elsewhere can say what is missing.
+    version : int
+        Schema version; :data:`SCHEMA_VERSION` for recipes written by this PrivLens.
+    """
+
+    steps: tuple[Step, ...] = ()
+    source_columns: tuple[str, ...] = ()
+    version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of the recipe."""
+        return {
+            "schema_version": self.version,
+            "source_columns": list(self.source_columns),
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+    def to_json(self) -> str:
+        """Pretty JSON text (UTF-8 safe, stable key order)."""
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: object) -> Recipe:
+        """Build and validate a recipe from its JSON object.
+
+        Raises
+        ------
+        RecipeError
+            A wrong schema version, an unknown transform or parameter, a parameter of the
+            wrong type or out of range.
+        """
+        if not isinstance(data, dict):
+            raise RecipeError(
+                f"A recipe is a JSON object with 'schema_version' and 'steps'; got "
+                f"{type(data).__name__}."
+            )
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            shown = repr(version) if _is_int(version) or version is None else "a non-number"
+            raise RecipeError(
+                f"Recipe schema version {shown} is not supported; this PrivLens reads version "
+                f"{SCHEMA_VERSION}. Re-export the recipe from a matching PrivLens."
+            )
+        unknown = [k for k in data if k not in ("schema_version", "source_columns", "steps")]
+        if unknown:
+            raise RecipeError(
+                f"Unknown recipe field(s) {', '.join(map(repr, unknown))}. Allowed: "
+                "schema_version, source_columns, steps."
+            )
+        raw_steps = data.get("steps", [])
+        src = data.get("source_columns", [])
+        if not isinstance(raw_steps, list):
+            raise RecipeError("'steps' must be a list of step objects.")
+        if not isinstance(src, list) or not all(isinstance(c, str) for c in src):
+            raise RecipeError("'source_columns' must be a list of column names.")
+        steps = []
+        for i, raw in enumerate(raw_steps):
+            if not isinstance(raw, dict):
+                raise RecipeError(f"Step {i + 1} must be an object; got {type(raw).__name__}.")
+            extra = [k for k in raw if k not in ("transform", "column", "columns", "params")]
+            if extra:
+                raise RecipeError(
+                    f"Step {i + 1}: unknown field(s) {', '.join(map(repr, extra))}. Allowed: "
+                    "transform, column, columns, params."
+                )
+            if "column" in raw and "columns" in raw:
+                raise RecipeError(f"Step {i + 1}: give 'column' or 'columns', not both.")
+            cols = raw.get("columns", [raw["column"]] if "column" in raw else [])
+            if not isinstance(cols, list):
+                raise RecipeError(f"Step {i + 1}: 'columns' must be a list of names.")
+            params = raw.get("params", {})
+            if not isinstance(params, dict):
+                raise RecipeError(f"Step {i + 1}: 'params' must be an object.")
+            transform = raw.get("transform")
+            if not isinstance(transform, str):
+                raise RecipeError(f"Step {i + 1}: 'transform' must be a transform name.")
+            steps.append(Step(transform=transform, columns=tuple(cols), params=params))
+        return cls(steps=tuple(steps), source_columns=tuple(src)).checked()
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Recipe:
+        """Parse and validate JSON text (see :meth:`from_dict`)."""
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            where = f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
+            raise RecipeError(
+                f"The recipe is not valid JSON{where}. Export it again from the Masking page "
+                "or fix the syntax."
+            ) from None
+        return cls.from_dict(data)
+
+    def checked(self) -> Recipe:
+        """This recipe with every step validated (parameters normalized), or RecipeError."""
+        return Recipe(
+            steps=tuple(_check_step(i, s) for i, s in enumerate(self.steps)),
+            source_columns=self.source_columns,
+            version=self.version,
+        )
+
+    def add(self, step: Step) -> Recipe:
+        """A new recipe with ``step`` appended (validated)."""
+        _check_step(len(self.steps), step)
+        return Recipe(
+            steps=(*self.steps, step), source_columns=self.source_columns, version=self.version
+        )
+
+    def secrets_needed(self) -> tuple[str, ...]:
+        """Names of the secrets the steps need (never their values)."""
+        names = [
+            str(s.params.get("secret", DEFAULT_SECRET))
+            for s in self.steps
+            if TRANSFORMS.get(s.transform, TransformSpec(name="", label="")).secret
+        ]
+        return tuple(dict.fromkeys(names))
+
+
+def _kind(s: pd.Series) -> str:
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        return "numeric"
+    return "text"
+
+
+def validate(
+    frame: pd.DataFrame, recipe: Recipe, *, secrets: Mapping[str, bytes] | None = None
+) -> None:
+    """Check that ``recipe`` can run on ``frame``; raise one RecipeError listing what is wrong.
+
+    Checks every step's parameters, that every column exists (naming all missing ones, and
+    saying if the recipe was made on another dataset), that a dropped column is not used
+    later, that numeric transforms get numeric columns (following the kinds that earlier
+    steps produce), and, when ``secrets`` is given, that each needed secret is there.
+
+    Raises
+    ------
+    RecipeError
+    """
+    recipe = recipe.checked()
+    needed = list(dict.fromkeys(c for s in recipe.steps for c in s.columns))
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        hint = (
+            " The recipe was made on a dataset with other columns; rename them or edit the recipe."
+            if recipe.source_columns and set(recipe.source_columns) != set(frame.columns)
+            else " Check the column names."
+        )
+        raise RecipeError(
+            f"The recipe uses {len(missing)} column(s) this data does not have: "
+            + ", ".join(missing)
+            + "."
+            + hint
+        )
+    kinds = {c: _kind(frame[c]) for c in frame.columns}
+    problems: list[str] = []
+    for i, step in enumerate(recipe.steps):
+        spec = TRANSFORMS[step.transform]
+        for c in step.columns:
+            if kinds.get(c) == "none":
+                problems.append(f"step {i + 1} uses column '{c}', which an earlier step drops")
+            elif spec.needs == "numeric" and kinds[c] != "numeric":
+                problems.append(
+                    f"step {i + 1} ({step.transform}) needs a numeric column, but '{c}' is "
+                    "text" + (" after an earlier step" if _kind(frame[c]) == "numeric" else "")
+                )
+        for c in step.columns:
+            if spec.gives != "same" and kinds.get(c) != "none":
+                kinds[c] = spec.gives
+    if secrets is not None:
+        absent = [n for n in recipe.secrets_needed() if n not in secrets]
+        if absent:
+            problems.append(
+                "the key(s) named " + ", ".join(map(repr, absent)) + " were not supplied "
+                "(give them with --key-file or enter them on the Masking page)"
+            )
+    if problems:
+        raise RecipeError(
+            f"The recipe cannot run on this data ({len(problems)} problem(s)): "
+            + "; ".join(problems)
+            + "."
+        )
+
+
+# --- applying ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ColumnChange:
+    """What a recipe did to one column of the original data.
+
+    Attributes
+    ----------
+    column : str
+    transforms : tuple of str
+        Transform names applied to it, in order.
+    cells_changed : int
+        Cells whose value differs (present before and after) or that gained a value.
+    cells_suppressed : int
+        Cells present before and missing after.
+    dropped : bool
+        Whether the column was removed.
+    """
+
+    column: str
+    transforms: tuple[str, ...]
+    cells_changed: int
+    cells_suppressed: int
+    dropped: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HardeningResult:
+    """The hardened table and its change log.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+    changes : tuple of ColumnChange
+        One entry per column of the input, in its order.
+    records_removed : int
+        Records removed by record suppression.
+    n_cells : int
+        Cells of the input (rows times columns), the base of :attr:`share_changed`.
+    secure : bool
+        False if a random step drew from a seeded (non-CSPRNG) source.
+    warnings : tuple of str
+    """
+
+    frame: pd.DataFrame
+    changes: tuple[ColumnChange, ...]
+    records_removed: int = 0
+    n_cells: int = 0
+    secure: bool = True
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def share_changed(self) -> float:
+        """Share of input cells changed, suppressed, dropped or in removed records."""
+        if not self.n_cells:
+            return 0.0
+        n_rows = self.n_cells // max(len(self.changes), 1)
+        touched = sum(
+            n_rows if c.dropped else c.cells_changed + c.cells_suppressed for c in self.changes
+        )
+        kept_cols = sum(not c.dropped for c in self.changes)
+        return min(1.0, (touched + self.records_removed * kept_cols) / self.n_cells)
+
+
+def change_log(before: pd.DataFrame, after: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    """Per column of ``before`` still in ``after``: (cells changed, cells suppressed).
+
+    Rows are matched by index (removed rows are not counted here). A present value that
+    changes kind (a number that becomes an interval label) counts as changed; values of the
+    same kind are compared exactly.
+
+    >>> change_log(pd.DataFrame({"a": [1, 2, None]}), pd.DataFrame({"a": [1, None, 5]}))
+    {'a': (1, 1)}
+    """
+    out: dict[str, tuple[int, int]] = {}
+    same_rows = len(before) == len(after) and before.index.equals(after.index)
+    for c in before.columns:
+        if c not in after.columns:
+            continue
+        old = before[c] if same_rows else before[c].loc[after.index]
+        new = after[c]
+        old_na = old.isna().to_numpy()
+        new_na = new.isna().to_numpy()
+        suppressed = int((~old_na & new_na).sum())
+        gained = int((old_na & ~new_na).sum())
+        both = ~old_na & ~new_na
+        ko = _kind_of(old)
+        if ko != _kind_of(new):
+            changed = int(both.sum())
+        elif ko == "numeric":
+            a = old.to_numpy(dtype="float64", na_value=np.nan)
+            b = new.to_numpy(dtype="float64", na_value=np.nan)
+            changed = int((both & (a != b)).sum())
+        else:
+            a_s = _as_text(old)
+            b_s = _as_text(new)
+            ne = (a_s != b_s).to_numpy(dtype=bool, na_value=False)
+            changed = int((both & ne).sum())
+        out[str(c)] = (changed + gained, suppressed)
+    return out
+
+
+def _kind_of(s: pd.Series) -> str:
+    dt = s.dtype
+    if isinstance(dt, pd.CategoricalDtype):
+        dt = dt.categories.dtype
+    if pd.api.types.is_bool_dtype(dt):
+        return "bool"
+    if pd.api.types.is_numeric_dtype(dt):
+        return "numeric"
+    if pd.api.types.is_datetime64_any_dtype(dt):
+        return "datetime"
+    return "text"
+
+
+def _as_text(s: pd.Series) -> pd.Series:
+    if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object:
+        return s.astype(masking._STR)
+    return s
+
+
+def _run_step(
+    out: pd.DataFrame,
+    step: Step,
+    secrets: Mapping[str, bytes],
+    source: dp.Source,
+    notes: list[str],
+) -> tuple[pd.DataFrame, int, bool]:
+    """Apply one validated step; returns the frame, records removed and CSPRNG use."""
+    t, p, cols = step.transform, dict(step.params), list(step.columns)
+    col = cols[0]
+    if t == "drop":
+        return out.drop(columns=[col]), 0, True
+    if t == "suppress":
+        r = masking.local_suppression(out, quasi_identifiers=cols, **p)
+        notes.extend(r.warnings)
+        return r.frame, r.records_suppressed, True
+    if t == "microaggregate":
+        m = masking.microaggregate(out, columns=cols, **p)
+        notes.extend(m.warnings)
+        return m.frame, 0, True
+    if t == "pram":
+        rr = dp.randomized_response(out[col], source=source, **p)
+        notes.extend(w for w in rr.warnings if "read from the data" not in w)
+        series = rr.values.where(rr.values != "<NA>")
+        out = out.assign(**{col: series.astype(masking._STR)})
+        return out, 0, rr.secure
+    if t == "dp_noise":
+        nc = dp.noisy_numeric_column(out[col], source=source, **p)
+        notes.extend(nc.warnings)
+        return out.assign(**{col: nc.values}), 0, nc.secure
+    if t == "pseudonymize":
+        key = secrets[str(p.pop("secret", DEFAULT_SECRET))]
+        return out.assign(**{col: masking.pseudonymize(out[col], key=key, **p)}), 0, True
+    fns: dict[str, Callable[..., pd.Series]] = {
+        "mask": masking.mask_characters,
+        "mask_pattern": masking.mask_pattern,
+        "redact": masking.redact,
+        "replace": masking.replace,
+        "bin_width": masking.bin_width,
+        "bin_quantiles": masking.bin_quantiles,
+        "bin_edges": masking.bin_edges,
+        "round": masking.round_to,
+        "top_bottom": masking.top_bottom_code,
+        "date": masking.generalize_date,
+        "postal_prefix": masking.truncate_prefix,
+        "group": masking.group_categories,
+    }
+    return out.assign(**{col: fns[t](out[col], **p)}), 0, True
+
+
+def apply(
+    frame: pd.DataFrame,
+    recipe: Recipe,
+    *,
+    secrets: Mapping[str, bytes] | None = None,
+    source: dp.Source = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> HardeningResult:
+    """Run a recipe on a table.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The data; not modified.
+    recipe : Recipe
+        The steps, run in order.
+    secrets : mapping of str to bytes, optional
+        Keys by name for pseudonymization steps (``{"pseudonym_key": key}``). They are
+        never stored in the result.
+    source : optional
+        Randomness for ``pram`` and ``dp_noise``; ``None`` (the default) reads the
+        operating system's CSPRNG. Seeds are for tests and labelled previews only.
+    progress : callable, optional
+        Called as ``progress(step_number, n_steps, description)`` before each step.
+
+    Returns
+    -------
+    HardeningResult
+
+    Raises
+    ------
+    RecipeError
+        The recipe does not validate on this frame, a key is missing, or a step fails on
+        the data (the message names the step).
+    """
+    recipe = recipe.checked()
+    keys = dict(secrets or {})
+    validate(frame, recipe, secrets=keys)
+    out = frame
+    removed = 0
+    secure = True
+    notes: list[str] = []
+    applied: dict[str, list[str]] = {str(c): [] for c in frame.columns}
+    for i, step in enumerate(recipe.steps):
+        if progress is not None:
+            progress(i + 1, len(recipe.steps), step.describe())
+        try:
+            out, gone, ok = _run_step(out, step, keys, source, notes)
+        except (InvalidParameterError, ColumnError) as exc:
+            raise RecipeError(f"Step {i + 1} ({step.describe()}) failed: {exc}") from None
+        removed += gone
+        secure = secure and ok
+        for c in step.columns:
+            applied.setdefault(c, []).append(step.transform)
+    counts = change_log(frame, out)
+    changes = tuple(
+        ColumnChange(
+            column=str(c),
+            transforms=tuple(applied[str(c)]),
+            cells_changed=counts.get(str(c), (0, 0))[0],
+            cells_suppressed=counts.get(str(c), (0, 0))[1],
+            dropped=c not in out.columns,
+        )
+        for c in frame.columns
+    )
+    return HardeningResult(
+        frame=out,
+        changes=changes,
+        records_removed=removed,
+        n_cells=int(frame.shape[0] * frame.shape[1]),
+        secure=secure,
+        warnings=tuple(dict.fromkeys(notes)),
+    )
