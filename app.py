@@ -13,7 +13,7 @@ from core.samples import ADULT_CITATION, ADULT_NOTE, adult
 from ui import nav
 from ui.state import set_dataset
 
-st.set_page_config(page_title="PrivLens", page_icon="🔍", layout="wide")
+st.set_page_config(page_title="PrivLens", page_icon=":material/policy:", layout="wide")
 
 
 @st.cache_data(max_entries=1, show_spinner="Loading the Adult sample…")
@@ -30,10 +30,11 @@ if "dataset" not in st.session_state:
         st.session_state["startup_error"] = str(exc)
 
 # Sidebar order: Data, Correlations, Re-identification risk, Differential privacy, Masking,
-# Export, Decrypt.
+# Export, Decrypt. Icons are Material Symbols (":material/name:"), which Streamlit bundles;
+# emoji need a system font that servers often lack.
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", url_path="home", default=True),
-    st.Page("pages/data.py", title="Data", icon="📄", url_path="data"),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
+    st.Page("pages/data.py", title="Data", icon=":material/table:", url_path="data"),
 ]
 nav.register(PAGES)
 
