@@ -144,3 +144,23 @@ def suggest_role(profile: ColumnProfile) -> RoleSuggestion:
 def suggest_roles(profiles: tuple[ColumnProfile, ...]) -> dict[str, RoleSuggestion]:
     """Suggest a role for every profiled column (see :func:`suggest_role`)."""
     return {p.name: suggest_role(p) for p in profiles}
+
+
+def apply_role_edits(
+    roles: dict[str, str], edited_rows: dict[int | str, dict[str, str]]
+) -> dict[str, str]:
+    """Fold a role editor's edited rows (row position -> changed cells) into ``roles``.
+
+    Unknown role values are ignored, so a stale edit can never store an invalid role.
+
+    >>> apply_role_edits({"age": "other", "zip": "other"}, {1: {"role": "quasi_identifier"}})
+    {'age': 'other', 'zip': 'quasi_identifier'}
+    """
+    out = dict(roles)
+    columns = list(roles)
+    valid = {r.value for r in Role}
+    for row, change in edited_rows.items():
+        pos = int(row)
+        if 0 <= pos < len(columns) and change.get("role") in valid:
+            out[columns[pos]] = change["role"]
+    return out

@@ -9,7 +9,7 @@ from core import limits
 from core.data import SUPPORTED_EXTENSIONS, load
 from core.errors import PrivLensError
 from core.profile import profile_frame, profile_table
-from core.roles import Role
+from core.roles import Role, apply_role_edits
 from core.samples import (
     ADULT_CITATION,
     ADULT_NOTE,
@@ -74,11 +74,7 @@ def _apply_role_edits() -> None:
     """Callback of the role editor: fold the edited cells into the session's roles."""
     key = f"data_roles_{st.session_state.get('roles_version', 0)}"
     edits = st.session_state.get(key, {}).get("edited_rows", {})
-    current = roles()
-    columns = list(current)
-    for row, change in edits.items():
-        if "role" in change and change["role"] in {r.value for r in Role}:
-            current[columns[int(row)]] = change["role"]
+    current = apply_role_edits(roles(), edits)
     set_roles(current)
     st.session_state["roles_version"] = st.session_state.get("roles_version", 0) + 1
 

@@ -7,7 +7,7 @@ import pytest
 
 from core.detectors import DETECTORS, detect, iban_valid, luhn_valid
 from core.profile import Kind, profile_column, profile_frame
-from core.roles import Role, columns_with_role, suggest_role, suggest_roles
+from core.roles import Role, apply_role_edits, columns_with_role, suggest_role, suggest_roles
 from core.samples import adult, patients
 
 BY_NAME = {d.name: d for d in DETECTORS}
@@ -184,3 +184,14 @@ def test_patients_is_deterministic_and_cards_pass_luhn():
     pd.testing.assert_frame_equal(a, b)
     assert luhn_valid(a["card_number"]).all()
     assert not patients(300, seed=1).equals(a)
+
+
+def test_role_edits_fold_in_and_ignore_invalid_values():
+    roles = {"age": "other", "zip": "other", "sex": "other"}
+    edited = {"0": {"role": "quasi_identifier"}, 2: {"role": "not-a-role"}, 7: {"role": "other"}}
+    assert apply_role_edits(roles, edited) == {
+        "age": "quasi_identifier",
+        "zip": "other",
+        "sex": "other",
+    }
+    assert roles["age"] == "other"  # the input is not changed
