@@ -35,6 +35,18 @@ if "dataset" not in st.session_state:
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
     st.Page("pages/data.py", title="Data", icon=":material/table:", url_path="data"),
+    st.Page(
+        "pages/correlations.py",
+        title="Correlations",
+        icon=":material/scatter_plot:",
+        url_path="correlations",
+    ),
+    st.Page(
+        "pages/risk.py",
+        title="Re-identification risk",
+        icon=":material/person_search:",
+        url_path="risk",
+    ),
 ]
 nav.register(PAGES)
 
