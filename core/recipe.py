@@ -130,7 +130,7 @@ TRANSFORMS: dict[str, TransformSpec] = {
                 _p("include_missing", "bool", default=False),
             ),
         ),
-        TransformSpec(name="drop", label="Drop the column", gives="none"),
+        TransformSpec(name="drop", label="Drop column", gives="none"),
         TransformSpec(
             name="pseudonymize",
             label="Pseudonymize (keyed HMAC)",
