@@ -475,6 +475,12 @@ def rr_keep_probability(*, epsilon: float, k: int) -> float:
     return math.exp(eps) / (math.exp(eps) + k - 1)
 
 
+def _codes(text: pd.Series, cats: tuple[str, ...]) -> np.ndarray:
+    """Position of each value in ``cats`` (-1 when absent), as int64."""
+    index = pd.Index(np.asarray(cats, dtype=object))
+    return np.asarray(index.get_indexer(text.to_numpy(dtype=object)), dtype=np.int64)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RRRelease:
     """A column passed through k-ary randomized response."""
@@ -537,7 +543,7 @@ def randomized_response(
         cats = tuple(str(c) for c in categories)
     k = len(cats)
     p = rr_keep_probability(epsilon=epsilon, k=k)
-    codes = pd.Categorical(text, categories=cats).codes.astype(np.int64)
+    codes = _codes(text, cats)
     if (codes < 0).any():
         raise InvalidParameterError(
             f"{int((codes < 0).sum())} value(s) are not in the {k} given categories. Add "
@@ -587,12 +593,24 @@ def rr_frequency_estimate(
     -------
     RREstimate
         ``π̂_j = (λ̂_j − q)/(p − q)`` with ``λ̂_j`` the observed share, and its variance
-        ``λ_j(1 − λ_j) / (n (p − q)²)`` estimated by plugging in ``λ̂_j``.
+        for the fixed dataset, ``[q(1 − q)/(p − q)² + π_j (1 − p − q)/(p − q)] / n``
+        ([WBLJ17]_ Thm 2), estimated by plugging in ``π̂_j`` clipped to [0, 1].
+
+    Raises
+    ------
+    InvalidParameterError
+        For an empty column or bad parameters.
 
     Notes
     -----
     ``E[λ̂_j] = p π_j + q (1 − π_j)``, which gives the estimator; estimates may be negative
-    and sum to 1.
+    and sum to 1. Each report is an independent Bernoulli (probability ``p`` for the records
+    whose true value is ``j``, ``q`` for the others), which gives the variance.
+
+    References
+    ----------
+    .. [WBLJ17] Wang, T., Blocki, J., Li, N., Jha, S. "Locally differentially private
+       protocols for frequency estimation." USENIX Security 2017.
 
     >>> est = rr_frequency_estimate(pd.Series(list("aaab")), epsilon=5.0,
     ...                             categories=["a", "b"])
@@ -608,10 +626,11 @@ def rr_frequency_estimate(
         raise InvalidParameterError(
             "no reports to estimate from (0 rows). Pass a non-empty column."
         )
-    codes = pd.Categorical(reported.astype("string").fillna("<NA>"), categories=cats).codes
+    codes = _codes(reported.astype("string").fillna("<NA>"), cats)
     lam = np.bincount(codes[codes >= 0], minlength=k) / n
     freq = (lam - q) / (p - q)
-    var = lam * (1.0 - lam) / (n * (p - q) ** 2)
+    pi = np.clip(freq, 0.0, 1.0)
+    var = (q * (1.0 - q) / (p - q) ** 2 + pi * (1.0 - p - q) / (p - q)) / n
     return RREstimate(categories=cats, frequencies=freq, variances=var)
 
 
@@ -1077,7 +1096,7 @@ def histogram_counts(
         )
     else:
         cats = tuple(str(c) for c in categories)
-    codes = pd.Categorical(text, categories=cats).codes
+    codes = _codes(text, cats)
     unknown = int((codes < 0).sum())
     if unknown:
         warns.append(f"{unknown} value(s) outside the category list were left out.")

@@ -1,0 +1,170 @@
+"""Utility against privacy: curves, accuracy inverse, attacker bounds, microdata metrics."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from core import dp, dp_utility
+from core.errors import InvalidParameterError
+
+
+def test_epsilon_grid_spans_the_slider():
+    g = dp_utility.epsilon_grid()
+    assert g[0] == pytest.approx(0.01) and g[-1] == pytest.approx(10.0)
+    assert np.all(np.diff(np.log(g)) == pytest.approx(np.log(g[1] / g[0])))
+
+
+@pytest.mark.parametrize(
+    ("mechanism", "scale", "reference"),
+    [
+        ("laplace", 2.0, stats.laplace(scale=2.0).expect(abs)),
+        ("gaussian", 3.0, stats.halfnorm(scale=3.0).mean()),
+    ],
+)
+def test_expected_error_continuous(mechanism, scale, reference):
+    assert dp_utility.expected_abs_error(mechanism=mechanism, scale=scale) == pytest.approx(
+        reference, rel=1e-6
+    )
+
+
+def test_expected_error_discrete_laplace_by_summation():
+    t = 2.5
+    q = math.exp(-1 / t)
+    k = np.arange(-400, 401)
+    ref = ((1 - q) / (1 + q) * q ** np.abs(k) * np.abs(k)).sum()
+    assert dp_utility.expected_abs_error(mechanism="discrete_laplace", scale=t) == pytest.approx(
+        ref
+    )
+
+
+def test_error_curve_laplace_band_and_monotone():
+    c = dp_utility.error_curve(mechanism="laplace", sensitivity=2.0, simulations=20_000)
+    assert np.all(np.diff(c.expected_error) < 0)
+    assert c.expected_error == pytest.approx(2.0 / c.epsilons)
+    # simulated 95th percentile of |error| agrees with the closed-form half-width
+    assert c.band_high == pytest.approx(c.half_width, rel=0.05)
+    assert np.all(c.band_low < c.expected_error)
+
+
+def test_error_curve_discrete_gaussian_matches_calibration():
+    eps = np.array([0.5, 2.0])
+    c = dp_utility.error_curve(
+        mechanism="discrete_gaussian", sensitivity=1.0, delta=1e-6, epsilons=eps, simulations=5000
+    )
+    for e, hw in zip(eps, c.half_width, strict=True):
+        s = dp.discrete_gaussian_sigma(epsilon=float(e), delta=1e-6)
+        assert hw == dp.discrete_gaussian_half_width(s)
+    assert np.all(c.band_high <= c.half_width + 1)
+
+
+def test_error_curve_exponential_is_rank_bound_only():
+    c = dp_utility.error_curve(mechanism="exponential", sensitivity=1.0, epsilons=np.array([1.0]))
+    assert c.expected_error is None and c.unit == "ranks"
+    assert c.half_width[0] == pytest.approx(2 * (math.log(1001) + math.log(20)))
+
+
+@pytest.mark.parametrize(
+    ("mechanism", "target", "kw"),
+    [
+        ("laplace", 5.0, dict(sensitivity=3.0)),
+        ("gaussian", 10.0, dict(sensitivity=1.0, delta=1e-6)),
+        ("exponential", 40.0, dict(candidates=101)),
+    ],
+)
+def test_accuracy_inverse_continuous(mechanism, target, kw):
+    eps = dp_utility.epsilon_for_half_width(target, mechanism=mechanism, **kw)
+    scale = dp_utility.noise_scale(
+        mechanism=mechanism,
+        epsilon=eps,
+        sensitivity=kw.get("sensitivity", 1.0),
+        delta=kw.get("delta", 0.0),
+    )
+    hw = dp_utility.half_width(
+        mechanism=mechanism, scale=scale, epsilon=eps, candidates=kw.get("candidates", 2)
+    )
+    assert hw == pytest.approx(target, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("mechanism", "target"),
+    [("discrete_laplace", 7.0), ("discrete_laplace", 30.4), ("discrete_gaussian", 12.0)],
+)
+def test_accuracy_inverse_integer_noise(mechanism, target):
+    eps = dp_utility.epsilon_for_half_width(target, mechanism=mechanism, delta=1e-6)
+
+    def hw(e: float) -> float:
+        s = dp_utility.noise_scale(mechanism=mechanism, epsilon=e, sensitivity=1.0, delta=1e-6)
+        return dp_utility.half_width(mechanism=mechanism, scale=s)
+
+    assert hw(eps * (1 + 1e-9)) == math.floor(target)  # reaches the target ...
+    assert hw(eps * (1 - 1e-3)) > math.floor(target)  # ... and no smaller epsilon does
+
+
+def test_accuracy_inverse_out_of_range():
+    with pytest.raises(InvalidParameterError, match="outside the supported range"):
+        dp_utility.epsilon_for_half_width(0.001, mechanism="laplace")
+    with pytest.raises(InvalidParameterError, match="must be positive"):
+        dp_utility.epsilon_for_half_width(0.0, mechanism="laplace")
+
+
+@pytest.mark.parametrize(("prior", "eps"), [(0.5, math.log(3)), (0.01, 1.0), (0.9, 0.1)])
+def test_posterior_bound_is_bayes_with_likelihood_ratio_e_eps(prior, eps):
+    ratio = math.exp(eps)
+    odds = prior / (1 - prior) * ratio  # posterior odds = prior odds x likelihood ratio
+    assert dp_utility.posterior_bound(prior, epsilon=eps) == pytest.approx(odds / (1 + odds))
+    assert dp_utility.posterior_bound(prior, epsilon=0.0) == pytest.approx(prior)
+
+
+def test_rr_guess_rate_empirical():
+    cats = list("abcde")
+    true = pd.Series(np.random.default_rng(0).choice(cats, 50_000))
+    out = dp.randomized_response(true, epsilon=1.5, categories=cats, source=1)
+    rate = float((out.values == true).mean())
+    assert rate == pytest.approx(dp_utility.rr_guess_rate(epsilon=1.5, k=5), abs=0.01)
+
+
+def test_microdata_utility_hand_example():
+    a = pd.DataFrame(
+        {"x": [1.0, 2.0, 3.0, 4.0], "y": [2.0, 1.0, 4.0, 3.0], "c": ["u", "u", "v", "w"]}
+    )
+    b = pd.DataFrame(
+        {"x": [2.0, 2.0, 3.0, 2.0], "y": [2.0, 1.0, 4.0, 3.0], "c": ["u", "v", "v", "v"]}
+    )
+    u = dp_utility.microdata_utility(a, b, numeric=["x", "y"], categorical=["c"])
+    # x errors 1,0,0,-2 ; y errors 0 -> 8 cells
+    assert u.mae == pytest.approx(3 / 8)
+    assert u.rmse == pytest.approx(math.sqrt(5 / 8))
+    assert u.relative_error == pytest.approx(((3 / 4) / 2.5 + 0) / 2)
+    # shares a: u .5 v .25 w .25 ; b: u .25 v .75 -> TV = .5 (.25 + .5 + .25)
+    assert u.tv_distance == pytest.approx(0.5)
+    ref = abs(a[["x", "y"]].corr().iloc[0, 1] - b[["x", "y"]].corr().iloc[0, 1])
+    assert u.corr_change["pearson"] == pytest.approx(ref)
+    same = dp_utility.microdata_utility(a, a, numeric=["x", "y"], categorical=["c"])
+    assert same.mae == 0 and same.tv_distance == 0
+    assert all(v == 0 for v in same.corr_change.values())
+
+
+def test_microdata_curve_improves_with_epsilon():
+    rng = np.random.default_rng(2)
+    x = rng.normal(50, 10, 3000)
+    df = pd.DataFrame(
+        {"x": x, "y": x + rng.normal(0, 5, 3000), "c": rng.choice(["a", "b", "c"], 3000)}
+    )
+    out = dp_utility.microdata_utility_curve(
+        df, bounds={"x": (0, 100), "y": (0, 100)}, categorical=["c"], epsilons=[0.1, 1, 10]
+    )
+    assert list(out["epsilon"]) == [0.1, 1.0, 10.0]
+    assert out["mae"].is_monotonic_decreasing
+    assert out["tv_distance"].iloc[0] > out["tv_distance"].iloc[2]
+    assert out["pearson"].iloc[0] > out["pearson"].iloc[2]
+
+
+def test_query_sensitivity():
+    assert dp_utility.query_sensitivity("mean", lower=0, upper=100, n=50) == 2.0
+    with pytest.raises(InvalidParameterError):
+        dp_utility.query_sensitivity("mean", lower=0, upper=100, n=0)
