@@ -24,6 +24,7 @@ Exception tree::
     └── DecryptionError (ValueError)   a file that cannot be decrypted
         ├── WrongKeyError              wrong passphrase or key
         ├── TamperedDataError          authentication failed on the data
+        │   └── ReorderedChunksError   chunks moved, repeated or removed
         ├── TruncatedFileError         the stream ends early
         ├── UnknownFormatError         not a PrivLens / age file, or an unknown version
         └── WorkFactorError            the scrypt work factor is above the cap
@@ -197,3 +198,7 @@ class UnknownFormatError(DecryptionError):
 
 class WorkFactorError(DecryptionError):
     """The key-derivation work factor in the header is above the cap."""
+
+
+class ReorderedChunksError(TamperedDataError):
+    """A chunk of the encrypted stream is authentic but sits at the wrong position."""

@@ -106,3 +106,17 @@ LEAKAGE_TOP_DEFAULT = 5
 PROXY_THRESHOLD = 0.5
 #: Points drawn in the drill-down scatter (a labelled uniform sample above this).
 DRILLDOWN_MAX_POINTS = 5_000
+
+# --- encryption ----------------------------------------------------------------------------
+#: scrypt work factor (log2 N) for passphrase encryption: tests may go as low as the minimum;
+#: files are written with the default; decryption refuses anything above the maximum.
+SCRYPT_WORK_FACTOR_MIN = 10
+SCRYPT_WORK_FACTOR_DEFAULT = 17
+SCRYPT_WORK_FACTOR_MAX = 20
+#: Plaintext bytes per encrypted chunk (measured: 1 MiB is the fastest size with pycryptodome;
+#: see benchmarks/crypto_bench.py). Any power of two from 2**16 to 2**24 decrypts.
+ENCRYPTION_CHUNK_LOG2 = 20
+ENCRYPTION_CHUNK_LOG2_MIN = 16
+ENCRYPTION_CHUNK_LOG2_MAX = 24
+#: zxcvbn score (0-4) a passphrase needs before the Export page calls it strong enough.
+PASSPHRASE_MIN_SCORE = 3
