@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Literal
 
 import numpy as np
@@ -606,7 +605,7 @@ def correlation_matrix(
         ci_low=lo,
         ci_high=hi,
         confidence=confidence,
-        reasons=MappingProxyType(reasons),
+        reasons=reasons,
         rows_used=int(data.shape[0]),
         rows_total=rows_total,
         sampled=sampled,
@@ -1156,7 +1155,7 @@ def association_matrix(
         p=p,
         p_adjusted=p_adj,
         n=n,
-        reasons=MappingProxyType(reasons),
+        reasons=reasons,
         warnings=tuple(dict.fromkeys(warnings)),
     )
 
