@@ -41,6 +41,12 @@ PAGES = [
         icon=":material/scatter_plot:",
         url_path="correlations",
     ),
+    st.Page(
+        "pages/risk.py",
+        title="Re-identification risk",
+        icon=":material/person_search:",
+        url_path="risk",
+    ),
 ]
 nav.register(PAGES)
 
