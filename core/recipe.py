@@ -46,6 +46,7 @@ __all__ = [
     "TransformSpec",
     "apply",
     "change_log",
+    "suggest_step",
     "validate",
 ]
 
@@ -859,3 +860,46 @@ def apply(
         secure=secure,
         warnings=tuple(dict.fromkeys(notes)),
     )
+
+
+# --- suggestions from column roles ---------------------------------------------------------
+
+
+def _nice_width(span: float, bins: int = 10) -> float:
+    """A round interval width (1, 2 or 5 times a power of ten) giving about ``bins`` bins."""
+    if not math.isfinite(span) or span <= 0:
+        return 1.0
+    raw = span / bins
+    power = 10.0 ** math.floor(math.log10(raw))
+    for m in (1, 2, 5, 10):
+        if raw <= m * power:
+            return float(m * power)
+    return float(10 * power)
+
+
+def suggest_step(column: str, series: pd.Series, role: str) -> Step | None:
+    """A sensible first transform for a column, from its role; ``None`` means keep.
+
+    Direct identifiers are pseudonymized; numeric quasi-identifiers are binned into about
+    ten round-width intervals; quasi-identifiers named like postal codes keep a 3-character
+    prefix; date quasi-identifiers keep the year. Sensitive and other columns are kept.
+
+    >>> suggest_step("age", pd.Series(range(17, 91)), "quasi_identifier").params
+    {'width': 10.0}
+    >>> suggest_step("email", pd.Series(["a@b.c"]), "identifier").transform
+    'pseudonymize'
+    """
+    if role == "identifier":
+        return Step(transform="pseudonymize", columns=(column,), params={})
+    if role != "quasi_identifier":
+        return None
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return Step(transform="date", columns=(column,), params={"unit": "year"})
+    lowered = column.lower()
+    if any(w in lowered for w in ("zip", "postal", "postcode", "plz")):
+        return Step(transform="postal_prefix", columns=(column,), params={"keep": 3})
+    if _kind(series) == "numeric" and series.nunique() > 10:
+        x = series.to_numpy(dtype="float64", na_value=np.nan)
+        span = float(np.nanmax(x) - np.nanmin(x)) if np.isfinite(x).any() else 0.0
+        return Step(transform="bin_width", columns=(column,), params={"width": _nice_width(span)})
+    return None

@@ -338,3 +338,27 @@ def test_adult_recipe_reaches_k():
     log = {c.column: c for c in res.changes}
     assert log["age"].cells_changed + log["age"].cells_suppressed == len(df)
     assert sum(c.cells_suppressed for c in res.changes) < 0.01 * len(df)
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "role", "expected"),
+    [
+        ("age", [17, 90, 30, 45, 50, 61, 22, 33, 44, 55, 66], "quasi_identifier",
+         ("bin_width", {"width": 10.0})),  # span 73 -> 7.3 -> 10
+        ("hours", list(range(1, 100)), "quasi_identifier", ("bin_width", {"width": 10.0})),
+        ("income", [0.0, 0.1, 0.25] * 5 + [0.3, 0.05, 0.07, 0.12, 0.19, 0.21, 0.28, 0.29],
+         "quasi_identifier", ("bin_width", {"width": 0.05})),  # span 0.3 -> 0.03 -> 0.05
+        ("zip_code", ["10115"], "quasi_identifier", ("postal_prefix", {"keep": 3})),
+        ("name", ["Ann"], "identifier", ("pseudonymize", {})),
+        ("sex", ["F", "M"], "quasi_identifier", None),  # no mapping to guess: keep
+        ("diagnosis", ["x"], "sensitive", None),
+    ],
+)  # fmt: skip
+def test_suggest_step_from_roles(column, values, role, expected):
+    from core.recipe import suggest_step
+
+    step = suggest_step(column, pd.Series(values), role)
+    got = None if step is None else (step.transform, dict(step.params))
+    assert got == expected
+    if step is not None:
+        Recipe(steps=(step,)).checked()  # every suggestion validates
