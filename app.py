@@ -47,6 +47,7 @@ PAGES = [
         icon=":material/person_search:",
         url_path="risk",
     ),
+    st.Page("pages/decrypt.py", title="Decrypt", icon=":material/lock_open:", url_path="decrypt"),
 ]
 nav.register(PAGES)
 
