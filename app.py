@@ -47,6 +47,12 @@ PAGES = [
         icon=":material/person_search:",
         url_path="risk",
     ),
+    st.Page(
+        "pages/differential_privacy.py",
+        title="Differential privacy",
+        icon=":material/blur_on:",
+        url_path="dp",
+    ),
     st.Page("pages/decrypt.py", title="Decrypt", icon=":material/lock_open:", url_path="decrypt"),
 ]
 nav.register(PAGES)

@@ -1,0 +1,420 @@
+"""Differential privacy lab: how much noise does ε cost for this column and query?"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core import dp, dp_utility, limits
+from core.dp_budget import Ledger
+from core.errors import PrivLensError
+from ui.feedback import show_warnings
+from ui.state import dataset_id, require_dataset
+
+EPS_OPTIONS = [float(f"{e:.3g}") for e in np.geomspace(limits.EPSILON_MIN, limits.EPSILON_MAX, 61)]
+QUERY_LABELS = {
+    "count": "Count of values",
+    "sum": "Sum",
+    "mean": "Mean",
+    "histogram": "Histogram",
+    "quantile": "Median / quantile",
+    "mode": "Most frequent value (mode)",
+}
+MECH_LABELS = {
+    "laplace": "Laplace",
+    "gaussian": "Gaussian (analytic calibration)",
+    "discrete_laplace": "Discrete Laplace (integer noise)",
+    "discrete_gaussian": "Discrete Gaussian (integer noise)",
+    "exponential": "Exponential mechanism",
+}
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _curve(mechanism: str, sensitivity: float, delta: float, candidates: int):  # noqa: ANN202
+    return dp_utility.error_curve(
+        mechanism=mechanism, sensitivity=sensitivity, delta=delta, candidates=candidates
+    )
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _clamped(_df: pd.DataFrame, ds: str, column: str, lo: float, hi: float):  # noqa: ANN202
+    return dp.clamp(_df[column], lo, hi)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _category_shares(_df: pd.DataFrame, ds: str, column: str) -> pd.Series:
+    return _df[column].astype("string").fillna("<NA>").value_counts()
+
+
+def _suggest_bounds(frame: pd.DataFrame, column: str) -> None:
+    col = frame[column]
+    st.session_state[f"dp_lower_{column}"] = float(col.min())
+    st.session_state[f"dp_upper_{column}"] = float(col.max())
+    st.session_state["dp_bounds_from_data"] = (column, float(col.min()), float(col.max()))
+
+
+def _ledger(ds: str) -> Ledger | None:
+    return st.session_state.setdefault("dp_ledgers", {}).get(ds)
+
+
+df = require_dataset()
+ds = dataset_id()
+n_rows = len(df)
+
+st.title("Differential privacy")
+st.caption(
+    "Pick a column and a question, then move ε. A smaller ε means more noise and more "
+    "privacy. Every figure on this page is computed from your data on this server; only the "
+    "**Release** button produces an answer meant to leave it, drawn from the operating "
+    "system's secure random generator. Curves and previews use a seeded simulator."
+)
+
+# --- inputs: column, query, mechanism, bounds -------------------------------------------------
+numeric_cols = [
+    c
+    for c in df.columns
+    if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
+]
+left, mid, right = st.columns(3)
+column = left.selectbox("Column", list(df.columns), key="dp_column")
+is_numeric = column in numeric_cols
+queries = (
+    ["count", "sum", "mean", "histogram", "quantile"]
+    if is_numeric
+    else ["count", "histogram", "mode"]
+)
+query = mid.selectbox(
+    "Question", queries, format_func=QUERY_LABELS.__getitem__, key=f"dp_query_{is_numeric}"
+)
+mechanism = right.selectbox(
+    "Mechanism", dp.MECHANISMS[query], format_func=MECH_LABELS.__getitem__, key=f"dp_mech_{query}"
+)
+needs_bounds = is_numeric and query in ("sum", "mean", "histogram", "quantile")
+lower = upper = None
+if is_numeric:
+    b1, b2, b3 = st.columns([1, 1, 1])
+    lower = b1.number_input("Lower bound L", value=0.0, key=f"dp_lower_{column}")
+    upper = b2.number_input("Upper bound U", value=100.0, key=f"dp_upper_{column}")
+    b3.write("")
+    b3.button(
+        "Suggest bounds from the data",
+        key="dp_suggest",
+        on_click=_suggest_bounds,
+        args=(df, column),
+        help="Fills in the column's minimum and maximum, with a warning: they leak.",
+    )
+    if st.session_state.get("dp_bounds_from_data") == (column, lower, upper):
+        st.warning(
+            "These bounds are the column's actual minimum and maximum. They are real values of "
+            "real records and are **not** protected by differential privacy. Round them out to "
+            "values anyone could have guessed (for example 0 and 100 for an age) before "
+            "releasing."
+        )
+    st.caption(
+        "Values are clamped into [L, U]. The bounds fix the sensitivity: wider bounds mean "
+        "less bias from clamping but more noise. State them from knowledge, not from the data."
+    )
+bins = 20
+if query == "histogram" and is_numeric:
+    bins = st.slider("Bins", 2, 100, 20, key="dp_bins")
+q = 0.5
+if query == "quantile":
+    q = st.slider("Quantile (0.5 = median)", 0.0, 1.0, 0.5, 0.05, key="dp_q")
+
+delta = 0.0
+if mechanism in ("gaussian", "discrete_gaussian"):
+    default_delta = max(limits.DELTA_MIN, 10.0 ** math.floor(math.log10(1.0 / (100 * n_rows))))
+    delta = st.number_input(
+        "δ (delta)",
+        min_value=limits.DELTA_MIN,
+        max_value=limits.DELTA_MAX,
+        value=default_delta,
+        format="%.1e",
+        key="dp_delta",
+        help="The probability that the ε guarantee fails outright.",
+    )
+    st.caption(
+        f"δ is the small chance that the privacy promise does not hold at all. With "
+        f"{n_rows:,} records, 1/n = {1 / n_rows:.1e}: a δ near 1/n would allow revealing a "
+        f"whole record of someone. The default {default_delta:.0e} is at least 100 times "
+        "smaller."
+    )
+
+try:
+    if needs_bounds:
+        assert lower is not None and upper is not None
+        lo, hi = dp.check_bounds(lower, upper)
+        clamped, n_missing, n_clipped = _clamped(df, ds, column, lo, hi)
+    n_public = int(df[column].notna().sum())
+    sensitivity = dp_utility.query_sensitivity(query, lower=lower, upper=upper, n=n_public)
+    candidates = (
+        dp.QUANTILE_GRID
+        if query == "quantile"
+        else int(df[column].nunique(dropna=False))
+        if query == "mode"
+        else 2
+    )
+    curve = _curve(mechanism, sensitivity, delta, candidates)
+except PrivLensError as exc:
+    st.error(str(exc))
+    st.stop()
+
+neighbours = dp.REPLACE_ONE if query == "mean" else dp.ADD_REMOVE
+st.markdown(
+    f"**Sensitivity** {sensitivity:.4g} · **neighbouring datasets**: {neighbours}"
+    + (" (the count n is public)" if query == "mean" else "")
+)
+
+
+# --- the live part: the ε slider redraws only this fragment ------------------------------------
+@st.fragment
+def live_panel() -> None:
+    """ε slider, error curve, preview overlay, attacker bound and the release button."""
+    c1, c2, c3 = st.columns([1, 6, 1])
+    c1.markdown("**More privacy**")
+    epsilon = c2.select_slider(
+        "Epsilon (ε)",
+        options=EPS_OPTIONS,
+        value=limits.EPSILON_DEFAULT,
+        key="dp_eps",
+        format_func=lambda e: f"{e:g}",
+    )
+    c3.markdown("**More accuracy**")
+    if epsilon >= 5:
+        st.warning(
+            f"ε = {epsilon:g} is a weak guarantee: an attacker's odds about a person can grow "
+            f"{math.exp(epsilon):,.0f}-fold. Use ε ≥ 5 only when accuracy matters more than "
+            "privacy and you can say why."
+        )
+    try:
+        scale = dp_utility.noise_scale(
+            mechanism=mechanism, epsilon=epsilon, sensitivity=sensitivity, delta=delta
+        )
+        hw = dp_utility.half_width(
+            mechanism=mechanism, scale=scale, epsilon=epsilon, candidates=candidates
+        )
+    except PrivLensError as exc:
+        st.error(str(exc))
+        return
+    unit = curve.unit if mechanism != "exponential" else "ranks"
+    m1, m2, m3 = st.columns(3)
+    m1.metric(
+        "Noise scale", f"{scale:.4g}", help="b for Laplace, σ for Gaussian, t for discrete Laplace."
+    )
+    m2.metric("95% error half-width", f"±{hw:.4g}", help=f"In {unit}.")
+    if mechanism == "gaussian" and epsilon < 1:
+        classic = dp.classic_gaussian_sigma(epsilon=epsilon, delta=delta, sensitivity=sensitivity)
+        m3.metric("Classic-formula σ (comparison)", f"{classic:.4g}")
+
+    fig = go.Figure()
+    x = curve.epsilons
+    if curve.band_low is not None and curve.band_high is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=x, y=curve.band_high, line={"width": 0}, showlegend=False, hoverinfo="skip"
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=curve.band_low,
+                fill="tonexty",
+                line={"width": 0},
+                name="5–95% of |error| (simulated)",
+            )
+        )
+    if curve.expected_error is not None:
+        fig.add_trace(go.Scatter(x=x, y=curve.expected_error, name="expected |error|"))
+    fig.add_trace(go.Scatter(x=x, y=curve.half_width, name="95% half-width", line={"dash": "dash"}))
+    fig.add_vline(x=epsilon, line={"color": "red"}, annotation_text=f"ε = {epsilon:g}")
+    fig.update_layout(
+        title=f"Error against ε — {MECH_LABELS[mechanism]}, ε = {epsilon:g}",
+        xaxis={"type": "log", "title": "ε (log scale)"},
+        yaxis={"type": "log", "title": f"error ({unit})"},
+        height=360,
+        margin={"t": 50, "b": 40},
+    )
+    st.plotly_chart(fig, key="dp_curve")
+    for w in curve.warnings:
+        st.caption(w)
+
+    # overlay: original vs one simulated noisy release (a preview, seeded)
+    try:
+        if query == "histogram":
+            counts, labels, _ = dp.histogram_counts(df, column, lower=lower, upper=upper, bins=bins)
+            sim = dp.dp_histogram(
+                df,
+                column,
+                epsilon=epsilon,
+                lower=lower,
+                upper=upper,
+                bins=bins,
+                mechanism=mechanism,
+                delta=delta,
+                source=0,
+            )
+            original, noisy, labs = counts, np.asarray(sim.value), list(labels)
+            what = "noisy bin counts (simulation)"
+        elif is_numeric and needs_bounds:
+            ov = dp_utility.numeric_overlay(clamped, epsilon=epsilon, lower=lo, upper=hi)
+            original, noisy, labs, what = ov.original, ov.noisy, list(ov.labels), ov.description
+        elif is_numeric:
+            original = noisy = None
+        else:
+            shares = _category_shares(df, ds, column).head(30)
+            cats = list(shares.index)
+            rr = dp.randomized_response(df[column], epsilon=epsilon, source=0)
+            noisy_counts = rr.values.astype("string").value_counts()
+            original, labs = shares.to_numpy(), cats
+            noisy = noisy_counts.reindex(cats, fill_value=0).to_numpy()
+            what = f"randomized response, keep probability {rr.keep_probability:.3f} (simulation)"
+    except PrivLensError as exc:
+        st.error(str(exc))
+        original = noisy = None
+    if original is not None and noisy is not None:
+        ofig = go.Figure()
+        ofig.add_trace(go.Bar(x=labs, y=original, name="original", opacity=0.6))
+        ofig.add_trace(go.Bar(x=labs, y=noisy, name=what, opacity=0.6))
+        ofig.update_layout(
+            barmode="overlay",
+            height=320,
+            margin={"t": 40, "b": 40},
+            title=f"Original vs one simulated noisy release, ε = {epsilon:g}",
+        )
+        st.plotly_chart(ofig, key="dp_overlay")
+
+    # attacker's view
+    a1, a2 = st.columns(2)
+    prior = a1.slider(
+        "Attacker's prior belief about one person", 0.01, 0.99, 0.5, 0.01, key="dp_prior"
+    )
+    post = dp_utility.posterior_bound(prior, epsilon=epsilon)
+    a1.metric(
+        "Largest posterior after the release",
+        f"{post:.1%}",
+        help="e^ε·p / (e^ε·p + 1 − p): how sure the attacker can become at most.",
+    )
+    if not is_numeric:
+        k = max(2, candidates if query == "mode" else int(df[column].nunique(dropna=False)))
+        a2.metric(
+            "Randomized response: true value guessed",
+            f"{dp_utility.rr_guess_rate(epsilon=epsilon, k=k):.1%}",
+            help=f"Keep probability e^ε/(e^ε+k−1) with k = {k}; a blind guess: {1 / k:.1%}.",
+        )
+
+    # cost shown before running, then release
+    ledger = _ledger(ds)
+    if ledger is not None:
+        try:
+            after = ledger.preview(epsilon=epsilon, delta=delta)
+            st.info(
+                f"Releasing costs ε = {epsilon:g}, δ = {delta:g}. Total afterwards: "
+                f"ε = {after.epsilon:.4g}, δ = {after.delta:.2g} ({after.method} composition) "
+                f"of the budget ε = {ledger.total_epsilon:g}, δ = {ledger.total_delta:g}."
+            )
+        except PrivLensError as exc:
+            st.error(str(exc))
+    if st.button(
+        "Release (spends budget)", key="dp_release", type="primary", disabled=ledger is None
+    ):
+        assert ledger is not None
+        try:
+            new_ledger = ledger.spend(f"{query} of {column}", epsilon=epsilon, delta=delta)
+            result = dp.release(
+                df,
+                column,
+                query=query,
+                epsilon=epsilon,
+                mechanism=mechanism,
+                delta=delta,
+                lower=lower,
+                upper=upper,
+                bins=bins,
+                q=q,
+            )
+        except PrivLensError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state["dp_ledgers"][ds] = new_ledger
+            st.session_state["dp_last"] = result
+            st.rerun()
+
+
+live_panel()
+
+# --- last release and the ledger ---------------------------------------------------------------
+last = st.session_state.get("dp_last")
+if last is not None:
+    st.subheader("Last release")
+    if isinstance(last.value, np.ndarray):
+        st.dataframe(pd.DataFrame({"bin": last.labels, "noisy count": last.value}), hide_index=True)
+        st.write(f"Each count ±{last.half_width:g} at 95% ({last.half_width_unit}).")
+    else:
+        shown = last.value if isinstance(last.value, str) else f"{last.value:,.6g}"
+        st.metric(
+            f"{last.query} ({last.mechanism})",
+            shown,
+            help=f"95% error half-width ±{last.half_width:.4g} {last.half_width_unit}",
+        )
+        st.write(f"95% interval half-width: ±{last.half_width:.4g} {last.half_width_unit}.")
+    st.caption(
+        f"Mechanism {last.mechanism}, scale {last.scale:.4g}, sensitivity {last.sensitivity:.4g}, "
+        f"neighbours: {last.neighbours}; secure noise: {'yes' if last.secure else 'NO'}."
+    )
+    show_warnings(last.warnings)
+
+st.subheader("Privacy budget")
+ledger = _ledger(ds)
+if ledger is None:
+    g1, g2, g3 = st.columns(3)
+    total_eps = g1.number_input("Total ε for this dataset", 0.01, 100.0, 3.0, key="dp_total_eps")
+    total_delta = g2.number_input(
+        "Total δ", 0.0, limits.DELTA_MAX, 1e-6, format="%.1e", key="dp_total_delta"
+    )
+    g3.write("")
+    if g3.button("Start the budget", key="dp_start"):
+        try:
+            st.session_state["dp_ledgers"][ds] = Ledger(
+                total_epsilon=total_eps, total_delta=total_delta
+            )
+        except PrivLensError as exc:
+            st.error(str(exc))
+        else:
+            st.rerun()
+    st.caption("Set a budget before the first release; every release spends from it.")
+else:
+    comp = ledger.composition()
+    st.write(
+        f"Spent: ε = {comp.epsilon:.4g}, δ = {comp.delta:.2g} ({comp.method} composition; "
+        f"basic sum ε = {comp.basic_epsilon:.4g}) of ε = {ledger.total_epsilon:g}, "
+        f"δ = {ledger.total_delta:g}. Remaining ε: {ledger.remaining_epsilon:.4g}."
+    )
+    if ledger.entries:
+        st.dataframe(
+            pd.DataFrame(
+                [{"release": e.label, "ε": e.epsilon, "δ": e.delta} for e in ledger.entries]
+            ),
+            hide_index=True,
+        )
+
+with st.expander("Accuracy target: which ε gives ±x at 95%?"):
+    target = st.number_input(
+        f"Target half-width ({curve.unit})", min_value=0.0, value=0.0, key="dp_target"
+    )
+    if target > 0:
+        try:
+            eps_needed = dp_utility.epsilon_for_half_width(
+                target,
+                mechanism=mechanism,
+                sensitivity=sensitivity,
+                delta=delta,
+                candidates=candidates,
+            )
+        except PrivLensError as exc:
+            st.error(str(exc))
+        else:
+            st.success(f"ε = {eps_needed:.4g} gives ±{target:g} at 95% confidence.")
