@@ -24,6 +24,7 @@ import json
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -253,3 +254,40 @@ def encrypt_export(
         mime=_MIME["encrypted"],
         neutralized_cells=file.neutralized_cells,
     )
+
+
+def build_download(
+    frame: pd.DataFrame,
+    fmt: str,
+    *,
+    bundle: bool = False,
+    neutralize_formulas_in_csv: bool = True,
+    recipe_json: str | None = None,
+    report: Any | None = None,
+    passphrase: str | None = None,
+    key: bytes | None = None,
+    age: bool = False,
+    name: str = "privlens-export",
+) -> ExportFile:
+    """The whole export in one call: table or bundle, then encryption if a secret is given.
+
+    ``report`` is a :class:`core.report.PrivacyReport` (its HTML and JSON go in the bundle).
+    With neither ``passphrase`` nor ``key`` the file is not encrypted.
+    """
+    if bundle:
+        f = export_bundle(
+            frame,
+            fmt,
+            name=name,
+            recipe_json=recipe_json,
+            report_html=report.to_html() if report is not None else None,
+            report_json=report.to_json() if report is not None else None,
+            neutralize_formulas_in_csv=neutralize_formulas_in_csv,
+        )
+    else:
+        f = export_table(
+            frame, fmt, name=name, neutralize_formulas_in_csv=neutralize_formulas_in_csv
+        )
+    if passphrase is None and key is None:
+        return f
+    return encrypt_export(f, passphrase=passphrase, key=key, age=age)

@@ -124,3 +124,15 @@ def test_age_export_needs_a_passphrase_and_round_trips():
     assert enc.filename.endswith(".csv.age")
     assert enc.data.startswith(b"age-encryption.org/v1\n")
     assert crypto.decrypt_bytes(enc.data, passphrase="pw for age") == f.data
+
+
+def test_build_download_bundles_and_encrypts_in_one_call():
+    from core.export import build_download
+
+    frame = _frame()
+    plain = build_download(frame, "csv", bundle=True, recipe_json='{"steps": []}')
+    assert zipfile.ZipFile(io.BytesIO(plain.data)).namelist()[0] == "privlens-export.csv"
+    key = crypto.generate_key()
+    enc = build_download(frame, "parquet", key=key)
+    back = load(crypto.decrypt_bytes(enc.data, key=key), filename="x.parquet").frame
+    assert back["id"].tolist() == [1, 2, 3]

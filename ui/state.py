@@ -16,11 +16,13 @@ Keys in ``st.session_state``:
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 
 from core.profile import profile_frame
+from core.recipe import HardeningResult, Recipe
 from core.roles import Role, columns_with_role, suggest_roles
 
 
@@ -62,3 +64,25 @@ def set_dataset(frame: pd.DataFrame, *, name: str, note: str = "") -> None:
     st.session_state["dataset_id"] = uuid.uuid4().hex
     st.session_state["roles"] = {c: str(s.role) for c, s in suggestions.items()}
     st.session_state["role_reasons"] = {c: "; ".join(s.reasons) for c, s in suggestions.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Hardening:
+    """The recipe applied on the Masking page and its result, for the current dataset."""
+
+    dataset_id: str
+    recipe: Recipe
+    result: HardeningResult
+
+
+def set_hardening(recipe: Recipe, result: HardeningResult) -> None:
+    """Record the hardened table of the current dataset (what the Export page exports)."""
+    st.session_state["hardening"] = Hardening(dataset_id(), recipe, result)
+
+
+def hardening() -> Hardening | None:
+    """The hardening applied to the current dataset, or None (a new load resets it)."""
+    h = st.session_state.get("hardening")
+    if h is None or h.dataset_id != dataset_id():
+        return None
+    return h

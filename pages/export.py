@@ -1,0 +1,231 @@
+"""Export: download the hardened table (optionally encrypted) with its recipe and privacy report."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import crypto
+from core.errors import PrivLensError
+from core.export import FORMATS, build_download
+from core.report import build_report
+from ui.state import dataset_id, hardening, require_dataset, roles
+
+st.title("Export")
+st.caption(
+    "Hand the data over so that only the recipient can read it, with a report of what was done."
+)
+
+original = require_dataset()
+hard = hardening()
+if hard is not None:
+    released, recipe, result = hard.result.frame, hard.recipe, hard.result
+    st.success(
+        f"Exporting the **hardened** table from the Masking page: {len(released):,} rows × "
+        f"{released.shape[1]} columns, {len(recipe.steps)} step(s)."
+    )
+else:
+    released, recipe, result = original, None, None
+    st.warning(
+        "No hardening recipe has been applied: this exports the table **as loaded**. "
+        "Use the Masking page first to pseudonymize, generalize or suppress."
+    )
+
+
+@st.cache_data(max_entries=4, show_spinner="Building the privacy report…")
+def _report(
+    _original: pd.DataFrame,
+    _released: pd.DataFrame,
+    key: str,
+    roles_json: str,
+    _recipe,
+    _result,
+    dp: tuple[float, float] | None,
+    name: str,
+):  # noqa: ANN202
+    import json
+
+    return build_report(
+        _original,
+        _released,
+        roles=json.loads(roles_json),
+        recipe=_recipe,
+        hardening=_result,
+        dp_spent=dp,
+        dataset_name=name,
+    )
+
+
+def _dp_spent() -> tuple[float, float] | None:
+    ledger = st.session_state.get("dp_ledger")
+    spent = getattr(ledger, "spent", None)
+    if callable(spent):
+        eps, delta = spent()
+        return (float(eps), float(delta)) if eps else None
+    return None
+
+
+left, right = st.columns([2, 3])
+with left:
+    st.subheader("Format")
+    fmt = st.selectbox(
+        "File format",
+        FORMATS,
+        key="export_format",
+        help="CSV opens anywhere; Parquet keeps types and is compact; XLSX for Excel "
+        "(at most 1,048,575 rows); JSON as a list of records.",
+    )
+    neutralize = st.checkbox(
+        "Neutralize spreadsheet formulas (CSV)",
+        value=True,
+        key="export_neutralize",
+        help="Text cells starting with = + - @ tab or CR get a leading ' so a spreadsheet "
+        "shows them as text instead of running them (CSV injection). Numbers are untouched.",
+        disabled=fmt != "csv",
+    )
+    bundle = st.checkbox(
+        "Bundle with recipe and report (zip)",
+        value=True,
+        key="export_bundle",
+        help="A zip holding the data, the recipe that produced it (no secrets) and the "
+        "privacy report in HTML and JSON.",
+    )
+    st.subheader("Encryption")
+    mode = st.radio(
+        "Protect the file with",
+        ["Nothing (plain file)", "A passphrase", "A generated key", "A passphrase (age format)"],
+        key="export_encryption",
+        help="PrivLens format: AES-256-GCM in authenticated chunks; a passphrase goes "
+        "through scrypt. The age format opens with any age tool (age, rage).",
+    )
+    passphrase: str | None = None
+    key: bytes | None = None
+    ready = True
+    if mode in ("A passphrase", "A passphrase (age format)"):
+        passphrase = st.text_input("Passphrase", type="password", key="export_pass")
+        confirm = st.text_input("Repeat the passphrase", type="password", key="export_pass2")
+        if passphrase:
+            strength = crypto.passphrase_strength(passphrase)
+            st.progress(
+                (strength.score + 1) / 5,
+                text=f"Strength {strength.score}/4 · about {strength.bits:.0f} bits of guessing",
+            )
+            for tip in strength.feedback:
+                st.caption(tip)
+            if not strength.acceptable:
+                st.warning("This passphrase is easy to guess. Use four or more random words.")
+        ready = bool(passphrase) and passphrase == confirm
+        if passphrase and confirm and passphrase != confirm:
+            st.error("The two passphrases differ. Type the same passphrase twice.")
+    elif mode == "A generated key":
+        if st.button("Generate a new key", key="export_genkey"):
+            st.session_state["export_key"] = crypto.generate_key()
+        key = st.session_state.get("export_key")
+        ready = key is not None
+        if key is not None:
+            st.download_button(
+                "Download the key file (keep it safe)",
+                data=crypto.key_to_text(key),
+                file_name="privlens-key.txt",
+                mime="text/plain",
+                key="export_key_download",
+                on_click="ignore",
+                help="Anyone with this file can decrypt the export; without it nobody can. "
+                "It is not stored anywhere else.",
+            )
+        else:
+            st.info("Generate a key, download it, then download the encrypted file.")
+
+with right:
+    st.subheader("Privacy report")
+    try:
+        report = _report(
+            original,
+            released,
+            f"{dataset_id()}:{recipe.to_json() if recipe else ''}",
+            __import__("json").dumps(roles(), sort_keys=True),
+            recipe,
+            result,
+            _dp_spent(),
+            st.session_state.get("dataset_name", ""),
+        )
+    except PrivLensError as exc:
+        st.error(str(exc))
+        st.stop()
+    before, after = report.data["risk_before"], report.data["risk_after"]
+    if "k" in before:
+        rows = [
+            ("k (smallest class)", before["k"], after.get("k")),
+            ("sample uniques", before["sample_uniques"], after.get("sample_uniques")),
+            ("records at risk", before["records_at_risk"], after.get("records_at_risk")),
+            (
+                "average prosecutor risk",
+                round(before["prosecutor_average_risk"], 4),
+                round(after.get("prosecutor_average_risk", float("nan")), 4),
+            ),
+            (
+                "highest prosecutor risk",
+                round(before["prosecutor_highest_risk"], 4),
+                round(after.get("prosecutor_highest_risk", float("nan")), 4),
+            ),
+        ]
+        st.dataframe(
+            pd.DataFrame(rows, columns=["measure", "before", "after"]),
+            hide_index=True,
+            key="export_report_table",
+        )
+    else:
+        st.info("No quasi-identifiers are set, so no re-identification risk is reported.")
+    c1, c2 = st.columns(2)
+    c1.download_button(
+        "Report (HTML)",
+        data=report.to_html,
+        file_name="privacy-report.html",
+        mime="text/html",
+        key="export_report_html",
+        on_click="ignore",
+    )
+    c2.download_button(
+        "Report (JSON)",
+        data=report.to_json,
+        file_name="privacy-report.json",
+        mime="application/json",
+        key="export_report_json",
+        on_click="ignore",
+    )
+
+
+base = f"privlens-export.{'zip' if bundle else fmt}"
+suffix = {
+    "A passphrase": ".plenc",
+    "A generated key": ".plenc",
+    "A passphrase (age format)": ".age",
+}.get(mode, "")
+st.divider()
+st.download_button(
+    f"Download {base}{suffix}",
+    # Built on click only (Streamlit runs the callable in a worker thread); secrets stay in
+    # this closure and never reach a cache.
+    data=lambda: (
+        build_download(
+            released,
+            fmt,
+            bundle=bundle,
+            neutralize_formulas_in_csv=neutralize,
+            recipe_json=recipe.to_json() if recipe else None,
+            report=report,
+            passphrase=passphrase if mode != "A generated key" else None,
+            key=key if mode == "A generated key" else None,
+            age=mode == "A passphrase (age format)",
+        ).data
+    ),
+    file_name=base + suffix,
+    mime="application/octet-stream" if suffix else None,
+    key="export_download",
+    type="primary",
+    on_click="ignore",
+    disabled=not ready,
+    help="The file is built when you click, in memory, and is never stored on the server.",
+)
+if not ready:
+    st.caption("Set the passphrase (twice) or generate a key to enable the download.")
