@@ -89,11 +89,11 @@ class SystemRandom:
 
     def words(self, n: int) -> np.ndarray:
         """Return ``n`` uniform ``uint64`` values from a freshly keyed AES-CTR keystream."""
-        out = np.empty(n, dtype=np.uint64)
+        buf = bytearray(8 * n)
         if n:
             cipher = AES.new(os.urandom(32), AES.MODE_CTR, nonce=os.urandom(8))
-            cipher.encrypt(bytes(8 * n), output=memoryview(out).cast("B"))
-        return out
+            cipher.encrypt(bytes(8 * n), output=buf)
+        return np.frombuffer(buf, dtype=np.uint64)
 
 
 class NumpyRandom:
