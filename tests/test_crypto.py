@@ -83,6 +83,21 @@ def test_round_trip_with_any_passphrase(size: int, pw: str) -> None:
     assert crypto.decrypt_bytes(blob, passphrase=pw) == data
 
 
+@settings(max_examples=5, deadline=None)
+@given(
+    size=st.one_of(
+        st.sampled_from([2 * 2**20, 3 * 2**20]),  # exactly k chunks of 1 MiB
+        st.integers(min_value=2 * 2**20, max_value=6 * 2**20),
+    ),
+    seed=st.integers(0, 2**32),
+)
+def test_round_trip_several_mib(size: int, seed: int) -> None:
+    data = _data(size, seed)
+    blob = crypto.encrypt_bytes(data, key=KEY)
+    assert len(blob) == HDR + size + 16 * max(1, -(-size // 2**20))
+    assert crypto.decrypt_bytes(blob, key=KEY) == data
+
+
 def test_round_trip_several_mib_default_chunk_size() -> None:
     data = _data(5 * 2**20 + 3)
     blob = crypto.encrypt_bytes(data, key=KEY)
