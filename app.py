@@ -53,6 +53,7 @@ PAGES = [
         icon=":material/blur_on:",
         url_path="dp",
     ),
+    st.Page("pages/masking.py", title="Masking", icon=":material/masks:", url_path="masking"),
     st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="export"),
     st.Page("pages/decrypt.py", title="Decrypt", icon=":material/lock_open:", url_path="decrypt"),
 ]
