@@ -473,3 +473,19 @@ def test_mdav_missing_rows_and_errors():
 
 def test_every_error_is_a_privlens_error():
     assert issubclass(ColumnError, PrivLensError) and issubclass(InvalidParameterError, ValueError)
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([1, 2, None]), st.sampled_from(["x", "y", None])),
+        min_size=1,
+        max_size=30,
+    )
+)
+@settings(max_examples=40, deadline=None)
+def test_class_sizes_agree_with_the_risk_engine(rows):
+    from core import risk
+
+    df = pd.DataFrame(rows, columns=["a", "b"])
+    ec = risk.equivalence_classes(df, ["a", "b"], missing="category")
+    assert m.class_sizes(df, ["a", "b"]).tolist() == ec.record_fk.tolist()
