@@ -4,7 +4,7 @@ No cell value ever appears in a profile; only counts, shares and the kind.
 
 >>> import pandas as pd
 >>> p = profile_column(pd.Series([1, 2, 2, None], name="n"))
->>> p.kind, p.missing_share, p.n_distinct
+>>> str(p.kind), p.missing_share, p.n_distinct
 ('integer', 0.25, 2)
 """
 
