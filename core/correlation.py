@@ -186,6 +186,7 @@ class _Col:
     dense: np.ndarray  # 1-based dense rank per row (0 where missing), intp
     avg_rank: np.ndarray  # average rank per row among valid rows (NaN where missing)
     n_valid: int
+    constant: bool  # fewer than 2 distinct values (or no values at all)
 
 
 def _ranks_from_sorted(
@@ -205,14 +206,19 @@ def _ranks_from_sorted(
     return dense, avg
 
 
+_EMPTY = np.empty(0, np.intp)
+
+
 def _prepare(values: np.ndarray, *, sort: bool = True, average: bool = True) -> _Col:
     valid = ~np.isnan(values)
     n_valid = int(valid.sum())
-    if not sort:  # Pearson needs no ranks; only the distinct-value check below
-        lo, hi = (np.nanmin(values), np.nanmax(values)) if n_valid else (0.0, 0.0)
-        dense = np.zeros(values.size, np.intp)
-        dense[valid] = 1 if lo == hi else 2
-        return _Col(values, valid, np.empty(0, np.intp), dense, values, n_valid)
+    empty = np.empty(0, np.intp)
+    if not sort:  # Pearson needs no ranks, only the distinct-value check
+        if n_valid == values.size:
+            constant = bool((values == values[0]).all())
+        else:
+            constant = n_valid == 0 or bool(np.nanmin(values) == np.nanmax(values))
+        return _Col(values, valid, empty, empty, values, n_valid, constant)
     order = np.argsort(values)[:n_valid]  # NaN sorts last
     dense_s, avg_s = _ranks_from_sorted(values[order], average=average)
     dense = np.zeros(values.size, np.intp)
@@ -220,7 +226,8 @@ def _prepare(values: np.ndarray, *, sort: bool = True, average: bool = True) -> 
     avg = np.full(values.size, np.nan)
     if average:
         avg[order] = avg_s
-    return _Col(values, valid, order, dense, avg, n_valid)
+    constant = n_valid == 0 or int(dense_s[-1]) == 1
+    return _Col(values, valid, order, dense, avg, n_valid, constant)
 
 
 def _tie_stats(ranks: np.ndarray) -> tuple[int, int, int]:
@@ -495,10 +502,32 @@ def correlation_matrix(
             )
 
     k = len(cols)
-    prepared = [
-        _prepare(_as_float(data[c]), sort=method != "pearson", average=method == "spearman")
-        for c in cols
-    ]
+    # one float matrix, a row per column (pandas keeps numeric blocks column-major, so
+    # this is usually a view); every pass below then runs over contiguous memory
+    values = np.ascontiguousarray(data.to_numpy(dtype="float64", na_value=np.nan).T)
+    rows = values.shape[1]
+    gram: np.ndarray | None = None
+    if method == "pearson":
+        # Complete columns (finite mean) skip the per-column passes: one centred Gram
+        # matrix gives both the constant check (zero norm) and the correlations.
+        means = values.mean(axis=1)
+        complete = np.isfinite(means)
+        every = np.ones(rows, dtype=bool)
+        centred = values[complete] - means[complete, None]
+        gram = centred @ centred.T
+        del centred
+        prepared = []
+        g = 0
+        for j in range(k):
+            if not complete[j]:
+                prepared.append(_prepare(values[j], sort=False))
+                continue
+            tiny = gram[g, g] <= (np.finfo(float).eps ** 0.75 * means[j]) ** 2 * rows
+            constant = bool(tiny and (values[j] == values[j, 0]).all())
+            prepared.append(_Col(values[j], every, _EMPTY, _EMPTY, values[j], rows, constant))
+            g += 1
+    else:
+        prepared = [_prepare(values[j], sort=True, average=method == "spearman") for j in range(k)]
     r = np.full((k, k), np.nan)
     p = np.full((k, k), np.nan)
     n = np.zeros((k, k), dtype=np.int64)
@@ -507,25 +536,28 @@ def correlation_matrix(
         n[a, a] = col.n_valid
         if col.n_valid == 0:
             warnings.append(f"Column '{cols[a]}' has no values; its correlations are NaN.")
-        elif col.dense.max() == 1:
+        elif col.constant:
             warnings.append(f"Column '{cols[a]}' is constant; its correlations are NaN.")
         else:
             r[a, a] = 1.0
             p[a, a] = 0.0
 
     # Block of columns without missing values: one BLAS product (Pearson and Spearman).
-    full = [a for a, c in enumerate(prepared) if c.n_valid == data.shape[0] and r[a, a] == 1]
-    if method in ("pearson", "spearman") and len(full) > 1 and data.shape[0] >= 3:
-        mat = np.column_stack(
-            [prepared[a].values if method == "pearson" else prepared[a].avg_rank for a in full]
-        )
-        mat = mat - mat.mean(axis=0)
-        mat /= np.linalg.norm(mat, axis=0)
-        block = np.clip(mat.T @ mat, -1.0, 1.0)
-        del mat
+    full = [a for a, c in enumerate(prepared) if c.n_valid == rows and not c.constant]
+    if method in ("pearson", "spearman") and len(full) > 1 and rows >= CORRELATION_MIN_PAIRS:
+        if gram is not None:
+            pos = np.cumsum(complete) - 1  # row of each complete column in the Gram matrix
+            sub = gram[np.ix_(pos[full], pos[full])]
+        else:
+            mat = np.stack([prepared[a].avg_rank for a in full])
+            mat -= mat.mean(axis=1, keepdims=True)
+            sub = mat @ mat.T
+            del mat
+        norm = np.sqrt(np.diag(sub))
+        block = np.clip(sub / norm[:, None] / norm[None, :], -1.0, 1.0)
         sel = np.ix_(full, full)
         r[sel] = block
-        n[sel] = data.shape[0]
+        n[sel] = rows
         for a in full:
             r[a, a] = 1.0
 
