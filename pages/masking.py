@@ -14,7 +14,7 @@ from core.errors import PrivLensError, RecipeError
 from core.recipe import DEFAULT_SECRET, TRANSFORMS, ParamSpec, Recipe, Step, apply, suggest_step
 from core.roles import Role
 from ui.feedback import show_warnings
-from ui.state import dataset_id, require_dataset, role_columns, roles
+from ui.state import dataset_id, require_dataset, role_columns, roles, set_hardening
 
 KEEP = "keep"
 PREVIEW_ROWS = 8
@@ -333,9 +333,7 @@ def workbench() -> None:
         help="Steps and parameters only; the pseudonymization key is never in it.",
     )
     if d2.button("Use the hardened table for export", key="mask_use", type="primary"):
-        st.session_state["hardened"] = result.frame
-        st.session_state["hardened_recipe"] = recipe.to_json()
-        st.session_state["hardened_dataset_id"] = ds
+        set_hardening(recipe, result)
         st.success(
             f"The Export page will export the hardened table ({len(result.frame):,} rows × "
             f"{result.frame.shape[1]} columns) with its recipe."

@@ -121,12 +121,16 @@ def test_hand_off_to_export_keeps_the_key_out(page):
     at.selectbox(key=f"mask_t_{ident}").set_value("pseudonymize").run()
     at.button(key="mask_use").click().run()
     assert not at.exception
-    hardened = at.session_state["hardened"]
-    recipe_json = at.session_state["hardened_recipe"]
+    hand_off = at.session_state["hardening"]
+    hardened = hand_off.result.frame
+    recipe_json = hand_off.recipe.to_json() + repr(hand_off)
     key = at.session_state["masking_key"]
     assert key.hex() not in recipe_json and "pseudonymize" in recipe_json
     assert hardened["fnlwgt"].str.len().eq(16).all()
     assert "hardened table" in at.success[0].value
+    at.switch_page("pages/export.py").run()
+    assert not at.exception
+    assert any("Exporting the **hardened** table" in s.value for s in at.success)
 
 
 def test_entered_key_errors_do_not_echo_it(page):
