@@ -41,7 +41,9 @@ def make_csv(path: Path, rows: int) -> None:
             "city": rng.choice([f"City {i}" for i in range(300)], rows),
             "visit": pd.Timestamp("2020-01-01")
             + pd.to_timedelta(rng.integers(0, 1500, rows), unit="D"),
-            "note": rng.choice(["no remarks", "follow-up in two weeks", "referred, see letter"], rows),
+            "note": rng.choice(
+                ["no remarks", "follow-up in two weeks", "referred, see letter"], rows
+            ),
             "score": np.where(rng.random(rows) < 0.02, np.nan, rng.normal(0, 1, rows)),
         }
     )
@@ -99,7 +101,10 @@ def main() -> None:
             for mode in results:  # alternate, so both see the same machine load
                 out = subprocess.run(
                     [sys.executable, __file__, "--child", mode, str(path)],
-                    check=True, capture_output=True, text=True, cwd=ROOT,
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    cwd=ROOT,
                 ).stdout
                 results[mode].append(json.loads(out.strip().splitlines()[-1]))
         med = {m: statistics.median(r["t"] for r in rs) for m, rs in results.items()}
@@ -110,8 +115,10 @@ def main() -> None:
                 f"{m:>15}: median {med[m]:.3f} s over {args.runs} runs; peak memory "
                 f"{peak / 2**20:.0f} MiB = {peak / frame:.2f}x the frame ({frame / 2**20:.0f} MiB)"
             )
-        print(f"ratio privlens / pandas-pyarrow: {med['privlens'] / med['pandas-pyarrow']:.2f} "
-              "(target <= 1.3)")
+        print(
+            f"ratio privlens / pandas-pyarrow: {med['privlens'] / med['pandas-pyarrow']:.2f} "
+            "(target <= 1.3)"
+        )
 
 
 if __name__ == "__main__":

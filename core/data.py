@@ -273,9 +273,7 @@ def _clean_names(names: Sequence[object]) -> tuple[list[str], list[str]]:
     return out, warnings
 
 
-def _load_text(
-    source: bytes | Path, head: bytes, ext: str, na_values: Sequence[str]
-) -> LoadResult:
+def _load_text(source: bytes | Path, head: bytes, ext: str, na_values: Sequence[str]) -> LoadResult:
     def whole() -> bytes:
         return source.read_bytes() if isinstance(source, Path) else source
 

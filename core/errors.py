@@ -103,9 +103,7 @@ class UnsupportedFormatError(DataLoadError):
     def __init__(self, extension: str, supported: tuple[str, ...]) -> None:
         shown = extension or "(none)"
         super().__init__(
-            f"Files of type '{shown}' are not supported. Use one of: "
-            + ", ".join(supported)
-            + "."
+            f"Files of type '{shown}' are not supported. Use one of: " + ", ".join(supported) + "."
         )
 
 

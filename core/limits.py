@@ -47,6 +47,20 @@ RISK_TABLE_ROWS = 50
 #: Default l for recursive (c, l)-diversity.
 RISK_RECURSIVE_L_DEFAULT = 2
 
+# --- encryption ----------------------------------------------------------------------------
+#: scrypt work factor (log2 N) for passphrase encryption: tests may go as low as the minimum;
+#: files are written with the default; decryption refuses anything above the maximum.
+SCRYPT_WORK_FACTOR_MIN = 10
+SCRYPT_WORK_FACTOR_DEFAULT = 17
+SCRYPT_WORK_FACTOR_MAX = 20
+#: Plaintext bytes per encrypted chunk (measured: 1 MiB is the fastest size with pycryptodome;
+#: see benchmarks/crypto_bench.py). Any power of two from 2**16 to 2**24 decrypts.
+ENCRYPTION_CHUNK_LOG2 = 20
+ENCRYPTION_CHUNK_LOG2_MIN = 16
+ENCRYPTION_CHUNK_LOG2_MAX = 24
+#: zxcvbn score (0-4) a passphrase needs before the Export page calls it strong enough.
+PASSPHRASE_MIN_SCORE = 3
+
 # --- hardening (masking, pseudonymization, suppression) -----------------------------------
 #: Shortest accepted pseudonymization key, in bytes (a generated key has 32).
 PSEUDONYM_KEY_MIN_BYTES = 16
@@ -81,42 +95,3 @@ LEAKAGE_TOP_DEFAULT = 5
 PROXY_THRESHOLD = 0.5
 #: Points drawn in the drill-down scatter (a labelled uniform sample above this).
 DRILLDOWN_MAX_POINTS = 5_000
-
-# --- correlations and leakage --------------------------------------------------------------
-#: Fewest complete rows a pair needs before a correlation or association is computed.
-CORRELATION_MIN_PAIRS = 3
-#: Significance level: cells whose BH-adjusted p-value is above it are greyed out.
-CORRELATION_ALPHA_MIN = 0.001
-CORRELATION_ALPHA_MAX = 0.2
-CORRELATION_ALPHA_DEFAULT = 0.05
-#: Level of the Fisher-z confidence intervals.
-CORRELATION_CONFIDENCE_DEFAULT = 0.95
-#: Row sample offered for a labelled estimate on large tables.
-CORRELATION_SAMPLE_MIN = 1_000
-CORRELATION_SAMPLE_DEFAULT = 100_000
-#: Rows above which the page suggests the sample estimate for Kendall.
-CORRELATION_SAMPLE_SUGGEST_ROWS = 2_000_000
-#: Quantile bins for numeric columns in mutual information and best-guess accuracy.
-NMI_BINS = 10
-#: Categorical columns whose distinct values exceed this share of rows are near-unique.
-HIGH_CARDINALITY_SHARE = 0.5
-#: Columns of the leakage ranking that get the best-guess accuracy.
-LEAKAGE_TOP_DEFAULT = 5
-#: Association or lift at or above which a column is flagged as a proxy.
-PROXY_THRESHOLD = 0.5
-#: Points drawn in the drill-down scatter (a labelled uniform sample above this).
-DRILLDOWN_MAX_POINTS = 5_000
-
-# --- encryption ----------------------------------------------------------------------------
-#: scrypt work factor (log2 N) for passphrase encryption: tests may go as low as the minimum;
-#: files are written with the default; decryption refuses anything above the maximum.
-SCRYPT_WORK_FACTOR_MIN = 10
-SCRYPT_WORK_FACTOR_DEFAULT = 17
-SCRYPT_WORK_FACTOR_MAX = 20
-#: Plaintext bytes per encrypted chunk (measured: 1 MiB is the fastest size with pycryptodome;
-#: see benchmarks/crypto_bench.py). Any power of two from 2**16 to 2**24 decrypts.
-ENCRYPTION_CHUNK_LOG2 = 20
-ENCRYPTION_CHUNK_LOG2_MIN = 16
-ENCRYPTION_CHUNK_LOG2_MAX = 24
-#: zxcvbn score (0-4) a passphrase needs before the Export page calls it strong enough.
-PASSPHRASE_MIN_SCORE = 3
