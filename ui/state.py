@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
 
 from core.profile import profile_frame
-from core.recipe import HardeningResult, Recipe
 from core.roles import Role, columns_with_role, suggest_roles
+
+if TYPE_CHECKING:  # the recipe engine imports scipy; keep it off the start-up path
+    from core.recipe import HardeningResult, Recipe
 
 
 def require_dataset() -> pd.DataFrame:
