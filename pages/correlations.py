@@ -185,15 +185,19 @@ def _drilldown(df: pd.DataFrame, a: str, b: str) -> None:
             title=f"{val} by {cat}" + (" (20 most frequent categories)" if len(top) == 20 else ""),
         )
     else:
-        table = pd.crosstab(pair[a], pair[b], normalize="index")
+        top_a = pair[a].value_counts().index[:30]
+        top_b = pair[b].value_counts().index[:30]
+        kept = pair[pair[a].isin(top_a) & pair[b].isin(top_b)]
+        table = pd.crosstab(kept[a], kept[b], normalize="index")
         fig = px.imshow(
-            table.iloc[:30, :30],
+            table,
             zmin=0,
             zmax=1,
             color_continuous_scale="Blues",
             text_auto=".2f",
             aspect="auto",
-            title=f"Share of each '{b}' value within each '{a}' value",
+            title=f"Share of each '{b}' value within each '{a}' value"
+            + (" (30 most frequent of each)" if len(top_a) == 30 or len(top_b) == 30 else ""),
         )
     st.plotly_chart(fig, key="corr_drill_chart")
 

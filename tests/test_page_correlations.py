@@ -143,3 +143,21 @@ def test_bad_choice_shows_error_not_traceback(app):
 def test_downloads_are_offered(page):
     labels = {b.label for b in page.get("download_button")}
     assert {"Download all pairs (CSV)", "Download the matrices (CSV)"} <= labels
+
+
+def test_drilldown_categorical_pair_is_a_share_table(page):
+    page.radio(key="corr_method").set_value("Association").run()
+    page.session_state["corr_pair"] = ("relationship", "sex")
+    page.run()
+    assert not page.exception
+    spec = _charts(page)["Share of each 'sex' value within each 'relationship' value"]
+    assert spec["data"][0]["type"] == "heatmap"
+
+
+def test_sample_estimate_is_labelled(page):
+    page.radio(key="corr_method").set_value("Kendall").run()
+    page.toggle(key="corr_sample").set_value(True).run()
+    page.number_input(key="corr_sample_rows").set_value(5_000).run()
+    assert not page.exception
+    assert "Kendall (sample estimate)" in _charts(page)
+    assert any("uniform random sample of 5,000 of 32,561 rows" in w.value for w in page.warning)
