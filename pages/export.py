@@ -57,12 +57,12 @@ def _report(
 
 
 def _dp_spent() -> tuple[float, float] | None:
-    ledger = st.session_state.get("dp_ledger")
-    spent = getattr(ledger, "spent", None)
-    if callable(spent):
-        eps, delta = spent()
-        return (float(eps), float(delta)) if eps else None
-    return None
+    """(ε, δ) spent on this dataset by releases on the Differential privacy page."""
+    ledger = st.session_state.get("dp_ledgers", {}).get(dataset_id())
+    if ledger is None or not ledger.entries:
+        return None
+    total = ledger.composition()
+    return (float(total.epsilon), float(total.delta))
 
 
 left, right = st.columns([2, 3])

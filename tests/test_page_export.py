@@ -59,3 +59,13 @@ def test_hardened_table_is_what_gets_exported(app):
     )
     _open(app)
     assert any("hardened" in s.value for s in app.success)
+
+
+def test_dp_budget_spent_on_the_dataset_reaches_the_report(app):
+    from core.dp_budget import Ledger
+
+    ledger = Ledger(total_epsilon=2.0).spend("count of age", epsilon=0.5)
+    app.session_state["dp_ledgers"] = {app.session_state["dataset_id"]: ledger}
+    _open(app)
+    assert not app.exception
+    assert any("ε = 0.5" in m.value for m in app.markdown)
