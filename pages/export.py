@@ -176,6 +176,13 @@ with right:
         )
     else:
         st.info("No quasi-identifiers are set, so no re-identification risk is reported.")
+    dp = report.data["differential_privacy"]
+    st.markdown(
+        f"Differential privacy budget spent on this dataset: ε = {dp['epsilon']:.4g}, "
+        f"δ = {dp['delta']:.3g}."
+        if dp
+        else "No differentially private release has been made from this dataset."
+    )
     c1, c2 = st.columns(2)
     c1.download_button(
         "Report (HTML)",
