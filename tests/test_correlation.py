@@ -450,3 +450,10 @@ def test_leakage_errors_name_columns_not_values() -> None:
         leakage_ranking(d, sensitive="nope")
     with pytest.raises(PrivLensError, match="proxy_threshold"):
         leakage_ranking(d, sensitive="x", proxy_threshold=0)
+
+
+def test_progress_reports_increasing_shares_up_to_one() -> None:
+    seen: list[float] = []
+    correlation_matrix(_messy_frame(4, 50), method="kendall", progress=seen.append)
+    assert seen == sorted(seen) and seen[0] == 0.0 and seen[-1] == 1.0
+    assert len(seen) == 7 * 6 // 2 + 1  # one call per pair, then done
