@@ -79,6 +79,17 @@ def _apply_role_edits() -> None:
     st.session_state["roles_version"] = st.session_state.get("roles_version", 0) + 1
 
 
+def _set_one_role() -> None:
+    """Callback of the keyboard-friendly role form (the grid above needs a pointer)."""
+    col = st.session_state.get("data_role_column")
+    value = st.session_state.get("data_role_value")
+    current = roles()
+    if col in current and value in {r.value for r in Role}:
+        current[col] = value
+        set_roles(current)
+        st.session_state["roles_version"] = st.session_state.get("roles_version", 0) + 1
+
+
 st.title("Data")
 st.caption(
     "Load a table, check what is in it, and tell PrivLens which columns identify people. "
@@ -187,5 +198,12 @@ st.data_editor(
         ),
     },
 )
+with st.form("data_role_form", border=False):
+    f1, f2, f3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+    f1.selectbox("Column", list(current), key="data_role_column")
+    f2.selectbox(
+        "Role", [r.value for r in Role], format_func=lambda v: Role(v).label, key="data_role_value"
+    )
+    f3.form_submit_button("Set role", on_click=_set_one_role)
 counts = pd.Series(list(current.values())).value_counts()
 st.caption(" · ".join(f"{Role(r).label}: {int(counts.get(r.value, 0))}" for r in Role))

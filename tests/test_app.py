@@ -79,3 +79,14 @@ def test_role_edit_holds_across_pages(app):
     app.switch_page("pages/data.py").run()
     assert app.session_state["roles"]["fnlwgt"] == "sensitive"
     assert not app.exception
+
+
+def test_role_form_sets_one_role(app):
+    app.switch_page("pages/data.py").run()
+    app.selectbox(key="data_role_column").set_value("fnlwgt")
+    app.selectbox(key="data_role_value").set_value("sensitive")
+    app.button(key="FormSubmitter:data_role_form-Set role").click().run()
+    assert not app.exception
+    assert app.session_state["roles"]["fnlwgt"] == "sensitive"
+    app.switch_page("pages/risk.py").run()
+    assert not app.exception
