@@ -214,10 +214,7 @@ def _prepare(values: np.ndarray, *, sort: bool = True, average: bool = True) -> 
     n_valid = int(valid.sum())
     empty = np.empty(0, np.intp)
     if not sort:  # Pearson needs no ranks, only the distinct-value check
-        if n_valid == values.size:
-            constant = bool((values == values[0]).all())
-        else:
-            constant = n_valid == 0 or bool(np.nanmin(values) == np.nanmax(values))
+        constant = n_valid == 0 or bool(np.nanmin(values) == np.nanmax(values))
         return _Col(values, valid, empty, empty, values, n_valid, constant)
     order = np.argsort(values)[:n_valid]  # NaN sorts last
     dense_s, avg_s = _ranks_from_sorted(values[order], average=average)

@@ -44,7 +44,10 @@ def _messy_frame(seed: int, n: int) -> pd.DataFrame:
     )
     d["dep"] = d["cont"] * 0.8 + rng.normal(size=n)  # a real correlation
     d["dep_int"] = np.round(d["int_a"] + rng.normal(size=n))  # ties + correlation
-    for c in ("int_a", "int_b", "cont", "dep", "dep_int"):
+    # many distinct values, some tied: joint ties counted by sorting, not a count table
+    d["wide"] = rng.integers(0, 3_000, n).astype(float)
+    d["wide_dep"] = d["wide"] + rng.integers(0, 300, n)
+    for c in ("int_a", "int_b", "cont", "dep", "dep_int", "wide"):
         d.loc[rng.random(n) < 0.08, c] = np.nan
     return d
 
@@ -456,4 +459,4 @@ def test_progress_reports_increasing_shares_up_to_one() -> None:
     seen: list[float] = []
     correlation_matrix(_messy_frame(4, 50), method="kendall", progress=seen.append)
     assert seen == sorted(seen) and seen[0] == 0.0 and seen[-1] == 1.0
-    assert len(seen) == 7 * 6 // 2 + 1  # one call per pair, then done
+    assert len(seen) == 9 * 8 // 2 + 1  # one call per pair, then done
