@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -361,65 +362,101 @@ st.caption(
 
 # --- which columns drive the risk ----------------------------------------------------------
 st.subheader("Which columns drive the risk")
-lc, rc = st.columns(2)
-if len(qis) >= 2:
-    contrib = _contributions(df, ds, key, missing)
-    cdf = pd.DataFrame(
-        {
-            "column": [c.column for c in contrib],
-            "uniques removed when left out": [c.uniques_removed for c in contrib],
-            "k without it": [c.k_without for c in contrib],
-        }
-    ).sort_values("uniques removed when left out", ascending=False)
-    fig = px.bar(
-        cdf,
-        x="uniques removed when left out",
-        y="column",
-        orientation="h",
-        hover_data=["k without it"],
-        title="Sample uniques that disappear without each column",
+
+
+def _on_demand(where: Any, label: str, key: str, cost: str, eager: bool) -> bool:
+    """Eager on small tables; on large ones a switch, with what it costs, starts the work."""
+    if eager:
+        return True
+    on = where.toggle(label, key=key, help=cost)
+    if not on:
+        where.caption(f"Off to keep this large table interactive. {cost}")
+    return on
+
+
+@st.fragment
+def _drivers(df: pd.DataFrame, ds: str, key: tuple[str, ...], missing: str) -> None:
+    """Leave-one-out and subset scores; their own widgets rerun only this section."""
+    qis = list(key)
+    eager = len(df) * len(qis) <= limits.RISK_EAGER_CELLS
+    lc, rc = st.columns(2)
+    if len(qis) < 2:
+        lc.caption("Leave-one-out needs at least two quasi-identifiers.")
+    elif _on_demand(
+        lc,
+        "Leave each column out",
+        "risk_loo_on",
+        f"Regroups all {len(df):,} rows once per quasi-identifier ({len(qis)} passes).",
+        eager,
+    ):
+        contrib = _contributions(df, ds, key, missing)
+        cdf = pd.DataFrame(
+            {
+                "column": [c.column for c in contrib],
+                "uniques removed when left out": [c.uniques_removed for c in contrib],
+                "k without it": [c.k_without for c in contrib],
+            }
+        ).sort_values("uniques removed when left out", ascending=False)
+        fig = px.bar(
+            cdf,
+            x="uniques removed when left out",
+            y="column",
+            orientation="h",
+            hover_data=["k without it"],
+            title="Sample uniques that disappear without each column",
+        )
+        fig.update_layout(height=340, margin=dict(t=40, b=10), yaxis={"autorange": "reversed"})
+        lc.plotly_chart(fig, key="risk_contrib")
+    max_size = (
+        rc.slider(
+            "Largest subset size",
+            1,
+            max(1, min(len(qis), limits.RISK_SUBSET_SIZE_MAX)),
+            value=min(2, len(qis)),
+            key="risk_subset_size",
+            help="ARX's view: distinction = distinct combinations / n; separation = share of "
+            "record pairs that differ on the subset.",
+        )
+        if len(qis) > 1
+        else 1
     )
-    fig.update_layout(height=340, margin=dict(t=40, b=10), yaxis={"autorange": "reversed"})
-    lc.plotly_chart(fig, key="risk_contrib")
-else:
-    lc.caption("Leave-one-out needs at least two quasi-identifiers.")
-max_size = (
-    rc.slider(
-        "Largest subset size",
-        1,
-        max(1, min(len(qis), limits.RISK_SUBSET_SIZE_MAX)),
-        value=min(2, len(qis)),
-        key="risk_subset_size",
-        help="ARX's view: distinction = distinct combinations / n; separation = share of record "
-        "pairs that differ on the subset.",
-    )
-    if len(qis) > 1
-    else 1
-)
-try:
-    subsets = _subsets(df, ds, key, int(max_size))
-except PrivLensError as exc:
-    rc.error(str(exc))
-    subsets = ()
-if subsets:
-    sdf = pd.DataFrame(
-        {
-            "subset": [" + ".join(s.columns) for s in subsets],
-            "size": [len(s.columns) for s in subsets],
-            "distinction": [s.distinction for s in subsets],
-            "separation": [s.separation for s in subsets],
-        }
-    )
-    fig = px.scatter(
-        sdf,
-        x="separation",
-        y="distinction",
-        color="size",
-        hover_name="subset",
-        title="Distinction vs separation of QI subsets",
-    )
-    fig.update_layout(height=340, margin=dict(t=40, b=10))
-    rc.plotly_chart(fig, key="risk_subsets")
+    n_subsets = sum(math.comb(len(qis), s) for s in range(1, int(max_size) + 1))
+    if not _on_demand(
+        rc,
+        "Score column subsets",
+        "risk_subsets_on",
+        f"Groups all {len(df):,} rows once per subset ({n_subsets} subsets of up to "
+        f"{int(max_size)} columns).",
+        eager,
+    ):
+        return
+    try:
+        subsets = _subsets(df, ds, key, int(max_size))
+    except PrivLensError as exc:
+        rc.error(str(exc))
+        subsets = ()
+    if subsets:
+        sdf = pd.DataFrame(
+            {
+                "subset": [" + ".join(s.columns) for s in subsets],
+                "size": [len(s.columns) for s in subsets],
+                "distinction": [s.distinction for s in subsets],
+                "separation": [s.separation for s in subsets],
+            }
+        )
+        fig = px.scatter(
+            sdf,
+            x="separation",
+            y="distinction",
+            color="size",
+            hover_name="subset",
+            title="Distinction vs separation of QI subsets",
+        )
+        fig.update_layout(height=340, margin=dict(t=40, b=10))
+        rc.plotly_chart(fig, key="risk_subsets")
+
+
+_drivers(df, ds, key, missing)
 
 # --- population model ----------------------------------------------------------------------
 st.subheader("Population uniqueness")
