@@ -46,6 +46,13 @@ HELP = (
     "Missing values are dropped per pair. Cells whose Benjamini–Hochberg adjusted p-value "
     "is above α are greyed out."
 )
+METHODS_OF: dict[str, tuple[corr.Method, ...]] = {
+    "Pearson": ("pearson",),
+    "Spearman": ("spearman",),
+    "Kendall": ("kendall",),
+    "All three": corr.METHODS,
+    "Association": (),
+}
 GREY = "#d0d0d0"
 ANNOTATE_MAX = 16  # cells are labelled with their value up to this many columns
 
@@ -259,11 +266,7 @@ if not association and len(df) > CORRELATION_SAMPLE_MIN:
             )
         )
 
-methods: tuple[corr.Method, ...] = (
-    corr.METHODS if choice == "All three" else (("pearson",) if association else ())
-)
-if choice in ("Pearson", "Spearman", "Kendall"):
-    methods = (choice.lower(),)  # type: ignore[assignment]
+methods = METHODS_OF[choice]
 
 bar = st.progress(0.0, text="Computing…")
 results: dict[str, corr.CorrelationMatrix] = {}
