@@ -30,8 +30,8 @@ from core.dp_sampling import (
     laplace_on_grid,
     uniform,
 )
-from core.errors import InvalidParameterError
-from core.limits import EPSILON_MAX, EPSILON_MIN
+from core.errors import ColumnError, InvalidParameterError
+from core.limits import EPSILON_MAX, EPSILON_MIN, MICRODATA_SAMPLE_ROWS
 
 #: Points of the ε axis of the curves.
 CURVE_POINTS = 60
@@ -404,6 +404,9 @@ def _out_of_range(target: float, eps: float) -> InvalidParameterError:
 
 # --- microdata utility ----------------------------------------------------------------------
 
+#: Correlation methods whose matrices the microdata measures compare.
+CORR_METHODS = ("pearson", "spearman", "kendall")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MicrodataUtility:
@@ -420,12 +423,113 @@ class MicrodataUtility:
     warnings: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Reference:
+    """What the measures need from the original table, computed once."""
+
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+    values: dict[str, np.ndarray]
+    shares: dict[str, pd.Series]
+    corr: dict[str, pd.DataFrame]
+
+
+def _shares(values: pd.Series) -> pd.Series:
+    return values.astype("string").fillna("<NA>").value_counts(normalize=True)
+
+
+def _reference(
+    original: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str]
+) -> _Reference:
+    num, cat = tuple(numeric), tuple(categorical)
+    _check_columns(original, num, cat)
+    corr = {m: original[list(num)].corr(method=m) for m in CORR_METHODS} if len(num) >= 2 else {}
+    return _Reference(
+        numeric=num,
+        categorical=cat,
+        values={c: original[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in num},
+        shares={c: _shares(original[c]) for c in cat},
+        corr=corr,
+    )
+
+
+def _check_columns(df: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str]) -> None:
+    if not numeric and not categorical:
+        raise InvalidParameterError(
+            "give at least one numeric or categorical column; got none. Pick the columns the "
+            "release would noise."
+        )
+    missing = [c for c in (*numeric, *categorical) if c not in df.columns]
+    if missing:
+        raise ColumnError(
+            f"{len(missing)} column(s) not in the table: {', '.join(map(repr, missing))}. "
+            f"Pick from its {df.shape[1]} columns."
+        )
+    both = sorted(set(numeric) & set(categorical))
+    if both:
+        raise InvalidParameterError(
+            f"column(s) {', '.join(map(repr, both))} are listed as numeric and categorical; "
+            "give each column one treatment."
+        )
+    wrong = [
+        c
+        for c in numeric
+        if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])
+    ]
+    if wrong:
+        raise ColumnError(
+            f"column(s) {', '.join(map(repr, wrong))} are not numeric, so they cannot get "
+            "Laplace noise. Treat them as categorical instead."
+        )
+
+
 def _mean_offdiag_change(a: pd.DataFrame, b: pd.DataFrame) -> float:
+    """Mean |a − b| over the off-diagonal entries where both are defined (NaN if none)."""
     m = a.shape[0]
-    if m < 2:
-        return float("nan")
-    mask = ~np.eye(m, dtype=bool)
-    return float(np.nanmean(np.abs(a.to_numpy() - b.to_numpy())[mask]))
+    diff = np.abs(a.to_numpy() - b.to_numpy())[~np.eye(m, dtype=bool)]
+    diff = diff[np.isfinite(diff)]
+    return float(diff.mean()) if diff.size else float("nan")
+
+
+def _compare(ref: _Reference, released: pd.DataFrame) -> MicrodataUtility:
+    warns: list[str] = []
+    errs, rel = [], []
+    for c in ref.numeric:
+        x = ref.values[c]
+        y = released[c].to_numpy(dtype=np.float64, na_value=np.nan)
+        ok = ~(np.isnan(x) | np.isnan(y))
+        if not ok.any():
+            warns.append(f"'{c}' has no non-missing value pairs; no error measured for it.")
+            continue
+        d = y[ok] - x[ok]
+        errs.append(d)
+        scale = float(np.abs(x[ok]).mean())
+        if scale > 0:
+            rel.append(float(np.abs(d).mean()) / scale)
+        else:
+            warns.append(f"'{c}' has mean absolute value 0; no relative error for it.")
+    all_err = np.concatenate(errs) if errs else np.array([])
+    tvs = []
+    for c in ref.categorical:
+        p, r = ref.shares[c].align(_shares(released[c]), fill_value=0.0)
+        tvs.append(0.5 * float(np.abs(p.to_numpy() - r.to_numpy()).sum()))
+    corr: dict[str, float] = {}
+    for method, before in ref.corr.items():
+        change = _mean_offdiag_change(before, released[list(ref.numeric)].corr(method=method))
+        corr[method] = change
+        if math.isnan(change):
+            warns.append(
+                f"No {method} correlation is defined between the {len(ref.numeric)} numeric "
+                "columns (constant or missing values); its change is not measured."
+            )
+    return MicrodataUtility(
+        mae=float(np.abs(all_err).mean()) if all_err.size else float("nan"),
+        rmse=float(np.sqrt((all_err**2).mean())) if all_err.size else float("nan"),
+        relative_error=float(np.mean(rel)) if rel else float("nan"),
+        tv_distance=float(np.mean(tvs)) if tvs else float("nan"),
+        corr_change=corr,
+        warnings=tuple(dict.fromkeys(warns)),
+    )
 
 
 def microdata_utility(
@@ -442,23 +546,37 @@ def microdata_utility(
     original, released : pandas.DataFrame
         Same rows in the same order.
     numeric : sequence of str
-        Columns given per-record noise.
+        Numeric columns given per-record noise.
     categorical : sequence of str
         Columns given randomized response.
 
     Returns
     -------
     MicrodataUtility
-        MAE and RMSE over all numeric cells (NA pairs skipped); relative error
-        ``MAE_j / mean|x_j|`` averaged over columns; TV distance
-        ``½ Σ |share_orig − share_released|`` averaged over categorical columns; mean absolute
-        change of the Pearson, Spearman and Kendall matrices over the numeric columns
-        (pairwise-complete, off-diagonal entries).
+        Error measures; ``nan`` where a measure has nothing to measure (with a warning).
 
     Raises
     ------
     InvalidParameterError
-        If the row counts differ or no column is given.
+        If the row counts differ, no column is given, or a column is given twice.
+    ColumnError
+        If a column is missing from ``original``, or a numeric one is not numeric.
+
+    Notes
+    -----
+    With ``e = released − original`` over the numeric cells where both are present (pairs
+    with a missing value are skipped): ``MAE = mean|e|`` and ``RMSE = sqrt(mean e²)``,
+    pooled over the columns, so in their units; relative error ``MAE_j / mean|x_j|``
+    averaged over the columns (unit-free); total-variation distance
+    ``½ Σ_v |share_orig(v) − share_released(v)|`` averaged over the categorical columns,
+    with missing values a category of their own; and for each of Pearson, Spearman and
+    Kendall τ-b the mean of ``|ρ_orig − ρ_released|`` over the off-diagonal entries of the
+    numeric columns' matrices (pairwise-complete; entries undefined in either are skipped).
+
+    References
+    ----------
+    .. [HDW12] Hundepool, A. et al. "Statistical Disclosure Control." Wiley 2012, ch. 3
+       (information-loss measures for microdata).
 
     >>> a = pd.DataFrame({"x": [1.0, 2.0, 3.0]})
     >>> microdata_utility(a, a + 1, numeric=["x"]).mae
@@ -469,42 +587,34 @@ def microdata_utility(
             f"original and released tables must have the same rows; got {len(original)} and "
             f"{len(released)}."
         )
-    if not numeric and not categorical:
-        raise InvalidParameterError("give at least one numeric or categorical column.")
-    warns: list[str] = []
-    errs, rel = [], []
-    for c in numeric:
-        x = original[c].to_numpy(dtype=np.float64, na_value=np.nan)
-        y = released[c].to_numpy(dtype=np.float64, na_value=np.nan)
-        d = (y - x)[~(np.isnan(x) | np.isnan(y))]
-        errs.append(d)
-        scale = float(np.nanmean(np.abs(x))) if d.size else 0.0
-        if scale > 0:
-            rel.append(float(np.abs(d).mean()) / scale)
-        else:
-            warns.append(f"'{c}' has mean absolute value 0; no relative error for it.")
-    all_err = np.concatenate(errs) if errs else np.array([])
-    tvs = []
-    for c in categorical:
-        p = original[c].astype("string").fillna("<NA>").value_counts(normalize=True)
-        r = released[c].astype("string").fillna("<NA>").value_counts(normalize=True)
-        p, r = p.align(r, fill_value=0.0)
-        tvs.append(0.5 * float(np.abs(p - r).sum()))
-    corr: dict[str, float] = {}
-    if len(numeric) >= 2:
-        for method in ("pearson", "spearman", "kendall"):
-            corr[method] = _mean_offdiag_change(
-                original[list(numeric)].corr(method=method),
-                released[list(numeric)].corr(method=method),
-            )
-    return MicrodataUtility(
-        mae=float(np.abs(all_err).mean()) if all_err.size else float("nan"),
-        rmse=float(np.sqrt((all_err**2).mean())) if all_err.size else float("nan"),
-        relative_error=float(np.mean(rel)) if rel else float("nan"),
-        tv_distance=float(np.mean(tvs)) if tvs else float("nan"),
-        corr_change=corr,
-        warnings=tuple(warns),
-    )
+    ref = _reference(original, numeric, categorical)
+    missing = [c for c in (*ref.numeric, *ref.categorical) if c not in released.columns]
+    if missing:
+        raise ColumnError(
+            f"{len(missing)} column(s) missing from the released table: "
+            f"{', '.join(map(repr, missing))}."
+        )
+    return _compare(ref, released)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MicrodataCurve:
+    """Simulated utility of a DP microdata release against ε (a seeded preview)."""
+
+    #: One row per ε: ``epsilon, mae, rmse, relative_error, tv_distance, pearson,
+    #: spearman, kendall``.
+    table: pd.DataFrame
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+    #: Rows the simulation used (a uniform random sample when below ``rows_total``).
+    rows_used: int
+    rows_total: int
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def sampled(self) -> bool:
+        """True when the curve comes from a row sample rather than the whole table."""
+        return self.rows_used < self.rows_total
 
 
 def microdata_utility_curve(
@@ -513,68 +623,125 @@ def microdata_utility_curve(
     bounds: dict[str, tuple[float, float]],
     categorical: Sequence[str] = (),
     epsilons: Sequence[float] = (0.1, 0.3, 1.0, 3.0, 10.0),
-    sample_rows: int = 2_000,
+    sample_rows: int = MICRODATA_SAMPLE_ROWS,
     seed: int = 0,
-) -> pd.DataFrame:
+) -> MicrodataCurve:
     """Simulated utility of a DP microdata release at several ε (seeded: a simulation).
+
+    Each numeric column in ``bounds`` is released as :func:`core.dp.noisy_numeric_column`
+    (clamp to ``[L, U]``, Laplace noise of scale ``(U − L)/ε`` per record); each
+    categorical column as :func:`core.dp.randomized_response`. The measures of
+    :func:`microdata_utility` are then taken between the table and the simulated release.
 
     Parameters
     ----------
     df : pandas.DataFrame
-        The data; at most ``sample_rows`` rows (a seeded sample) are used so the Kendall
-        matrix stays fast.
+        The data. Above ``sample_rows`` rows, a uniform random sample of ``sample_rows``
+        rows (without replacement, seeded) stands in for it, so the cost does not grow with
+        the table.
     bounds : dict
-        Numeric column -> (lower, upper) for per-record Laplace noise.
+        Numeric column -> public ``(lower, upper)``.
     categorical : sequence of str
-        Columns for randomized response (categories from the data; a preview only).
+        Columns for randomized response; the categories are those of the sample (for a
+        preview; a real release needs a public list).
     epsilons : sequence of float
-        ε per column and record.
+        ε per column and record, each in ``[EPSILON_MIN, EPSILON_MAX]``.
     sample_rows : int
-        Row cap.
+        Row cap, at least 2.
     seed : int
-        Seed of the simulation.
+        Seed of the sample and of the simulated noise (NumPy: never a release).
 
     Returns
     -------
-    pandas.DataFrame
-        One row per ε with columns ``epsilon, mae, rmse, relative_error, tv_distance,
-        pearson, spearman, kendall``.
+    MicrodataCurve
+        The measures per ε, the sample size and the measures' warnings.
+
+    Raises
+    ------
+    InvalidParameterError
+        For an empty table, no columns, no or out-of-range ε, bad bounds, a sample cap
+        below 2, or a categorical column with fewer than 2 categories in the sample.
+    ColumnError
+        For a missing column or a non-numeric column with bounds.
+
+    Notes
+    -----
+    Common random numbers: each column draws the same uniforms at every ε, so the curve's
+    changes come from ε and not from a new simulation at each point (a record kept by
+    randomized response at one ε is kept at every larger ε). The measures are those of
+    :func:`microdata_utility`; on a sample they estimate the whole table's values with a
+    sampling error of order ``1/sqrt(rows_used)``.
 
     >>> df = pd.DataFrame({"a": np.arange(50.0), "b": np.arange(50.0) ** 2})
     >>> out = microdata_utility_curve(df, bounds={"a": (0, 50), "b": (0, 2500)},
     ...                               epsilons=[1.0, 10.0])
-    >>> bool(out["mae"].iloc[0] > out["mae"].iloc[1])
-    True
+    >>> bool(out.table["mae"].iloc[0] > out.table["mae"].iloc[1]), out.sampled
+    (True, False)
     """
-    sample = df.sample(n=min(sample_rows, len(df)), random_state=seed) if len(df) else df
-    numeric = list(bounds)
-    rows = []
-    for i, e in enumerate(epsilons):
-        rel = sample.copy()
-        for j, c in enumerate(numeric):
-            lo, hi = bounds[c]
-            rel[c] = dp.noisy_numeric_column(
-                sample[c], epsilon=e, lower=lo, upper=hi, source=seed * 1000 + 10 * i + j + 1
-            ).values
-        for j, c in enumerate(categorical):
-            rel[c] = dp.randomized_response(
-                sample[c], epsilon=e, source=seed * 1000 + 10 * i + j + 500
-            ).values
-        u = microdata_utility(sample, rel, numeric=numeric, categorical=categorical)
-        rows.append(
+    if len(df) == 0:
+        raise InvalidParameterError(
+            "the table has 0 rows; load a dataset with data rows before simulating a release."
+        )
+    if int(sample_rows) < 2:
+        raise InvalidParameterError(
+            f"sample_rows must be at least 2; got {sample_rows}. Use a few thousand rows."
+        )
+    eps_list = [dp.check_epsilon(float(e)) for e in epsilons]
+    if not eps_list:
+        raise InvalidParameterError("give at least one epsilon; got none.")
+    numeric, cat = tuple(bounds), tuple(categorical)
+    _check_columns(df, numeric, cat)
+    checked = {c: dp.check_bounds(*bounds[c]) for c in numeric}
+    n_total = len(df)
+    if n_total > sample_rows:
+        rows = np.sort(np.random.default_rng(seed).choice(n_total, size=sample_rows, replace=False))
+        sample = df.iloc[rows]
+    else:
+        sample = df
+    sample = sample[[*numeric, *cat]]
+    ref = _reference(sample, numeric, cat)
+    categories = {
+        c: tuple(sorted(pd.unique(sample[c].astype("string").fillna("<NA>").to_numpy(object))))
+        for c in cat
+    }
+    # one seed sequence per column, reused at every ε (common random numbers)
+    children = np.random.SeedSequence(seed).spawn(len(numeric) + len(cat))
+    table_rows = []
+    warns: list[str] = []
+    for e in eps_list:
+        released = sample.copy()
+        for c, child in zip(numeric, children, strict=False):
+            lo, hi = checked[c]
+            released[c] = dp.noisy_numeric_column(
+                sample[c], epsilon=e, lower=lo, upper=hi, source=np.random.default_rng(child)
+            ).values.to_numpy()
+        for c, child in zip(cat, children[len(numeric) :], strict=True):
+            released[c] = dp.randomized_response(
+                sample[c],
+                epsilon=e,
+                categories=categories[c],
+                source=np.random.default_rng(child),
+            ).values.to_numpy()
+        u = _compare(ref, released)
+        warns.extend(u.warnings)
+        table_rows.append(
             {
-                "epsilon": float(e),
+                "epsilon": e,
                 "mae": u.mae,
                 "rmse": u.rmse,
                 "relative_error": u.relative_error,
                 "tv_distance": u.tv_distance,
-                **{
-                    m: u.corr_change.get(m, float("nan"))
-                    for m in ("pearson", "spearman", "kendall")
-                },
+                **{m: u.corr_change.get(m, float("nan")) for m in CORR_METHODS},
             }
         )
-    return pd.DataFrame(rows)
+    return MicrodataCurve(
+        table=pd.DataFrame(table_rows),
+        numeric=numeric,
+        categorical=cat,
+        rows_used=len(sample),
+        rows_total=n_total,
+        warnings=tuple(dict.fromkeys(warns)),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

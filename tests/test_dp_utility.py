@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from core import dp, dp_utility
-from core.errors import InvalidParameterError
+from core.errors import ColumnError, InvalidParameterError
 
 
 def test_epsilon_grid_spans_the_slider():
@@ -158,13 +158,168 @@ def test_microdata_curve_improves_with_epsilon():
     out = dp_utility.microdata_utility_curve(
         df, bounds={"x": (0, 100), "y": (0, 100)}, categorical=["c"], epsilons=[0.1, 1, 10]
     )
-    assert list(out["epsilon"]) == [0.1, 1.0, 10.0]
-    assert out["mae"].is_monotonic_decreasing
-    assert out["tv_distance"].iloc[0] > out["tv_distance"].iloc[2]
-    assert out["pearson"].iloc[0] > out["pearson"].iloc[2]
+    t = out.table
+    assert list(t["epsilon"]) == [0.1, 1.0, 10.0]
+    assert t["mae"].is_monotonic_decreasing
+    assert t["tv_distance"].iloc[0] > t["tv_distance"].iloc[2]
+    assert t["pearson"].iloc[0] > t["pearson"].iloc[2]
+    assert out.rows_used == 3000 and not out.sampled
 
 
 def test_query_sensitivity():
     assert dp_utility.query_sensitivity("mean", lower=0, upper=100, n=50) == 2.0
     with pytest.raises(InvalidParameterError):
         dp_utility.query_sensitivity("mean", lower=0, upper=100, n=0)
+
+
+# --- microdata curve: reference values ------------------------------------------------------
+
+
+def _normal_pair(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(50, 10, n)
+    return pd.DataFrame({"x": x, "y": x + rng.normal(0, 5, n)})
+
+
+def test_microdata_curve_mae_is_the_laplace_scale():
+    # values far inside [0, 100]: no clamping, so |error| is |Laplace((U - L)/eps)|,
+    # whose mean is b and root mean square sqrt(2) b
+    df = _normal_pair(20_000, 3)
+    eps = [0.5, 2.0, 10.0]
+    out = dp_utility.microdata_utility_curve(
+        df, bounds={"x": (0, 100), "y": (0, 100)}, epsilons=eps, sample_rows=20_000
+    )
+    b = 100 / np.array(eps)
+    assert out.table["mae"].to_numpy() == pytest.approx(b, rel=0.03)
+    assert out.table["rmse"].to_numpy() == pytest.approx(math.sqrt(2) * b, rel=0.04)
+    mean_abs = df.abs().mean()
+    rel = (b[:, None] / mean_abs.to_numpy()).mean(axis=1)
+    assert out.table["relative_error"].to_numpy() == pytest.approx(rel, rel=0.03)
+
+
+def test_microdata_curve_pearson_change_is_the_attenuation():
+    # independent noise of variance 2b^2 attenuates rho by
+    # sqrt(var x / (var x + 2b^2)) * sqrt(var y / (var y + 2b^2))  (Spearman 1904)
+    df = _normal_pair(20_000, 4)
+    eps = 10.0
+    out = dp_utility.microdata_utility_curve(
+        df, bounds={"x": (0, 100), "y": (0, 100)}, epsilons=[eps], sample_rows=20_000
+    )
+    noise_var = 2 * (100 / eps) ** 2
+    vx, vy = 100.0, 125.0
+    rho = 10 / math.sqrt(125)
+    expected = rho * (1 - math.sqrt(vx / (vx + noise_var) * vy / (vy + noise_var)))
+    assert out.table["pearson"].iloc[0] == pytest.approx(expected, abs=0.02)
+
+
+def test_microdata_curve_tv_matches_randomized_response_shares():
+    # E[released share of j] = p pi_j + q (1 - pi_j), so TV = q/2 * sum |1 - k pi_j|
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"c": rng.choice(["a", "b", "c"], 50_000, p=[0.6, 0.3, 0.1])})
+    pi = df["c"].value_counts(normalize=True).to_numpy()
+    eps = [0.3, 1.0, 3.0]
+    out = dp_utility.microdata_utility_curve(
+        df, bounds={}, categorical=["c"], epsilons=eps, sample_rows=50_000
+    )
+    for e, tv in zip(eps, out.table["tv_distance"], strict=True):
+        p = dp.rr_keep_probability(epsilon=e, k=3)
+        q = (1 - p) / 2
+        assert tv == pytest.approx(q / 2 * np.abs(1 - 3 * pi).sum(), abs=0.01)
+    assert out.table["mae"].isna().all()  # no numeric column
+
+
+def test_microdata_curve_common_random_numbers_make_it_monotone():
+    df = _normal_pair(3_000, 6).assign(c=np.random.default_rng(6).choice(list("abcd"), 3_000))
+    out = dp_utility.microdata_utility_curve(
+        df,
+        bounds={"x": (0, 100), "y": (0, 100)},
+        categorical=["c"],
+        epsilons=dp_utility.epsilon_grid(13),
+    )
+    t = out.table
+    assert t["mae"].is_monotonic_decreasing and t["rmse"].is_monotonic_decreasing
+    assert t["tv_distance"].iloc[-1] < t["tv_distance"].iloc[0]
+    # the same seed reproduces the simulation; another seed gives another one
+    again = dp_utility.microdata_utility_curve(
+        df,
+        bounds={"x": (0, 100), "y": (0, 100)},
+        categorical=["c"],
+        epsilons=dp_utility.epsilon_grid(13),
+    )
+    pd.testing.assert_frame_equal(t, again.table)
+    other = dp_utility.microdata_utility_curve(
+        df,
+        bounds={"x": (0, 100), "y": (0, 100)},
+        categorical=["c"],
+        epsilons=dp_utility.epsilon_grid(13),
+        seed=1,
+    )
+    assert not np.allclose(t["mae"], other.table["mae"])
+
+
+def test_microdata_curve_samples_large_tables_uniformly():
+    n = 40_000
+    df = pd.DataFrame({"x": np.arange(n, dtype=float)})
+    out = dp_utility.microdata_utility_curve(
+        df, bounds={"x": (0, n)}, epsilons=[1.0], sample_rows=2_000
+    )
+    assert out.sampled and out.rows_used == 2_000 and out.rows_total == n
+    small = dp_utility.microdata_utility_curve(df.head(500), bounds={"x": (0, n)}, epsilons=[1.0])
+    assert not small.sampled and small.rows_used == 500
+    # the relative error is MAE / mean|x|: a uniform sample has mean|x| near (n - 1) / 2,
+    # so the relative error sits near b / ((n - 1) / 2) (a biased sample would not)
+    assert out.table["relative_error"].iloc[0] == pytest.approx(n / ((n - 1) / 2), rel=0.1)
+
+
+def test_microdata_curve_missing_and_constant_columns_warn_not_crash():
+    df = pd.DataFrame(
+        {
+            "x": [1.0, np.nan, 3.0, 4.0, 5.0, np.nan],
+            "k": [7.0] * 6,
+            "c": ["a", None, "b", "a", "b", "a"],
+        }
+    )
+    out = dp_utility.microdata_utility_curve(
+        df, bounds={"x": (0, 10), "k": (0, 10)}, categorical=["c"], epsilons=[1.0]
+    )
+    row = out.table.iloc[0]
+    assert np.isfinite(row["mae"]) and np.isfinite(row["tv_distance"])
+    assert np.isnan(row["pearson"])
+    assert any("pearson correlation" in w for w in out.warnings)
+    for w in out.warnings:  # warnings name columns and counts, never values
+        assert "7.0" not in w
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        # no column at all
+        (dict(bounds={}), InvalidParameterError, "at least one"),
+        # a column that is not there
+        (dict(bounds={"nope": (0, 1)}), ColumnError, "not in the table"),
+        # a text column cannot get Laplace noise
+        (dict(bounds={"c": (0, 1)}), ColumnError, "not numeric"),
+        # the same column twice
+        (dict(bounds={"x": (0, 1)}, categorical=["x"]), InvalidParameterError, "one treatment"),
+        # epsilon outside the supported range
+        (dict(bounds={"x": (0, 1)}, epsilons=[0.0]), InvalidParameterError, "epsilon must"),
+        (dict(bounds={"x": (0, 1)}, epsilons=[]), InvalidParameterError, "at least one eps"),
+        # bounds upside down
+        (dict(bounds={"x": (5, 1)}), InvalidParameterError, "bound"),
+        # a sample too small to compare anything
+        (dict(bounds={"x": (0, 1)}, sample_rows=1), InvalidParameterError, "sample_rows"),
+        # randomized response needs two categories
+        (dict(bounds={}, categorical=["one"]), InvalidParameterError, "2 categories"),
+    ],
+)
+def test_microdata_curve_rejects_bad_input(kwargs, error, match):
+    df = pd.DataFrame({"x": [1.0, 2.0, 3.0], "c": ["a", "b", "a"], "one": ["z"] * 3})
+    with pytest.raises(error, match=match):
+        dp_utility.microdata_utility_curve(df, **kwargs)
+
+
+def test_microdata_curve_rejects_an_empty_table():
+    with pytest.raises(InvalidParameterError, match="0 rows"):
+        dp_utility.microdata_utility_curve(
+            pd.DataFrame({"x": pd.Series([], dtype=float)}), bounds={"x": (0, 1)}
+        )
