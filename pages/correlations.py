@@ -209,6 +209,78 @@ def _drilldown(df: pd.DataFrame, a: str, b: str) -> None:
     st.plotly_chart(fig, key="corr_drill_chart")
 
 
+@st.fragment
+def _leakage_section(
+    df: pd.DataFrame, role_map: dict[str, str], identifiers: set[str], numeric: list[str]
+) -> None:
+    """Leakage ranking for one sensitive attribute; reruns alone when its picker changes."""
+    st.subheader("Leakage of a sensitive attribute")
+    sensitive_cols = columns_with_role(role_map, Role.SENSITIVE)
+    candidates = [c for c in df.columns if c not in identifiers]
+    default_sensitive = (
+        sensitive_cols[0]
+        if sensitive_cols and sensitive_cols[0] in candidates
+        else next((c for c in candidates if c not in numeric), candidates[0])
+    )
+    sensitive = st.selectbox(
+        "Sensitive attribute",
+        candidates,
+        index=candidates.index(default_sensitive),
+        key="corr_sensitive",
+        help="Defaults to the first column marked sensitive on the Data page. Every other "
+        "column except direct identifiers is ranked by how much it reveals this one.",
+    )
+    try:
+        report = _leakage(
+            df, sensitive=sensitive, columns=tuple(c for c in candidates if c != sensitive)
+        )
+    except PrivLensError as exc:
+        st.error(str(exc))
+        return
+    show_warnings(report.warnings)
+    frame = report.frame()
+    fig = px.bar(
+        frame.iloc[::-1],
+        x="score",
+        y="column",
+        orientation="h",
+        color="proxy",
+        color_discrete_map={True: "#b2182b", False: "#4393c3"},
+        range_x=[0, 1],
+        title=f"How much each column reveals '{sensitive}'",
+        labels={"score": "max(association, normalized mutual information)"},
+    )
+    fig.add_vline(x=PROXY_THRESHOLD, line_dash="dot", annotation_text="proxy threshold")
+    fig.update_layout(height=max(300, 28 * len(frame) + 120))
+    st.plotly_chart(fig, key="corr_leak_chart")
+    if report.proxies:
+        st.warning(
+            f"{len(report.proxies)} column(s) act as a proxy for '{sensitive}': "
+            + ", ".join(report.proxies)
+            + ". Removing the sensitive column does not hide it while these remain; generalize "
+            "or suppress them on the Masking page."
+        )
+    st.caption(
+        f"Best guess: for each value of the column, guess the most frequent '{sensitive}'. "
+        f"Majority baseline (always guess the most common value): "
+        f"{report.baseline_accuracy:.1%}. Computed for the top {LEAKAGE_TOP_DEFAULT} columns; "
+        "lift is the share of the baseline's errors that the column removes."
+    )
+    st.dataframe(
+        frame,
+        hide_index=True,
+        column_config={
+            "association": st.column_config.NumberColumn(format="%.3f"),
+            "nmi": st.column_config.NumberColumn("NMI", format="%.3f"),
+            "score": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.3f"),
+            "guess_accuracy": st.column_config.NumberColumn("best-guess accuracy", format="%.3f"),
+            "baseline_accuracy": st.column_config.NumberColumn("baseline", format="%.3f"),
+            "lift": st.column_config.NumberColumn("lift (λ)", format="%.3f"),
+        },
+        key="corr_leak_table",
+    )
+
+
 st.title("Correlations")
 st.caption(nav.QUESTIONS["correlations"])
 df = require_dataset()
@@ -380,69 +452,4 @@ else:
 st.markdown(f"**{pair[0]}** × **{pair[1]}**")
 _drilldown(df, str(pair[0]), str(pair[1]))
 
-st.subheader("Leakage of a sensitive attribute")
-sensitive_cols = columns_with_role(role_map, Role.SENSITIVE)
-candidates = [c for c in df.columns if c not in identifiers]
-default_sensitive = (
-    sensitive_cols[0]
-    if sensitive_cols and sensitive_cols[0] in candidates
-    else next((c for c in candidates if c not in numeric), candidates[0])
-)
-sensitive = st.selectbox(
-    "Sensitive attribute",
-    candidates,
-    index=candidates.index(default_sensitive),
-    key="corr_sensitive",
-    help="Defaults to the first column marked sensitive on the Data page. Every other "
-    "column except direct identifiers is ranked by how much it reveals this one.",
-)
-try:
-    report = _leakage(
-        df, sensitive=sensitive, columns=tuple(c for c in candidates if c != sensitive)
-    )
-except PrivLensError as exc:
-    st.error(str(exc))
-    st.stop()
-show_warnings(report.warnings)
-frame = report.frame()
-frame["flag"] = np.where(frame["proxy"], "proxy", "")
-fig = px.bar(
-    frame.iloc[::-1],
-    x="score",
-    y="column",
-    orientation="h",
-    color="proxy",
-    color_discrete_map={True: "#b2182b", False: "#4393c3"},
-    range_x=[0, 1],
-    title=f"How much each column reveals '{sensitive}'",
-    labels={"score": "max(association, normalized mutual information)"},
-)
-fig.add_vline(x=PROXY_THRESHOLD, line_dash="dot", annotation_text="proxy threshold")
-fig.update_layout(height=max(300, 28 * len(frame) + 120))
-st.plotly_chart(fig, key="corr_leak_chart")
-if report.proxies:
-    st.warning(
-        f"{len(report.proxies)} column(s) act as a proxy for '{sensitive}': "
-        + ", ".join(report.proxies)
-        + ". Removing the sensitive column does not hide it while these remain; generalize "
-        "or suppress them on the Masking page."
-    )
-st.caption(
-    f"Best guess: for each value of the column, guess the most frequent '{sensitive}'. "
-    f"Majority baseline (always guess the most common value): "
-    f"{report.baseline_accuracy:.1%}. Computed for the top {LEAKAGE_TOP_DEFAULT} columns; "
-    "lift is the share of the baseline's errors that the column removes."
-)
-st.dataframe(
-    frame.drop(columns=["flag"]),
-    hide_index=True,
-    column_config={
-        "association": st.column_config.NumberColumn(format="%.3f"),
-        "nmi": st.column_config.NumberColumn("NMI", format="%.3f"),
-        "score": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.3f"),
-        "guess_accuracy": st.column_config.NumberColumn("best-guess accuracy", format="%.3f"),
-        "baseline_accuracy": st.column_config.NumberColumn("baseline", format="%.3f"),
-        "lift": st.column_config.NumberColumn("lift (λ)", format="%.3f"),
-    },
-    key="corr_leak_table",
-)
+_leakage_section(df, role_map, identifiers, numeric)
