@@ -46,6 +46,12 @@ RISK_SUBSET_SIZE_MAX = 4
 RISK_TABLE_ROWS = 50
 #: Default l for recursive (c, l)-diversity.
 RISK_RECURSIVE_L_DEFAULT = 2
+#: SUDA2: default largest MSU size offered by the page (the core default searches all sizes,
+#: as sdcMicro), most QI subsets one search may visit (sum of C(q, k), k <= max size), and
+#: the default DIS sampling fraction (sdcMicro's DisFraction).
+SUDA_MAX_SIZE_DEFAULT = 4
+SUDA_MAX_SUBSETS = 1_023
+SUDA_DIS_FRACTION_DEFAULT = 0.01
 #: Rows x quasi-identifiers up to which the risk page computes its regrouping sections
 #: (leave-one-out, subset scores) at once; above it they wait for a switch (about 1 s on
 #: 2 cores at this size; 1,000,000 rows x 10 QIs take several seconds).
@@ -102,3 +108,9 @@ LEAKAGE_TOP_DEFAULT = 5
 PROXY_THRESHOLD = 0.5
 #: Points drawn in the drill-down scatter (a labelled uniform sample above this).
 DRILLDOWN_MAX_POINTS = 5_000
+
+# --- DP microdata preview ------------------------------------------------------------------
+#: Rows of the uniform random sample that stands in for larger tables in the microdata curve.
+MICRODATA_SAMPLE_ROWS = 5_000
+#: ε points (log-spaced over [EPSILON_MIN, EPSILON_MAX]) of the microdata curve.
+MICRODATA_CURVE_POINTS = 13
