@@ -1,15 +1,31 @@
-"""Command line: ``python -m core analyze | harden | keygen``.
+"""Command line: ``python -m core analyze | harden | decrypt | keygen``.
 
 ``analyze`` prints the re-identification risk and leakage summary of a table; ``harden``
-replays a recipe made on the Masking page; ``keygen`` writes a fresh pseudonymization key.
+replays a recipe made on the Masking page and, with ``--encrypt``, writes the hardened table
+(or, with ``--bundle``, a zip of table, recipe and privacy report) encrypted exactly as the
+Export page does; ``decrypt`` opens a PrivLens (``.plenc``) or age passphrase file;
+``keygen`` writes a fresh pseudonymization key (or, with ``--encryption``, an encryption key
+file).
 
 Secrets never come from the command line (where ``ps`` and shell history would show
-them): a key is read from a file (``--key-file``) or typed at a hidden prompt. Progress goes
-to standard error, results to standard output or the output file. Exit codes: 0 success,
-1 a data, recipe or parameter problem (the message is on standard error, without a
-traceback), 2 a usage error, 130 interrupted.
+them): a key is read from a file (``--key-file``, ``--encrypt-key-file``), a passphrase from
+a file (``--passphrase-file``) or typed at a hidden prompt, and none of them is ever printed.
+Progress goes to standard error, results to standard output or the output file. Exit codes:
+0 success, 1 a data, recipe, parameter or decryption problem (the message is on standard
+error, without a traceback; each decryption failure -- wrong passphrase or key, tampered,
+truncated, reordered, unknown format, work factor over the cap -- has its own message), 2 a
+usage error, 130 interrupted.
 
-New subcommands (``decrypt``, ...) register in :data:`COMMANDS`.
+Examples
+--------
+::
+
+    python -m core keygen --encryption -o export.key
+    python -m core harden adult.csv --recipe recipe.json --key-file pseudonym.key \
+        --encrypt --encrypt-key-file export.key --bundle -o hardened.zip.plenc
+    python -m core decrypt hardened.zip.plenc --key-file export.key -o hardened.zip
+
+New subcommands register in :data:`COMMANDS`.
 """
 
 from __future__ import annotations
@@ -22,12 +38,23 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 import pandas as pd
 
 from core import __version__
-from core.errors import InvalidParameterError, PrivLensError, RecipeError
+from core.errors import (
+    InvalidParameterError,
+    PrivLensError,
+    RecipeError,
+    WorkFactorError,
+    WrongKeyError,
+)
+from core.limits import (
+    SCRYPT_WORK_FACTOR_DEFAULT,
+    SCRYPT_WORK_FACTOR_MAX,
+    SCRYPT_WORK_FACTOR_MIN,
+)
 
 __all__ = ["COMMANDS", "build_parser", "main", "write_table"]
 
@@ -191,7 +218,7 @@ def _analyze_text(r: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-# --- harden --------------------------------------------------------------------------------
+# --- pseudonymization keys --------------------------------------------------------------
 
 
 def _read_key_file(path: str) -> bytes:
@@ -230,27 +257,207 @@ def _collect_secrets(
     return secrets
 
 
+# --- encryption secrets ----------------------------------------------------------------------
+
+#: Suffix of an encrypted output, by container.
+ENCRYPTED_SUFFIXES = {"privlens": ".plenc", "age": ".age"}
+#: Table formats of ``harden --encrypt`` / ``--bundle`` (those of the Export page).
+EXPORT_EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".xlsx": "xlsx", ".json": "json"}
+
+
+def _read_passphrase_file(path: str) -> str:
+    """A passphrase file's text without its final line break (nothing else is stripped)."""
+    raw = Path(path).read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidParameterError(
+            f"The passphrase file {Path(path).name} is not UTF-8 text. Save the passphrase "
+            "as a plain text file."
+        ) from None
+    if text.endswith("\n"):
+        text = text[:-1]
+        if text.endswith("\r"):
+            text = text[:-1]
+    if not text:
+        raise InvalidParameterError(
+            f"The passphrase file {Path(path).name} is empty. Write the passphrase on its "
+            "first line."
+        )
+    if "\n" in text:
+        raise InvalidParameterError(
+            f"The passphrase file {Path(path).name} has {text.count(chr(10)) + 1} lines; it "
+            "must hold the passphrase on one line."
+        )
+    return text
+
+
+def _prompt_passphrase(prompt: Callable[[str], str], *, confirm: bool) -> str:
+    """Ask at a hidden prompt (twice when ``confirm``); refuse without a terminal."""
+    if not sys.stdin.isatty():
+        raise InvalidParameterError(
+            "A passphrase is needed and there is no terminal to type it at. Give it with "
+            "--passphrase-file FILE (the passphrase is never read from the command line)."
+        )
+    first = prompt("Passphrase: ")
+    if not first:
+        raise InvalidParameterError("The passphrase is empty. Type a passphrase.")
+    if confirm and prompt("Repeat the passphrase: ") != first:
+        raise InvalidParameterError(
+            "The two passphrases differ. Run the command again and type the same passphrase twice."
+        )
+    return first
+
+
+def _encryption_secret(
+    args: argparse.Namespace, progress: _Progress, *, needs: str, confirm: bool
+) -> dict[str, Any]:
+    """``{"passphrase": ...}`` or ``{"key": ...}`` from the files given or the prompt."""
+    from core import crypto
+
+    key_file = getattr(args, "encrypt_key_file", None) or getattr(args, "decrypt_key_file", None)
+    if needs == "key":
+        if key_file is None:
+            raise WrongKeyError(
+                f"{Path(args.file).name} was encrypted with a key file, not a passphrase. "
+                "Give the key file with --key-file FILE."
+            )
+        return {"key": crypto.key_from_text(Path(key_file).read_bytes())}
+    if key_file is not None:
+        raise WrongKeyError(
+            f"{Path(args.file).name} is protected by a passphrase, not a key file. Give it "
+            "with --passphrase-file FILE or type it at the prompt."
+        )
+    if args.passphrase_file:
+        passphrase = _read_passphrase_file(args.passphrase_file)
+    else:
+        passphrase = _prompt_passphrase(getpass.getpass, confirm=confirm)
+    if confirm:
+        strength = crypto.passphrase_strength(passphrase)
+        if not strength.acceptable:
+            progress(
+                f"warning: the passphrase is easy to guess (strength {strength.score}/4, about "
+                f"{strength.bits:.0f} bits). Prefer four or more random words."
+            )
+    return {"passphrase": passphrase}
+
+
+def _write_bytes_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a private temporary file renamed into place."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# --- harden --------------------------------------------------------------------------------
+
+
+def _export_plan(args: argparse.Namespace) -> tuple[str, str]:
+    """The table format and the export's base name, checked against the output's name.
+
+    ``hardened.csv.plenc`` -> ("csv", "hardened"); ``out.zip.plenc`` with ``--bundle`` ->
+    (``--table-format``, "out").
+    """
+    name = Path(args.output).name
+    inner = name
+    if args.encrypt:
+        suffix = ENCRYPTED_SUFFIXES["age" if args.age else "privlens"]
+        if not name.lower().endswith(suffix) or len(name) == len(suffix):
+            raise InvalidParameterError(
+                f"With --encrypt{' --age' if args.age else ''} the output name must end in "
+                f"{suffix} (e.g. hardened.{'zip' if args.bundle else 'csv'}{suffix}); got "
+                f"'{name}'."
+            )
+        inner = name[: -len(suffix)]
+    ext = Path(inner).suffix.lower()
+    if args.bundle:
+        if ext != ".zip":
+            raise InvalidParameterError(
+                f"With --bundle the output is a zip: its name must end in .zip"
+                f"{' plus the encryption suffix' if args.encrypt else ''}; got '{name}'."
+            )
+        return args.table_format, Path(inner).stem
+    if ext not in EXPORT_EXTENSIONS:
+        raise InvalidParameterError(
+            f"With --encrypt the table format comes from the name before the encryption "
+            f"suffix: .csv, .parquet, .xlsx or .json; got '{ext or '(none)'}' in '{name}'."
+        )
+    return EXPORT_EXTENSIONS[ext], Path(inner).stem
+
+
+def _report_roles(args: argparse.Namespace, df: pd.DataFrame) -> dict[str, str]:
+    """Roles for the privacy report: suggested as on the Data page, then --qi/--sensitive."""
+    from core.profile import profile_frame
+    from core.roles import Role, suggest_roles
+
+    roles = {c: str(s.role) for c, s in suggest_roles(profile_frame(df)).items()}
+    qis, sensitive = _split(args.qi), _split(args.sensitive)
+    missing = [c for c in qis + sensitive if c not in roles]
+    if missing:
+        from core.errors import ColumnError
+
+        raise ColumnError(
+            f"{len(missing)} column(s) given with --qi/--sensitive are not in the table: "
+            f"{', '.join(missing)}. Check the spelling (columns are case-sensitive)."
+        )
+    if qis:
+        roles = {
+            c: (str(Role.OTHER) if r == str(Role.QUASI_IDENTIFIER) else r) for c, r in roles.items()
+        }
+    if sensitive:
+        roles = {c: (str(Role.OTHER) if r == str(Role.SENSITIVE) else r) for c, r in roles.items()}
+    roles.update({c: str(Role.QUASI_IDENTIFIER) for c in qis})
+    roles.update({c: str(Role.SENSITIVE) for c in sensitive})
+    return roles
+
+
 def _harden(args: argparse.Namespace, out: TextIO, progress: _Progress) -> int:
     from core.recipe import Recipe, apply, validate
 
+    export = args.encrypt or args.bundle
+    fmt, base = _export_plan(args) if export else ("", "")
     recipe = Recipe.from_json(Path(args.recipe).read_bytes())
     df = _load(args.file, args.na_values, progress)
     validate(df, recipe)  # before asking for a key
     secrets = _collect_secrets(recipe.secrets_needed(), args.key_file or [], getpass.getpass)
+    encryption: dict[str, Any] = {}
+    if args.encrypt:  # asked for before the work starts, not after it
+        needs = "key" if args.encrypt_key_file else "passphrase"
+        encryption = _encryption_secret(args, progress, needs=needs, confirm=True)
     result = apply(
         df,
         recipe,
         secrets=secrets,
         progress=lambda i, n, d: progress(f"Step {i}/{n}: {d}"),
     )
-    progress(f"Writing {Path(args.output).name}")
-    write_table(result.frame, args.output)
+    output = Path(args.output)
+    if export:
+        written = _write_export(args, df, recipe, result, fmt, base, encryption, progress)
+    else:
+        progress(f"Writing {output.name}")
+        write_table(result.frame, output)
+        written = []
     summary = {
-        "output": Path(args.output).name,
+        "output": output.name,
         "rows": int(result.frame.shape[0]),
         "columns": int(result.frame.shape[1]),
         "records_removed": result.records_removed,
         "share_changed": result.share_changed,
+        "encrypted": (
+            None
+            if not args.encrypt
+            else ("age" if args.age else "privlens") + ("-key" if "key" in encryption else "")
+        ),
+        "bundle": written,
         "changes": [
             {
                 "column": c.column,
@@ -267,11 +474,22 @@ def _harden(args: argparse.Namespace, out: TextIO, progress: _Progress) -> int:
         json.dump(summary, out, indent=2, ensure_ascii=False)
         out.write("\n")
     else:
+        how = ""
+        if args.encrypt:
+            how = (
+                " (age file, passphrase)"
+                if args.age
+                else " (encrypted with the key file)"
+                if "key" in encryption
+                else " (encrypted with the passphrase)"
+            )
         lines = [
-            f"Wrote {summary['output']}: {summary['rows']:,} rows x {summary['columns']} columns"
-            f" ({_pct(result.share_changed)} of cells changed, suppressed or removed)",
-            f"  {'column':<24}{'changed':>10}{'suppressed':>12}  transforms",
+            f"Wrote {summary['output']}{how}: {summary['rows']:,} rows x {summary['columns']}"
+            f" columns ({_pct(result.share_changed)} of cells changed, suppressed or removed)",
         ]
+        if written:
+            lines.append(f"  bundle: {', '.join(written)}")
+        lines.append(f"  {'column':<24}{'changed':>10}{'suppressed':>12}  transforms")
         for c in result.changes:
             what = "dropped" if c.dropped else ", ".join(c.transforms) or "-"
             lines.append(
@@ -284,17 +502,124 @@ def _harden(args: argparse.Namespace, out: TextIO, progress: _Progress) -> int:
     return 0
 
 
+def _write_export(
+    args: argparse.Namespace,
+    df: pd.DataFrame,
+    recipe: Any,
+    result: Any,
+    fmt: str,
+    base: str,
+    encryption: dict[str, Any],
+    progress: _Progress,
+) -> list[str]:
+    """Build the export as the Export page does, encrypt it, write it; the zip's entries."""
+    from core.export import build_download, encrypt_export
+
+    report = None
+    if args.bundle:
+        from core.report import build_report
+
+        progress("Building the privacy report")
+        report = build_report(
+            df,
+            result.frame,
+            roles=_report_roles(args, df),
+            recipe=recipe,
+            hardening=result,
+            dataset_name=Path(args.file).name,
+        )
+    plain = build_download(
+        result.frame,
+        fmt,
+        bundle=args.bundle,
+        neutralize_formulas_in_csv=not args.keep_formulas,
+        recipe_json=recipe.to_json(),
+        report=report,
+        name=base,
+    )
+    if plain.neutralized_cells:
+        progress(f"Neutralized {plain.neutralized_cells:,} spreadsheet formula cell(s) (CSV)")
+    data = plain.data
+    if args.encrypt:
+        what = "the key file" if "key" in encryption else f"scrypt 2^{args.work_factor}"
+        progress(f"Encrypting {len(data):,} bytes ({what})")
+        data = encrypt_export(plain, age=args.age, work_factor=args.work_factor, **encryption).data
+    progress(f"Writing {Path(args.output).name}")
+    _write_bytes_atomically(Path(args.output), data)
+    if not args.bundle:
+        return []
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(plain.data)) as zf:
+        return zf.namelist()
+
+
+# --- decrypt -------------------------------------------------------------------------------
+
+
+def _decrypt(args: argparse.Namespace, out: TextIO, progress: _Progress) -> int:
+    from core import crypto
+
+    src, dst = Path(args.file), Path(args.output)
+    if dst.exists() and src.resolve() == dst.resolve():
+        raise InvalidParameterError(
+            f"The output {dst.name} is the encrypted file itself. Choose another output name."
+        )
+    with src.open("rb") as fh:
+        info = crypto.inspect_file(fh)
+    if info.work_factor is not None and info.work_factor > SCRYPT_WORK_FACTOR_MAX:
+        raise WorkFactorError(
+            f"{src.name} asks for a scrypt work factor of 2^{info.work_factor}, above the "
+            f"limit of 2^{SCRYPT_WORK_FACTOR_MAX} (about {2 ** (info.work_factor - 10):,} MiB "
+            "of memory per attempt). PrivLens refuses it; ask the sender to encrypt again "
+            "with the default work factor."
+        )
+    kind = "PrivLens v1" if info.format == crypto.FORMAT_PRIVLENS else "age v1"
+    progress(f"{src.name}: {kind} file, needs a {info.needs}")
+    secret = _encryption_secret(args, progress, needs=info.needs, confirm=False)
+    if info.work_factor is not None:
+        progress(f"Deriving the key (scrypt 2^{info.work_factor})")
+    result = crypto.decrypt_file(src, dst, max_work_factor=SCRYPT_WORK_FACTOR_MAX, **secret)
+    if args.format == "json":
+        json.dump(
+            {
+                "input": src.name,
+                "output": dst.name,
+                "format": result.format,
+                "plaintext_bytes": result.plaintext_bytes,
+                "chunks": result.chunks,
+                "work_factor": result.work_factor,
+            },
+            out,
+            indent=2,
+        )
+        out.write("\n")
+    else:
+        out.write(
+            f"Decrypted and verified {src.name} ({kind}, {result.chunks:,} chunk(s)): wrote "
+            f"{result.plaintext_bytes:,} bytes to {dst.name}\n"
+        )
+    return 0
+
+
 # --- keygen --------------------------------------------------------------------------------
 
 
 def _keygen(args: argparse.Namespace, out: TextIO, progress: _Progress) -> int:
-    from core.masking import generate_key
-
     path = Path(args.output)
+    if args.encryption:
+        from core import crypto
+
+        text, what = crypto.key_to_text(crypto.generate_key()), "encryption key file"
+    else:
+        from core.masking import generate_key
+
+        text, what = generate_key().hex() + "\n", "pseudonymization key"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never overwrite a key
     with os.fdopen(fd, "w") as fh:
-        fh.write(generate_key().hex() + "\n")
-    out.write(f"Wrote a new 256-bit key to {path.name} (readable by you only). Keep it safe.\n")
+        fh.write(text)
+    out.write(f"Wrote a new 256-bit {what} to {path.name} (readable by you only). Keep it safe.\n")
     return 0
 
 
@@ -314,39 +639,172 @@ def _add_analyze(sub: Any) -> None:
 
 
 def _add_harden(sub: Any) -> None:
-    p = sub.add_parser("harden", help="apply a recipe (from the Masking page) to a table")
+    p = sub.add_parser(
+        "harden",
+        help="apply a recipe (from the Masking page) to a table; optionally encrypt it",
+        description="Apply a recipe to a table. Without --encrypt/--bundle the output is "
+        "a plain .csv, .parquet or .jsonl file. With --encrypt the output is encrypted as on "
+        "the Export page: name it TABLE.FMT.plenc (FMT = csv, parquet, xlsx, json), or "
+        "TABLE.zip.plenc with --bundle; with --age, .age instead of .plenc.",
+    )
     p.add_argument("file", help="CSV, TSV, XLSX, Parquet or JSON file")
     p.add_argument("--recipe", required=True, help="recipe JSON file")
-    p.add_argument("-o", "--output", required=True, help="output .csv, .parquet or .jsonl")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output: .csv, .parquet or .jsonl; with --encrypt e.g. hardened.csv.plenc; with "
+        "--bundle a .zip (hardened.zip.plenc when encrypted)",
+    )
     p.add_argument(
         "--key-file",
         action="append",
         metavar="[NAME=]FILE",
         help="file holding a pseudonymization key (hex or passphrase); repeat per key name",
     )
-    p.set_defaults(handler=_harden)
+    enc = p.add_argument_group("encryption (the secret never goes on the command line)")
+    enc.add_argument(
+        "--encrypt",
+        action="store_true",
+        help="encrypt the output (AES-256-GCM, PrivLens format); the passphrase is read from "
+        "--passphrase-file or typed twice at a hidden prompt",
+    )
+    how = enc.add_mutually_exclusive_group()
+    how.add_argument(
+        "--passphrase-file", metavar="FILE", help="file whose first line is the passphrase"
+    )
+    how.add_argument(
+        "--encrypt-key-file",
+        metavar="FILE",
+        help="encrypt with this key file instead of a passphrase (python -m core keygen "
+        "--encryption -o FILE makes one)",
+    )
+    enc.add_argument(
+        "--age",
+        action="store_true",
+        help="write a standard age v1 file (passphrase only) that any age tool opens",
+    )
+    enc.add_argument(
+        "--work-factor",
+        type=int,
+        default=SCRYPT_WORK_FACTOR_DEFAULT,
+        metavar="N",
+        help=f"scrypt log2 N for a passphrase, {SCRYPT_WORK_FACTOR_MIN} to "
+        f"{SCRYPT_WORK_FACTOR_MAX} (default {SCRYPT_WORK_FACTOR_DEFAULT})",
+    )
+    out = p.add_argument_group("export")
+    out.add_argument(
+        "--bundle",
+        action="store_true",
+        help="write a zip of the table, the recipe and the privacy report (HTML and JSON)",
+    )
+    out.add_argument(
+        "--table-format",
+        choices=tuple(EXPORT_EXTENSIONS.values()),
+        default="csv",
+        help="format of the table inside the bundle (default csv)",
+    )
+    out.add_argument(
+        "--keep-formulas",
+        action="store_true",
+        help="do not prefix CSV text cells starting with = + - @ tab or CR with '",
+    )
+    out.add_argument("--qi", help="report: quasi-identifiers (default: suggested roles)")
+    out.add_argument("--sensitive", help="report: sensitive attributes (default: suggested)")
+    p.set_defaults(handler=_harden, usage_check=_check_harden_usage, subparser=p)
+
+
+def _check_harden_usage(args: argparse.Namespace) -> str | None:
+    """Option combinations argparse cannot express; a message means a usage error (2)."""
+    if not args.encrypt:
+        given = [
+            flag
+            for flag, value in (
+                ("--passphrase-file", args.passphrase_file),
+                ("--encrypt-key-file", args.encrypt_key_file),
+                ("--age", args.age),
+            )
+            if value
+        ]
+        if given:
+            return f"{', '.join(given)} need(s) --encrypt"
+    if args.age and args.encrypt_key_file:
+        return "--age encrypts with a passphrase only; drop --encrypt-key-file"
+    if not SCRYPT_WORK_FACTOR_MIN <= args.work_factor <= SCRYPT_WORK_FACTOR_MAX:
+        return (
+            f"--work-factor must be in [{SCRYPT_WORK_FACTOR_MIN}, {SCRYPT_WORK_FACTOR_MAX}]; "
+            f"got {args.work_factor}"
+        )
+    if not args.bundle and (args.qi or args.sensitive):
+        return "--qi/--sensitive only shape the privacy report: add --bundle"
+    return None
+
+
+def _add_decrypt(sub: Any) -> None:
+    p = sub.add_parser(
+        "decrypt",
+        help="decrypt a PrivLens (.plenc) or age passphrase file",
+        description="Decrypt a file from the Export page or harden --encrypt (or an age file "
+        "protected by a passphrase). Every chunk is authenticated; OUT is written only when "
+        "the whole file verified, and never partially.",
+    )
+    p.add_argument("file", help="the encrypted file")
+    p.add_argument("-o", "--output", required=True, help="where to write the plaintext")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument(
+        "--key-file",
+        dest="decrypt_key_file",
+        metavar="FILE",
+        help="the key file the data was encrypted with",
+    )
+    how.add_argument(
+        "--passphrase-file",
+        metavar="FILE",
+        help="file whose first line is the passphrase (default: a hidden prompt)",
+    )
+    p.set_defaults(handler=_decrypt)
 
 
 def _add_keygen(sub: Any) -> None:
-    p = sub.add_parser("keygen", help="write a new random pseudonymization key file")
+    p = sub.add_parser("keygen", help="write a new random pseudonymization or encryption key")
     p.add_argument("-o", "--output", required=True, help="key file to create (must not exist)")
+    p.add_argument(
+        "--encryption",
+        action="store_true",
+        help="an encryption key file (for --encrypt-key-file / decrypt --key-file) instead of "
+        "a pseudonymization key",
+    )
     p.set_defaults(handler=_keygen)
 
 
-#: Subcommand registrars, in help order. Add ``decrypt`` etc. here.
-COMMANDS: list[Callable[[Any], None]] = [_add_analyze, _add_harden, _add_keygen]
+#: Subcommand registrars, in help order.
+COMMANDS: list[Callable[[Any], None]] = [_add_analyze, _add_harden, _add_decrypt, _add_keygen]
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser that does not echo unknown arguments (they may be a secret)."""
+
+    def error(self, message: str) -> NoReturn:
+        if message.startswith("unrecognized arguments:"):
+            n = len(message.split(":", 1)[1].split())
+            message = (
+                f"{n} unrecognized argument(s) (not shown: they may hold a secret). Secrets "
+                "are read from files or a prompt, never from the command line; see --help."
+            )
+        super().error(message)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m core`` argument parser."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--format", choices=("text", "json"), default="text")
     common.add_argument(
         "--na-values", metavar="A,B", help="extra strings read as missing (e.g. '?')"
     )
     common.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m core",
+        allow_abbrev=False,
         description="PrivLens: privacy risk analysis and hardening of tabular data.",
     )
     parser.add_argument("--version", action="version", version=f"PrivLens {__version__}")
@@ -355,9 +813,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add_parser(*a: Any, **kw: Any) -> argparse.ArgumentParser:
         kw.setdefault("parents", [common])
+        kw.setdefault("allow_abbrev", False)  # "--passphrase X" must not mean --passphrase-file
         return original(*a, **kw)
 
-    sub.add_parser = add_parser  # type: ignore[method-assign]
+    sub.add_parser = add_parser  # type: ignore[method-assign,assignment]
     for register in COMMANDS:
         register(sub)
     return parser
@@ -374,6 +833,12 @@ def main(
         args = parser.parse_args(argv)
     except SystemExit as exc:  # usage errors (2) and --help/--version (0)
         return int(exc.code or 0)
+    check = getattr(args, "usage_check", None)
+    problem = check(args) if check is not None else None
+    if problem:
+        args.subparser.print_usage(err)
+        print(f"{args.subparser.prog}: error: {problem}", file=err)
+        return 2
     progress = _Progress(err, args.quiet)
     handler: Handler = args.handler
     try:
