@@ -52,6 +52,10 @@ RISK_RECURSIVE_L_DEFAULT = 2
 SUDA_MAX_SIZE_DEFAULT = 4
 SUDA_MAX_SUBSETS = 1_023
 SUDA_DIS_FRACTION_DEFAULT = 0.01
+#: Rows x column subsets up to which the risk page runs SUDA2 at once; above it a switch
+#: starts it (measured: Adult 32,561 rows x 162 subsets in about 0.05 s; 1,000,000 rows x
+#: 162 subsets in about 1.3 s; see benchmarks/suda_bench.py).
+SUDA_EAGER_WORK = 20_000_000
 #: Rows x quasi-identifiers up to which the risk page computes its regrouping sections
 #: (leave-one-out, subset scores) at once; above it they wait for a switch (about 1 s on
 #: 2 cores at this size; 1,000,000 rows x 10 QIs take several seconds).

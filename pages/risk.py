@@ -11,7 +11,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import limits, risk
+from core import limits, risk, suda
 from core.attribute_risk import AttributeRisk, attribute_risks
 from core.errors import PrivLensError
 from core.roles import Role
@@ -81,6 +81,18 @@ def _population_curve(  # noqa: ANN202
 ):
     ec = _classes(_df, ds, qis, missing)
     return [risk.population_uniqueness(ec, sampling_fraction=f) for f in fractions]
+
+
+@st.cache_data(max_entries=8, show_spinner="Searching minimal sample uniques (SUDA2)…")
+def _suda(  # noqa: ANN202
+    _df: pd.DataFrame,
+    ds: str,
+    qis: tuple[str, ...],
+    max_size: int,
+    dis_fraction: float,
+    missing: str,
+):
+    return suda.suda2(_df, list(qis), max_size=max_size, dis_fraction=dis_fraction, missing=missing)
 
 
 def _fmt_pct(x: float) -> str:
@@ -457,6 +469,142 @@ def _drivers(df: pd.DataFrame, ds: str, key: tuple[str, ...], missing: str) -> N
 
 
 _drivers(df, ds, key, missing)
+
+# --- special uniques (SUDA2) ---------------------------------------------------------------
+st.subheader(
+    "Special uniques (SUDA2)",
+    help="A minimal sample unique (MSU) is a smallest set of quasi-identifiers on which a "
+    "record is the only one with its values. Records unique on few columns are the easiest "
+    "to single out (Elliot et al.; SUDA2 search by Manning, Haglin & Keane).",
+)
+
+# Okabe-Ito blue: distinguishable under the common colour-vision deficiencies.
+SUDA_COLOUR = "#0072B2"
+
+
+@st.fragment
+def _special_uniques(
+    df: pd.DataFrame, ds: str, key: tuple[str, ...], missing: str, pi: float | None
+) -> None:
+    """SUDA2 scores and per-column contributions; its widgets rerun only this section."""
+    q = len(key)
+    largest = max(
+        m for m in range(1, q + 1) if suda.suda_subset_count(q, m) <= limits.SUDA_MAX_SUBSETS
+    )
+    c1, c2, c3 = st.columns(3)
+    max_size = (
+        c1.slider(
+            "Largest MSU size",
+            1,
+            largest,
+            value=min(limits.SUDA_MAX_SIZE_DEFAULT, largest),
+            key="risk_suda_size",
+            help="Column sets of up to this size are searched. sdcMicro searches every size; "
+            "a smaller cap is faster and gives a lower bound of each score. An MSU of size k "
+            f"weighs (q - k)! with q = {q} quasi-identifiers.",
+        )
+        if largest > 1
+        else 1
+    )
+    suda_missing = c2.radio(
+        "Missing values in MSUs",
+        ["category", "ignore"],
+        index=0 if missing == "category" else 1,
+        format_func=lambda v: {
+            "category": "A value like any other",
+            "ignore": "Never part of an MSU (sdcMicro)",
+        }[v],
+        key="risk_suda_missing",
+        help="sdcMicro's suda2 keeps a missing value out of every MSU; it matches no "
+        "observed value. As a value, the only record missing a column is unique on it.",
+    )
+    dis_fraction = c3.number_input(
+        "DIS sampling fraction π",
+        min_value=1e-6,
+        max_value=1.0,
+        value=float(pi) if pi is not None else limits.SUDA_DIS_FRACTION_DEFAULT,
+        format="%.6f",
+        key="risk_suda_pi",
+        help="Share of the population in this table, for the DIS estimate "
+        "(sdcMicro's DisFraction, default 0.01; the population model above, if set).",
+    )
+    n_subsets = suda.suda_subset_count(q, int(max_size))
+    cost = (
+        f"Counts the distinct patterns of all {len(df):,} rows once per column subset "
+        f"({n_subsets} subsets of up to {int(max_size)} columns)."
+    )
+    eager = len(df) * n_subsets <= limits.SUDA_EAGER_WORK
+    if not _on_demand(st, "Search special uniques", "risk_suda_on", cost, eager):
+        return
+    try:
+        res = _suda(df, ds, key, int(max_size), float(dis_fraction), suda_missing)
+    except PrivLensError as exc:
+        st.error(str(exc))
+        return
+    show_warnings(res.warnings)
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric(
+        "Special uniques",
+        f"{res.special_uniques:,}",
+        f"of {res.sample_uniques:,} sample uniques",
+        delta_color="off",
+        help="Records with at least one MSU of at most the chosen size. Only records unique "
+        "on all quasi-identifiers can have one.",
+    )
+    m2.metric(
+        "MSUs found",
+        f"{res.n_msus:,}",
+        help="Number of (record, minimal column set) pairs found.",
+    )
+    m3.metric(
+        "Highest SUDA score",
+        f"{res.score.max():,.0f}",
+        help="SUDA score of a record = sum over its MSUs of (q - k)!, k = MSU size "
+        "(Elliot et al. 2002; sdcMicro suda2, original_scores = TRUE).",
+    )
+    m4.metric(
+        "File-level DIS",
+        f"{res.dis:.4f}",
+        help="Probability that a unique match is correct (Skinner & Elliot 2002): "
+        "U π / (U π + P (1 - π)), U = sample uniques, P = records in pairs. Each record's "
+        "DIS-SUDA score shares it out by SUDA score, as sdcMicro does.",
+    )
+    left, right = st.columns(2)
+    contrib = pd.DataFrame(
+        {"column": list(res.quasi_identifiers), "share": list(res.attribute_contribution)}
+    ).sort_values("share", ascending=False)
+    fig = px.bar(
+        contrib,
+        x="share",
+        y="column",
+        orientation="h",
+        labels={"share": "share of the total SUDA score (%)", "column": "quasi-identifier"},
+        title="Contribution of each column to the SUDA scores",
+        color_discrete_sequence=[SUDA_COLOUR],
+    )
+    fig.update_layout(height=340, margin=dict(t=40, b=10), yaxis={"autorange": "reversed"})
+    left.plotly_chart(fig, key="risk_suda_contrib")
+    left.caption(
+        "sdcMicro's attribute contribution: 100 × (score of the MSUs holding the column) / "
+        "(total score). An MSU counts for each of its columns, so the bars can add up to more "
+        "than 100 %."
+    )
+    order = np.argsort(-res.score, kind="stable")[: limits.RISK_TABLE_ROWS]
+    order = order[res.score[order] > 0]
+    identifiers = [c for c in role_columns(Role.IDENTIFIER) if c in df.columns]
+    shown = [c for c in df.columns if c not in identifiers]
+    top = df.iloc[order][shown].copy()
+    top.insert(0, "SUDA score", res.score[order])
+    top.insert(1, "DIS-SUDA score", res.dis_score[order])
+    top.insert(2, "smallest MSU size", (res.msu_counts[order] > 0).argmax(axis=1) + 1)
+    right.dataframe(top, width="stretch", height=340, key="risk_suda_table")
+    right.caption(
+        f"The {len(order)} records with the highest SUDA score (records with no MSU left out)."
+        + (f" Direct identifiers hidden: {', '.join(identifiers)}." if identifiers else "")
+    )
+
+
+_special_uniques(df, ds, key, missing, pi)
 
 # --- population model ----------------------------------------------------------------------
 st.subheader("Population uniqueness")
