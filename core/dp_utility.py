@@ -704,10 +704,18 @@ def microdata_utility_curve(
         c: tuple(sorted(pd.unique(sample[c].astype("string").fillna("<NA>").to_numpy(object))))
         for c in cat
     }
+    warns: list[str] = []
+    for c in numeric:
+        lo, hi = checked[c]
+        _, n_missing, n_clipped = dp.clamp(sample[c], lo, hi)
+        if n_clipped:
+            warns.append(
+                f"{n_clipped} of {len(sample) - n_missing} values of '{c}' lie outside its "
+                "bounds and are clamped; the errors include that bias."
+            )
     # one seed sequence per column, reused at every ε (common random numbers)
     children = np.random.SeedSequence(seed).spawn(len(numeric) + len(cat))
     table_rows = []
-    warns: list[str] = []
     for e in eps_list:
         released = sample.copy()
         for c, child in zip(numeric, children, strict=False):

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
 from core import dp, dp_utility, limits
 from core.dp_budget import Ledger
@@ -15,6 +16,10 @@ from core.errors import PrivLensError
 from ui.feedback import show_warnings
 from ui.state import dataset_id, require_dataset
 
+#: Okabe & Ito (2008) colours, distinguishable with the common colour-vision deficiencies.
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
+BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY = OKABE_ITO[:6]
+MARKER = {"color": "black", "dash": "dot", "width": 1.5}
 EPS_OPTIONS = [float(f"{e:.3g}") for e in np.geomspace(limits.EPSILON_MIN, limits.EPSILON_MAX, 61)]
 QUERY_LABELS = {
     "count": "Count of values",
@@ -48,6 +53,31 @@ def _clamped(_df: pd.DataFrame, ds: str, column: str, lo: float, hi: float):  # 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _category_shares(_df: pd.DataFrame, ds: str, column: str) -> pd.Series:
     return _df[column].astype("string").fillna("<NA>").value_counts()
+
+
+@st.cache_data(max_entries=8, show_spinner="Simulating the microdata release…")
+def _md_curve(
+    _df: pd.DataFrame,
+    ds: str,
+    bounds: tuple[tuple[str, float, float], ...],
+    categorical: tuple[str, ...],
+) -> dp_utility.MicrodataCurve:
+    return dp_utility.microdata_utility_curve(
+        _df,
+        bounds={c: (lo, hi) for c, lo, hi in bounds},
+        categorical=categorical,
+        epsilons=dp_utility.epsilon_grid(limits.MICRODATA_CURVE_POINTS),
+        sample_rows=limits.MICRODATA_SAMPLE_ROWS,
+    )
+
+
+def _suggest_md_bounds(frame: pd.DataFrame, columns: list[str]) -> None:
+    suggested = {}
+    for c in columns:
+        lo, hi = float(frame[c].min()), float(frame[c].max())
+        st.session_state[f"dp_md_lower_{c}"], st.session_state[f"dp_md_upper_{c}"] = lo, hi
+        suggested[c] = (lo, hi)
+    st.session_state["dp_md_bounds_from_data"] = suggested
 
 
 def _suggest_bounds(frame: pd.DataFrame, column: str) -> None:
@@ -203,19 +233,35 @@ def live_panel() -> None:
     unit = curve.unit if mechanism != "exponential" else "ranks"
     m1, m2, m3 = st.columns(3)
     m1.metric(
-        "Noise scale", f"{scale:.4g}", help="b for Laplace, σ for Gaussian, t for discrete Laplace."
+        "Noise scale",
+        f"{scale:.4g}",
+        help="Spread of the added noise: b for Laplace, σ for the Gaussians, t for discrete "
+        "Laplace, 2/ε for the exponential mechanism. Larger means noisier.",
     )
-    m2.metric("95% error half-width", f"±{hw:.4g}", help=f"In {unit}.")
+    m2.metric(
+        "95% error half-width",
+        f"±{hw:.4g}",
+        help=f"In 95% of releases the noisy answer lies within ± this of the true answer ({unit}).",
+    )
     if mechanism == "gaussian" and epsilon < 1:
         classic = dp.classic_gaussian_sigma(epsilon=epsilon, delta=delta, sensitivity=sensitivity)
-        m3.metric("Classic-formula σ (comparison)", f"{classic:.4g}")
+        m3.metric(
+            "Classic-formula σ (comparison)",
+            f"{classic:.4g}",
+            help="σ = Δ₂·√(2 ln(1.25/δ))/ε, the textbook formula (valid for ε < 1), for "
+            "comparison only: the analytic calibration in use needs the smaller σ on the left.",
+        )
 
     fig = go.Figure()
     x = curve.epsilons
     if curve.band_low is not None and curve.band_high is not None:
         fig.add_trace(
             go.Scatter(
-                x=x, y=curve.band_high, line={"width": 0}, showlegend=False, hoverinfo="skip"
+                x=x,
+                y=curve.band_high,
+                line={"width": 0, "color": SKY},
+                showlegend=False,
+                hoverinfo="skip",
             )
         )
         fig.add_trace(
@@ -223,14 +269,24 @@ def live_panel() -> None:
                 x=x,
                 y=curve.band_low,
                 fill="tonexty",
-                line={"width": 0},
+                fillcolor="rgba(86, 180, 233, 0.35)",
+                line={"width": 0, "color": SKY},
                 name="5–95% of |error| (simulated)",
             )
         )
     if curve.expected_error is not None:
-        fig.add_trace(go.Scatter(x=x, y=curve.expected_error, name="expected |error|"))
-    fig.add_trace(go.Scatter(x=x, y=curve.half_width, name="95% half-width", line={"dash": "dash"}))
-    fig.add_vline(x=epsilon, line={"color": "red"}, annotation_text=f"ε = {epsilon:g}")
+        fig.add_trace(
+            go.Scatter(x=x, y=curve.expected_error, name="expected |error|", line={"color": BLUE})
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=curve.half_width,
+            name="95% half-width",
+            line={"dash": "dash", "color": VERMILLION},
+        )
+    )
+    fig.add_vline(x=epsilon, line=MARKER, annotation_text=f"ε = {epsilon:g}")
     fig.update_layout(
         title=f"Error against ε — {MECH_LABELS[mechanism]}, ε = {epsilon:g}",
         xaxis={"type": "log", "title": "ε (log scale)"},
@@ -277,10 +333,12 @@ def live_panel() -> None:
         original = noisy = None
     if original is not None and noisy is not None:
         ofig = go.Figure()
-        ofig.add_trace(go.Bar(x=labs, y=original, name="original", opacity=0.6))
-        ofig.add_trace(go.Bar(x=labs, y=noisy, name=what, opacity=0.6))
+        ofig.add_trace(go.Bar(x=labs, y=original, name="original", opacity=0.6, marker_color=BLUE))
+        ofig.add_trace(go.Bar(x=labs, y=noisy, name=what, opacity=0.6, marker_color=ORANGE))
         ofig.update_layout(
             barmode="overlay",
+            xaxis_title="bin (lower edge)" if is_numeric else "category",
+            yaxis_title="records",
             height=320,
             margin={"t": 40, "b": 40},
             title=f"Original vs one simulated noisy release, ε = {epsilon:g}",
@@ -342,6 +400,154 @@ def live_panel() -> None:
             st.session_state["dp_ledgers"][ds] = new_ledger
             st.session_state["dp_last"] = result
             st.rerun()
+
+    microdata_section(epsilon)
+
+
+# label, y-axis title, log y?, curve columns with their legend names
+MD_PANELS = (
+    ("Numeric: MAE and RMSE", "error (column units)", True, (("mae", "MAE"), ("rmse", "RMSE"))),
+    (
+        "Numeric: relative error",
+        "MAE / mean |value|",
+        True,
+        (("relative_error", "relative error"),),
+    ),
+    (
+        "Categorical: total-variation distance",
+        "TV distance of shares",
+        False,
+        (("tv_distance", "TV distance"),),
+    ),
+    (
+        "Correlation matrices: mean |change|",
+        "mean |Δ correlation|",
+        False,
+        (("pearson", "Pearson"), ("spearman", "Spearman"), ("kendall", "Kendall τ-b")),
+    ),
+)
+MD_DASHES = ("solid", "dash", "dot")
+
+
+def microdata_figure(md: dp_utility.MicrodataCurve, epsilon: float) -> go.Figure:
+    """Small multiples of the microdata measures against ε, with the current ε marked."""
+    t = md.table
+    panels = [p for p in MD_PANELS if any(t[c].notna().any() for c, _ in p[3])]
+    rows = (len(panels) + 1) // 2
+    fig = make_subplots(
+        rows=rows,
+        cols=2,
+        subplot_titles=[p[0] for p in panels],
+        horizontal_spacing=0.12,
+        vertical_spacing=0.22 if rows > 1 else 0.1,
+    )
+    colour = 0
+    for i, (_, ytitle, log_y, series) in enumerate(panels):
+        r, c = i // 2 + 1, i % 2 + 1
+        for j, (col, name) in enumerate(series):
+            fig.add_trace(
+                go.Scatter(
+                    x=t["epsilon"],
+                    y=t[col],
+                    name=name,
+                    mode="lines+markers",
+                    line={"color": OKABE_ITO[colour % len(OKABE_ITO)], "dash": MD_DASHES[j]},
+                ),
+                row=r,
+                col=c,
+            )
+            colour += 1
+        fig.update_xaxes(type="log", title_text="ε per value (log scale)", row=r, col=c)
+        fig.update_yaxes(type="log" if log_y else "linear", title_text=ytitle, row=r, col=c)
+        fig.add_vline(x=epsilon, line=MARKER, row=r, col=c)
+    sample = (
+        f"a uniform sample of {md.rows_used:,} of {md.rows_total:,} rows"
+        if md.sampled
+        else f"all {md.rows_total:,} rows"
+    )
+    fig.update_layout(
+        title=f"Microdata release: distortion against ε (simulated on {sample}), ε = {epsilon:g}",
+        height=330 * rows + 80,
+        margin={"t": 90, "b": 40},
+        legend={"orientation": "h", "y": -0.08},
+    )
+    return fig
+
+
+def microdata_section(epsilon: float) -> None:
+    """Utility of a per-record (local DP) release of chosen columns, against ε."""
+    st.subheader("Microdata release: noise on every record")
+    st.caption(
+        "Instead of one noisy answer, every record gets its own noise: numeric values are "
+        "clamped to [L, U] and get Laplace noise of scale (U − L)/ε, categories go through "
+        "randomized response. ε here is spent per record and per column, so a record with m "
+        "noised columns is protected at m·ε. The curve is a seeded simulation, never a release."
+    )
+    others = [c for c in df.columns if c not in numeric_cols]
+    k1, k2 = st.columns(2)
+    md_numeric = k1.multiselect(
+        "Numeric columns (clamped, per-record Laplace noise)", numeric_cols, key="dp_md_numeric"
+    )
+    md_categorical = k2.multiselect(
+        "Categorical columns (randomized response)", others, key="dp_md_categorical"
+    )
+    if not md_numeric and not md_categorical:
+        st.info("Pick columns above to see how a per-record release distorts them at each ε.")
+        return
+    bounds = []
+    for c in md_numeric:
+        st.session_state.setdefault(f"dp_md_lower_{c}", 0.0)
+        st.session_state.setdefault(f"dp_md_upper_{c}", 100.0)
+        l1, l2 = st.columns(2)
+        lo = l1.number_input(f"Lower bound of '{c}'", key=f"dp_md_lower_{c}")
+        hi = l2.number_input(f"Upper bound of '{c}'", key=f"dp_md_upper_{c}")
+        bounds.append((c, float(lo), float(hi)))
+    if md_numeric:
+        st.button(
+            "Suggest these bounds from the data",
+            key="dp_md_suggest",
+            on_click=_suggest_md_bounds,
+            args=(df, md_numeric),
+            help="Fills in each column's minimum and maximum, with a warning: they leak.",
+        )
+        from_data = st.session_state.get("dp_md_bounds_from_data", {})
+        leaked = [c for c, lo, hi in bounds if from_data.get(c) == (lo, hi)]
+        if leaked:
+            st.warning(
+                f"The bounds of {len(leaked)} column(s) ({', '.join(leaked)}) are their actual "
+                "minimum and maximum: real values of real records, **not** protected by "
+                "differential privacy. Round them out to values anyone could have guessed "
+                "before releasing."
+            )
+    try:
+        md = _md_curve(df, ds, tuple(bounds), tuple(md_categorical))
+    except PrivLensError as exc:
+        st.error(str(exc))
+        return
+    if md.sampled:
+        st.caption(
+            f"Estimated on a uniform random sample of {md.rows_used:,} of the "
+            f"{md.rows_total:,} rows (seeded), so the curve costs the same for any table size; "
+            f"its sampling error is of the order of 1/√{md.rows_used:,}."
+        )
+    st.plotly_chart(microdata_figure(md, epsilon), key="dp_md_curve")
+    show_warnings(md.warnings)
+    with st.expander("The figures behind the curve"):
+        st.dataframe(
+            md.table.rename(
+                columns={
+                    "epsilon": "ε",
+                    "mae": "MAE",
+                    "rmse": "RMSE",
+                    "relative_error": "relative error",
+                    "tv_distance": "TV distance",
+                    "pearson": "Δ Pearson",
+                    "spearman": "Δ Spearman",
+                    "kendall": "Δ Kendall",
+                }
+            ),
+            hide_index=True,
+        )
 
 
 live_panel()

@@ -323,3 +323,11 @@ def test_microdata_curve_rejects_an_empty_table():
         dp_utility.microdata_utility_curve(
             pd.DataFrame({"x": pd.Series([], dtype=float)}), bounds={"x": (0, 1)}
         )
+
+
+def test_microdata_curve_counts_clamped_values():
+    df = pd.DataFrame({"x": [1.0, 5.0, 20.0, 30.0, np.nan]})
+    out = dp_utility.microdata_utility_curve(df, bounds={"x": (0, 10)}, epsilons=[1.0])
+    assert any(w.startswith("2 of 4 values of 'x'") for w in out.warnings)
+    inside = dp_utility.microdata_utility_curve(df, bounds={"x": (0, 30)}, epsilons=[1.0])
+    assert not any("clamped" in w for w in inside.warnings)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
+import numpy as np
 import pytest
 
-from core import dp, dp_utility
+from core import dp, dp_utility, limits
 
 PAGE = "pages/differential_privacy.py"
 
@@ -104,3 +106,109 @@ def test_accuracy_target(dp_page):
     at.number_input(key="dp_target").set_value(30.0).run()
     eps = dp_utility.epsilon_for_half_width(30.0, mechanism="discrete_laplace")
     assert any(f"ε = {eps:.4g}" in s.value for s in at.success)
+
+
+OKABE_ITO = {"#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"}
+
+
+def _assert_chart_conventions(spec: dict) -> None:
+    """Titled, every axis labelled, every coloured trace from the Okabe-Ito palette."""
+    layout = spec["layout"]
+    assert layout["title"]["text"]
+    axes = [k for k in layout if k.startswith(("xaxis", "yaxis"))]
+    assert axes
+    for ax in axes:
+        assert layout[ax]["title"]["text"], ax
+    for tr in spec["data"]:
+        colour = (tr.get("line") or {}).get("color") or (tr.get("marker") or {}).get("color")
+        assert colour in OKABE_ITO, (tr.get("name"), colour)
+
+
+def _values(arr) -> list[float]:
+    """A plotly array from the figure JSON: a list, or base64 binary (plotly >= 6)."""
+    if isinstance(arr, dict):
+        return np.frombuffer(base64.b64decode(arr["bdata"]), dtype=arr["dtype"]).tolist()
+    return list(arr)
+
+
+def _md_chart(at) -> dict:
+    return next(v for k, v in _charts(at).items() if k.startswith("Microdata release"))
+
+
+def test_microdata_section_waits_for_columns(dp_page):
+    at = dp_page
+    assert any("Pick columns" in i.value for i in at.info)
+    assert not any(t.startswith("Microdata") for t in _charts(at))
+
+
+def test_microdata_curve_matches_core_and_marks_epsilon(dp_page):
+    at = dp_page
+    at.multiselect(key="dp_md_numeric").set_value(["age", "hours-per-week"]).run()
+    at.multiselect(key="dp_md_categorical").set_value(["sex"]).run()
+    at.number_input(key="dp_md_lower_age").set_value(17.0).run()
+    at.number_input(key="dp_md_upper_age").set_value(90.0).run()
+    at.number_input(key="dp_md_upper_hours-per-week").set_value(99.0).run()
+    assert not at.exception and not at.error
+    spec = _md_chart(at)
+    _assert_chart_conventions(spec)
+    df = at.session_state["dataset"]
+    ref = dp_utility.microdata_utility_curve(
+        df,
+        bounds={"age": (17.0, 90.0), "hours-per-week": (0.0, 99.0)},
+        categorical=["sex"],
+        epsilons=dp_utility.epsilon_grid(limits.MICRODATA_CURVE_POINTS),
+        sample_rows=limits.MICRODATA_SAMPLE_ROWS,
+    )
+    traces = {tr["name"]: tr for tr in spec["data"]}
+    for name, col in [("MAE", "mae"), ("TV distance", "tv_distance"), ("Kendall τ-b", "kendall")]:
+        assert _values(traces[name]["y"]) == pytest.approx(ref.table[col].tolist())
+    for ax in ("xaxis", "xaxis2", "xaxis3", "xaxis4"):
+        assert spec["layout"][ax]["type"] == "log"
+    # the Adult sample has more rows than the cap: the page says it used a sample
+    assert ref.sampled
+    assert (
+        f"{limits.MICRODATA_SAMPLE_ROWS:,} of {len(df):,} rows" in spec["layout"]["title"]["text"]
+    )
+    assert any("uniform random sample" in c.value for c in at.caption)
+    marks = [s["x0"] for s in spec["layout"]["shapes"]]
+    assert marks and all(m == pytest.approx(1.0) for m in marks)
+    at.select_slider(key="dp_eps").set_value(0.1).run()
+    spec = _md_chart(at)
+    assert "ε = 0.1" in spec["layout"]["title"]["text"]
+    assert all(s["x0"] == pytest.approx(0.1) for s in spec["layout"]["shapes"])
+
+
+def test_microdata_only_categorical_hides_numeric_panels(dp_page):
+    at = dp_page
+    at.multiselect(key="dp_md_categorical").set_value(["race", "sex"]).run()
+    spec = _md_chart(at)
+    names = {tr["name"] for tr in spec["data"]}
+    assert names == {"TV distance"}
+    assert not at.exception
+
+
+def test_microdata_bounds_from_data_warn(dp_page):
+    at = dp_page
+    at.multiselect(key="dp_md_numeric").set_value(["age"]).run()
+    at.button(key="dp_md_suggest").click().run()
+    assert any("not** protected" in w.value and "(age)" in w.value for w in at.warning)
+    # the clamping count travels as a warning when the bounds cut values
+    at.number_input(key="dp_md_upper_age").set_value(50.0).run()
+    assert any("are clamped" in w.value for w in at.warning)
+
+
+def test_page_charts_follow_conventions_and_metrics_explain_themselves(dp_page):
+    at = dp_page
+    at.selectbox(key="dp_column").set_value("age").run()
+    at.selectbox(key="dp_query_True").set_value("mean").run()
+    at.selectbox(key="dp_mech_mean").set_value("gaussian").run()
+    at.select_slider(key="dp_eps").set_value(0.501).run()
+    at.multiselect(key="dp_md_numeric").set_value(["age"]).run()
+    charts = _charts(at)
+    assert len(charts) == 3  # error curve, overlay, microdata curve
+    for spec in charts.values():
+        _assert_chart_conventions(spec)
+    assert at.metric  # includes the classic-formula comparison at eps < 1
+    assert any(m.label.startswith("Classic") for m in at.metric)
+    for m in at.metric:
+        assert m.help, m.label
