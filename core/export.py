@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -291,3 +292,118 @@ def build_download(
     if passphrase is None and key is None:
         return f
     return encrypt_export(f, passphrase=passphrase, key=key, age=age)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildEstimate:
+    """Expected size and build time of a download, measured on a sample of its rows.
+
+    Attributes
+    ----------
+    rows : int
+        Rows of the table.
+    bytes : int
+        Estimated size of the file (encryption adds 16 bytes per MiB and a 162-byte header).
+    seconds : float
+        Estimated build time on this machine, encryption and scrypt included.
+    sample_rows, sample_seconds
+        Rows actually serialized and how long that took (what the estimate scales up).
+    """
+
+    rows: int
+    bytes: int
+    seconds: float
+    sample_rows: int
+    sample_seconds: float
+    warnings: tuple[str, ...] = ()
+
+
+def estimate_build(
+    frame: pd.DataFrame,
+    fmt: str,
+    *,
+    bundle: bool = False,
+    encrypted: bool = False,
+    passphrase: bool = False,
+    work_factor: int | None = None,
+    sample_rows: int | None = None,
+) -> BuildEstimate:
+    """Estimate the size and build time of :func:`build_download` before running it.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table to export.
+    fmt : str
+        One of :data:`FORMATS`.
+    bundle : bool
+        Zip it (the report's fixed size is not counted).
+    encrypted, passphrase : bool
+        Count AES-256-GCM over the output, and one scrypt derivation.
+    work_factor : int, optional
+        scrypt log2 N (default ``SCRYPT_WORK_FACTOR_DEFAULT``).
+    sample_rows : int, optional
+        Rows to serialize (default ``EXPORT_ESTIMATE_SAMPLE_ROWS``), evenly spaced.
+
+    Returns
+    -------
+    BuildEstimate
+
+    Raises
+    ------
+    InvalidParameterError
+        An unknown format, or ``sample_rows`` below 1.
+
+    Notes
+    -----
+    Size and time are linear in the rows for these formats: ``bytes = s_b * n / m`` and
+    ``seconds = s_t * n / m`` where a sample of ``m`` rows serialized to ``s_b`` bytes in
+    ``s_t`` seconds. Encryption is timed on the sample's bytes and scaled the same way;
+    scrypt is timed at log2 N = 10 and scaled by ``2 ** (work_factor - 10)`` (its cost is
+    linear in N). The time is measured on this machine at the time of the call, so it
+    follows the machine's load; ``benchmarks/export_bench.py`` compares it with full builds.
+
+    Examples
+    --------
+    >>> e = estimate_build(pd.DataFrame({"a": ["xy"] * 1000}), "csv", sample_rows=100)
+    >>> (e.rows, e.sample_rows, e.bytes)  # the real file has 3,002 bytes (header + 1000 x 3)
+    (1000, 100, 3020)
+    """
+    from core import crypto
+    from core.limits import EXPORT_ESTIMATE_SAMPLE_ROWS, SCRYPT_WORK_FACTOR_DEFAULT
+
+    if fmt not in FORMATS:
+        raise InvalidParameterError(
+            f"format must be one of {', '.join(FORMATS)}; got {fmt!r}. Pick one of those."
+        )
+    m = EXPORT_ESTIMATE_SAMPLE_ROWS if sample_rows is None else sample_rows
+    if isinstance(m, bool) or not isinstance(m, int) or m < 1:
+        raise InvalidParameterError(f"sample_rows must be a positive integer; got {m!r}.")
+    n = len(frame)
+    m = min(m, n) or 1
+    step = max(1, n // m)
+    sample = frame.iloc[::step].iloc[:m] if n else frame
+    start = time.perf_counter()
+    if bundle:
+        data = export_bundle(sample, fmt).data
+    else:
+        data = export_table(sample, fmt).data
+    spent = time.perf_counter() - start
+    scale = n / max(len(sample), 1)
+    size = int(round(len(data) * scale)) if n else len(data)
+    seconds = spent * scale
+    if encrypted:
+        start = time.perf_counter()
+        crypto.encrypt_bytes(data, key=bytes(32))
+        seconds += (time.perf_counter() - start) * scale
+        size += crypto.HEADER_BYTES + crypto.TAG_BYTES * (size // 2**20 + 1)
+    if passphrase:
+        from Crypto.Protocol.KDF import scrypt
+
+        w = SCRYPT_WORK_FACTOR_DEFAULT if work_factor is None else work_factor
+        start = time.perf_counter()
+        scrypt(b"estimate", b"estimate-salt", 32, 1 << 10, 8, 1)
+        seconds += (time.perf_counter() - start) * 2 ** (w - 10)
+    return BuildEstimate(
+        rows=n, bytes=size, seconds=seconds, sample_rows=len(sample), sample_seconds=spent
+    )

@@ -118,3 +118,9 @@ DRILLDOWN_MAX_POINTS = 5_000
 MICRODATA_SAMPLE_ROWS = 5_000
 #: ε points (log-spaced over [EPSILON_MIN, EPSILON_MAX]) of the microdata curve.
 MICRODATA_CURVE_POINTS = 13
+# --- export build estimate -----------------------------------------------------------------
+#: Rows from which the Export page shows, before the click, an estimate of the download's
+#: size and build time (the download is built on click, with only a spinner on the button).
+EXPORT_ESTIMATE_MIN_ROWS = 200_000
+#: Rows serialized (evenly spaced over the table) to make that estimate.
+EXPORT_ESTIMATE_SAMPLE_ROWS = 20_000

@@ -7,7 +7,8 @@ import streamlit as st
 
 from core import crypto
 from core.errors import PrivLensError
-from core.export import FORMATS, build_download
+from core.export import FORMATS, XLSX_MAX_ROWS, build_download, estimate_build
+from core.limits import EXPORT_ESTIMATE_MIN_ROWS
 from core.report import build_report
 from ui.state import dataset_id, hardening, require_dataset, roles
 
@@ -209,6 +210,45 @@ suffix = {
     "A passphrase (age format)": ".age",
 }.get(mode, "")
 st.divider()
+if fmt == "xlsx" and len(released) > XLSX_MAX_ROWS:
+    # Checked here: an error raised inside the on-click builder would only show as a generic
+    # "failed to generate" under the button.
+    st.error(
+        f"Excel sheets hold at most {XLSX_MAX_ROWS:,} data rows; this table has "
+        f"{len(released):,}. Choose CSV or Parquet."
+    )
+    ready = False
+
+
+@st.cache_data(max_entries=8, show_spinner="Estimating the download's size and build time…")
+def _estimate(
+    _frame: pd.DataFrame, token: str, fmt: str, bundle: bool, encrypted: bool, passphrase: bool
+):  # noqa: ANN202 - cached; takes no secret, only whether one is used
+    return estimate_build(_frame, fmt, bundle=bundle, encrypted=encrypted, passphrase=passphrase)
+
+
+if len(released) >= EXPORT_ESTIMATE_MIN_ROWS and ready:
+    # Streamlit builds a callable download on click in a worker thread and shows only a
+    # spinner on the button meanwhile (commands inside the callable are ignored, so there is
+    # no progress bar): say beforehand how big and how long.
+    try:
+        est = _estimate(
+            released,
+            f"{dataset_id()}:{recipe.to_json() if recipe else ''}",
+            fmt,
+            bundle,
+            bool(suffix),
+            mode in ("A passphrase", "A passphrase (age format)"),
+        )
+    except PrivLensError as exc:
+        st.error(str(exc))
+    else:
+        st.caption(
+            f"Large table ({len(released):,} rows): the file will be about "
+            f"{est.bytes / 1e6:,.0f} MB{' before zipping' if bundle else ''} and take about "
+            f"{max(est.seconds, 1):,.0f} s to build after you click (measured on "
+            f"{est.sample_rows:,} rows). The button shows a spinner until the download starts."
+        )
 st.download_button(
     f"Download {base}{suffix}",
     # Built on click only (Streamlit runs the callable in a worker thread); secrets stay in
