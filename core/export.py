@@ -358,10 +358,11 @@ def estimate_build(
     -----
     Size and time are linear in the rows for these formats: ``bytes = s_b * n / m`` and
     ``seconds = s_t * n / m`` where a sample of ``m`` rows serialized to ``s_b`` bytes in
-    ``s_t`` seconds. Encryption is timed on the sample's bytes and scaled the same way;
-    scrypt is timed at log2 N = 10 and scaled by ``2 ** (work_factor - 10)`` (its cost is
-    linear in N). The time is measured on this machine at the time of the call, so it
-    follows the machine's load; ``benchmarks/export_bench.py`` compares it with full builds.
+    ``s_t`` seconds (the better of two timings). Encryption is timed on the sample's bytes
+    and scaled the same way; scrypt is timed at log2 N = 10 and scaled by
+    ``2 ** (work_factor - 10)`` (its cost is linear in N). The time is measured on this
+    machine at the time of the call, so it follows the machine's load;
+    ``benchmarks/export_bench.py`` compares it with full builds.
 
     Examples
     --------
@@ -383,12 +384,11 @@ def estimate_build(
     m = min(m, n) or 1
     step = max(1, n // m)
     sample = frame.iloc[::step].iloc[:m] if n else frame
-    start = time.perf_counter()
-    if bundle:
-        data = export_bundle(sample, fmt).data
-    else:
-        data = export_table(sample, fmt).data
-    spent = time.perf_counter() - start
+    spent = float("inf")
+    for _ in range(2):  # best of two: a single timing on a shared machine is noisy
+        start = time.perf_counter()
+        data = (export_bundle if bundle else export_table)(sample, fmt).data
+        spent = min(spent, time.perf_counter() - start)
     scale = n / max(len(sample), 1)
     size = int(round(len(data) * scale)) if n else len(data)
     seconds = spent * scale
