@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import zlib
 from typing import Any
 
 import numpy as np
@@ -391,13 +392,16 @@ def _drivers(df: pd.DataFrame, ds: str, key: tuple[str, ...], missing: str) -> N
     """Leave-one-out and subset scores; their own widgets rerun only this section."""
     qis = list(key)
     eager = len(df) * len(qis) <= limits.RISK_EAGER_CELLS
+    # A switch belongs to one choice of columns (and policy or size): changing the choice
+    # turns it off, so no later widget change silently starts the costly work again.
+    choice = zlib.crc32("\x1f".join([ds, *qis]).encode())
     lc, rc = st.columns(2)
     if len(qis) < 2:
         lc.caption("Leave-one-out needs at least two quasi-identifiers.")
     elif _on_demand(
         lc,
         "Leave each column out",
-        "risk_loo_on",
+        f"risk_loo_on_{choice}_{missing}",
         f"Regroups all {len(df):,} rows once per quasi-identifier ({len(qis)} passes).",
         eager,
     ):
@@ -436,7 +440,7 @@ def _drivers(df: pd.DataFrame, ds: str, key: tuple[str, ...], missing: str) -> N
     if not _on_demand(
         rc,
         "Score column subsets",
-        "risk_subsets_on",
+        f"risk_subsets_on_{choice}_{int(max_size)}",
         f"Groups all {len(df):,} rows once per subset ({n_subsets} subsets of up to "
         f"{int(max_size)} columns).",
         eager,
