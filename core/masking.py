@@ -1015,7 +1015,8 @@ def local_suppression(
         raise InvalidParameterError(f"mode must be 'cells' or 'records'; got {mode!r}.")
     codes = _column_codes(frame, qis)
     if importance is None:
-        distinct = [int((np.unique(codes[:, j]) >= 0).sum()) for j in range(len(qis))]
+        # factorize codes are dense (0 .. distinct - 1), so the largest code gives the count
+        distinct = [int(codes[:, j].max(initial=-1)) + 1 for j in range(len(qis))]
         order = sorted(range(len(qis)), key=lambda j: -distinct[j])
     else:
         if sorted(importance) != sorted(qis):
