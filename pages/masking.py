@@ -11,7 +11,16 @@ import streamlit as st
 
 from core import correlation, limits, masking, risk
 from core.errors import PrivLensError, RecipeError
-from core.recipe import DEFAULT_SECRET, TRANSFORMS, ParamSpec, Recipe, Step, apply, suggest_step
+from core.recipe import (
+    DEFAULT_SECRET,
+    TRANSFORMS,
+    HardeningResult,
+    ParamSpec,
+    Recipe,
+    Step,
+    apply,
+    suggest_step,
+)
 from core.roles import Role
 from ui.feedback import show_warnings
 from ui.state import dataset_id, require_dataset, role_columns, roles, set_hardening
@@ -277,13 +286,12 @@ def workbench() -> None:
         st.stop()
 
     recipe = Recipe(steps=tuple(steps), source_columns=tuple(str(c) for c in df.columns))
+    token = f"{ds}:{st.session_state['masking_key_version']}:{recipe.to_json()}"
     try:
-        with st.spinner("Applying the recipe…"):
-            result = apply(df, recipe, secrets={DEFAULT_SECRET: st.session_state["masking_key"]})
+        result = _applied(recipe, token)
     except PrivLensError as exc:
         st.error(str(exc))
         return
-    token = f"{ds}:{st.session_state['masking_key_version']}:{recipe.to_json()}"
 
     st.subheader("Before → after")
     if not qis:
@@ -291,7 +299,7 @@ def workbench() -> None:
     else:
         try:
             before = _risk(df, ds, tuple(qis))
-            after = _risk(result.frame, token, tuple(kept_qis)) if kept_qis else None
+            after = _after_risk(result, token, tuple(kept_qis)) if kept_qis else None
         except PrivLensError as exc:
             st.error(str(exc))
             after = before = None
@@ -338,6 +346,37 @@ def workbench() -> None:
             f"The Export page will export the hardened table ({len(result.frame):,} rows × "
             f"{result.frame.shape[1]} columns) with its recipe."
         )
+
+
+def _applied(recipe: Recipe, token: str) -> HardeningResult:
+    """The recipe applied to the dataset, remembered for this session only.
+
+    ``token`` names the dataset, the key's version (never the key) and the recipe JSON. The
+    last result lives in ``st.session_state``, not in a cache shared across sessions, so
+    reruns that leave the recipe alone (risk settings, preview, hand-off) skip the work.
+    """
+    memo = st.session_state.get("mask_applied")
+    if memo is not None and memo[0] == token:
+        return memo[1]
+    st.session_state.pop("mask_applied", None)  # free the old table before building a new one
+    with st.spinner("Applying the recipe…"):
+        result = apply(df, recipe, secrets={DEFAULT_SECRET: st.session_state["masking_key"]})
+    st.session_state["mask_applied"] = (token, result)
+    return result
+
+
+def _after_risk(result: HardeningResult, token: str, qis: tuple[str, ...]) -> risk.RiskSummary:
+    """Risk of the hardened table, remembered for this session next to it.
+
+    Kept in ``st.session_state`` rather than a shared cache: the hardened table is this
+    session's alone, and its per-record arrays (8 bytes a row each) need not be copied.
+    """
+    memo = st.session_state.get("mask_after_risk")
+    if memo is not None and memo[0] == (token, qis):
+        return memo[1]
+    summary = risk.risk_summary(result.frame, list(qis))
+    st.session_state["mask_after_risk"] = ((token, qis), summary)
+    return summary
 
 
 def _param_widget(cell: Any, i: int, transform: str, p: ParamSpec) -> Any:
@@ -415,9 +454,14 @@ def _utility(result: Any, token: str) -> None:
     if len(cols) < 2:
         u2.metric("Mean |Δ association|", "—")
         return
+    rows = _utility_rows(len(df))
+    sample = df if rows is None else df.iloc[rows]
+    kept = result.frame
+    if rows is not None:
+        kept = kept.loc[kept.index.isin(sample.index)]
     try:
-        a = _association(df, ds, cols)
-        b = _association(result.frame, token, cols)
+        a = _association(sample, f"{ds}:{len(sample)}", cols)
+        b = _association(kept, f"{token}:{len(sample)}", cols)
     except PrivLensError as exc:
         u2.metric("Mean |Δ association|", "—")
         st.caption(str(exc))
@@ -429,8 +473,28 @@ def _utility(result: Any, token: str) -> None:
         "Mean |Δ association|",
         "—" if np.isnan(value) else f"{value:.3f}",
         help="Mean absolute change of the association matrix (|Pearson r|, Cramér's V, "
-        "eta) over the pairs of kept non-identifier columns: 0 = structure preserved.",
+        "eta) over the pairs of kept non-identifier columns: 0 = structure preserved."
+        + (
+            ""
+            if rows is None
+            else f" Estimated on a uniform random sample of {len(sample):,} of {len(df):,} "
+            "rows (the same rows before and after)."
+        ),
     )
+    if rows is not None:
+        u2.caption(f"Estimate: {len(sample):,}-row sample of {len(df):,}.")
+
+
+def _utility_rows(n: int) -> np.ndarray | None:
+    """Sorted row positions of the utility sample, or None when the table is small enough.
+
+    A seeded uniform sample (a labelled estimate, not a release): the same rows on every
+    rerun, so before and after compare like with like.
+    """
+    size = limits.MASKING_UTILITY_SAMPLE_ROWS
+    if n <= size:
+        return None
+    return np.sort(np.random.default_rng(0).choice(n, size=size, replace=False))
 
 
 with st.sidebar.expander("Pseudonymization key", icon=":material/key:"):
