@@ -458,7 +458,10 @@ def _utility(result: Any, token: str) -> None:
     sample = df if rows is None else df.iloc[rows]
     kept = result.frame
     if rows is not None:
-        kept = kept.loc[kept.index.isin(sample.index)]
+        if kept.index.equals(df.index):  # no record removed: the same positions
+            kept = kept.iloc[rows]
+        else:
+            kept = kept.loc[kept.index.isin(sample.index)]
     try:
         a = _association(sample, f"{ds}:{len(sample)}", cols)
         b = _association(kept, f"{token}:{len(sample)}", cols)
