@@ -418,6 +418,7 @@ def _risk_cards(before: risk.RiskSummary, after: risk.RiskSummary | None, n_afte
         f"{after.sample_uniques:,}",
         delta=after.sample_uniques - before.sample_uniques,
         delta_color="inverse",
+        help="Records alone in their equivalence class (f_k = 1); before → after.",
     )
     cards[2].metric(
         "Records at risk",
@@ -440,6 +441,12 @@ def _risk_cards(before: risk.RiskSummary, after: risk.RiskSummary | None, n_afte
     )
 
 
+_ASSOC_HELP = (
+    "Mean absolute change of the association matrix (|Pearson r|, Cramér's V, eta) over the "
+    "pairs of kept non-identifier columns: 0 = structure preserved."
+)
+
+
 def _utility(result: Any, token: str) -> None:
     identifiers = set(role_columns(Role.IDENTIFIER))
     cols = tuple(
@@ -452,7 +459,7 @@ def _utility(result: Any, token: str) -> None:
         help="Share of all cells changed, suppressed, dropped or in removed records.",
     )
     if len(cols) < 2:
-        u2.metric("Mean |Δ association|", "—")
+        u2.metric("Mean |Δ association|", "—", help=_ASSOC_HELP)
         return
     rows = _utility_rows(len(df))
     sample = df if rows is None else df.iloc[rows]
@@ -466,7 +473,7 @@ def _utility(result: Any, token: str) -> None:
         a = _association(sample, f"{ds}:{len(sample)}", cols)
         b = _association(kept, f"{token}:{len(sample)}", cols)
     except PrivLensError as exc:
-        u2.metric("Mean |Δ association|", "—")
+        u2.metric("Mean |Δ association|", "—", help=_ASSOC_HELP)
         st.caption(str(exc))
         return
     iu = np.triu_indices(len(cols), k=1)
@@ -475,8 +482,7 @@ def _utility(result: Any, token: str) -> None:
     u2.metric(
         "Mean |Δ association|",
         "—" if np.isnan(value) else f"{value:.3f}",
-        help="Mean absolute change of the association matrix (|Pearson r|, Cramér's V, "
-        "eta) over the pairs of kept non-identifier columns: 0 = structure preserved."
+        help=_ASSOC_HELP
         + (
             ""
             if rows is None
