@@ -55,7 +55,9 @@ class Frames:
 
     def deltas_since(self, start: int) -> list[ForwardMsg]:
         return [
-            m for kind, m in self.log[start:] if kind == "forward" and m.WhichOneof("type") == "delta"
+            m
+            for kind, m in self.log[start:]
+            if kind == "forward" and m.WhichOneof("type") == "delta"
         ]
 
 
@@ -125,8 +127,6 @@ def test_epsilon_slider_redraws_only_its_fragment(page: Page):
     settle_on(page, "ε = 0.01")
     expect(chart(page, "ε = 0.01")).to_have_count(2, timeout=60_000)
     expect(page.get_by_text("weak guarantee")).to_have_count(0)
-    assert float(re.sub(r"[^\d.]", "", half_width(page))) > float(
-        re.sub(r"[^\d.]", "", before)
-    )
+    assert float(re.sub(r"[^\d.]", "", half_width(page))) > float(re.sub(r"[^\d.]", "", before))
     assert "" not in {r.rerun_script.fragment_id for r in frames.reruns_since(start)}
     assert_no_exception(page)
