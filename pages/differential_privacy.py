@@ -13,8 +13,9 @@ from plotly.subplots import make_subplots
 from core import dp, dp_utility, limits
 from core.dp_budget import Ledger
 from core.errors import PrivLensError
+from core.roles import Role
 from ui.feedback import show_warnings
-from ui.state import dataset_id, require_dataset
+from ui.state import dataset_id, require_dataset, role_columns
 
 #: Okabe & Ito (2008) colours, distinguishable with the common colour-vision deficiencies.
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
@@ -110,7 +111,16 @@ numeric_cols = [
     if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
 ]
 left, mid, right = st.columns(3)
-column = left.selectbox("Column", list(df.columns), key="dp_column")
+_ids = set(role_columns(Role.IDENTIFIER))
+_first = next((c for c in numeric_cols if c not in _ids), None)
+column = left.selectbox(
+    "Column",
+    list(df.columns),
+    index=list(df.columns).index(_first) if _first is not None else 0,
+    key="dp_column",
+    help="The column the question is asked about. Direct identifiers are listed but make "
+    "little sense here: drop or pseudonymize them instead.",
+)
 is_numeric = column in numeric_cols
 queries = (
     ["count", "sum", "mean", "histogram", "quantile"]
@@ -254,11 +264,23 @@ def live_panel() -> None:
 
     fig = go.Figure()
     x = curve.epsilons
+    # A log axis cannot show 0, yet integer noise is often exactly 0: band edges at 0 are drawn
+    # on the axis floor (half the smallest positive value shown), and the caption says so.
+    shown = [
+        a
+        for a in (curve.band_low, curve.band_high, curve.expected_error, curve.half_width)
+        if a is not None
+    ]
+    positive = np.concatenate([np.asarray(a, float)[np.asarray(a, float) > 0] for a in shown])
+    floor = float(positive.min()) / 2 if positive.size else 1e-6
     if curve.band_low is not None and curve.band_high is not None:
+        band_at_zero = bool((np.asarray(curve.band_low) <= 0).any())
+        band_low = np.maximum(np.asarray(curve.band_low, float), floor)
+        band_high = np.maximum(np.asarray(curve.band_high, float), floor)
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=curve.band_high,
+                y=band_high,
                 line={"width": 0, "color": SKY},
                 showlegend=False,
                 hoverinfo="skip",
@@ -267,13 +289,15 @@ def live_panel() -> None:
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=curve.band_low,
+                y=band_low,
                 fill="tonexty",
                 fillcolor="rgba(86, 180, 233, 0.35)",
                 line={"width": 0, "color": SKY},
                 name="5–95% of |error| (simulated)",
             )
         )
+    else:
+        band_at_zero = False
     if curve.expected_error is not None:
         fig.add_trace(
             go.Scatter(x=x, y=curve.expected_error, name="expected |error|", line={"color": BLUE})
@@ -295,6 +319,11 @@ def live_panel() -> None:
         margin={"t": 50, "b": 40},
     )
     st.plotly_chart(fig, key="dp_curve")
+    if band_at_zero:
+        st.caption(
+            "Where the shaded band touches the bottom of the chart, at least 5% of the "
+            "simulated releases were exactly right (|error| = 0), which a log axis cannot show."
+        )
     for w in curve.warnings:
         st.caption(w)
 

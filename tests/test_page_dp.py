@@ -212,3 +212,27 @@ def test_page_charts_follow_conventions_and_metrics_explain_themselves(dp_page):
     assert any(m.label.startswith("Classic") for m in at.metric)
     for m in at.metric:
         assert m.help, m.label
+
+
+def test_default_column_is_numeric_and_not_an_identifier(app):
+    app.session_state["roles"] = {**app.session_state["roles"], "age": "identifier"}
+    app.switch_page("pages/differential_privacy.py").run()
+    assert not app.exception
+    assert app.selectbox(key="dp_column").value == "fnlwgt"  # first numeric non-identifier
+
+
+def test_integer_noise_band_stays_on_the_log_axis(app):
+    import json
+
+    app.switch_page("pages/differential_privacy.py").run()
+    (curve,) = [c for c in app.get("plotly_chart") if "Error against" in c.proto.spec]
+    spec = json.loads(curve.proto.spec)
+    band = [t for t in spec["data"] if t.get("fill") == "tonexty"]
+    y = band[0]["y"]
+    if isinstance(y, dict):  # plotly's typed-array encoding
+        import base64
+
+        import numpy as np
+
+        y = np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"])
+    assert len(y) > 0 and all(v > 0 for v in y)  # no 0 on a log axis
