@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from playwright.sync_api import Page, expect
 
 
@@ -24,3 +26,13 @@ def go_to(page: Page, title: str) -> None:
     """Click a sidebar link (keeps the session, unlike page.goto)."""
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
     wait_idle(page)
+
+
+def save_download(page: Page, button, folder: Path, timeout: float = 120_000) -> Path:
+    """Click a download button and save the file under ``folder`` with its suggested name."""
+    with page.expect_download(timeout=timeout) as info:
+        button.click()
+    dl = info.value
+    path = folder / dl.suggested_filename
+    dl.save_as(path)
+    return path

@@ -18,21 +18,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import assert_no_exception, go_to, wait_idle
+from tests.e2e.helpers import assert_no_exception, go_to, save_download, wait_idle
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "quartz lantern orbit meadow 42"
-
-
-def _download(page: Page, button, tmp_path: Path, timeout: float = 30_000) -> Path:
-    with page.expect_download(timeout=timeout) as info:
-        button.click()
-    dl = info.value
-    path = tmp_path / dl.suggested_filename
-    dl.save_as(path)
-    return path
 
 
 def test_encrypted_export_decrypts_to_the_hardened_table(page: Page, tmp_path: Path):
@@ -51,12 +42,12 @@ def test_encrypted_export_decrypts_to_the_hardened_table(page: Page, tmp_path: P
     wait_idle(page)
     assert_no_exception(page)
 
-    recipe_path = _download(
+    recipe_path = save_download(
         page, page.get_by_role("button", name="Download recipe (JSON)"), tmp_path
     )
     sidebar = page.get_by_test_id("stSidebar")
     sidebar.get_by_text("Pseudonymization key").click()
-    key_path = _download(page, sidebar.get_by_role("button", name="Download key"), tmp_path)
+    key_path = save_download(page, sidebar.get_by_role("button", name="Download key"), tmp_path)
     page.get_by_role("button", name="Use the hardened table for export").click()
     expect(page.get_by_text("The Export page will export the hardened table")).to_be_visible()
     wait_idle(page)
@@ -76,7 +67,7 @@ def test_encrypted_export_decrypts_to_the_hardened_table(page: Page, tmp_path: P
         wait_idle(page)
     expect(download.get_by_role("button")).to_be_enabled()
     assert_no_exception(page)
-    encrypted = _download(page, download.get_by_role("button"), tmp_path, timeout=120_000)
+    encrypted = save_download(page, download.get_by_role("button"), tmp_path, timeout=120_000)
     assert encrypted.name == "privlens-export.zip.plenc"
     assert encrypted.read_bytes().startswith(b"privlens-encryption/v1\n")
     assert PASSPHRASE.encode() not in encrypted.read_bytes()

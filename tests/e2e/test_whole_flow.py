@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import assert_no_exception, go_to, wait_idle
+from tests.e2e.helpers import assert_no_exception, go_to, save_download, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -36,15 +36,6 @@ def _value(page: Page, label: str) -> int:
 def _settled(page: Page) -> None:
     wait_idle(page)
     expect(page.locator("[data-stale='true']")).to_have_count(0, timeout=60_000)
-
-
-def _download(page: Page, button, folder: Path, timeout: float = 120_000) -> Path:
-    with page.expect_download(timeout=timeout) as info:
-        button.click()
-    dl = info.value
-    path = folder / dl.suggested_filename
-    dl.save_as(path)
-    return path
 
 
 def test_whole_flow(page: Page, tmp_path: Path):
@@ -128,12 +119,12 @@ def test_whole_flow(page: Page, tmp_path: Path):
     expect(mk.get_by_test_id("stMetricValue")).to_have_text("5", timeout=60_000)
     _settled(page)
     assert _value(page, "Sample uniques") == 0 < uniques_before
-    recipe_path = _download(
+    recipe_path = save_download(
         page, page.get_by_role("button", name="Download recipe (JSON)"), tmp_path
     )
     sidebar = page.get_by_test_id("stSidebar")
     sidebar.get_by_text("Pseudonymization key").click()
-    key_path = _download(page, sidebar.get_by_role("button", name="Download key"), tmp_path)
+    key_path = save_download(page, sidebar.get_by_role("button", name="Download key"), tmp_path)
     page.get_by_role("button", name="Use the hardened table for export").click()
     expect(page.get_by_text("The Export page will export the hardened table")).to_be_visible()
     shot("masking")
@@ -153,7 +144,7 @@ def test_whole_flow(page: Page, tmp_path: Path):
     )
     expect(download.get_by_role("button")).to_be_enabled()
     shot("export")
-    encrypted = _download(page, download.get_by_role("button"), tmp_path)
+    encrypted = save_download(page, download.get_by_role("button"), tmp_path)
     assert encrypted.read_bytes().startswith(b"privlens-encryption/v1\n")
     _settled(page)
     assert_no_exception(page)
