@@ -15,6 +15,8 @@ JSON form (schema version 1)::
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -147,6 +149,17 @@ TRANSFORMS: dict[str, TransformSpec] = {
             ),
             secret=True,
             help="Same value, same token under one key; the key is never stored.",
+        ),
+        TransformSpec(
+            name="encrypt",
+            label="Encrypt (AES-SIV, reversible)",
+            params=(
+                _p("context", "text", default="", help="bound to every token, e.g. the column"),
+                _p("secret", "text", default=DEFAULT_SECRET, help="name of the key, not the key"),
+            ),
+            secret=True,
+            help="Deterministic encryption: equal values give equal tokens, so the column "
+            "stays joinable across tables; only the key holder can decrypt it.",
         ),
         TransformSpec(
             name="bin_width",
@@ -737,6 +750,23 @@ def _as_text(s: pd.Series) -> pd.Series:
     return s
 
 
+def column_encryption_key(secret: bytes) -> bytes:
+    """The 32-byte AES-SIV key of the ``encrypt`` transform for a recipe secret.
+
+    A 32-byte secret (a generated key) is used as it is; any other length (a passphrase
+    entered on the Masking page) goes through HMAC-SHA256 with a fixed label, so the same
+    secret always gives the same key.
+
+    >>> column_encryption_key(bytes(32)) == bytes(32)
+    True
+    >>> len(column_encryption_key(b"a long enough passphrase"))
+    32
+    """
+    if len(secret) == 32:
+        return bytes(secret)
+    return hmac.new(secret, b"privlens/v1/column-encryption-key", hashlib.sha256).digest()
+
+
 def _run_step(
     out: pd.DataFrame,
     step: Step,
@@ -767,6 +797,12 @@ def _run_step(
         nc = dp.noisy_numeric_column(out[col], source=source, **p)
         notes.extend(nc.warnings)
         return out.assign(**{col: nc.values}), 0, nc.secure
+    if t == "encrypt":
+        from core import crypto
+
+        key = column_encryption_key(secrets[str(p.pop("secret", DEFAULT_SECRET))])
+        token = crypto.siv_encrypt_column(out[col], key, context=str(p.get("context", "")))
+        return out.assign(**{col: token}), 0, True
     if t == "pseudonymize":
         key = secrets[str(p.pop("secret", DEFAULT_SECRET))]
         return out.assign(**{col: masking.pseudonymize(out[col], key=key, **p)}), 0, True

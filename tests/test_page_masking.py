@@ -144,3 +144,10 @@ def test_entered_key_errors_do_not_echo_it(page):
     at.text_input(key="mask_key_text").set_value("a long enough passphrase").run()
     at.button(key="mask_key_use").click().run()
     assert at.session_state["masking_key"] == b"a long enough passphrase" != before
+
+
+def test_encrypt_transform_on_the_page_uses_the_session_key(app):
+    app.switch_page("pages/masking.py").run()
+    app.selectbox(key="mask_t_0").set_value("encrypt").run()
+    assert not app.exception
+    assert not app.error
