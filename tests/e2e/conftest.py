@@ -105,7 +105,11 @@ def app_url(server_log):
 
 @pytest.fixture(scope="session")
 def browser():
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # expect() has its own 5 s default, separate from the context's; a page that runs a
+    # heavy computation on a loaded 2-core machine needs more.
+    expect.set_options(timeout=30_000)
 
     exe = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
     if not exe:
