@@ -18,7 +18,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import assert_no_exception, go_to, save_download, wait_idle
+from tests.e2e.helpers import (
+    assert_no_exception,
+    go_to,
+    save_download,
+    save_recipe_key_and_hand_off,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -42,14 +48,7 @@ def test_encrypted_export_decrypts_to_the_hardened_table(page: Page, tmp_path: P
     wait_idle(page)
     assert_no_exception(page)
 
-    recipe_path = save_download(
-        page, page.get_by_role("button", name="Download recipe (JSON)"), tmp_path
-    )
-    sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_text("Pseudonymization key").click()
-    key_path = save_download(page, sidebar.get_by_role("button", name="Download key"), tmp_path)
-    page.get_by_role("button", name="Use the hardened table for export").click()
-    expect(page.get_by_text("The Export page will export the hardened table")).to_be_visible()
+    recipe_path, key_path = save_recipe_key_and_hand_off(page, tmp_path)
     wait_idle(page)
 
     go_to(page, "Export")

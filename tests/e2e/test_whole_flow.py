@@ -20,7 +20,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import assert_no_exception, go_to, save_download, wait_idle
+from tests.e2e.helpers import (
+    assert_no_exception,
+    go_to,
+    save_download,
+    save_recipe_key_and_hand_off,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -119,14 +125,7 @@ def test_whole_flow(page: Page, tmp_path: Path):
     expect(mk.get_by_test_id("stMetricValue")).to_have_text("5", timeout=60_000)
     _settled(page)
     assert _value(page, "Sample uniques") == 0 < uniques_before
-    recipe_path = save_download(
-        page, page.get_by_role("button", name="Download recipe (JSON)"), tmp_path
-    )
-    sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_text("Pseudonymization key").click()
-    key_path = save_download(page, sidebar.get_by_role("button", name="Download key"), tmp_path)
-    page.get_by_role("button", name="Use the hardened table for export").click()
-    expect(page.get_by_text("The Export page will export the hardened table")).to_be_visible()
+    recipe_path, key_path = save_recipe_key_and_hand_off(page, tmp_path)
     shot("masking")
 
     # 8. Export encrypted with a passphrase, and download.
