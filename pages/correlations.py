@@ -23,7 +23,7 @@ from core.limits import (
 from core.roles import Role, columns_with_role
 from ui import nav
 from ui.feedback import show_warnings
-from ui.state import require_dataset, roles
+from ui.state import dataset_id, require_dataset, roles
 
 OPTIONS = ["Pearson", "Spearman", "Kendall", "All three", "Association"]
 CAPTIONS = [
@@ -56,9 +56,36 @@ METHODS_OF: dict[str, tuple[corr.Method, ...]] = {
 GREY = "#d0d0d0"
 ANNOTATE_MAX = 16  # cells are labelled with their value up to this many columns
 
-_correlations = st.cache_data(max_entries=16, show_spinner=False)(corr.correlation_matrix)
-_associations = st.cache_data(max_entries=8, show_spinner=False)(corr.association_matrix)
-_leakage = st.cache_data(max_entries=8, show_spinner=False)(corr.leakage_ranking)
+
+# Cached by the dataset's token, never by the frame: Streamlit hashes only a sample of the rows
+# of a large frame, so two users' tables that differ outside that sample would share an entry.
+@st.cache_data(max_entries=16, show_spinner=False)
+def _correlations(
+    _df: pd.DataFrame,
+    token: str,
+    *,
+    method: corr.Method,
+    columns: tuple[str, ...],
+    sample_rows: int | None,
+    rng: int | None,
+) -> corr.CorrelationMatrix:
+    return corr.correlation_matrix(
+        _df, method=method, columns=columns, sample_rows=sample_rows, rng=rng
+    )
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _associations(
+    _df: pd.DataFrame, token: str, *, columns: tuple[str, ...]
+) -> corr.AssociationMatrix:
+    return corr.association_matrix(_df, columns=columns)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _leakage(
+    _df: pd.DataFrame, token: str, *, sensitive: str, columns: tuple[str, ...]
+) -> corr.LeakageReport:
+    return corr.leakage_ranking(_df, sensitive=sensitive, columns=columns)
 
 
 def _numeric(df: pd.DataFrame) -> list[str]:
@@ -232,7 +259,9 @@ def _leakage_section(
     )
     try:
         report = _leakage(
-            df, sensitive=sensitive, columns=tuple(c for c in candidates if c != sensitive)
+            df,
+            dataset_id(),
+            sensitive=sensitive, columns=tuple(c for c in candidates if c != sensitive)
         )
     except PrivLensError as exc:
         st.error(str(exc))
@@ -346,12 +375,13 @@ assoc: corr.AssociationMatrix | None = None
 try:
     if association:
         bar.progress(0.1, text="Computing the association matrix…")
-        assoc = _associations(df, columns=tuple(columns))
+        assoc = _associations(df, dataset_id(), columns=tuple(columns))
     else:
         for i, m in enumerate(methods):
             bar.progress(i / len(methods), text=f"Computing {m} ({i + 1} of {len(methods)})…")
             results[m] = _correlations(
                 df,
+                dataset_id(),
                 method=m,
                 columns=tuple(columns),
                 sample_rows=sample_rows,
