@@ -20,6 +20,7 @@ Exception tree::
     ├── InvalidParameterError (ValueError)   an argument outside its allowed range
     │   └── BudgetExceededError        a DP release that would overspend the privacy budget
     ├── ColumnError (KeyError)         a column that is missing or of the wrong kind
+    ├── CastError (ValueError)         a column whose values do not fit the kind asked for
     ├── RecipeError (ValueError)       a hardening recipe that does not validate
     └── DecryptionError (ValueError)   a file that cannot be decrypted
         ├── WrongKeyError              wrong passphrase or key
@@ -165,6 +166,10 @@ class ColumnError(PrivLensError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class CastError(PrivLensError, ValueError):
+    """A column cast to a kind its values do not fit (counts of bad values, never the values)."""
 
 
 class RecipeError(PrivLensError, ValueError):
