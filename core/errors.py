@@ -16,7 +16,8 @@ Exception tree::
     │   ├── FileTooLargeError          over the configured upload limit
     │   ├── NoSheetsError              a workbook with no usable sheet
     │   ├── CorruptFileError           a damaged Parquet/XLSX container
-    │   └── NotATableError             JSON that is not a list of records or columns
+    │   ├── NotATableError             JSON that is not a list of records or columns
+    │   └── ResourceLimitError         a table larger than an intake limit (rows, cells, ...)
     ├── InvalidParameterError (ValueError)   an argument outside its allowed range
     │   └── BudgetExceededError        a DP release that would overspend the privacy budget
     ├── ColumnError (KeyError)         a column that is missing or of the wrong kind
@@ -147,6 +148,23 @@ class NotATableError(DataLoadError):
             f"The JSON holds {found}, not a table. Use a list of records "
             '([{"col": value, ...}, ...]), an object of equal-length column lists, '
             "or JSON Lines (one record per line)."
+        )
+
+
+class ResourceLimitError(DataLoadError):
+    """A file whose table would exceed an intake limit of ``core.limits``.
+
+    Raised before the table is materialized. ``limit`` names the setting (for example
+    ``"MAX_ROWS"``), which a deployment raises with the environment variable
+    ``PRIVLENS_<limit>``.
+    """
+
+    def __init__(self, what: str, got: str, limit: str, allowed: int) -> None:
+        self.limit = limit
+        super().__init__(
+            f"The file {what} ({got}), above the limit of {allowed:,} ({limit}). Upload a "
+            "smaller extract (fewer rows or columns), or ask the operator to raise the limit "
+            f"with the environment variable PRIVLENS_{limit}."
         )
 
 
