@@ -102,7 +102,9 @@ def kov_composition(
     (float, float)
         ``ε̃ = min{Σε_i, A + √(2 S ln(e + √S/δ̃)), A + √(2 S ln(1/δ̃))}`` with
         ``A = Σ (e^ε_i − 1) ε_i / (e^ε_i + 1)`` and ``S = Σ ε_i²``, and
-        ``δ = 1 − (1 − δ̃) Π (1 − δ_i)``.
+        ``δ = 1 − (1 − δ̃) Π (1 − δ_i)``, computed as ``δ̃ + (1 − δ̃)(1 − Π (1 − δ_i))``
+        with ``log1p``/``expm1``, so that without per-release δ it is ``δ̃`` exactly (not one
+        rounding step above a δ budget equal to ``δ̃``).
 
     Raises
     ------
@@ -124,10 +126,9 @@ def kov_composition(
         a + math.sqrt(2.0 * s * math.log(math.e + math.sqrt(s) / slack_delta)),
         a + math.sqrt(2.0 * s * math.log(1.0 / slack_delta)),
     )
-    keep = 1.0 - slack_delta
-    for _, d in spends:
-        keep *= 1.0 - d
-    return float(total), float(1.0 - keep)
+    # 1 − Π(1 − δ_i), exactly 0 when every δ_i is 0
+    lost = -math.expm1(math.fsum(math.log1p(-d) for _, d in spends))
+    return float(total), float(slack_delta + (1.0 - slack_delta) * lost)
 
 
 def _check_slack(slack_delta: float) -> None:
@@ -212,7 +213,7 @@ class Ledger:
 
     def _fit(self, pairs: list[tuple[float, float]]) -> Composition:
         c = compose(pairs, slack_delta=self.slack_delta)
-        if c.method != "basic" and c.kov_delta > self.total_delta:
+        if c.method != "basic" and c.kov_delta > self.total_delta * (1 + 1e-12):
             c = replace(c, epsilon=c.basic_epsilon, delta=c.basic_delta, method="basic")
         return c
 
@@ -228,7 +229,13 @@ class Ledger:
     def allows(self, *, epsilon: float, delta: float = 0.0) -> bool:
         """Whether a release of ``(epsilon, delta)`` fits in the remaining budget."""
         c = self.preview(epsilon=epsilon, delta=delta)
-        return c.epsilon <= self.total_epsilon * (1 + 1e-12) and c.delta <= self.total_delta
+        return self._fits(c)
+
+    def _fits(self, c: Composition) -> bool:
+        return (
+            c.epsilon <= self.total_epsilon * (1 + 1e-12)
+            and c.delta <= self.total_delta * (1 + 1e-12)
+        )
 
     def spend(self, label: str, *, epsilon: float, delta: float = 0.0) -> Ledger:
         """A new ledger with this release recorded.
@@ -250,6 +257,36 @@ class Ledger:
         return replace(
             self, entries=(*self.entries, Spend(label=label, epsilon=epsilon, delta=delta))
         )
+
+    def spend_many(self, spends: Sequence[tuple[str, float, float]]) -> Ledger:
+        """A new ledger with several releases recorded together, or none of them.
+
+        Parameters
+        ----------
+        spends : sequence of (label, epsilon, delta)
+            The releases, for example the noisy steps of a hardening recipe.
+
+        Raises
+        ------
+        BudgetExceededError
+            If the total after all of them would exceed the budget; the ledger is unchanged.
+
+        >>> Ledger(total_epsilon=1.0).spend_many([("a", 0.5, 0.0), ("b", 0.25, 0.0)]).entries[1]
+        Spend(label='b', epsilon=0.25, delta=0.0)
+        """
+        new = [Spend(label=str(lab), epsilon=float(e), delta=float(d)) for lab, e, d in spends]
+        for s in new:
+            _check_spend(s.epsilon, s.delta)
+        c = self._fit(self._pairs(new))
+        if not self._fits(c):
+            raise BudgetExceededError(
+                f"these {len(new)} release(s) (epsilon {sum(s.epsilon for s in new):g} in all) "
+                f"would bring the total to epsilon {c.epsilon:.4g}, delta {c.delta:.3g}, above "
+                f"the budget of epsilon {self.total_epsilon:g}, delta {self.total_delta:g} "
+                f"({len(self.entries)} release(s) so far). Lower epsilon, or start a new "
+                "budget only if the earlier releases are discarded."
+            )
+        return replace(self, entries=(*self.entries, *new))
 
     @property
     def remaining_epsilon(self) -> float:

@@ -112,3 +112,30 @@ def test_ledger_validates(kwargs, match):
 def test_spend_validates():
     with pytest.raises(InvalidParameterError, match="epsilon must"):
         Ledger(total_epsilon=1.0).spend("x", epsilon=-1.0)
+
+
+def test_kov_is_used_when_its_delta_is_the_slack_exactly():
+    """δ budget = slack and pure-ε releases: KOV's δ is the slack, not one ulp above it."""
+    ledger = Ledger(total_epsilon=10.0, total_delta=1e-6, slack_delta=1e-6)
+    for i in range(100):
+        ledger = ledger.spend(f"release {i}", epsilon=0.1)
+    c = ledger.composition()
+    assert c.method == "Kairouz-Oh-Viswanath"
+    assert c.epsilon == pytest.approx(kov_reference([0.1] * 100, 1e-6), rel=1e-12)
+    assert round(c.epsilon, 3) == 5.756 and c.delta <= 1e-6
+    assert ledger.remaining_epsilon == pytest.approx(10.0 - c.epsilon)
+
+
+@pytest.mark.parametrize("slack", [1e-7, 1e-9, 3e-6, 0.01])
+def test_kov_delta_equals_slack_without_release_deltas(slack):
+    _, d = kov_composition([(0.1, 0.0)] * 50, slack_delta=slack)
+    assert d == slack
+
+
+def test_spend_many_is_all_or_nothing():
+    ledger = Ledger(total_epsilon=1.0)
+    after = ledger.spend_many([("pram of a", 0.25, 0.0), ("dp noise of b", 0.5, 0.0)])
+    assert [e.label for e in after.entries] == ["pram of a", "dp noise of b"]
+    with pytest.raises(BudgetExceededError, match="2 release"):
+        after.spend_many([("pram of c", 0.2, 0.0), ("pram of d", 0.2, 0.0)])
+    assert len(after.entries) == 2
