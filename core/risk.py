@@ -321,25 +321,24 @@ def _wildcard_counts(
     """
     n_classes = class_count.size
     pat = codes[_first_rows(class_id, n_classes)]  # (C, q), -1 = missing
-    q = pat.shape[1]
     obs = pat >= 0
-    mask_key = (obs * (1 << np.arange(q, dtype=np.int64))).sum(axis=1)
-    masks, mask_of = np.unique(mask_key, return_inverse=True)
-    groups = [np.flatnonzero(mask_of == m) for m in range(masks.size)]
+    # masks as rows of booleans: a bit per QI in one int64 would wrap beyond 63 QIs
+    masks, mask_of = np.unique(obs, axis=0, return_inverse=True)
+    mask_of = mask_of.reshape(-1)
+    groups = [np.flatnonzero(mask_of == m) for m in range(masks.shape[0])]
     cards = pat.max(axis=0) + 1
     fk = np.zeros(n_classes, dtype=np.float64)
     fw = np.zeros(n_classes, dtype=np.float64) if class_weight is not None else None
     for a, ia in enumerate(groups):
         for b, ib in enumerate(groups):
-            common = np.array(
-                [j for j in range(q) if (masks[a] >> j) & 1 and (masks[b] >> j) & 1],
-                dtype=np.int64,
-            )
+            common = np.flatnonzero(masks[a] & masks[b])
             if common.size:
-                ka = _combine(pat[np.ix_(ia, common)], cards[common])
-                kb = _combine(pat[np.ix_(ib, common)], cards[common])
-                both, inv = np.unique(np.concatenate([kb, ka]), return_inverse=True)
-                inv_b, inv_a = inv[: kb.size], inv[kb.size :]
+                # one key over both sides: separate calls would re-densify separately
+                rows = np.concatenate([ib, ia])
+                both, inv = np.unique(
+                    _combine(pat[np.ix_(rows, common)], cards[common]), return_inverse=True
+                )
+                inv_b, inv_a = inv[: ib.size], inv[ib.size :]
                 fk[ia] += np.bincount(inv_b, class_count[ib], both.size)[inv_a]
                 if fw is not None and class_weight is not None:
                     fw[ia] += np.bincount(inv_b, class_weight[ib], both.size)[inv_a]
