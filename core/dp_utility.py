@@ -14,7 +14,7 @@ References
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -321,9 +321,10 @@ def epsilon_for_half_width(
     float
         Laplace: ``Δ ln 20 / target``. Gaussian: the root in ε of
         ``δ_exact(target / 1.96; ε) = δ``. Exponential: ``2(ln m + ln 20)/target``.
-        Discrete Laplace: the smallest ε with integer half-width ``<= target``, from
-        ``2 q^(H+1)/(1+q) = 0.05``. Discrete Gaussian: bisection on ε (smallest ε with
-        half-width ``<= target``).
+        Discrete Laplace: the smallest ε whose integer half-width, by
+        :func:`core.dp.discrete_laplace_half_width`, is ``<= target``: the root of
+        ``2 q^(H+1)/(1+q) = 0.05`` refined by bisection against that function. Discrete
+        Gaussian: bisection on ε (smallest ε with half-width ``<= target``).
 
     Raises
     ------
@@ -366,7 +367,10 @@ def epsilon_for_half_width(
             xtol=1e-300,
             rtol=1e-15,
         )
-        eps = sensitivity * -math.log(q)
+        eps = _smallest_epsilon(
+            lambda e: dp.discrete_laplace_half_width(sensitivity / e) <= h,
+            sensitivity * -math.log(q),
+        )
     elif mechanism == "discrete_gaussian":
         h = math.floor(target)
         dlt = dp.check_delta(delta)
@@ -391,6 +395,34 @@ def epsilon_for_half_width(
     if not EPSILON_MIN <= eps <= EPSILON_MAX:
         raise _out_of_range(target, eps)
     return eps
+
+
+def _smallest_epsilon(ok: Callable[[float], bool], guess: float) -> float:
+    """Smallest ε (to one part in 1e-15) with ``ok(ε)``, for ``ok`` monotone in ε.
+
+    The closed-form ``guess`` sits on the boundary of a step function, so floating-point
+    rounding may put it one step off either way; a bracket around it is bisected with the
+    very function the caller checks against.
+    """
+    lo, hi, step = guess, guess, 1e-9
+    while ok(lo) and lo > EPSILON_MIN / 100:
+        lo, step = lo / (1.0 + step), 2.0 * step
+    step = 1e-9
+    while not ok(hi) and hi < EPSILON_MAX * 100:
+        hi, step = hi * (1.0 + step), 2.0 * step
+    if ok(lo):
+        return lo  # below the supported range; the caller reports it
+    if not ok(hi):
+        return hi  # above it
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if mid in (lo, hi):
+            break
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
 
 
 def _out_of_range(target: float, eps: float) -> InvalidParameterError:

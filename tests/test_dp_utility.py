@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from core import dp, dp_utility
+from core import dp, dp_utility, limits
 from core.errors import ColumnError, InvalidParameterError
 
 
@@ -331,3 +331,25 @@ def test_microdata_curve_counts_clamped_values():
     assert any(w.startswith("2 of 4 values of 'x'") for w in out.warnings)
     inside = dp_utility.microdata_utility_curve(df, bounds={"x": (0, 30)}, epsilons=[1.0])
     assert not any("clamped" in w for w in inside.warnings)
+
+
+def test_accuracy_inverse_discrete_laplace_is_smallest_for_every_integer_target():
+    """For each h in 1..299: the returned ε reaches half-width <= h by the project's own
+    half-width function, and ε one part in 1e9 smaller does not."""
+
+    def hw(e: float) -> float:
+        s = dp_utility.noise_scale(mechanism="discrete_laplace", epsilon=e, sensitivity=1.0)
+        return dp_utility.half_width(mechanism="discrete_laplace", scale=s)
+
+    in_range = 0
+    for h in range(1, 300):
+        try:
+            eps = dp_utility.epsilon_for_half_width(float(h), mechanism="discrete_laplace")
+        except InvalidParameterError:
+            # only when the answer lies outside the supported ε range
+            assert hw(limits.EPSILON_MAX) > h or hw(limits.EPSILON_MIN) <= h
+            continue
+        in_range += 1
+        assert hw(eps) <= h, h
+        assert hw(eps * (1 - 1e-9)) > h, h
+    assert in_range > 250
