@@ -1,9 +1,13 @@
 """The privacy report: what was done to a table, the risk before and after, and what it cost.
 
 A report is a plain dictionary (its JSON twin) rendered to a self-contained HTML page with
-plotly charts embedded. It holds no cell value: the dataset is described by a fingerprint
-(shape, column names and types, and a SHA-256 digest of its content), and every figure is a
-count, a share or a measure. Secrets (keys, passphrases) never reach this module.
+plotly charts embedded. It holds no cell value, and nothing from which the cells a release
+withholds can be tested: the original table is described by its shape and schema only (a
+digest of it would let anyone holding the release check guesses of the suppressed cells
+offline), the released table also by a SHA-256 digest of its content (which the recipient
+can check against the table they got). Every figure is a count, a share or a measure; the
+correlation change leaves out the cells the release suppressed and the records it removed.
+Secrets (keys, passphrases) never reach this module.
 """
 
 from __future__ import annotations
@@ -48,11 +52,29 @@ def _json_default(value: object) -> object:
     raise TypeError(f"not serializable: {type(value).__name__}")
 
 
+def shape(frame: pd.DataFrame) -> dict[str, Any]:
+    """Describe a table by its size and schema only: rows, columns and their types.
+
+    This is all the report says about the original table: no digest, no value.
+
+    >>> shape(pd.DataFrame({"a": [1, 2]}))
+    {'rows': 2, 'columns': 1, 'schema': {'a': 'int64'}}
+    """
+    return {
+        "rows": int(len(frame)),
+        "columns": int(frame.shape[1]),
+        "schema": {str(c): str(t) for c, t in frame.dtypes.items()},
+    }
+
+
 def fingerprint(frame: pd.DataFrame) -> dict[str, Any]:
-    """Describe a table without its values: shape, columns, types and a content digest.
+    """Describe a released table: its :func:`shape` and a SHA-256 digest of its content.
 
     The digest is SHA-256 over pandas' per-row hashes (index excluded) and the column names,
     so the same table always gives the same digest and any change of a cell changes it.
+    Take it only of data that is released: an unkeyed digest of a table is an oracle for
+    every cell of it that a reader does not hold (guess, hash, compare), so the report never
+    holds one of the original.
 
     >>> fingerprint(pd.DataFrame({"a": [1, 2]}))["rows"]
     2
@@ -61,12 +83,7 @@ def fingerprint(frame: pd.DataFrame) -> dict[str, Any]:
     digest = hashlib.sha256()
     digest.update(json.dumps([str(c) for c in frame.columns]).encode())
     digest.update(row_hashes.tobytes())
-    return {
-        "rows": int(len(frame)),
-        "columns": int(frame.shape[1]),
-        "schema": {str(c): str(t) for c, t in frame.dtypes.items()},
-        "sha256": digest.hexdigest(),
-    }
+    return {**shape(frame), "sha256": digest.hexdigest()}
 
 
 def _risk_block(
@@ -119,9 +136,20 @@ def _risk_block(
 def correlation_change(before: pd.DataFrame, after: pd.DataFrame) -> dict[str, Any]:
     """Mean absolute change of the Pearson matrix over numeric columns kept numeric.
 
-    Off-diagonal cells only; pairs that are undefined on either side are skipped.
+    Off-diagonal cells only; pairs that are undefined on either side are skipped. Both
+    matrices are computed over the cells the release keeps: rows are matched by index, and a
+    record the release removed or a cell it suppressed (missing after, present before) is
+    left out of the "before" matrix too. A full-precision statistic of withheld cells would
+    let anyone holding the release test guesses of them, as a digest would; this one only
+    measures how far the released values moved.
+
+    >>> t = pd.DataFrame({"a": [1.0, 2, 3, 4], "b": [1.0, 3, 2, 4]})
+    >>> correlation_change(t, t.assign(b=[None, 3, 2, 4]))["mean_abs_change"]
+    0.0
     """
     from core.correlation import correlation_matrix
+
+    before = _released_cells_of(before, after)
 
     cols = [
         c
@@ -141,9 +169,32 @@ def correlation_change(before: pd.DataFrame, after: pd.DataFrame) -> dict[str, A
     diff = diff[~np.isnan(diff)]
     return {
         "columns": cols,
-        "mean_abs_change": float(diff.mean()) if diff.size else None,
-        "max_abs_change": float(diff.max()) if diff.size else None,
+        "mean_abs_change": round(float(diff.mean()), 3) if diff.size else None,
+        "max_abs_change": round(float(diff.max()), 3) if diff.size else None,
+        "note": "over the cells the release keeps; rounded to 3 decimals",
     }
+
+
+def _released_cells_of(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """``before`` restricted to the rows of ``after`` and with its suppressed cells blanked.
+
+    Rows are matched by index as in :func:`core.recipe.change_log`; when the indexes cannot
+    be matched (duplicate labels, or labels ``before`` lacks) they are matched by position
+    if the lengths agree, and otherwise no row of ``before`` is used.
+    """
+    if before.index.equals(after.index):
+        kept = before
+    elif before.index.is_unique and after.index.is_unique and after.index.isin(before.index).all():
+        kept = before.loc[after.index]
+    elif len(before) == len(after):
+        kept = before.set_axis(after.index)
+    else:
+        return before.iloc[:0]
+    kept = kept.copy()
+    for c in kept.columns:
+        if c in after.columns:
+            kept[c] = kept[c].mask(after[c].isna().to_numpy())
+    return kept
 
 
 def build_report(
@@ -199,7 +250,7 @@ def build_report(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "dataset": {
             "name": dataset_name,
-            "original": fingerprint(original),
+            "original": shape(original),
             "released": fingerprint(released),
         },
         "roles": dict(roles),
@@ -320,11 +371,16 @@ def _render_html(data: dict[str, Any]) -> str:
     ]
     for which in ("original", "released"):
         fp = ds[which]
+        digest = f"<code>{html.escape(fp['sha256'])}</code>" if "sha256" in fp else "–"
         parts.append(
             f"<tr><td>{which}</td><td>{fp['rows']:,}</td><td>{fp['columns']}</td>"
-            f"<td><code>{fp['sha256']}</code></td></tr>"
+            f"<td>{digest}</td></tr>"
         )
-    parts.append("</table>")
+    parts.append(
+        "</table><p class='muted'>The released table's digest lets you check that the table "
+        "you hold is the one this report describes. There is no digest of the original: it "
+        "would let anyone holding the release test guesses of the cells it withholds.</p>"
+    )
     parts.append("<h2>Column roles</h2><table><tr><th>column</th><th>role</th></tr>")
     for col, role in data["roles"].items():
         parts.append(f"<tr><td>{html.escape(col)}</td><td>{html.escape(role)}</td></tr>")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -100,3 +103,108 @@ def test_correlation_change_is_zero_for_an_unchanged_table_and_positive_otherwis
 def test_empty_original_is_refused():
     with pytest.raises(InvalidParameterError, match="empty"):
         build_report(_frame().iloc[:0], _frame(), roles=ROLES)
+
+
+# --- the report is no oracle for the cells a release withholds -------------------------------
+
+SUPPRESS_AGE_SEX = Recipe(
+    steps=(Step(transform="suppress", columns=("age", "sex"), params={"k": 2}),),
+    source_columns=("age", "sex", "hours", "income", "diagnosis"),
+)
+DEMO_ROLES = {
+    "age": "quasi_identifier",
+    "sex": "quasi_identifier",
+    "hours": "other",
+    "income": "other",
+    "diagnosis": "sensitive",
+}
+# Two people whose (age, sex) is unique: k=2 local suppression withholds both cells of both.
+OUTLIERS = {411: (88, "Female"), 1302: (93, "Male")}
+
+
+def _demo_table(outliers=OUTLIERS) -> pd.DataFrame:
+    rng = np.random.default_rng(14)
+    n = 2000
+    frame = pd.DataFrame(
+        {
+            "age": rng.integers(18, 66, n),
+            "sex": rng.choice(["Female", "Male"], n),
+            "hours": rng.integers(10, 60, n),
+            "income": rng.normal(40_000, 9_000, n).round(),
+            "diagnosis": rng.choice(["flu", "cold", "asthma"], n),
+        }
+    )
+    for row, (age, sex) in outliers.items():
+        frame.loc[row, ["age", "sex"]] = [age, sex]
+    return frame
+
+
+def _release(frame: pd.DataFrame):
+    result = apply(frame, SUPPRESS_AGE_SEX)
+    report = build_report(
+        frame, result.frame, roles=DEMO_ROLES, recipe=SUPPRESS_AGE_SEX, hardening=result
+    )
+    return result, report
+
+
+def _attacker_digest(row_hashes: np.ndarray, columns) -> str:
+    """SHA-256 over the column names and pandas' row hashes: the digest the report once held."""
+    digest = hashlib.sha256(json.dumps([str(c) for c in columns]).encode())
+    digest.update(row_hashes.tobytes())
+    return digest.hexdigest()
+
+
+def test_brute_forcing_the_withheld_cells_matches_no_digest_in_the_report():
+    original = _demo_table()
+    result, report = _release(original)
+    released = result.frame
+    withheld = original.notna() & released.isna()
+    rows = sorted(withheld.index[withheld.any(axis=1)])
+    assert rows == sorted(OUTLIERS) and int(withheld.to_numpy().sum()) == 4
+    text = report.to_json() + report.to_html()
+
+    # The attacker holds the release and the report: it fills the withheld cells with every
+    # guess (age 17..99, either sex, for each of the two people) and hashes each guess the
+    # way the report's fingerprint did, using the schema the report gives.
+    schema = report.data["dataset"]["original"]["schema"]
+    guess = released.copy()
+    guess.loc[rows, ["age", "sex"]] = [[17, "Female"]] * len(rows)
+    guess = guess.astype(schema)
+    base = pd.util.hash_pandas_object(guess, index=False).to_numpy()
+    options = [(a, s) for a in range(17, 100) for s in ("Female", "Male")]
+    per_row = []
+    for r in rows:
+        cands = pd.concat([guess.loc[[r]]] * len(options), ignore_index=True)
+        cands[["age", "sex"]] = pd.DataFrame(options).astype({0: schema["age"]}).to_numpy()
+        cands = cands.astype(schema)
+        per_row.append(pd.util.hash_pandas_object(cands, index=False).to_numpy())
+    candidates = set()
+    for h0 in per_row[0]:
+        for h1 in per_row[1]:
+            hashes = base.copy()
+            hashes[rows[0]], hashes[rows[1]] = h0, h1
+            candidates.add(_attacker_digest(hashes, guess.columns))
+    assert len(candidates) == len(options) ** 2  # 27,556 guesses
+    # The guesses include the truth: this is the digest an unkeyed fingerprint would publish.
+    truth = _attacker_digest(pd.util.hash_pandas_object(original, index=False).to_numpy(),
+                             original.columns)  # fmt: skip
+    assert truth in candidates
+    published = set(re.findall(r"[0-9a-f]{64}", text))
+    assert not published & candidates, "the report holds a digest of the original table"
+
+
+def test_no_report_field_depends_on_the_withheld_cells():
+    # Other values for the withheld cells that the same recipe maps to the same release:
+    # the recipient cannot tell these tables apart, and the report must not either.
+    original = _demo_table()
+    result, report = _release(original)
+    expected = {k: v for k, v in report.data.items() if k != "created"}
+    others = [{411: (91, "Female"), 1302: (87, "Male")}, {411: (97, "Male"), 1302: (90, "Female")}]
+    for other in others:
+        alt = _demo_table(other)
+        alt_result, alt_report = _release(alt)
+        pd.testing.assert_frame_equal(alt_result.frame, result.frame)
+        got = {k: v for k, v in alt_report.data.items() if k != "created"}
+        differing = sorted(k for k in expected if json.dumps(expected[k], default=str)
+                           != json.dumps(got[k], default=str))  # fmt: skip
+        assert differing == [], differing
