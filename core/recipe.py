@@ -1,6 +1,7 @@
 """Hardening recipes: an ordered, replayable list of transforms, stored as JSON.
 
-A :class:`Recipe` is what the Masking page edits, what ``python -m core harden`` replays and
+A :class:`Recipe` is what the Masking page edits (after the kind changes made on the Data
+page, recorded as ``cast`` steps first), what ``python -m core harden`` replays and
 what an export carries. It holds column names, transform names and parameters, never a
 secret: a pseudonymization step names its key (``"secret": "pseudonym_key"``) and the key
 itself is passed to :func:`apply` separately.
@@ -28,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from core import dp, masking
-from core.errors import ColumnError, InvalidParameterError, RecipeError
+from core.errors import CastError, ColumnError, InvalidParameterError, RecipeError
+from core.kinds import KINDS, cast_column
 from core.limits import (
     EPSILON_MAX,
     EPSILON_MIN,
@@ -87,7 +89,7 @@ class TransformSpec:
     label: str
     many: bool = False  # works on several columns at once
     needs: str = "any"  # "numeric" or "any": the column kind it accepts
-    gives: str = "text"  # the column kind it produces: "numeric", "text", "same", "none"
+    gives: str = "text"  # the kind it produces: "numeric", "text", "same", "none", "cast"
     params: tuple[ParamSpec, ...] = ()
     secret: bool = False
     help: str = ""
@@ -100,6 +102,17 @@ def _p(name: str, kind: str, **kw: Any) -> ParamSpec:
 TRANSFORMS: dict[str, TransformSpec] = {
     t.name: t
     for t in (
+        TransformSpec(
+            name="cast",
+            label="Change kind",
+            gives="cast",  # the kind named by the step: see _gives
+            params=(
+                _p("kind", "choice", required=True, choices=KINDS),
+                _p("date_format", "text", help="strftime format of text dates; default ISO"),
+            ),
+            help="Change the column's kind (text, integer, decimal, date, category, boolean) "
+            "without changing a value; refused when a value would not survive.",
+        ),
         TransformSpec(
             name="mask",
             label="Mask characters",
@@ -612,7 +625,7 @@ def validate(
                 )
         for c in step.columns:
             if spec.gives != "same" and kinds.get(c) != "none":
-                kinds[c] = spec.gives
+                kinds[c] = _gives(step)
     if secrets is not None:
         absent = [n for n in recipe.secrets_needed() if n not in secrets]
         if absent:
@@ -626,6 +639,14 @@ def validate(
             + "; ".join(problems)
             + "."
         )
+
+
+def _gives(step: Step) -> str:
+    """The column kind (``numeric``, ``text`` or ``none``) a step leaves behind."""
+    spec = TRANSFORMS[step.transform]
+    if spec.gives == "cast":
+        return "numeric" if step.params.get("kind") in ("integer", "decimal") else "text"
+    return spec.gives
 
 
 # --- applying ------------------------------------------------------------------------------
@@ -779,6 +800,10 @@ def _run_step(
     col = cols[0]
     if t == "drop":
         return out.drop(columns=[col]), 0, True
+    if t == "cast":
+        cast = cast_column(out, col, p["kind"], date_format=p.get("date_format"))
+        notes.extend(cast.warnings)
+        return cast.frame, 0, True
     if t == "suppress":
         r = masking.local_suppression(out, quasi_identifiers=cols, **p)
         notes.extend(r.warnings)
@@ -871,7 +896,7 @@ def apply(
             progress(i + 1, len(recipe.steps), step.describe())
         try:
             out, gone, ok = _run_step(out, step, keys, source, notes)
-        except (InvalidParameterError, ColumnError) as exc:
+        except (InvalidParameterError, ColumnError, CastError) as exc:
             raise RecipeError(f"Step {i + 1} ({step.describe()}) failed: {exc}") from None
         removed += gone
         secure = secure and ok

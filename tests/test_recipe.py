@@ -69,6 +69,7 @@ def test_json_round_trip_keeps_every_transform():
         "pram": {"epsilon": 1.5, "categories": ["a", "b"]},
         "dp_noise": {"epsilon": 1.0, "lower": 0, "upper": 10},
         "encrypt": {"context": "patients.id", "secret": "hr_key"},
+        "cast": {"kind": "date", "date_format": "%d.%m.%Y"},
     }
     assert set(examples) == set(TRANSFORMS)  # every transform is covered here
     for name, params in examples.items():
