@@ -14,16 +14,19 @@ Public functions
 - :func:`leakage_ranking`: rank columns by how much they reveal a sensitive attribute.
 - :func:`benjamini_hochberg`: adjusted p-values for a set of tests.
 
-Missing values are dropped per pair of columns ("pairwise-complete"). A pair that cannot
-be measured (a constant column, too few complete rows) gets NaN and a stated reason; it
-never raises.
+Missing values are dropped per pair of columns ("pairwise-complete"). An infinite value
+(``inf``/``-inf``) is not a number to correlate: it counts as missing in every measure, and
+the result's ``warnings`` say how many each column had. A pair that cannot be measured (a
+constant column, too few complete rows) gets NaN and a stated reason; it never raises.
+Integer columns are ranked exactly (values above 2**53 are not rounded to float64 first),
+and values are centred and scaled before sums of squares, so 1e-300 and 1e300 work.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -118,9 +121,77 @@ def benjamini_hochberg(p: np.ndarray | Sequence[float]) -> np.ndarray:
     return out
 
 
-def _as_float(series: pd.Series) -> np.ndarray:
-    """A numeric column as float64 with NaN for missing."""
-    return np.asarray(pd.to_numeric(series, errors="coerce").astype("float64"), dtype=float)
+@dataclass(frozen=True, slots=True)
+class _Numbers:
+    """A numeric column ready for the measures.
+
+    ``values`` is float64 with NaN where the value is missing or infinite; an integer
+    column is shifted by its minimum first (exactly, in 64-bit integers), which changes no
+    measure here and keeps the differences that matter. ``key`` holds the exact shifted
+    integers when float64 would round them (a range above 2**53); ranks come from it.
+    """
+
+    values: np.ndarray
+    key: np.ndarray | None
+    n_inf: int
+
+
+_EXACT_FLOAT_INT = 2**53
+
+
+def _numbers(series: pd.Series) -> _Numbers:
+    """Float values (NaN = missing or infinite), an exact rank key, and the inf count."""
+    dtype = series.dtype
+    if pd.api.types.is_integer_dtype(dtype):
+        valid = np.asarray(series.notna(), dtype=bool)
+        unsigned = pd.api.types.is_unsigned_integer_dtype(dtype)
+        ints = np.asarray(series.to_numpy(dtype="uint64" if unsigned else "int64", na_value=0))
+        if not valid.any():
+            return _Numbers(np.full(ints.size, np.nan), None, 0)
+        low = ints[valid].min()
+        # the difference to the minimum fits uint64 exactly (modular subtraction)
+        diff = ints.view(np.uint64) - np.asarray(low).view(np.uint64)
+        values = diff.astype("float64")
+        values[~valid] = np.nan
+        key = diff if int(diff[valid].max()) > _EXACT_FLOAT_INT else None
+        return _Numbers(values, key, 0)
+    if pd.api.types.is_float_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+        values = np.array(series.to_numpy(dtype="float64", na_value=np.nan), dtype=float)
+    else:
+        values = np.array(pd.to_numeric(series, errors="coerce").astype("float64"), dtype=float)
+    inf = np.isinf(values)
+    n_inf = int(inf.sum())
+    if n_inf:
+        values[inf] = np.nan
+    return _Numbers(values, None, n_inf)
+
+
+def _inf_warning(column: object, count: int) -> str:
+    return (
+        f"Column '{column}' has {count:,} infinite value(s) (inf or -inf); they are treated "
+        "as missing. Replace them with a number or leave them out."
+    )
+
+
+def _standardize(values: np.ndarray) -> np.ndarray:
+    """Scale to max |x| = 1, centre, and scale again: no overflow or underflow in squares.
+
+    Pearson's r and eta do not change under ``a + b x`` with b > 0. A constant column stays
+    constant (x / x is exactly 1), so the exact constant checks still hold afterwards.
+    """
+    out = np.array(values, dtype=float)
+    valid = ~np.isnan(out)
+    if not valid.any():
+        return out
+    top = float(np.max(np.abs(out[valid])))
+    if top == 0:
+        return out
+    out /= top
+    out -= float(np.mean(out[valid]))
+    spread = float(np.max(np.abs(out[valid])))
+    if spread > 0:
+        out /= spread
+    return out
 
 
 def _is_numeric(series: pd.Series) -> bool:
@@ -209,15 +280,28 @@ def _ranks_from_sorted(
 _EMPTY = np.empty(0, np.intp)
 
 
-def _prepare(values: np.ndarray, *, sort: bool = True, average: bool = True) -> _Col:
+def _prepare(
+    values: np.ndarray,
+    *,
+    sort: bool = True,
+    average: bool = True,
+    key: np.ndarray | None = None,
+) -> _Col:
+    """Sort a column once; ``key`` (exact integers) decides the order and ties if given."""
     valid = ~np.isnan(values)
     n_valid = int(valid.sum())
     empty = np.empty(0, np.intp)
     if not sort:  # Pearson needs no ranks, only the distinct-value check
         constant = n_valid == 0 or bool(np.nanmin(values) == np.nanmax(values))
         return _Col(values, valid, empty, empty, values, n_valid, constant)
-    order = np.argsort(values)[:n_valid]  # NaN sorts last
-    dense_s, avg_s = _ranks_from_sorted(values[order], average=average)
+    if key is None:
+        order = np.argsort(values)[:n_valid]  # NaN sorts last
+        sorted_vals = values[order]
+    else:
+        rows = np.flatnonzero(valid)
+        order = rows[np.argsort(key[rows], kind="stable")]
+        sorted_vals = key[order]
+    dense_s, avg_s = _ranks_from_sorted(sorted_vals, average=average)
     dense = np.zeros(values.size, np.intp)
     dense[order] = dense_s
     avg = np.full(values.size, np.nan)
@@ -255,11 +339,24 @@ def _joint_ties(xs: np.ndarray, ys: np.ndarray) -> int:
 # --- pair computations -------------------------------------------------------------------
 
 
+def _clip_r(r: float) -> float:
+    """Clip a coefficient to [-1, 1]; NaN stays NaN (``min``/``max`` would give -1)."""
+    return r if math.isnan(r) else min(1.0, max(-1.0, r))
+
+
 def _pearson_r(x: np.ndarray, y: np.ndarray) -> float:
-    xm = x - x.mean()
-    ym = y - y.mean()
-    r = float(np.dot(xm / np.linalg.norm(xm), ym / np.linalg.norm(ym)))
-    return min(1.0, max(-1.0, r))
+    """Pearson's r of two complete vectors; NaN if either holds NaN or inf.
+
+    Each vector is scaled to max |x| = 1 and centred (then scaled again) before the sums of
+    squares, so neither 1e300 nor 1e-300 overflows or underflows, and
+    :math:`s_{xy} / \\sqrt{s_{xx} s_{yy}}` is exactly 1 for identical vectors.
+    """
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        return math.nan
+    xm, ym = _standardize(x), _standardize(y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = float(np.dot(xm, ym)) / math.sqrt(float(np.dot(xm, xm)) * float(np.dot(ym, ym)))
+    return _clip_r(r)
 
 
 def _pearson_p(r: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -291,8 +388,7 @@ def _kendall_pair(
     ntie = 0 if (xtie == 0 or ytie == 0) else _joint_ties(xs, ys)
     tot = (size * (size - 1)) // 2
     con_minus_dis = tot - xtie - ytie + ntie - 2 * dis
-    tau = con_minus_dis / np.sqrt(tot - xtie) / np.sqrt(tot - ytie)
-    tau = float(min(1.0, max(-1.0, tau)))
+    tau = _clip_r(float(con_minus_dis / np.sqrt(tot - xtie) / np.sqrt(tot - ytie)))
     if xtie == 0 and ytie == 0 and (size <= 33 or min(dis, tot - dis) <= 1):
         # exact null distribution: small or perfectly ordered samples, as scipy does
         return tau, float(stats.kendalltau(xs, ys).pvalue)
@@ -411,7 +507,7 @@ def correlation_matrix(
 
     Notes
     -----
-    For each pair the rows where either value is missing (NaN/NA) are dropped.
+    For each pair the rows where either value is missing (NaN/NA/inf) are dropped.
 
     - Pearson :math:`r = \\sum (x-\\bar x)(y-\\bar y) / (\\lVert x-\\bar x\\rVert
       \\lVert y-\\bar y\\rVert)`; p from the exact null distribution of r (a beta
@@ -421,8 +517,16 @@ def correlation_matrix(
       :func:`scipy.stats.spearmanr`.
     - Kendall tau-b :math:`= (n_c - n_d) / \\sqrt{(n_0 - n_1)(n_0 - n_2)}` with
       :math:`n_0 = n(n-1)/2` and :math:`n_1, n_2` the pairs tied in x, y; p from the
-      tie-corrected normal approximation (exact distribution for n <= 33 without ties),
-      as :func:`scipy.stats.kendalltau`.
+      tie-corrected normal approximation, or from the exact null distribution when
+      neither variable has ties and either n <= 33 or at most one pair is discordant
+      (or at most one concordant), the rule of :func:`scipy.stats.kendalltau` with
+      ``method="auto"``.
+
+    Missing values and infinities (``inf``/``-inf``, counted in ``warnings``) are dropped
+    per pair. Integer columns are ranked on their exact values, so integers above 2**53
+    that float64 would round to one value stay distinct. Pearson standardizes each column
+    (scale to max |x| = 1, centre, scale again) before any sum of squares, so values near
+    1e300 or 1e-300 give the same r as at unit scale. The matrices are exactly symmetric.
 
     Speed: columns without missing values share one BLAS product (Pearson on values,
     Spearman on ranks). Pairwise-complete Pearson comes from four BLAS products of the
@@ -505,14 +609,19 @@ def correlation_matrix(
             )
 
     k = len(cols)
-    # one float matrix, a row per column (pandas keeps numeric blocks column-major, so
-    # this is usually a view); every pass below then runs over contiguous memory
-    values = np.ascontiguousarray(data.to_numpy(dtype="float64", na_value=np.nan).T)
-    rows = values.shape[1]
+    # one float matrix, a row per column, so every pass below runs over contiguous memory;
+    # infinities are missing, integer columns keep an exact rank key
+    nums = [_numbers(data.iloc[:, j]) for j in range(k)]
+    rows = int(data.shape[0])
+    values = np.empty((k, rows))
+    for j, num in enumerate(nums):
+        values[j] = _standardize(num.values) if method == "pearson" else num.values
+        if num.n_inf:
+            warnings.append(_inf_warning(cols[j], num.n_inf))
     gram: np.ndarray | None = None
     if method == "pearson":
         # Complete columns (finite mean) skip the per-column passes: one centred Gram
-        # matrix gives both the constant check (zero norm) and the correlations.
+        # matrix of the standardized values gives the correlations.
         means = values.mean(axis=1)
         complete = np.isfinite(means)
         every = np.ones(rows, dtype=bool)
@@ -520,17 +629,17 @@ def correlation_matrix(
         gram = centred @ centred.T
         del centred
         prepared = []
-        g = 0
         for j in range(k):
             if not complete[j]:
                 prepared.append(_prepare(values[j], sort=False))
                 continue
-            tiny = gram[g, g] <= (np.finfo(float).eps ** 0.75 * means[j]) ** 2 * rows
-            constant = bool(tiny and (values[j] == values[j, 0]).all())
+            constant = bool(values[j].min() == values[j].max())
             prepared.append(_Col(values[j], every, _EMPTY, _EMPTY, values[j], rows, constant))
-            g += 1
     else:
-        prepared = [_prepare(values[j], sort=True, average=method == "spearman") for j in range(k)]
+        prepared = [
+            _prepare(values[j], sort=True, average=method == "spearman", key=nums[j].key)
+            for j in range(k)
+        ]
     r = np.full((k, k), np.nan)
     p = np.full((k, k), np.nan)
     n = np.zeros((k, k), dtype=np.int64)
@@ -538,7 +647,8 @@ def correlation_matrix(
     for a, col in enumerate(prepared):
         n[a, a] = col.n_valid
         if col.n_valid == 0:
-            warnings.append(f"Column '{cols[a]}' has no values; its correlations are NaN.")
+            what = "finite values" if nums[a].n_inf else "values"
+            warnings.append(f"Column '{cols[a]}' has no {what}; its correlations are NaN.")
         elif col.constant:
             warnings.append(f"Column '{cols[a]}' is constant; its correlations are NaN.")
         else:
@@ -547,6 +657,7 @@ def correlation_matrix(
 
     # Block of columns without missing values: one BLAS product (Pearson and Spearman).
     full = [a for a, c in enumerate(prepared) if c.n_valid == rows and not c.constant]
+    in_block: set[int] = set()
     if method in ("pearson", "spearman") and len(full) > 1 and rows >= CORRELATION_MIN_PAIRS:
         if gram is not None:
             pos = np.cumsum(complete) - 1  # row of each complete column in the Gram matrix
@@ -556,17 +667,18 @@ def correlation_matrix(
             mat -= mat.mean(axis=1, keepdims=True)
             sub = mat @ mat.T
             del mat
-        norm = np.sqrt(np.diag(sub))
-        block = np.clip(sub / norm[:, None] / norm[None, :], -1.0, 1.0)
+        # s_ab / sqrt(s_aa s_bb): exactly 1 for identical columns (sqrt(s*s) == s)
+        diag = np.diag(sub).copy()
+        block = np.clip(sub / np.sqrt(np.outer(diag, diag)), -1.0, 1.0)
         sel = np.ix_(full, full)
         r[sel] = block
         n[sel] = rows
         for a in full:
             r[a, a] = 1.0
+        in_block = set(full)
 
     fast = _pairwise_pearson(values) if method == "pearson" and len(full) < k else None
     pairs = [(a, b) for a in range(k) for b in range(a + 1, k)]
-    in_block = set(full) if method != "kendall" else set()
     x_ties: dict[int, tuple[int, int, int]] = {}
     for done, (a, b) in enumerate(pairs):
         if progress is not None:
@@ -622,6 +734,9 @@ def correlation_matrix(
         p[a, b] = p[b, a] = pk
 
     iu = np.triu_indices(k, k=1)
+    low = (iu[1], iu[0])
+    r[low] = r[iu]  # exactly symmetric, whatever order a BLAS product summed in
+    n[low] = n[iu]
     if method != "kendall":
         pf = _pearson_p if method == "pearson" else _spearman_p
         vals = pf(r[iu], n[iu].astype(float))
@@ -714,6 +829,7 @@ class PairAssociation:
     n: int
     statistic: float = math.nan
     reason: str = ""
+    warnings: tuple[str, ...] = ()
 
 
 def _codes(series: pd.Series) -> tuple[np.ndarray, int]:
@@ -849,10 +965,9 @@ def _eta_codes(codes: np.ndarray, levels: int, values: np.ndarray) -> PairAssoci
             reason=f"only {nn} row(s) have both values; at least {CORRELATION_MIN_PAIRS} needed",
         )
     g, size = _compact(codes[mask], levels)
-    y = values[mask]
+    y = _standardize(values[mask])  # eta and F do not change; squares cannot overflow
     kk = size.size
-    mean = y.mean()
-    dev = y - mean
+    dev = y - y.mean()
     sst = float(np.dot(dev, dev))
     if kk < 2:
         reason = "the categorical column has a single category on these rows"
@@ -862,10 +977,24 @@ def _eta_codes(codes: np.ndarray, levels: int, values: np.ndarray) -> PairAssoci
         reason = ""
     if reason:
         return PairAssociation(measure="eta", value=math.nan, p=math.nan, n=nn, reason=reason)
+    # SS_W from the residuals, not SS_T - SS_B (which cancels when eta is near 1); the
+    # second pass centres each group exactly, so F stays accurate up to eta = 1
     gmean = np.bincount(g, weights=dev, minlength=kk) / size
+    resid = dev - gmean[g]
+    fix = np.bincount(g, weights=resid, minlength=kk) / size
+    resid -= fix[g]
+    gmean += fix
+    gmean -= float(np.dot(size, gmean)) / nn
     ssb = float(np.dot(size, gmean**2))
-    ssw = max(sst - ssb, 0.0)
-    eta = min(1.0, math.sqrt(ssb / sst))
+    low = np.full(kk, np.inf)
+    high = np.full(kk, -np.inf)
+    np.minimum.at(low, g, y)
+    np.maximum.at(high, g, y)
+    if (low == high).all():  # every group constant: the groups explain everything
+        ssw, eta = 0.0, 1.0
+    else:
+        ssw = float(np.dot(resid, resid))
+        eta = min(1.0, math.sqrt(ssb / sst))
     if nn - kk <= 0:
         return PairAssociation(
             measure="eta",
@@ -931,7 +1060,12 @@ def correlation_ratio(
             f"categories and values must have the same length; got {len(sc)} and {len(sv)}."
         )
     codes, levels = _codes(sc)
-    return _eta_codes(codes, levels, _as_float(sv))
+    num = _numbers(sv)
+    res = _eta_codes(codes, levels, num.values)
+    if num.n_inf:
+        name = sv.name if isinstance(sv.name, str) else "values"
+        res = replace(res, warnings=(_inf_warning(name, num.n_inf),))
+    return res
 
 
 def _entropy(counts: np.ndarray) -> float:
@@ -962,8 +1096,9 @@ def _discrete_codes(series: pd.Series, bins: int) -> tuple[np.ndarray, int, bool
     if not _is_numeric(series):
         c, k = _codes(series)
         return c, k, False
-    v = _as_float(series)
-    col = _prepare(v)
+    num = _numbers(series)
+    v = num.values
+    col = _prepare(v, key=num.key)
     n_distinct = int(col.dense.max()) if col.n_valid else 0
     if n_distinct <= bins:
         return np.where(col.valid, col.dense - 1, -1).astype(np.int64), n_distinct, False
@@ -1187,7 +1322,9 @@ def association_matrix(
             reasons[(ca, cb)] = why
         warnings.extend(cm.warnings)
     codes = {i: _codes(df[cols[i]]) for i in range(k) if kinds[i] == "categorical"}
-    floats = {i: _as_float(df[cols[i]]) for i in num}
+    numbers = {i: _numbers(df[cols[i]]) for i in num}
+    floats = {i: numbers[i].values for i in num}
+    warnings.extend(_inf_warning(cols[i], numbers[i].n_inf) for i in num if numbers[i].n_inf)
     pairs = [(a, b) for a in range(k) for b in range(a + 1, k)]
     for done, (a, b) in enumerate(pairs):
         if progress is not None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import warnings
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -114,13 +116,18 @@ def test_ill_conditioned_pairs_still_match_scipy(method: str) -> None:
         (np.arange(12.0), np.array([3, 1, 2, 5, 4, 7, 6, 9, 8, 12, 10, 11.0])),
         # large n, perfectly ordered but one swap: exact p again (min(dis, tot-dis) <= 1)
         (np.arange(60.0), np.r_[1.0, 0.0, np.arange(2.0, 60.0)]),
+        # large n, reversed but one swap: one concordant pair, exact p as well
+        (np.arange(60.0), np.r_[1.0, 0.0, np.arange(2.0, 60.0)][::-1]),
+        # large n, two discordant pairs: the normal approximation again
+        (np.arange(60.0), np.r_[1.0, 0.0, 2.0, 4.0, 3.0, np.arange(5.0, 60.0)]),
     ],
 )
 def test_kendall_exact_p_paths_match_scipy(x: np.ndarray, y: np.ndarray) -> None:
     res = correlation_matrix(pd.DataFrame({"x": x, "y": y}), method="kendall")
     ref = stats.kendalltau(x, y)
     assert res.r[0, 1] == pytest.approx(ref.statistic, abs=1e-12)
-    assert res.p[0, 1] == pytest.approx(ref.pvalue, abs=1e-12)
+    # relative: the exact and the normal p differ by orders of magnitude in the tail
+    assert res.p[0, 1] == pytest.approx(ref.pvalue, rel=1e-9, abs=1e-300)
 
 
 def test_p_adjusted_is_benjamini_hochberg_of_upper_triangle() -> None:
@@ -460,3 +467,259 @@ def test_progress_reports_increasing_shares_up_to_one() -> None:
     correlation_matrix(_messy_frame(4, 50), method="kendall", progress=seen.append)
     assert seen == sorted(seen) and seen[0] == 0.0 and seen[-1] == 1.0
     assert len(seen) == 9 * 8 // 2 + 1  # one call per pair, then done
+
+
+# --- edges: infinities, magnitudes, big integers, tiny tables (issue: right numbers) -------
+
+
+def _finite_reference(d: pd.DataFrame, method: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """scipy on the rows where both values are finite: inf counts as missing."""
+    return _scipy_reference(d.replace([np.inf, -np.inf], np.nan), method)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("with_nan", [False, True])  # block / BLAS paths vs per-pair paths
+def test_infinity_is_missing_with_a_stated_reason(method: str, with_nan: bool) -> None:
+    rng = np.random.default_rng(11)
+    n = 60
+    x = rng.normal(size=n)
+    y = x + rng.normal(size=n)
+    pinf = x.copy()
+    pinf[[3, 7]] = np.inf
+    pinf[11] = -np.inf
+    d = pd.DataFrame({"x": x, "pinf": pinf, "y": y})
+    if with_nan:
+        d.loc[[5, 20], "y"] = np.nan
+    res = correlation_matrix(d, method=method)
+    r, p, nn = _finite_reference(d, method)
+    off = ~np.eye(3, dtype=bool)
+    np.testing.assert_allclose(res.r[off], r[off], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(res.p[off], p[off], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(res.n[off], nn[off])
+    assert res.n[1, 1] == n - 3
+    assert any("'pinf'" in w and "3 infinite" in w for w in res.warnings)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_all_infinite_column_has_no_values(method: str) -> None:
+    # {x, +inf - x, y}: the second column holds no number at all
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=30)
+    d = pd.DataFrame({"x": x, "pinf": np.inf - x, "y": x + rng.normal(size=30)})
+    res = correlation_matrix(d, method=method)
+    assert np.isnan(res.r[0, 1]) and np.isnan(res.r[1, 2]) and np.isnan(res.p[0, 1])
+    assert res.n[0, 1] == 0 and res.n[1, 1] == 0
+    r_ref = SCIPY[method](x, d["y"].to_numpy()).statistic
+    assert res.r[0, 2] == pytest.approx(r_ref, abs=1e-12)
+    assert any("'pinf'" in w and "30 infinite" in w for w in res.warnings)
+
+
+def test_pearson_never_turns_nan_into_minus_one() -> None:
+    from core.correlation import _pearson_r
+
+    assert math.isnan(_pearson_r(np.array([0.0, 1.0, np.nan]), np.array([0.0, 1.0, 2.0])))
+    assert math.isnan(_pearson_r(np.array([0.0, 1.0, np.inf]), np.array([0.0, 1.0, 2.0])))
+
+
+def _eta_reference(groups: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """eta from scipy's one-way ANOVA: eta^2 = F(k-1) / (F(k-1) + n - k)."""
+    samples = [y[groups == g] for g in np.unique(groups)]
+    res = stats.f_oneway(*samples)
+    k, n = len(samples), y.size
+    f = float(res.statistic)
+    return math.sqrt(f * (k - 1) / (f * (k - 1) + n - k)), f, float(res.pvalue)
+
+
+def test_eta_treats_infinity_as_missing() -> None:
+    rng = np.random.default_rng(13)
+    g = rng.choice(list("abc"), 80)
+    y = rng.normal(size=80) + (g == "a")
+    y_inf = y.copy()
+    y_inf[[0, 9]] = [np.inf, -np.inf]
+    res = correlation_ratio(g, y_inf)
+    keep = np.isfinite(y_inf)
+    eta, f, pval = _eta_reference(g[keep], y[keep])
+    assert res.n == 78
+    assert res.value == pytest.approx(eta, rel=1e-12)
+    assert res.statistic == pytest.approx(f, rel=1e-10)
+    assert res.p == pytest.approx(pval, rel=1e-9)
+    assert any("2 infinite" in w for w in res.warnings)
+
+
+@pytest.mark.skipif(not ADULT.exists(), reason="the Adult sample is not in data/")
+def test_one_infinity_does_not_make_a_proxy_in_adult() -> None:
+    adult = pd.read_csv(ADULT, na_values="?", skipinitialspace=True)
+    cols = ["sex", "hours-per-week", "age", "education"]
+    bad = adult[cols].copy()
+    bad["hours-per-week"] = bad["hours-per-week"].astype(float)
+    bad.loc[17, "hours-per-week"] = np.inf
+    dropped = bad.drop(index=17)
+    got = {e.column: e for e in leakage_ranking(bad, sensitive="sex").entries}
+    want = {e.column: e for e in leakage_ranking(dropped, sensitive="sex").entries}
+    hours = got["hours-per-week"]
+    eta, _, _ = _eta_reference(
+        dropped["sex"].to_numpy(), dropped["hours-per-week"].to_numpy(dtype=float)
+    )
+    assert hours.association == pytest.approx(eta, rel=1e-10)
+    assert hours.association < 0.5 and not hours.proxy
+    assert hours.nmi == pytest.approx(want["hours-per-week"].nmi, rel=1e-12)
+    assert hours.n == want["hours-per-week"].n == len(dropped)
+    assert hours.guess_accuracy == want["hours-per-week"].guess_accuracy
+    rep = leakage_ranking(bad, sensitive="sex")
+    assert any("'hours-per-week'" in w and "1 infinite" in w for w in rep.warnings)
+    # the numeric matrix agrees too
+    am = association_matrix(bad, columns=["hours-per-week", "age"])
+    assert am.n[0, 1] == len(dropped)
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200, 1e300, 1e-300])
+@pytest.mark.parametrize("with_nan", [False, True])
+def test_huge_and_tiny_magnitudes_match_scipy(scale: float, with_nan: bool) -> None:
+    rng = np.random.default_rng(14)
+    a = rng.normal(size=40)
+    b = a + rng.normal(size=40)
+    c = rng.normal(size=40)
+    d = pd.DataFrame({"a": a * scale, "b": b * scale, "c": c})  # c at ordinary scale
+    if with_nan:
+        d.loc[[2, 30], "a"] = np.nan
+    res = correlation_matrix(d, method="pearson")
+    # Pearson is scale-invariant: scipy on the unscaled values is the reference
+    r, p, _ = _scipy_reference(pd.DataFrame({"a": d["a"] / scale, "b": b, "c": c}), "pearson")
+    off = ~np.eye(3, dtype=bool)
+    np.testing.assert_allclose(res.r[off], r[off], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(res.p[off], p[off], rtol=0, atol=1e-10)
+    g = np.repeat(list("abcd"), 10)
+    eta = correlation_ratio(g, b * scale)
+    assert eta.value == pytest.approx(_eta_reference(g, b)[0], rel=1e-12)
+
+
+def _exact_ranks(values: list[int]) -> np.ndarray:
+    """Dense ranks of Python integers, compared exactly (no float64 rounding)."""
+    order = {v: i for i, v in enumerate(sorted(set(values)))}
+    return np.array([order[v] for v in values], dtype=float)
+
+
+@pytest.mark.parametrize("method", ["spearman", "kendall"])
+@pytest.mark.parametrize(
+    "dtype, base",
+    [
+        ("int64", 2**60),  # above 2^53: neighbours collapse in float64
+        ("Int64", -(2**62)),  # nullable, with missing values (the per-pair path)
+        ("uint64", 2**63 + 2**62),  # above 2^63: unsigned only
+    ],
+)
+def test_integers_above_2_53_are_ranked_exactly(method: str, dtype: str, base: int) -> None:
+    rng = np.random.default_rng(15)
+    n = 200
+    off_x = rng.permutation(n) * 3
+    off_y = off_x + rng.integers(0, 40, n)
+    xs = [base + int(v) for v in off_x]
+    ys = [base + int(v) for v in off_y]
+    d = pd.DataFrame({"x": pd.array(xs, dtype=dtype), "y": pd.array(ys, dtype=dtype)})
+    keep = np.ones(n, bool)
+    if dtype == "Int64":
+        d.loc[[4, 50], "x"] = pd.NA
+        keep[[4, 50]] = False
+    rx = _exact_ranks([v for v, k in zip(xs, keep, strict=True) if k])
+    ry = _exact_ranks([v for v, k in zip(ys, keep, strict=True) if k])
+    ref = SCIPY[method](rx, ry)
+    res = correlation_matrix(d, method=method)
+    assert res.r[0, 1] == pytest.approx(ref.statistic, abs=1e-12)
+    assert res.p[0, 1] == pytest.approx(ref.pvalue, rel=1e-9, abs=1e-300)
+    assert res.n[0, 1] == keep.sum()
+    # x against x + 1: every pair concordant, so tau = rho = 1 exactly
+    same = pd.DataFrame({"x": pd.array(xs, dtype=dtype), "z": pd.array(xs, dtype=dtype) + 1})
+    assert correlation_matrix(same, method=method).r[0, 1] == 1.0
+
+
+def test_big_integers_are_binned_exactly_for_nmi() -> None:
+    rng = np.random.default_rng(16)
+    off = rng.permutation(100)
+    xs = [2**60 + int(v) for v in off]
+    s = np.where(off < 50, "lo", "hi")
+    got = normalized_mutual_information(pd.Series(xs, dtype="int64"), s, bins=2)
+    assert got == normalized_mutual_information(_exact_ranks(xs), s, bins=2) == 1.0
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_two_row_table_gives_n_2_and_a_reason(method: str) -> None:
+    res = correlation_matrix(pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 5.0]}), method=method)
+    assert res.n[0, 1] == res.n[1, 0] == 2
+    assert np.isnan(res.r[0, 1]) and np.isnan(res.p[0, 1])
+    assert res.reasons[("a", "b")] == "only 2 row(s) have both values; at least 3 needed"
+
+
+def test_f_of_a_perfect_eta_is_infinite_as_scipy() -> None:
+    rng = np.random.default_rng(17)
+    for _ in range(50):
+        levels = rng.normal(size=3) * 10 ** rng.uniform(-3, 3)
+        g = np.r_[0, 1, 2, rng.integers(0, 3, 17)]
+        y = levels[g]
+        res = correlation_ratio(g, y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # scipy may flag the constant groups
+            ref = stats.f_oneway(*[y[g == k] for k in range(3)])
+        assert res.statistic == ref.statistic == math.inf
+        assert res.p == ref.pvalue == 0.0
+        assert res.value == 1.0
+
+
+def _exact_anova(groups: np.ndarray, y: np.ndarray) -> tuple[Fraction, Fraction]:
+    """eta^2 and F in exact rational arithmetic on the float values as given."""
+    vals = [Fraction(float(v)) for v in y]
+    n = len(vals)
+    mean = sum(vals, Fraction(0)) / n
+    labels = sorted(set(groups.tolist()))
+    ssb = ssw = Fraction(0)
+    for lab in labels:
+        part = [v for v, g in zip(vals, groups, strict=True) if g == lab]
+        gm = sum(part, Fraction(0)) / len(part)
+        ssb += len(part) * (gm - mean) ** 2
+        ssw += sum(((v - gm) ** 2 for v in part), Fraction(0))
+    k = len(labels)
+    return ssb / (ssb + ssw), (ssb / (k - 1)) / (ssw / (n - k))
+
+
+def test_f_is_exact_when_groups_nearly_explain_everything() -> None:
+    # scipy's f_oneway itself cancels here (it returns a negative F); exact fractions do not
+    rng = np.random.default_rng(18)
+    g = rng.integers(0, 4, 200)
+    y = g * 1e3 + rng.normal(size=200) * 1e-6  # eta just below 1
+    res = correlation_ratio(g, y)
+    eta2, f = _exact_anova(g, y)
+    assert res.statistic == pytest.approx(float(f), rel=1e-8)
+    assert res.value == pytest.approx(math.sqrt(float(eta2)), rel=1e-15)
+    assert res.value < 1.0 and math.isfinite(res.statistic)
+
+
+@pytest.mark.parametrize(
+    "x, y",
+    [
+        ([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]),  # perfect agreement at n = 3
+        ([1.0, 2.0, 3.0], [30.0, 20.0, 10.0]),  # perfect disagreement
+        ([1.0, 2.0, 3.0, 4.0, np.nan], [1.0, 5.0, 7.0, 9.0, 2.0]),  # per-pair path
+        ([10.0, 2.0, 3.0, 5.0, 7.0, 1.0], [9.0, 2.0, 3.0, 4.0, 8.0, 0.0]),
+    ],
+)
+def test_spearman_perfect_agreement_is_exact(x: list, y: list) -> None:
+    d = pd.DataFrame({"x": x, "y": y})
+    res = correlation_matrix(d, method="spearman")
+    keep = d.notna().all(axis=1)
+    ref = stats.spearmanr(d.loc[keep, "x"], d.loc[keep, "y"])
+    assert res.r[0, 1] == ref.statistic and abs(ref.statistic) == 1.0
+    assert res.p[0, 1] == ref.pvalue
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("seed", range(6))
+def test_matrix_is_exactly_symmetric(method: str, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 300))
+    m = rng.normal(size=(n, 6)) * 10.0 ** rng.integers(-5, 5, 6)
+    m[:, 3] = np.round(m[:, 3])  # ties
+    if seed % 2:
+        m[rng.random(m.shape) < 0.1] = np.nan
+    res = correlation_matrix(pd.DataFrame(m, columns=list("abcdef")), method=method)
+    for what in ("r", "p", "p_adjusted", "n", "ci_low", "ci_high"):
+        arr = getattr(res, what)
+        assert np.array_equal(arr, arr.T, equal_nan=True), what
