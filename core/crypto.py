@@ -71,6 +71,7 @@ __all__ = [
     "StrengthReport",
     "age_decrypt",
     "age_encrypt",
+    "check_work_factor",
     "decrypt",
     "decrypt_bytes",
     "decrypt_file",
@@ -79,11 +80,13 @@ __all__ = [
     "encrypt_file",
     "generate_key",
     "inspect_file",
+    "inspect_stream",
     "key_from_text",
     "key_to_text",
     "passphrase_strength",
     "siv_decrypt_column",
     "siv_encrypt_column",
+    "wrong_secret_kind",
 ]
 
 FORMAT_PRIVLENS = "privlens-v1"
@@ -124,6 +127,11 @@ _AGE_B64 = re.compile(rb"^[A-Za-z0-9+/]*$")
 # --- key text ---------------------------------------------------------------------------------
 _KEY_PREFIX = "privlens-key-v1:"
 _KEY_CHECK = 4
+#: A key token: unpadded base64url of 36 bytes is exactly 48 characters of this alphabet.
+_KEY_TOKEN = re.compile(r"[A-Za-z0-9_-]{48}")
+
+#: Linux's flag for an unnamed file in a folder (0 where the platform has none).
+_O_TMPFILE = getattr(os, "O_TMPFILE", 0)
 
 #: Bytes of plaintext kept in memory before the non-seekable paths spill to a temporary file.
 _SPOOL_BYTES = 16 * 2**20
@@ -285,7 +293,9 @@ def key_from_text(text: str | bytes) -> bytes:
     Raises
     ------
     InvalidParameterError
-        If no key line is found, or it does not decode to a key with a valid check.
+        If no key line is found, its token is not exactly 48 characters of unpadded
+        base64url (padding, spaces and any other character are refused, as the format
+        specifies), or the check bytes do not match.
     """
     if isinstance(text, bytes | bytearray):
         try:
@@ -302,18 +312,20 @@ def key_from_text(text: str | bytes) -> bytes:
             "needs exactly one. Choose the .key file PrivLens gave you when the data was "
             "encrypted."
         )
-    token = lines[0][len(_KEY_PREFIX) :].strip()
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-    except (binascii.Error, ValueError):
-        raw = b""
-    if (
-        len(raw) != KEY_BYTES + _KEY_CHECK
-        or hashlib.sha256(raw[:KEY_BYTES]).digest()[:_KEY_CHECK] != raw[KEY_BYTES:]
-    ):
+    token = lines[0][len(_KEY_PREFIX) :]
+    if not _KEY_TOKEN.fullmatch(token):
+        foreign = sum(1 for ch in token if not _KEY_TOKEN.fullmatch(ch * 48))
         raise InvalidParameterError(
-            "The key line in the key file is damaged (its length or check digits do not "
-            "match). Use an unmodified copy of the key file."
+            "The key line in the key file is damaged: after the prefix it must hold exactly "
+            "48 characters of A-Z, a-z, 0-9, '-' and '_' (no '=' padding, no spaces); got "
+            f"{len(token)} character(s), {foreign} of them outside that set. Use an "
+            "unmodified copy of the key file."
+        )
+    raw = base64.urlsafe_b64decode(token)
+    if hashlib.sha256(raw[:KEY_BYTES]).digest()[:_KEY_CHECK] != raw[KEY_BYTES:]:
+        raise InvalidParameterError(
+            "The key line in the key file is damaged (its check digits do not match). Use "
+            "an unmodified copy of the key file."
         )
     return raw[:KEY_BYTES]
 
@@ -612,28 +624,89 @@ def encrypt_file(
 
 
 def decrypt_file(
-    src_path: str | os.PathLike[str],
+    src_path: str | os.PathLike[str] | BinaryIO,
     dst_path: str | os.PathLike[str],
     *,
     passphrase: str | None = None,
     key: bytes | None = None,
     max_work_factor: int = SCRYPT_WORK_FACTOR_MAX,
 ) -> DecryptResult:
-    """Decrypt the file at ``src_path`` to ``dst_path`` (see :func:`decrypt`).
+    """Decrypt the file at ``src_path`` (or a binary stream) to ``dst_path``.
 
-    The plaintext goes to a temporary file (mode 0600) next to ``dst_path``, which is
-    renamed into place only after the last chunk verified, and deleted on failure: a
-    failed decryption never creates or changes ``dst_path``. Memory use is one chunk.
+    See :func:`decrypt` for the parameters and the errors raised.
+
+    Notes
+    -----
+    Plaintext that has not been verified as a whole never has a name: chunks are written,
+    as they verify, to a file without a name in ``dst_path``'s folder (Linux ``O_TMPFILE``,
+    mode 0600), which is given the name ``dst_path`` only after the last chunk verified
+    (linked in, or linked under a temporary name and renamed over an existing
+    ``dst_path``). Where the platform has no unnamed files, a 0600 temporary file is
+    unlinked right after it is created, and on success its content is copied to a new
+    0600 file that is renamed into place. On failure or interruption (an exception,
+    Ctrl-C, or a signal the caller turns into one) the written plaintext is overwritten
+    with zeros and the file closed, so it disappears with its descriptor: a failed
+    decryption never creates or changes ``dst_path``.
+
+    What remains possible if the process is killed outright (SIGKILL, power loss): no file
+    name ever points to unverified plaintext, but the blocks already written are freed
+    without being overwritten, so someone who can read the raw disk may recover them; and
+    between the link under a temporary name and the rename over an existing ``dst_path``
+    (a few microseconds) a kill leaves that verified plaintext under a hidden
+    ``.NAME.*.part`` name. Memory use is one chunk.
     """
     result: list[DecryptResult] = []
-    with open(src_path, "rb") as fin:
-        _write_atomically(
-            dst_path,
-            lambda fout: result.append(
-                decrypt(fin, fout, passphrase=passphrase, key=key, max_work_factor=max_work_factor)
-            ),
-        )
+
+    def run(fout: BinaryIO) -> None:
+        if isinstance(src_path, str | os.PathLike):
+            with open(src_path, "rb") as fin:
+                result.append(
+                    decrypt(
+                        fin, fout, passphrase=passphrase, key=key, max_work_factor=max_work_factor
+                    )
+                )
+        else:
+            result.append(
+                decrypt(
+                    src_path, fout, passphrase=passphrase, key=key, max_work_factor=max_work_factor
+                )
+            )
+
+    _write_unnamed_then_link(Path(dst_path), run)
     return result[0]
+
+
+def inspect_stream(src: BinaryIO) -> tuple[EncryptedFileInfo, BinaryIO]:
+    """Read an encrypted stream's header once, and return it with the whole stream again.
+
+    For pipes and other streams that cannot be rewound: the bytes the header took are
+    replayed before the rest, so the second value can go straight to :func:`decrypt` or
+    :func:`decrypt_file` and ``src`` is read only once.
+
+    Parameters
+    ----------
+    src : binary file
+        The encrypted stream, at its start.
+
+    Returns
+    -------
+    (EncryptedFileInfo, binary file)
+        What :func:`inspect_file` reads, and a stream of the whole file from its start.
+
+    Raises
+    ------
+    UnknownFormatError, TruncatedFileError, TamperedDataError
+        As :func:`inspect_file`.
+
+    Examples
+    --------
+    >>> info, again = inspect_stream(io.BytesIO(encrypt_bytes(b"hi", key=bytes(32))))
+    >>> info.needs, decrypt_bytes(again, key=bytes(32))
+    ('key', b'hi')
+    """
+    recorder = _Recorder(src)
+    info = inspect_file(recorder)  # type: ignore[arg-type]
+    return info, io.BufferedReader(_Replay(bytes(recorder.taken), src))
 
 
 def inspect_file(src: bytes | bytearray | memoryview | BinaryIO) -> EncryptedFileInfo:
@@ -691,24 +764,14 @@ def _decrypt_any(
     first = _read_magic(reader)
     if first == AGE_MAGIC:
         if mode != MODE_PASSPHRASE:
-            raise WrongKeyError(
-                "This is an age file protected by a passphrase, but a key file was given. "
-                "Enter the passphrase instead."
-            )
+            raise _wrong_kind(FORMAT_AGE, "passphrase")
         return _age_decrypt_after_magic(reader, out, secret, first, max_work_factor)
     head = _read_privlens_header(reader, first)
     file_mode, work = head[_OFF_MODE], head[_OFF_WORK]
     if file_mode != mode:
-        raise WrongKeyError(
-            "This file was encrypted with "
-            + (
-                "a passphrase, but a key file was given. Enter the passphrase instead."
-                if file_mode == MODE_PASSPHRASE
-                else "a key file, but a passphrase was given. Upload the key file instead."
-            )
-        )
+        raise _wrong_kind(FORMAT_PRIVLENS, "passphrase" if file_mode == MODE_PASSPHRASE else "key")
     if file_mode == MODE_PASSPHRASE:
-        _check_work_factor(work, max_work_factor)
+        check_work_factor(work, cap=max_work_factor)
     wrap_key = _wrap_key(file_mode, secret, bytes(head[_OFF_SALT:_OFF_NONCE]), work)
     try:
         file_key = (
@@ -820,17 +883,29 @@ def _read_privlens_header(reader: BinaryIO, first: bytes) -> bytearray:
 
 
 def _diagnose_chunk(payload_key: bytes, ct: memoryview, i: int, n: int) -> DecryptionError:
-    """Tell a chunk that belongs elsewhere from a chunk that was altered."""
-    body, tag = ct[:-TAG_BYTES], ct[-TAG_BYTES:]
-    for j in range(min(n, 4096)):
-        if j == i:
-            continue
-        try:
-            AES.new(
-                payload_key, AES.MODE_GCM, nonce=_chunk_nonce(j, j == n - 1)
-            ).decrypt_and_verify(body, tag)
-        except ValueError:
-            continue
+    """Tell a chunk that belongs at another position ``j < n`` from a chunk that was altered.
+
+    Exact for any ``n``, in the time of two passes over one chunk: with a 96-bit nonce,
+    AES-GCM's tag is ``GHASH_H(ciphertext) XOR E_K(nonce || 0^31 || 1)``, and ``H = E_K(0)``
+    does not depend on the nonce. Sealing the chunk's own plaintext again under any nonce
+    ``N`` gives the same ciphertext and the tag ``T_N``, so ``E_K(J0) = T XOR T_N XOR
+    E_K(N || 0^31 || 1)`` for the one counter block ``J0`` under which the stored tag ``T``
+    verifies. Decrypting that block with AES names the nonce that opens the chunk, if any:
+    the same answer as trying the nonce of every other position in turn.
+    """
+    body, tag = bytes(ct[:-TAG_BYTES]), bytes(ct[-TAG_BYTES:])
+    probe = _chunk_nonce(i, i == n - 1)
+    plain = AES.new(payload_key, AES.MODE_GCM, nonce=probe).decrypt(body)
+    _, probe_tag = AES.new(payload_key, AES.MODE_GCM, nonce=probe).encrypt_and_digest(plain)
+    block = AES.new(payload_key, AES.MODE_ECB)
+    counter_one = b"\x00\x00\x00\x01"
+    stream = bytes(
+        a ^ b ^ c
+        for a, b, c in zip(tag, probe_tag, block.encrypt(probe + counter_one), strict=True)
+    )
+    j0 = block.decrypt(stream)
+    j = int.from_bytes(j0[:11], "big")
+    if j0[12:] == counter_one and j < n and j != i and j0[11] == (1 if j == n - 1 else 0):
         return ReorderedChunksError(
             f"Chunk {i + 1} of {n} is authentic but belongs at position {j + 1}: the "
             "file's chunks were reordered, repeated or removed. Ask for a fresh copy."
@@ -841,13 +916,98 @@ def _diagnose_chunk(payload_key: bytes, ct: memoryview, i: int, n: int) -> Decry
     )
 
 
-def _check_work_factor(work: int, cap: int) -> None:
+def _scrypt_memory(work: int) -> str:
+    """Memory scrypt needs at r = 8: 128 * r * N bytes = 2^(work + 10) bytes."""
+    exp = work + 10
+    for unit, shift in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if exp >= shift:
+            return f"{2 ** (exp - shift)} {unit}"
+    return f"{2**exp} bytes"
+
+
+def check_work_factor(work: int, *, cap: int = SCRYPT_WORK_FACTOR_MAX) -> None:
+    """Refuse a passphrase file's scrypt work factor outside what readers accept.
+
+    Parameters
+    ----------
+    work : int
+        The file's scrypt log2 N (from its header, or :func:`inspect_file`).
+    cap : int, default 20
+        The highest log2 N accepted (``max_work_factor`` of :func:`decrypt`).
+
+    Raises
+    ------
+    WorkFactorError
+        ``work`` is below ``SCRYPT_WORK_FACTOR_MIN`` (10, the lowest any PrivLens writer
+        uses: such a file was not made by a conforming writer, and its passphrase is cheap
+        to guess for anyone who got a copy, so the recipient is told), or above ``cap``
+        (a hostile header could otherwise make the reader spend gigabytes and minutes).
+        The message gives log2 N and the bounds, never 2^N written out.
+
+    Examples
+    --------
+    >>> check_work_factor(17)
+    >>> check_work_factor(64)
+    Traceback (most recent call last):
+    ...
+    core.errors.WorkFactorError: The file asks for a scrypt work factor of 2^64 (log2 N = 64), \
+above the limit of 2^20 (log2 N = 20 already needs 1 GiB of memory per attempt, and each step \
+up doubles it). Ask the sender to encrypt it again with the default work factor (log2 N = 17); \
+from Python, max_work_factor raises the limit for a file you trust.
+    """
+    if work < SCRYPT_WORK_FACTOR_MIN:
+        raise WorkFactorError(
+            f"The file asks for a scrypt work factor of 2^{work} (log2 N = {work}), below "
+            f"the minimum of 2^{SCRYPT_WORK_FACTOR_MIN} that PrivLens writers use: its "
+            "passphrase would be cheap to guess, and PrivLens did not make it. Ask the sender "
+            f"to encrypt it again with the default work factor (log2 N = "
+            f"{SCRYPT_WORK_FACTOR_DEFAULT})."
+        )
     if work > cap:
         raise WorkFactorError(
-            f"The file asks for a scrypt work factor of 2^{work}, above the limit of "
-            f"2^{cap} (it would need about {2 ** (work - 10)} MiB of memory per attempt). "
-            "If you trust the file, raise max_work_factor; otherwise refuse it."
+            f"The file asks for a scrypt work factor of 2^{work} (log2 N = {work}), above "
+            f"the limit of 2^{cap} (log2 N = {cap} already needs {_scrypt_memory(cap)} of "
+            "memory per attempt, and each step up doubles it). Ask the sender to encrypt it "
+            f"again with the default work factor (log2 N = {SCRYPT_WORK_FACTOR_DEFAULT}); "
+            "from Python, max_work_factor raises the limit for a file you trust."
         )
+
+
+def _wrong_kind(fmt: str, needs: str) -> WrongKeyError:
+    what = "This age file" if fmt == FORMAT_AGE else "This PrivLens file"
+    if needs == "key":
+        return WrongKeyError(
+            f"{what} was encrypted with a key file, not a passphrase. Give the key file it "
+            "was encrypted with instead."
+        )
+    return WrongKeyError(
+        f"{what} is protected by a passphrase, not a key file. Give the passphrase instead."
+    )
+
+
+def wrong_secret_kind(info: EncryptedFileInfo) -> WrongKeyError:
+    """The error for a file given the other kind of secret (a key file for a passphrase).
+
+    :func:`decrypt` raises exactly this error; front ends that check the kind before asking
+    for a secret (the command line) raise it too, so the message is the same everywhere.
+
+    Parameters
+    ----------
+    info : EncryptedFileInfo
+        What :func:`inspect_file` read from the file.
+
+    Returns
+    -------
+    WrongKeyError
+        Not raised: the caller raises it.
+
+    Examples
+    --------
+    >>> str(wrong_secret_kind(inspect_file(encrypt_bytes(b"", key=bytes(32)))))
+    'This PrivLens file was encrypted with a key file, not a passphrase. Give the key file \
+it was encrypted with instead.'
+    """
+    return _wrong_kind(info.format, info.needs)
 
 
 # === age v1 (scrypt recipient) =================================================================
@@ -974,7 +1134,7 @@ def _age_decrypt_after_magic(
     reader: BinaryIO, out: BinaryIO, secret: bytes, first: bytes, max_work_factor: int
 ) -> DecryptResult:
     header, salt, work, (body, mac) = _age_read_header(reader, first)
-    _check_work_factor(work, max_work_factor)
+    check_work_factor(work, cap=max_work_factor)
     # age uses the passphrase bytes exactly as typed (no Unicode normalisation).
     wrap = scrypt(secret, _AGE_SCRYPT_LABEL + salt, 32, 1 << work, 8, 1)
     try:
@@ -1415,6 +1575,111 @@ def _rollback_on_failure(out: BinaryIO, run: Callable[[], DecryptResult]) -> Dec
         _wipe(out, start, end)
         out.seek(start)
         out.truncate()
+        raise
+
+
+class _Recorder:
+    """A reader that keeps a copy of every byte read through it (for :func:`inspect_stream`)."""
+
+    def __init__(self, src: BinaryIO) -> None:
+        self.src, self.taken = src, bytearray()
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.src.read(n) or b""
+        self.taken += data
+        return data
+
+    def readline(self, limit: int = -1) -> bytes:
+        data = self.src.readline(limit) or b""
+        self.taken += data
+        return data
+
+
+class _Replay(io.RawIOBase):
+    """The bytes already taken from a stream, then the rest of the stream."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self.head, self.pos, self.rest = head, 0, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if self.pos < len(self.head):
+            n = min(len(view), len(self.head) - self.pos)
+            view[:n] = self.head[self.pos : self.pos + n]
+            self.pos += n
+            return n
+        read1 = getattr(self.rest, "read1", None)
+        data = read1(len(view)) if read1 is not None else self.rest.read(len(view))
+        data = data or b""
+        view[: len(data)] = data
+        return len(data)
+
+
+def _private_unnamed(folder: Path) -> tuple[int, Path | None, bool]:
+    """A 0600 file in ``folder`` that no name points to, if the platform allows.
+
+    Returns the descriptor, the file's name if it still has one (platforms that cannot
+    unlink an open file), and whether it can be linked in by ``/proc/self/fd`` later.
+    """
+    if _O_TMPFILE:
+        try:
+            return os.open(folder, _O_TMPFILE | os.O_RDWR, 0o600), None, True
+        except OSError:  # a file system without unnamed files: fall through
+            pass
+    fd, tmp = tempfile.mkstemp(prefix=".privlens-", suffix=".part", dir=folder)
+    try:
+        os.unlink(tmp)
+    except OSError:  # e.g. Windows, which cannot unlink an open file
+        return fd, Path(tmp), False
+    return fd, None, False
+
+
+def _link_into_place(
+    fd: int, fout: BinaryIO, dst: Path, named: Path | None, linkable: bool
+) -> None:
+    """Give the verified plaintext in ``fd`` the name ``dst``."""
+    if named is not None:
+        os.replace(named, dst)
+        return
+    if linkable:
+        proc = f"/proc/self/fd/{fd}"
+        try:
+            os.link(proc, dst, follow_symlinks=True)
+            return
+        except FileExistsError:
+            tmp = dst.parent / f".{dst.name}.{os.urandom(6).hex()}.part"
+            try:
+                os.link(proc, tmp, follow_symlinks=True)
+                os.replace(tmp, dst)
+                return
+            except OSError:
+                Path(tmp).unlink(missing_ok=True)
+        except OSError:  # no /proc: copy instead
+            pass
+
+    def copy(out: BinaryIO) -> None:
+        fout.seek(0)
+        while block := fout.read(1 << 20):
+            out.write(block)
+
+    _write_atomically(dst, copy)
+
+
+def _write_unnamed_then_link(dst: Path, write: Callable[[BinaryIO], Any]) -> None:
+    """Run ``write`` on a private unnamed file; name it ``dst`` only if ``write`` returns."""
+    fd, named, linkable = _private_unnamed(dst.parent)
+    try:
+        with os.fdopen(fd, "w+b") as fout:
+            write(fout)
+            fout.flush()
+            os.fsync(fout.fileno())
+            _link_into_place(fout.fileno(), fout, dst, named, linkable)
+    except BaseException:
+        if named is not None:
+            named.unlink(missing_ok=True)
         raise
 
 
