@@ -42,6 +42,7 @@ __all__ = [
     "bin_edges",
     "bin_quantiles",
     "bin_width",
+    "check_column_names",
     "class_sizes",
     "generalize_date",
     "generate_key",
@@ -85,17 +86,41 @@ def _require_numeric(s: pd.Series, transform: str) -> np.ndarray:
 
 
 def _text_values(s: pd.Series | pd.Index) -> pd.Series | pd.Index:
-    """Text form of values: integral floats print without '.0' (10115, not 10115.0)."""
+    """Text form of values: integral floats print without '.0' (10115, not 10115.0).
+
+    In a float column whose finite values are all whole numbers, each value below 2**63 in
+    magnitude prints as an integer; larger ones print in Python's shortest round-trip form
+    (``1.2345678901234567e+19``), so distinct values keep distinct texts, and infinities
+    print as ``inf`` and ``-inf``. Integers of any size (int64, uint64, Python ints in an
+    object column) keep every digit.
+    """
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(s.dtype.categories.dtype)
     if pd.api.types.is_float_dtype(s.dtype):
         vals = s.to_numpy(dtype="float64", na_value=np.nan)
-        finite = vals[np.isfinite(vals)]
-        if finite.size == 0 or np.all(finite == np.round(finite)):
-            s = s.astype("Int64")
+        finite = np.isfinite(vals)
+        if np.all(vals[finite] == np.round(vals[finite])):
+            return _whole_float_text(s, vals, finite)
     if pd.api.types.is_string_dtype(s.dtype) and s.dtype == _STR:
         return s
     return s.astype(_STR)
+
+
+def _whole_float_text(
+    s: pd.Series | pd.Index, vals: np.ndarray, finite: np.ndarray
+) -> pd.Series | pd.Index:
+    """Text of a float column of whole numbers (see :func:`_text_values`)."""
+    text = np.full(len(vals), None, dtype=object)
+    ints = finite & (np.abs(vals) < 2.0**63)
+    if ints.any():
+        as_int = pa.array(vals[ints].astype(np.int64)).cast(pa.string())
+        text[ints] = as_int.to_numpy(zero_copy_only=False)
+    other = ~ints & ~np.isnan(vals)
+    text[other] = [repr(float(v)) for v in vals[other]]
+    arr = pd.array(text, dtype=_STR)
+    if isinstance(s, pd.Index):
+        return pd.Index(arr, name=s.name)
+    return pd.Series(arr, index=s.index, name=s.name)
 
 
 def _arrow_text(s: pd.Series) -> pa.Array | pa.ChunkedArray:
@@ -893,7 +918,42 @@ def class_sizes(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     return _sizes_of_codes(_column_codes(frame, columns))
 
 
+def check_column_names(frame: pd.DataFrame) -> None:
+    """Refuse a frame whose column names are not unique text (the loader never makes one).
+
+    Raises
+    ------
+    ColumnError
+        A non-text name (e.g. the integers of ``pd.DataFrame(array)``) or a repeated name;
+        the message names the repeated name and how often it appears.
+
+    Examples
+    --------
+    >>> try:
+    ...     check_column_names(pd.DataFrame([[1, 2]], columns=["a", "a"]))
+    ... except ColumnError as exc:
+    ...     print(str(exc)[:26])
+    column 'a' appears 2 times
+    """
+    other = [c for c in frame.columns if not isinstance(c, str)]
+    if other:
+        kinds = sorted({type(c).__name__ for c in other})
+        raise ColumnError(
+            f"column names must be text; got {len(other)} name(s) of type {', '.join(kinds)}. "
+            "Rename the columns to strings, e.g. frame.columns = frame.columns.map(str)."
+        )
+    if not frame.columns.is_unique:
+        counts = frame.columns.value_counts()
+        dup = counts[counts > 1]
+        raise ColumnError(
+            f"column '{dup.index[0]}' appears {int(dup.iloc[0])} times"
+            f"{f' ({len(dup)} names are repeated)' if len(dup) > 1 else ''}; each column needs "
+            "its own name. Rename or drop the repeated columns."
+        )
+
+
 def _require_columns(frame: pd.DataFrame, columns: Sequence[str]) -> None:
+    check_column_names(frame)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ColumnError(
