@@ -1,12 +1,37 @@
 """Export a (hardened) table as CSV, Parquet, XLSX or JSON, alone or as a bundle, encrypted or not.
 
+Faithful or refused
+-------------------
+An export writes the table it was given, value for value, or refuses before writing anything
+with a :class:`~core.errors.PrivLensError` that names the column, says why and offers another
+way (:func:`check_exportable` runs the same checks alone). Column names must be unique text.
+By format:
+
+* CSV holds every value as text, so it always writes (see formula injection below).
+* Parquet refuses a column that mixes kinds of values (numbers and text, booleans and
+  numbers), integers beyond the 64-bit range, and whole numbers that a double cannot hold
+  exactly next to decimals: export as CSV, or cast the column to text.
+* XLSX refuses infinities, integers of more than 15 significant digits (Excel keeps 15),
+  text longer than 32,767 characters, text holding a control character other than tab and
+  line feed (XML cannot store them; a carriage return would come back as a line feed),
+  nested objects, and more than 16,384 columns. A date-time that Excel cannot hold exactly --
+  one with a time zone, a fraction of a millisecond, or before 1900 -- is written as ISO 8601
+  text with its offset (``2024-03-01T10:00:00+01:00``), for the whole column.
+* JSON refuses infinities (JSON has none; they would become ``null``). Times keep every
+  digit they have (milliseconds, micro- or nanoseconds); time-zone-aware times are written
+  as the same instant in UTC (``...Z``).
+
+Messages name columns, counts and kinds of values, never a value.
+
 Spreadsheet formula injection
 -----------------------------
 A cell whose text starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is run as
 a formula when a CSV file is opened in a spreadsheet (OWASP "CSV injection"). By default the
-CSV export prefixes such text cells with a single quote ``'``, which spreadsheets show as text;
-numeric columns are never touched (a negative number is a number). Pass
-``neutralize_formulas=False`` to write the text unchanged, for tools that read CSV as data.
+CSV export prefixes such text cells, and such column names in the header row, with a single
+quote ``'``, which spreadsheets show as text; numeric columns are never touched (a negative
+number is a number). Any field holding a carriage return or a line feed is quoted and rows
+end in CRLF (RFC 4180), so a line break inside a cell never starts a new row. Pass
+``neutralize_formulas_in_csv=False`` to write the text unchanged, for tools that read CSV as data.
 XLSX cells are always written with the string type, so no text is ever stored as a formula.
 
 >>> import pandas as pd
@@ -19,18 +44,22 @@ XLSX cells are always written with the string type, so no text is ever stored as
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import io
 import json
+import re
 import time
 import zipfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from core.errors import InvalidParameterError
+from core.errors import ColumnError, InvalidParameterError, PrivLensError
+from core.masking import check_column_names
 
 FORMATS = ("csv", "parquet", "xlsx", "json")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -44,6 +73,19 @@ _MIME = {
 }
 #: Excel's sheet size.
 XLSX_MAX_ROWS = 1_048_575
+#: Excel's sheet width.
+XLSX_MAX_COLUMNS = 16_384
+#: The most characters an Excel cell holds.
+XLSX_MAX_CELL_CHARS = 32_767
+#: Excel keeps 15 significant digits of a number: integers from here on are refused.
+XLSX_MAX_EXACT_INTEGER = 10**15
+#: Characters an XLSX sheet cannot store unchanged: the C0 controls but tab and line feed
+#: (a carriage return would be read back as a line feed).
+_XLSX_BAD_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f]")
+#: Characters that make a name more than a plain file name.
+_NAME_BAD_CHARS = re.compile(r'[/\\:*?"<>|\x00-\x1f\x7f]')
+_NAME_MAX_BYTES = 200
+_WRITER_ERRORS = (pa.ArrowException, OverflowError, TypeError, ValueError, KeyError)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,26 +104,22 @@ class ExportFile:
     neutralized_cells: int = 0
 
 
-def _text_columns(frame: pd.DataFrame) -> list[str]:
-    return [
-        c
-        for c in frame.columns
-        if pd.api.types.is_object_dtype(frame[c].dtype)
-        or pd.api.types.is_string_dtype(frame[c].dtype)
-        or isinstance(frame[c].dtype, pd.CategoricalDtype)
-    ]
-
-
 def neutralize_formulas(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """Prefix text cells that a spreadsheet would run as a formula with ``'``.
 
     Returns the new frame and the number of cells changed. Numeric, boolean and date columns
-    are left as they are.
+    are left as they are. (Column names are handled by :func:`export_table`.)
     """
     out = frame.copy()
     changed = 0
-    for col in _text_columns(frame):
-        s = frame[col]
+    for j, col in enumerate(frame.columns):
+        s = frame.iloc[:, j]
+        if not (
+            pd.api.types.is_object_dtype(s.dtype)
+            or pd.api.types.is_string_dtype(s.dtype)
+            or isinstance(s.dtype, pd.CategoricalDtype)
+        ):
+            continue
         text = s.astype("string")
         hit = text.str.startswith(FORMULA_PREFIXES).fillna(False).to_numpy(dtype=bool)
         if hit.any():
@@ -93,6 +131,87 @@ def neutralize_formulas(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return out, changed
 
 
+def _neutralized_names(columns: pd.Index) -> tuple[list[str], int]:
+    names = [str(c) for c in columns]
+    hit = [n.startswith(FORMULA_PREFIXES) for n in names]
+    return ["'" + n if h else n for n, h in zip(names, hit, strict=True)], sum(hit)
+
+
+def check_name(name: str) -> str:
+    """``name`` if it is a plain file name (no folder, no drive, no control character).
+
+    The name of an export becomes the download's file name and, in a bundle, the name of the
+    table's entry in the zip; a name such as ``../../evil`` would write outside the folder the
+    zip is unpacked in.
+
+    Raises
+    ------
+    InvalidParameterError
+        Anything else, e.g. ``'../x'``, ``'a\\b'``, ``'C:x'``, ``'..'`` or an empty name.
+
+    Examples
+    --------
+    >>> check_name("hardened-2024.v2")
+    'hardened-2024.v2'
+    """
+    ok = (
+        isinstance(name, str)
+        and name.strip() == name
+        and name not in ("", ".", "..")
+        and not _NAME_BAD_CHARS.search(name)
+        and len(name.encode("utf-8")) <= _NAME_MAX_BYTES
+    )
+    if not ok:
+        shown = repr(name)[:60] if isinstance(name, str) else type(name).__name__
+        raise InvalidParameterError(
+            f"the export name must be a plain file name of at most {_NAME_MAX_BYTES} bytes, "
+            "without folders, drive letters, control characters, leading or trailing spaces "
+            f"or any of / \\ : * ? \" < > |; got {shown}. Use e.g. 'hardened'."
+        )
+    return name
+
+
+def _check_format(fmt: object) -> str:
+    if fmt not in FORMATS:
+        raise InvalidParameterError(
+            f"format must be one of {', '.join(FORMATS)}; got {fmt!r}. Pick one of those."
+        )
+    return str(fmt)
+
+
+def check_exportable(frame: pd.DataFrame, fmt: str) -> None:
+    """Refuse, before any work, a table that ``fmt`` cannot hold unchanged.
+
+    Runs the checks :func:`export_table` runs (see the module's "Faithful or refused"), so a
+    page can show the problem before the user asks for the file.
+
+    Raises
+    ------
+    ColumnError
+        Duplicate or non-text column names, or a column the format cannot hold; the message
+        names the column and the reason and offers another format or a cast to text.
+    InvalidParameterError
+        An unknown format, or a table over a format's size limits.
+
+    Examples
+    --------
+    >>> check_exportable(pd.DataFrame({"m": [1, "x"]}), "csv")  # CSV holds anything
+    >>> try:
+    ...     check_exportable(pd.DataFrame({"m": [1, "x"]}), "parquet")
+    ... except ColumnError as exc:
+    ...     print(str(exc)[:59])
+    Parquet cannot store column 'm' unchanged: it mixes int and
+    """
+    _check_format(fmt)
+    check_column_names(frame)
+    if fmt == "parquet":
+        _parquet_table(frame)
+    elif fmt == "xlsx":
+        _xlsx_columns(frame)
+    elif fmt == "json":
+        _check_json(frame)
+
+
 def export_table(
     frame: pd.DataFrame,
     fmt: str,
@@ -100,32 +219,61 @@ def export_table(
     name: str = "privlens-export",
     neutralize_formulas_in_csv: bool = True,
 ) -> ExportFile:
-    """Serialize ``frame`` in ``fmt`` (one of :data:`FORMATS`).
+    """Serialize ``frame`` in ``fmt`` (one of :data:`FORMATS`), faithfully or not at all.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table; column names must be unique text.
+    fmt : str
+        One of :data:`FORMATS`.
+    name : str
+        Plain file name without extension (see :func:`check_name`).
+    neutralize_formulas_in_csv : bool
+        Prefix CSV cells and column names that start a formula with ``'``.
+
+    Returns
+    -------
+    ExportFile
 
     Raises
     ------
+    ColumnError
+        Duplicate or non-text column names, or a column the format cannot hold unchanged
+        (see the module's "Faithful or refused").
     InvalidParameterError
-        For an unknown format, or an XLSX export over Excel's row limit.
+        An unknown format, a name that is not a plain file name, or an XLSX export over
+        Excel's row or column limit.
     """
-    if fmt not in FORMATS:
-        raise InvalidParameterError(
-            f"format must be one of {', '.join(FORMATS)}; got {fmt!r}. Pick one of those."
-        )
+    _check_format(fmt)
+    check_name(name)
+    check_column_names(frame)
     neutralized = 0
     buf = io.BytesIO()
     if fmt == "csv":
-        data = frame
+        data, header = frame, [str(c) for c in frame.columns]
         if neutralize_formulas_in_csv:
             data, neutralized = neutralize_formulas(frame)
-        data.to_csv(buf, index=False, lineterminator="\n")
+            header, in_names = _neutralized_names(frame.columns)
+            neutralized += in_names
+        _guarded(fmt, lambda: data.to_csv(buf, index=False, header=header, lineterminator="\r\n"))
     elif fmt == "parquet":
-        frame.to_parquet(buf, index=False)
+        import pyarrow.parquet as pq
+
+        table = _parquet_table(frame)
+        _guarded(fmt, lambda: pq.write_table(table, buf))
     elif fmt == "xlsx":
-        _write_xlsx(frame, buf)
+        columns = _xlsx_columns(frame)
+        _guarded(fmt, lambda: _write_xlsx(frame.columns, columns, buf))
     else:
-        buf.write(
-            frame.to_json(orient="records", date_format="iso", force_ascii=False).encode("utf-8")
+        unit = _check_json(frame)
+        text = _guarded(
+            fmt,
+            lambda: frame.to_json(
+                orient="records", date_format="iso", date_unit=unit, force_ascii=False
+            ),
         )
+        buf.write(str(text).encode("utf-8"))
     return ExportFile(
         data=buf.getvalue(),
         filename=f"{name}.{fmt}",
@@ -134,31 +282,221 @@ def export_table(
     )
 
 
-def _write_xlsx(frame: pd.DataFrame, buf: io.BytesIO) -> None:
-    """Write with every text cell typed as a string, so nothing becomes a formula."""
+def _guarded(fmt: str, write: Any) -> Any:
+    """Run a writer; an error it raises (whose text may hold a value) becomes a clean one.
+
+    The checks above catch every case we know of; this is the net under them. The new error
+    is raised outside the ``except`` block, so it carries no link to the writer's error.
+    """
+    failed = ""
+    try:
+        return write()
+    except PrivLensError:
+        raise
+    except _WRITER_ERRORS as exc:
+        failed = type(exc).__name__
+    raise InvalidParameterError(
+        f"The table could not be written as {fmt.upper()} ({failed} in the writer; the value is "
+        "not shown). Export as CSV, or cast the columns with mixed or unusual values to text."
+    )
+
+
+def _kinds(s: pd.Series) -> str:
+    """The Python types of a column's present values, e.g. 'int and str'."""
+    names = sorted({type(v).__name__ for v in s.dropna().tolist()})
+    return " and ".join(names[:4]) + (" and others" if len(names) > 4 else "")
+
+
+# --- Parquet ------------------------------------------------------------------------------
+
+
+def _parquet_table(frame: pd.DataFrame) -> pa.Table:
+    """The Arrow table Parquet stores, or a ColumnError naming the first column it refuses."""
+    failed = False
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except _WRITER_ERRORS:
+        failed = True
+    for j in range(frame.shape[1]):
+        failed = False
+        try:
+            pa.Table.from_pandas(frame.iloc[:, [j]], preserve_index=False)
+        except _WRITER_ERRORS:
+            failed = True
+        if failed:
+            raise ColumnError(_parquet_reason(frame.iloc[:, j]))
+    raise InvalidParameterError(
+        "The table could not be converted for Parquet, though each column alone can be. "
+        "Export as CSV instead."
+    )
+
+
+def _parquet_reason(s: pd.Series) -> str:
+    kind = pd.api.types.infer_dtype(s, skipna=True)
+    if kind == "integer":
+        why = "it holds integers beyond the 64-bit range a Parquet column stores"
+    elif kind == "mixed-integer-float":
+        why = (
+            "it holds whole numbers too large for a double to store exactly next to decimal numbers"
+        )
+    else:
+        why = f"it mixes {_kinds(s)} values, and a Parquet column holds one kind"
+    return (
+        f"Parquet cannot store column '{s.name}' unchanged: {why}. Export as CSV, or cast "
+        "the column to text (Data page, column kind) and export again."
+    )
+
+
+# --- XLSX ---------------------------------------------------------------------------------
+
+
+def _xlsx_refusal(name: object, count: int, why: str, fix: str) -> ColumnError:
+    return ColumnError(
+        f"XLSX cannot hold column '{name}' unchanged: {count:,} cell(s) {why}. Export as CSV "
+        f"(or Parquet or JSON), or {fix}."
+    )
+
+
+_TO_TEXT = "cast the column to text first"
+
+
+def _xlsx_columns(frame: pd.DataFrame) -> list[list[Any]]:
+    """Each column as the Python values a sheet stores, checked (see the module docstring)."""
+    if len(frame) > XLSX_MAX_ROWS or frame.shape[1] > XLSX_MAX_COLUMNS:
+        raise InvalidParameterError(
+            f"Excel sheets hold at most {XLSX_MAX_ROWS:,} data rows and {XLSX_MAX_COLUMNS:,} "
+            f"columns; this table has {len(frame):,} rows and {frame.shape[1]:,} columns. "
+            "Export as CSV or Parquet instead."
+        )
+    for i, name in enumerate(frame.columns, start=1):
+        if _XLSX_BAD_CHARS.search(str(name)) or len(str(name)) > XLSX_MAX_CELL_CHARS:
+            raise ColumnError(
+                f"XLSX cannot hold the name of column {i} unchanged: it holds a control "
+                f"character or more than {XLSX_MAX_CELL_CHARS:,} characters. Rename the column, "
+                "or export as CSV, Parquet or JSON."
+            )
+    return [_xlsx_column(frame.iloc[:, j]) for j in range(frame.shape[1])]
+
+
+def _xlsx_column(s: pd.Series) -> list[Any]:
+    present = s.notna().to_numpy()
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return _xlsx_datetimes(s, present)
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return s.astype(object).where(s.notna(), None).tolist()
+    if pd.api.types.is_integer_dtype(s.dtype):
+        v = s.to_numpy(dtype=getattr(s.dtype, "numpy_dtype", s.dtype), na_value=0)
+        big = v >= XLSX_MAX_EXACT_INTEGER
+        if v.dtype.kind == "i":
+            big |= v <= -XLSX_MAX_EXACT_INTEGER
+        if big.any():
+            raise _xlsx_refusal(s.name, int(big.sum()), _DIGITS, _TO_TEXT)
+        return [x if p else None for x, p in zip(v.tolist(), present, strict=True)]
+    if pd.api.types.is_float_dtype(s.dtype):
+        v = s.to_numpy(dtype="float64", na_value=np.nan)
+        inf = np.isinf(v)
+        if inf.any():
+            raise _xlsx_refusal(s.name, int(inf.sum()), _INFINITE, "replace the infinities")
+        return [float(x) if p else None for x, p in zip(v.tolist(), present, strict=True)]
+    values = s.astype(object).where(s.notna(), None).tolist()
+    if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+        text = s.astype("string")
+        bad = text.str.contains(_XLSX_BAD_CHARS.pattern, regex=True).fillna(False)
+        if bad.any():
+            raise _xlsx_refusal(s.name, int(bad.sum()), _CONTROL, _CONTROL_FIX)
+        long = text.str.len().fillna(0) > XLSX_MAX_CELL_CHARS
+        if long.any():
+            raise _xlsx_refusal(s.name, int(long.sum()), _LONG, "shorten the text")
+        return values
+    return _xlsx_mixed(s.name, values)
+
+
+_DIGITS = (
+    f"are integers of more than 15 significant digits (from {XLSX_MAX_EXACT_INTEGER:.0e} on), "
+    "which Excel rounds"
+)
+_INFINITE = "are infinite (inf or -inf), and a sheet has no infinity"
+_CONTROL = (
+    "hold a control character (U+0000 to U+001F other than tab and line feed; a carriage "
+    "return would come back as a line feed)"
+)
+_CONTROL_FIX = "remove those characters with a mask step"
+_LONG = f"hold more than {XLSX_MAX_CELL_CHARS:,} characters, the most an Excel cell holds"
+
+
+def _xlsx_datetimes(s: pd.Series, present: np.ndarray) -> list[Any]:
+    """Date cells, or ISO 8601 text when a value has a zone, sub-milliseconds or is pre-1900."""
+    d = s[present]
+    exact = (
+        getattr(s.dtype, "tz", None) is None
+        and not ((d.dt.microsecond % 1000 != 0) | (d.dt.nanosecond != 0)).any()
+        and not (d.dt.year < 1900).any()
+    )
+    if exact:
+        return [v.to_pydatetime() if p else None for v, p in zip(s, present, strict=True)]
+    return [v.isoformat() if p else None for v, p in zip(s, present, strict=True)]
+
+
+def _xlsx_mixed(name: object, values: list[Any]) -> list[Any]:
+    """Check and convert the values of an object column one by one."""
+    out: list[Any] = []
+    problems: dict[tuple[str, str], int] = {}
+    for v in values:
+        problem: tuple[str, str] | None = None
+        if v is None or v is pd.NA or v is pd.NaT:
+            v = None
+        elif isinstance(v, str):
+            if _XLSX_BAD_CHARS.search(v):
+                problem = (_CONTROL, _CONTROL_FIX)
+            elif len(v) > XLSX_MAX_CELL_CHARS:
+                problem = (_LONG, "shorten the text")
+        elif isinstance(v, bool | np.bool_):
+            v = bool(v)
+        elif isinstance(v, int | np.integer):
+            v = int(v)
+            if abs(v) >= XLSX_MAX_EXACT_INTEGER:
+                problem = (_DIGITS, _TO_TEXT)
+        elif isinstance(v, float | np.floating):
+            v = float(v)
+            if np.isnan(v):
+                v = None
+            elif np.isinf(v):
+                problem = (_INFINITE, "replace the infinities")
+        elif isinstance(v, dt.datetime):
+            ts = pd.Timestamp(v)
+            if ts.tzinfo is not None or ts.nanosecond or ts.microsecond % 1000 or ts.year < 1900:
+                v = ts.isoformat()
+            else:
+                v = ts.to_pydatetime()
+        elif isinstance(v, dt.date):
+            v = v.isoformat() if v.year < 1900 else v
+        elif isinstance(v, dt.time):
+            v = v.isoformat() if v.tzinfo is not None else v
+        elif not isinstance(v, decimal.Decimal):
+            what = f"hold values of type {type(v).__name__}, which a sheet cannot store"
+            problem = (what, _TO_TEXT)
+        if problem is not None:
+            problems[problem] = problems.get(problem, 0) + 1
+        out.append(v)
+    if problems:
+        (why, fix), count = next(iter(problems.items()))
+        raise _xlsx_refusal(name, count, why, fix)
+    return out
+
+
+def _write_xlsx(names: pd.Index, columns: list[list[Any]], buf: io.BytesIO) -> None:
+    """Write checked columns with every text cell typed as a string (never a formula)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 
-    if len(frame) > XLSX_MAX_ROWS:
-        raise InvalidParameterError(
-            f"Excel sheets hold at most {XLSX_MAX_ROWS:,} data rows; this table has "
-            f"{len(frame):,}. Export as CSV or Parquet instead."
-        )
     book = Workbook(write_only=True)
     sheet = book.create_sheet("data")
     header = []
-    for col in frame.columns:
+    for col in names:
         cell = WriteOnlyCell(sheet, value=str(col))
         cell.data_type = "s"
         header.append(cell)
     sheet.append(header)
-    columns = []
-    for col in frame.columns:
-        s = frame[col]
-        if pd.api.types.is_datetime64_any_dtype(s.dtype):
-            columns.append([None if pd.isna(v) else v.to_pydatetime() for v in s])
-        else:
-            columns.append(s.astype(object).where(s.notna(), None).tolist())
     for row in zip(*columns, strict=True):
         cells = []
         for value in row:
@@ -166,12 +504,39 @@ def _write_xlsx(frame: pd.DataFrame, buf: io.BytesIO) -> None:
                 cell = WriteOnlyCell(sheet, value=value)
                 cell.data_type = "s"  # never "f" (formula), whatever the text starts with
                 cells.append(cell)
-            elif isinstance(value, (np.integer, np.floating, np.bool_)):
-                cells.append(value.item())
             else:
                 cells.append(value)
         sheet.append(cells)
     book.save(buf)
+
+
+# --- JSON ---------------------------------------------------------------------------------
+
+
+def _check_json(frame: pd.DataFrame) -> str:
+    """Refuse infinities; the finest time unit any date-time column needs ('ms'/'us'/'ns')."""
+    unit = "ms"
+    for j in range(frame.shape[1]):
+        s = frame.iloc[:, j]
+        if pd.api.types.is_float_dtype(s.dtype):
+            inf = int(np.isinf(s.to_numpy(dtype="float64", na_value=np.nan)).sum())
+        elif pd.api.types.is_object_dtype(s.dtype):
+            inf = sum(isinstance(v, float | np.floating) and np.isinf(v) for v in s.tolist())
+        else:
+            inf = 0
+        if inf:
+            raise ColumnError(
+                f"JSON cannot hold column '{s.name}' unchanged: {inf:,} cell(s) are infinite "
+                "(inf or -inf), and JSON has no infinity (they would become null). Export as "
+                "CSV or Parquet, or replace the infinities."
+            )
+        if pd.api.types.is_datetime64_any_dtype(s.dtype):
+            d = s.dropna()
+            if (d.dt.nanosecond != 0).any():
+                unit = "ns"
+            elif unit == "ms" and (d.dt.microsecond % 1000 != 0).any():
+                unit = "us"
+    return unit
 
 
 def export_bundle(
@@ -193,7 +558,7 @@ def export_bundle(
         frame, fmt, name=name, neutralize_formulas_in_csv=neutralize_formulas_in_csv
     )
     buf = io.BytesIO()
-    stamp = datetime.now(UTC).timetuple()[:6]
+    stamp = dt.datetime.now(dt.UTC).timetuple()[:6]
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         entries = [(table.filename, table.data)]
         if recipe_json is not None:
@@ -367,8 +732,8 @@ def estimate_build(
     Examples
     --------
     >>> e = estimate_build(pd.DataFrame({"a": ["xy"] * 1000}), "csv", sample_rows=100)
-    >>> (e.rows, e.sample_rows, e.bytes)  # the real file has 3,002 bytes (header + 1000 x 3)
-    (1000, 100, 3020)
+    >>> (e.rows, e.sample_rows, e.bytes)  # the real file has 4,003 bytes (header + 1000 x 4)
+    (1000, 100, 4030)
     """
     from core import crypto
     from core.limits import EXPORT_ESTIMATE_SAMPLE_ROWS, SCRYPT_WORK_FACTOR_DEFAULT
