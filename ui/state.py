@@ -10,7 +10,10 @@ Keys in ``st.session_state``:
 - ``dataset_note``: provenance or licence text to show with the data (samples);
 - ``roles``: ``dict[column, Role value]``, edited on the Data page and the default of every
   later page;
-- ``role_reasons``: ``dict[column, str]``, why each role was suggested.
+- ``role_reasons``: ``dict[column, str]``, why each role was suggested;
+- ``dataset_casts``: the kind changes made on the Data page to the loaded table, in order, as
+  ``(column, kind, date_format)``; they are already applied to ``dataset`` and become the
+  first steps of every recipe made from it (:func:`cast_steps`).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from core.profile import profile_frame
 from core.roles import Role, columns_with_role, suggest_roles
 
 if TYPE_CHECKING:  # the recipe engine imports scipy; keep it off the start-up path
-    from core.recipe import HardeningResult, Recipe
+    from core.recipe import HardeningResult, Recipe, Step
 
 
 def require_dataset() -> pd.DataFrame:
@@ -67,6 +70,45 @@ def set_dataset(frame: pd.DataFrame, *, name: str, note: str = "") -> None:
     st.session_state["dataset_id"] = uuid.uuid4().hex
     st.session_state["roles"] = {c: str(s.role) for c, s in suggestions.items()}
     st.session_state["role_reasons"] = {c: "; ".join(s.reasons) for c, s in suggestions.items()}
+    st.session_state["dataset_casts"] = ()
+
+
+def kind_changes() -> tuple[tuple[str, str, str | None], ...]:
+    """Kind changes ``(column, kind, date_format)`` made to the current dataset, in order."""
+    return tuple(st.session_state.get("dataset_casts", ()))
+
+
+def record_kind_change(
+    frame: pd.DataFrame, column: str, kind: str, date_format: str | None = None
+) -> None:
+    """Make ``frame`` (the current dataset with one column cast) the dataset, and record it.
+
+    The dataset gets a new token, so every cache keyed by it and the hardening made before
+    are left behind; the name, roles and the differential-privacy ledger stay (the same
+    records, so the privacy budget already spent still counts).
+    """
+    old = dataset_id()
+    new = uuid.uuid4().hex
+    st.session_state["dataset"] = frame
+    st.session_state["dataset_id"] = new
+    st.session_state["dataset_casts"] = (*kind_changes(), (column, kind, date_format))
+    ledgers = st.session_state.get("dp_ledgers")
+    if isinstance(ledgers, dict) and old in ledgers:
+        ledgers[new] = ledgers.pop(old)
+
+
+def cast_steps() -> tuple[Step, ...]:
+    """The kind changes as recipe steps, which go first in every recipe of this dataset."""
+    from core.recipe import Step
+
+    return tuple(
+        Step(
+            transform="cast",
+            columns=(column,),
+            params={"kind": kind} | ({"date_format": fmt} if fmt else {}),
+        )
+        for column, kind, fmt in kind_changes()
+    )
 
 
 @dataclass(frozen=True, slots=True)
