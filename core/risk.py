@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import ColumnError, InvalidParameterError
+from core.frames import check_frame
 from core.limits import RISK_MAX_SUBSETS, RISK_THRESHOLD_DEFAULT
 
 __all__ = [
@@ -139,6 +140,7 @@ def _check_frame(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
         raise InvalidParameterError(
             f"Expected a pandas DataFrame; got {type(df).__name__}. Load a table first."
         )
+    check_frame(df)  # unique text column names
     if len(df) == 0:
         raise InvalidParameterError(
             "The table has 0 rows, so there is no risk to measure. Load a table with data."
@@ -201,6 +203,7 @@ def equivalence_classes(
     quasi_identifiers: Sequence[str],
     *,
     missing: MissingPolicy | str = MissingPolicy.CATEGORY,
+    progress: Callable[[float], None] | None = None,
 ) -> EquivalenceClasses:
     """Group records into equivalence classes over the quasi-identifiers.
 
@@ -212,6 +215,9 @@ def equivalence_classes(
         One or more distinct column names of ``df``.
     missing : {"category", "wildcard"}
         Missing-value policy, see the module docstring.
+    progress : callable, optional
+        Called with the share of the wildcard matching done so far (a float in (0, 1]);
+        only the ``"wildcard"`` policy on a table with missing values calls it.
 
     Returns
     -------
@@ -233,6 +239,11 @@ def equivalence_classes(
     difference: sdcMicro gives a record whose keys are all missing ``f_k = n`` but does not
     add it to the counts of complete records; here the match is symmetric, so it is added
     (this keeps "adding a QI never lowers the number of uniques" true).
+
+    The wildcard counts are exact for any number of QIs and levels (keys are shared by all
+    missingness patterns). Small inputs compare pattern pairs directly; larger ones group
+    pattern pairs by the QIs both observe, one vectorized pass per such set, not per pair
+    of missingness patterns (``benchmarks/wildcard_bench.py``).
 
     References
     ----------
@@ -275,7 +286,7 @@ def equivalence_classes(
     else:
         has_missing = np.zeros(len(uniq), dtype=bool)
     if policy is MissingPolicy.WILDCARD and any_na:
-        fk, _ = _wildcard_counts(codes, class_id, sizes.astype(np.float64), None)
+        fk, _ = _wildcard_counts(codes, class_id, sizes.astype(np.float64), None, progress)
         class_fk = np.rint(fk).astype(np.int64)
     else:
         class_fk = sizes
@@ -307,46 +318,210 @@ def _first_rows(class_id: np.ndarray, n_classes: int) -> np.ndarray:
     return first
 
 
+# Below this many cell comparisons (pattern pairs x QIs) the pattern pairs are always
+# compared directly; above it, whichever of the two algorithms costs less (see below).
+_WILDCARD_DIRECT_CELLS = 20_000_000
+
+
 def _wildcard_counts(
     codes: np.ndarray,
     class_id: np.ndarray,
     class_count: np.ndarray,
     class_weight: np.ndarray | None,
+    progress: Callable[[float], None] | None = None,
+    *,
+    method: str = "auto",
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Per class, the (weighted) number of records matching it with missing = wildcard.
 
-    Works on patterns (one row per class), grouped by missingness mask: for each pair of
-    masks (A, B) the patterns agree iff their projections on the keys observed in both are
-    equal, which one bincount over that projection answers. Cost O(masks * classes).
+    Works on patterns (one row per class). Two patterns with observed-QI masks A and B
+    match iff they are equal on ``T = A & B``. Small inputs compare every pattern pair
+    directly (``O(C^2 q)``). Larger ones group the mask pairs by ``T``: for each distinct
+    ``T`` one key over every pattern observed on ``T`` (one factorize, so the key is shared
+    by all masks), then a vectorized join of (key, mask A) with (key, mask B) over the mask
+    pairs whose intersection is exactly ``T``. The Python loop runs once per distinct ``T``
+    (at most ``2^q`` and at most ``masks^2``), not once per mask pair.
     """
     n_classes = class_count.size
     pat = codes[_first_rows(class_id, n_classes)]  # (C, q), -1 = missing
+    values = class_count[:, None] if class_weight is None else np.c_[class_count, class_weight]
+    if method == "direct" or (method == "auto" and _wildcard_prefers_direct(pat)):
+        out = _wildcard_direct(pat, values, progress)
+    else:
+        out = _wildcard_lattice(pat, values, progress)
+    return out[:, 0], (out[:, 1] if class_weight is not None else None)
+
+
+def _wildcard_prefers_direct(pat: np.ndarray) -> bool:
+    """Cost model: ``C^2 q`` cell comparisons against ~10 passes over C patterns per T."""
+    c, q = pat.shape
+    direct = c * c * q
+    if direct <= _WILDCARD_DIRECT_CELLS:
+        return True
+    n_masks = int(np.unique(np.packbits(pat >= 0, axis=1), axis=0).shape[0])
+    n_t = min(n_masks * n_masks, 2 ** min(q, 62))
+    return direct <= 10 * c * n_t
+
+
+def _wildcard_direct(
+    pat: np.ndarray, values: np.ndarray, progress: Callable[[float], None] | None
+) -> np.ndarray:
+    """Compare every pattern pair: match = all QIs equal or missing on either side."""
+    c, q = pat.shape
+    out = np.zeros((c, values.shape[1]), dtype=np.float64)
+    na = pat < 0
+    step = max(1, 4_000_000 // max(1, c * q))
+    for lo in range(0, c, step):
+        hi = min(c, lo + step)
+        ok = (pat[lo:hi, None, :] == pat[None, :, :]) | na[lo:hi, None, :] | na[None, :, :]
+        out[lo:hi] = ok.all(axis=2) @ values
+        if progress is not None:
+            progress(hi / c)
+    return out
+
+
+def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of a uint8 matrix: (index of each one's first row, id of each row)."""
+    key = _combine(rows.astype(np.int64), np.full(rows.shape[1], 256, dtype=np.int64))
+    ids, _ = pd.factorize(key)
+    return _first_rows(ids, int(ids.max()) + 1), ids.astype(np.int64)
+
+
+def _wildcard_lattice(
+    pat: np.ndarray, values: np.ndarray, progress: Callable[[float], None] | None
+) -> np.ndarray:
+    """Group mask pairs by their common observed QIs T; one join per distinct T.
+
+    The keys of the patterns on each T are built incrementally along a trie of the T's
+    (sorted column lists): a child adds one column to its parent's key, so each T costs one
+    single-column factorize over the patterns observed on it. Within a T, a key held by one
+    (key, mask) group only matches itself, and only when its mask is T; the remaining
+    groups are joined through the sparse matrix of mask pairs whose intersection is T.
+    """
+    from scipy import sparse
+
+    c, q = pat.shape
     obs = pat >= 0
-    # masks as rows of booleans: a bit per QI in one int64 would wrap beyond 63 QIs
-    masks, mask_of = np.unique(obs, axis=0, return_inverse=True)
-    mask_of = mask_of.reshape(-1)
-    groups = [np.flatnonzero(mask_of == m) for m in range(masks.shape[0])]
-    cards = pat.max(axis=0) + 1
-    fk = np.zeros(n_classes, dtype=np.float64)
-    fw = np.zeros(n_classes, dtype=np.float64) if class_weight is not None else None
-    for a, ia in enumerate(groups):
-        for b, ib in enumerate(groups):
-            common = np.flatnonzero(masks[a] & masks[b])
-            if common.size:
-                # one key over both sides: separate calls would re-densify separately
-                rows = np.concatenate([ib, ia])
-                both, inv = np.unique(
-                    _combine(pat[np.ix_(rows, common)], cards[common]), return_inverse=True
-                )
-                inv_b, inv_a = inv[: ib.size], inv[ib.size :]
-                fk[ia] += np.bincount(inv_b, class_count[ib], both.size)[inv_a]
-                if fw is not None and class_weight is not None:
-                    fw[ia] += np.bincount(inv_b, class_weight[ib], both.size)[inv_a]
-            else:
-                fk[ia] += class_count[ib].sum()
-                if fw is not None and class_weight is not None:
-                    fw[ia] += class_weight[ib].sum()
-    return fk, fw
+    # masks as packed rows of bits: one bit per QI in one int64 would wrap beyond 63 QIs
+    first_mask, mask_of = _unique_rows(np.packbits(obs, axis=1))
+    masks = obs[first_mask]
+    m = masks.shape[0]
+    # every mask pair (a, b) and the id of its intersection T
+    packed = np.packbits(masks, axis=1)
+    inter = (packed[:, None, :] & packed[None, :, :]).reshape(m * m, -1)
+    first_t, t_id = _unique_rows(inter)
+    t_masks = np.unpackbits(inter[first_t], axis=1, count=q).astype(bool)
+    n_t = t_masks.shape[0]
+    pair_order = np.argsort(t_id, kind="stable")
+    bounds = np.searchsorted(t_id[pair_order], np.arange(n_t + 1))
+    # the mask id that equals each T, if any (its self-pair (a, a) has intersection a)
+    self_t = np.full(n_t, -1, dtype=np.int64)
+    self_t[t_id[np.arange(m) * (m + 1)]] = np.arange(m)
+    out = values.astype(np.float64, copy=True)  # every pattern matches itself
+    targets = sorted(range(n_t), key=lambda t: tuple(np.flatnonzero(t_masks[t])))
+    # trie stack: (column, rows observed on the prefix, dense key of those rows on it)
+    stack: list[tuple[int, np.ndarray, np.ndarray]] = []
+    root = (np.arange(c), np.zeros(c, dtype=np.int64))
+    obs_t, pat_t = np.ascontiguousarray(obs.T), np.ascontiguousarray(pat.T)
+    for done, t in enumerate(targets):
+        cols = np.flatnonzero(t_masks[t]).tolist()
+        depth = 0
+        while depth < min(len(stack), len(cols)) and stack[depth][0] == cols[depth]:
+            depth += 1
+        del stack[depth:]
+        for j in cols[depth:]:
+            rows, key = stack[-1][1:] if stack else root
+            keep = obs_t[j][rows]
+            child = rows[keep]
+            vals = pat_t[j][child]
+            combined = key[keep] * (int(vals.max(initial=0)) + 1) + vals
+            code = pd.factorize(combined)[0].astype(np.int64)
+            # a pattern alone with its key here stays alone below: only itself matches it
+            shared = np.bincount(code)[code] > 1
+            stack.append((j, child[shared], code[shared]))
+        rows, key = stack[-1][1:] if stack else root
+        pairs = pair_order[bounds[t] : bounds[t + 1]]
+        if self_t[t] >= 0:  # the self-pair of mask T: already counted above
+            pairs = pairs[pairs != self_t[t] * (m + 1)]
+        if rows.size < 2 or pairs.size == 0:
+            pass
+        elif not _zeta_on_t(out, values, rows, key, masks, mask_of, t_masks[t]):
+            _join_on_t(out, values, rows, key, mask_of[rows], pairs, m, sparse)
+        if progress is not None:
+            progress((done + 1) / n_t)
+    return out
+
+
+def _zeta_on_t(
+    out: np.ndarray,
+    values: np.ndarray,
+    rows: np.ndarray,
+    key: np.ndarray,
+    masks: np.ndarray,
+    mask_of: np.ndarray,
+    t_mask: np.ndarray,
+) -> bool:
+    """Dense variant of :func:`_join_on_t` for a T with few keys and few other QIs.
+
+    With ``E`` the QIs a pattern observes outside T, two patterns observed on T pair at
+    exactly T iff their ``E`` are disjoint: per key, a sum over the subsets of the
+    complement of ``E``, which a subset-sum (zeta) transform of the (key, E) table gives.
+    Returns False, doing nothing, when the table would be larger than the patterns.
+    """
+    rest = np.flatnonzero(~t_mask)
+    r = rest.size
+    n_keys = int(key.max()) + 1
+    if r > 20 or n_keys << r > max(32 * rows.size, 1 << 12):
+        return False
+    ext_of_mask = (masks[:, rest] * (1 << np.arange(r, dtype=np.int64))).sum(axis=1)
+    ext = ext_of_mask[mask_of[rows]]
+    cell = key * (1 << r) + ext
+    full = (1 << r) - 1
+    for v in range(values.shape[1]):
+        table = np.bincount(cell, values[rows, v], n_keys << r)
+        for bit in range(r):  # zeta: table[k, e] = sum of table[k, e'] over e' subset of e
+            view = table.reshape(n_keys, -1, 2, 1 << bit)
+            view[:, :, 1, :] += view[:, :, 0, :]
+        got = table[key * (1 << r) + (full & ~ext)]
+        out[rows, v] += got - np.where(ext == 0, values[rows, v], 0.0)  # self: counted
+    return True
+
+
+def _join_on_t(
+    out: np.ndarray,
+    values: np.ndarray,
+    rows: np.ndarray,
+    key: np.ndarray,
+    mk: np.ndarray,
+    pairs: np.ndarray,
+    m: int,
+    sparse: object,
+) -> None:
+    """Add to ``out[rows]`` the values of the patterns with the same key whose mask pairs
+    with theirs (mask pairs listed in ``pairs`` as ``a * m + b``)."""
+    nv = values.shape[1]
+    groups, g_of = np.unique(key * m + mk, return_inverse=True)
+    g_key = groups // m
+    g_val = np.stack(
+        [np.bincount(g_of, values[rows, v], groups.size) for v in range(nv)], axis=1
+    )
+    shared = np.r_[g_key[1:] == g_key[:-1], False] | np.r_[False, g_key[1:] == g_key[:-1]]
+    res = np.zeros_like(g_val)
+    if shared.any():
+        sel = np.flatnonzero(shared)
+        k_ids, k_of = np.unique(g_key[sel], return_inverse=True)
+        a_side, b_side = np.divmod(pairs, m)
+        part = sparse.csr_matrix(  # type: ignore[attr-defined]
+            (np.ones(pairs.size), (b_side, a_side)), shape=(m, m)
+        )
+        g_mask = groups[sel] % m
+        for v in range(nv):
+            g = sparse.csr_matrix(  # type: ignore[attr-defined]
+                (g_val[sel, v], (k_of, g_mask)), shape=(k_ids.size, m)
+            )
+            prod = (g @ part).tocsr()
+            res[sel, v] = np.asarray(prod[k_of, g_mask]).ravel()
+    out[rows] += res[g_of]
 
 
 def _classes(

@@ -68,7 +68,17 @@ def test_many_binary_qis_with_missing_values(q):
     df = df.mask(mask)
     qis = list(df.columns)
     ec = risk.equivalence_classes(df, qis, missing="wildcard")
-    np.testing.assert_array_equal(ec.record_fk, brute_fk(df, qis))
+    ref = brute_fk(df, qis)
+    np.testing.assert_array_equal(ec.record_fk, ref)
+    # the grouped algorithm too (the cost model picks the direct one here), on fewer rows
+    df = df.iloc[np.r_[0:40, 150:190]].reset_index(drop=True)
+    ref = brute_fk(df, qis)
+    exact = risk.equivalence_classes(df, qis)
+    codes, _ = risk._qi_codes(df, qis)
+    fk, _ = risk._wildcard_counts(
+        codes, exact.class_id, exact.class_sizes.astype(float), None, method="lattice"
+    )
+    np.testing.assert_array_equal(fk[exact.class_id], ref)
 
 
 cells = st.one_of(st.none(), st.integers(0, 2))
@@ -91,3 +101,26 @@ def test_property_wildcard_equals_brute_force(rows, weights):
     df["w"] = w
     ir = risk.individual_risk(df, ec, weight_column="w")
     np.testing.assert_allclose(ir.big_fk, brute_weighted(df, qis, w), rtol=1e-9)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(1, 6).flatmap(
+        lambda q: st.lists(st.lists(cells, min_size=q, max_size=q), min_size=1, max_size=50)
+    ),
+    st.sampled_from(["direct", "lattice"]),
+)
+def test_property_both_wildcard_algorithms_equal_brute_force(rows, method):
+    # the size switch picks the direct comparison on small data: force each algorithm here
+    q = len(rows[0])
+    qis = [f"c{j}" for j in range(q)]
+    df = pd.DataFrame(rows, columns=qis, dtype="float64")
+    ec = risk.equivalence_classes(df, qis)  # exact patterns
+    codes, _ = risk._qi_codes(df, qis)
+    w = np.arange(1.0, ec.n_classes + 1)
+    fk, fw = risk._wildcard_counts(
+        codes, ec.class_id, ec.class_sizes.astype(float), w, method=method
+    )
+    np.testing.assert_array_equal(fk[ec.class_id], brute_fk(df, qis))
+    rec_w = w[ec.class_id] / ec.class_sizes[ec.class_id]  # spread class weight over members
+    np.testing.assert_allclose(fw[ec.class_id], brute_weighted(df, qis, rec_w), rtol=1e-9)
