@@ -77,7 +77,8 @@ def _looks_datetime(s: pd.Series) -> bool:
         return False
     if text.str.fullmatch(r"[0-9]+([.,][0-9]+)?").any():
         return False
-    parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+    # utc=True: times with different UTC offsets (kept as text by the loader) still parse.
+    parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
     return bool(parsed.notna().mean() >= limits.PATTERN_MATCH_SHARE)
 
 
