@@ -1002,6 +1002,9 @@ class PopulationUniqueness:
         Zayatz and SNB (Zayatz when SNB fails); 0 when there is no sample unique.
     dankar_model : str
         Which estimator the rule used.
+    pitman_theta, pitman_alpha : float or None
+        The fitted Pitman parameters (``alpha < 1``, ``theta > -alpha``; alpha may be
+        negative); ``None`` where the fit failed or was not needed.
     warnings : tuple of str
     """
 
@@ -1012,6 +1015,8 @@ class PopulationUniqueness:
     snb: float | None
     dankar: float
     dankar_model: str
+    pitman_theta: float | None = None
+    pitman_alpha: float | None = None
     warnings: tuple[str, ...] = ()
 
     @property
@@ -1033,7 +1038,15 @@ def _zayatz(sizes: np.ndarray, counts: np.ndarray, n: int, big_n: int, pi: float
     return float(c1 * cond / pi)
 
 
-def _pitman(sizes: np.ndarray, counts: np.ndarray, n: int, big_n: int) -> float | None:
+def _pitman(
+    sizes: np.ndarray, counts: np.ndarray, n: int, big_n: int
+) -> tuple[float, float, float] | None:
+    """Hoshino's maximum-likelihood Pitman fit: (population uniques, theta, alpha) or None.
+
+    The parameter space is the whole of Pitman's family as Hoshino uses it: alpha < 1 and
+    theta > -alpha, negative alpha included. The sums over i = 1 .. u - 1 are evaluated
+    directly (the digamma closed form divides by alpha, which loses every digit near 0).
+    """
     from scipy.optimize import root
     from scipy.special import digamma, gammaln
 
@@ -1045,29 +1058,31 @@ def _pitman(sizes: np.ndarray, counts: np.ndarray, n: int, big_n: int) -> float 
     t0 = (n * u * c - c1 * (n - 1) * (2 * u + c)) / denom if denom else 1.0
     a0 = (t0 * (c1 - n) + (n - 1) * c1) / (n * u)
     big = sizes > 1
+    i = np.arange(1.0, u)
 
     def equations(x: np.ndarray) -> np.ndarray:
         t, a = x
-        # d/dtheta and d/dalpha of Pitman's log-likelihood (Hoshino 2001), closed forms:
-        # sum_{i=1}^{u-1} 1/(t+i a) = (psi(t/a + u) - psi(t/a + 1)) / a
-        s1 = (digamma(t / a + u) - digamma(t / a + 1)) / a
+        # d/dtheta and d/dalpha of Pitman's log-likelihood (Hoshino 2001)
+        s1 = np.sum(1.0 / (t + i * a))
         s2 = digamma(n + t) - digamma(t + 1)
-        # sum_{i=1}^{u-1} i/(t+i a) = ((u-1) - t * s1) / a
-        s3 = ((u - 1) - t * s1) / a
+        s3 = np.sum(i / (t + i * a))
         s4 = np.sum(counts[big] * (digamma(sizes[big] - a) - digamma(1 - a)))
         return np.array([s1 - s2, s3 - s4])
 
-    guesses = [(t0, a0), (max(t0, 1.0), 0.5), (u, 0.5), (u / 2, 0.9)]
+    def valid(t: float, a: float) -> bool:
+        return bool(np.isfinite(t) and np.isfinite(a) and a < 1 and t > -a)
+
+    guesses = [(t0, a0), (max(t0, 1.0), 0.5), (u, 0.5), (u / 2, 0.9), (u, -0.01)]
     for guess in guesses:
-        if not (np.isfinite(guess[0]) and 0 < guess[1] < 1 and guess[0] > -guess[1]):
+        if not valid(*guess):
             continue
         with np.errstate(all="ignore"):
             sol = root(equations, np.array(guess, dtype=float), method="hybr")
-        t, a = sol.x
-        if sol.success and 0 < a < 1 and t > -a and np.all(np.abs(equations(sol.x)) < 1e-6):
+        t, a = (float(v) for v in sol.x)
+        if sol.success and valid(t, a) and np.all(np.abs(equations(sol.x)) < 1e-6):
             value = math.exp(gammaln(t + 1) - gammaln(t + a) + a * math.log(big_n))
             if 0 <= value <= big_n:
-                return value
+                return value, t, a
     return None
 
 
@@ -1171,7 +1186,9 @@ def population_uniqueness(
     - Zayatz (as ARX): ``P1 = c_1 h(1; N, 1, n) / sum_i c_i h(1; N, i, n)`` with ``h`` the
       hypergeometric pmf; uniques ``= c_1 P1 / pi``.
     - Pitman (Hoshino 2001): maximum-likelihood ``(theta, alpha)`` of Pitman's sampling
-      formula, uniques ``= Gamma(theta + 1) / Gamma(theta + alpha) N^alpha``.
+      formula over its whole parameter space ``alpha < 1``, ``theta > -alpha`` (negative
+      alpha included, as in ARX), uniques ``= Gamma(theta + 1) / Gamma(theta + alpha)
+      N^alpha``.
     - SNB (Chen and Keller-McNulty 1998): ``F - 1 ~ NB(alpha, beta)``; ``K`` (non-empty
       population classes) from Haas et al.'s Shlosser-type estimator, ``(alpha, beta)``
       solving ``K E1 = c_1`` and ``K E2 = c_2`` (:func:`snb_moments`); uniques
@@ -1214,7 +1231,8 @@ def population_uniqueness(
             dankar_model="none (no sample uniques)",
         )
     zayatz = _zayatz(sizes, counts, classes.n, big_n, pi)
-    pitman = _pitman(sizes, counts, classes.n, big_n)
+    fit = _pitman(sizes, counts, classes.n, big_n)
+    pitman = None if fit is None else fit[0]
     snb = _snb(sizes, counts, pi)
     if pitman is None:
         warnings.append("The Pitman estimator did not converge on this class-size histogram.")
@@ -1237,6 +1255,8 @@ def population_uniqueness(
         snb=snb,
         dankar=float(dankar),
         dankar_model=model,
+        pitman_theta=None if fit is None else fit[1],
+        pitman_alpha=None if fit is None else fit[2],
         warnings=tuple(warnings),
     )
 

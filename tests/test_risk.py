@@ -431,3 +431,27 @@ def test_k_matches_pycanon_on_adult_sample():
     for qis in (["age", "sex"], ["race", "sex", "workclass"], ADULT_QIS):
         # pyCANON groups with pandas groupby; Adult's '?' is a string, so no row is dropped
         assert risk.k_anonymity(df, qis) == anonymity.k_anonymity(df, qis)
+
+
+def test_pitman_accepts_negative_alpha_on_adult_age_sex_race():
+    # ARX reports 88.86 population uniques for Adult [age, sex, race] at pi = 0.01; the
+    # likelihood's root lies at alpha ~ -0.0067 < 0, theta ~ 95.3 (Hoshino's family allows
+    # alpha < 0 with theta > -alpha)
+    df = _adult()
+    ec = risk.equivalence_classes(df, ["age", "sex", "race"])
+    pu = risk.population_uniqueness(ec, sampling_fraction=0.01)
+    assert pu.pitman == pytest.approx(88.86, abs=0.005)
+    assert pu.pitman_alpha == pytest.approx(-0.0067, abs=5e-5)
+    assert pu.pitman_theta == pytest.approx(95.3, abs=0.05)
+    assert pu.dankar_model == "Pitman" and not pu.warnings
+    # the returned parameters solve the likelihood equations in their sum form
+    sizes, counts = risk.class_size_histogram(ec)
+    n, u, t, a = len(df), int(counts.sum()), pu.pitman_theta, pu.pitman_alpha
+    i = np.arange(1, u)
+    o1 = np.sum(1 / (t + i * a)) - np.sum(1 / (t + np.arange(1, n)))
+    o2 = np.sum(i / (t + i * a)) - sum(
+        c * np.sum(1 / (np.arange(1, s) - a)) for s, c in zip(sizes, counts, strict=True)
+    )
+    assert abs(o1) < 1e-9 and abs(o2) < 1e-7
+    ref = math.exp(gammaln(t + 1) - gammaln(t + a) + a * math.log(pu.population_size))
+    assert pu.pitman == pytest.approx(ref, rel=1e-12)
