@@ -5,6 +5,25 @@ Keeping them in one place means a slider can never offer a value the core refuse
 
 from __future__ import annotations
 
+import os
+
+
+def _setting(name: str, default: int) -> int:
+    """``default``, or the positive integer in the environment variable ``PRIVLENS_<name>``."""
+    raw = os.environ.get(f"PRIVLENS_{name}")
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw.strip().replace("_", ""))
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(
+            f"PRIVLENS_{name} must be a positive whole number; got {raw!r}. Fix or unset it."
+        )
+    return value
+
+
 # --- data intake ---------------------------------------------------------------------------
 #: Largest file the loader accepts, in MiB. Keep in step with ``server.maxUploadSize`` in
 #: ``.streamlit/config.toml`` (which Streamlit enforces before our code sees the bytes).
@@ -14,6 +33,24 @@ MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 2**20
 SNIFF_BYTES = 64 * 1024
 #: Rows shown in data previews.
 PREVIEW_ROWS = 200
+#: Intake limits, checked before a table is materialized (from file metadata, a byte scan or
+#: while streaming) so that a small file cannot expand into a huge table. A deployment sets
+#: each with the environment variable ``PRIVLENS_<NAME>`` (e.g. ``PRIVLENS_MAX_ROWS=50000000``).
+#: Rows and columns of a table, and their product.
+MAX_ROWS = _setting("MAX_ROWS", 10_000_000)
+MAX_COLUMNS = _setting("MAX_COLUMNS", 10_000)
+MAX_CELLS = _setting("MAX_CELLS", 100_000_000)
+#: Characters in one cell (text formats, workbooks, Parquet strings).
+MAX_CELL_CHARS = _setting("MAX_CELL_CHARS", 1_000_000)
+#: Bytes a Parquet file's columns decode to (dictionary-encoded strings expanded), in MiB.
+MAX_DECODED_MB = _setting("MAX_DECODED_MB", 4_096)
+#: Nesting depth of JSON (a list of records is depth 2) and keys of one JSON object.
+MAX_JSON_DEPTH = _setting("MAX_JSON_DEPTH", 64)
+MAX_JSON_KEYS = _setting("MAX_JSON_KEYS", 10_000)
+#: Cells of one worksheet (openpyxl reads a few hundred thousand cells per second), and the
+#: uncompressed size of any other workbook part (shared strings, styles), in MiB.
+MAX_XLSX_CELLS = _setting("MAX_XLSX_CELLS", 2_000_000)
+MAX_XLSX_PART_MB = _setting("MAX_XLSX_PART_MB", 256)
 
 # --- column profiling ----------------------------------------------------------------------
 #: Rows sampled for pattern detection (e-mail, card numbers, ...).

@@ -10,6 +10,7 @@ No cell value ever appears in a profile; only counts, shares and the kind.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -82,8 +83,27 @@ def _looks_datetime(s: pd.Series) -> bool:
     return bool(parsed.notna().mean() >= limits.PATTERN_MATCH_SHARE)
 
 
+def _hashable(series: pd.Series) -> pd.Series:
+    """``series`` with unhashable cells (dicts, lists from a hand-built frame) as JSON text."""
+    if series.dtype != object:
+        return series
+    nested = series.map(lambda v: isinstance(v, (dict, list, set)))
+    if not nested.any():
+        return series
+    return series.map(
+        lambda v: (
+            json.dumps(v, sort_keys=True, default=str)
+            if isinstance(v, (dict, list))
+            else json.dumps(sorted(map(str, v)))
+            if isinstance(v, set)
+            else v
+        )
+    )
+
+
 def profile_column(series: pd.Series) -> ColumnProfile:
     """Profile one column; see :class:`ColumnProfile`."""
+    series = _hashable(series)
     n = len(series)
     missing = int(series.isna().sum())
     non_missing = n - missing

@@ -1,0 +1,331 @@
+"""Intake decides column types without losing data: leading zeros, long IDs and mixed forms
+stay text in every format; nested values and malformed containers give core.errors errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from core.data import load
+from core.errors import CorruptFileError, DataLoadError, RaggedRowsError, ResourceLimitError
+from core.profile import Kind, profile_frame
+
+ZIPS = ["02134", "00501", "10115"]
+PHONES = ["0049301234", "0033612345678", "0044207946"]
+IDS = ["12345678901234567890", "12345678901234567891", "12345678901234567892"]
+MIXED = ["007", "7", "42"]
+
+
+def _text(series: pd.Series) -> list[object]:
+    assert not pd.api.types.is_numeric_dtype(series.dtype), series.dtype
+    return series.tolist()
+
+
+def _csv(frame_text: dict[str, list[str]]) -> bytes:
+    names = list(frame_text)
+    rows = zip(*frame_text.values(), strict=True)
+    return ("\n".join([",".join(names), *(",".join(r) for r in rows)]) + "\n").encode()
+
+
+AWKWARD = {"zip": ZIPS, "phone": PHONES, "id": IDS, "code": MIXED, "age": ["30", "40", "50"]}
+
+
+# --- CSV ------------------------------------------------------------------------------------
+
+
+def test_csv_keeps_leading_zeros_long_ids_and_mixed_forms_as_text():
+    frame = load(_csv(AWKWARD), filename="a.csv").frame
+    for col in ("zip", "phone", "id", "code"):
+        assert _text(frame[col]) == AWKWARD[col], col
+    assert frame["id"].nunique() == 3
+    assert frame["age"].dtype == np.int64  # ordinary numbers stay numbers
+    assert frame["age"].tolist() == [30, 40, 50]
+
+
+def test_csv_careful_parser_path_decides_the_same_way():
+    # A quoted line break sends the file to the pandas fallback parser.
+    data = _csv(AWKWARD) + b'02135,"0049\n1",12345678901234567893,0007,60\n'
+    frame = load(data, filename="a.csv").frame
+    assert _text(frame["zip"]) == [*ZIPS, "02135"]
+    assert _text(frame["id"]) == [*IDS, "12345678901234567893"]
+    assert _text(frame["code"]) == [*MIXED, "0007"]
+    assert frame["age"].dtype == np.int64
+
+
+def test_csv_large_file_path_keeps_a_late_leading_zero(tmp_path):
+    # Only the last of 200,000 rows has a leading zero: the whole column must stay text.
+    rows = "".join(f"{10_000 + i % 80_000},{i}\n" for i in range(200_000))
+    path = tmp_path / "late.csv"
+    path.write_text("zip,n\n" + rows + "00501,200000\n")
+    frame = load(path).frame
+    assert frame["zip"].iloc[-1] == "00501"
+    assert frame["zip"].iloc[0] == "10000"
+    assert frame["n"].dtype == np.int64
+
+
+@pytest.mark.parametrize(
+    ("values", "dtype"),
+    [
+        (["1", "-2", "3"], np.int64),  # plain integers
+        (["1.5", "-2.25", "1e3"], np.float64),  # decimals and exponents
+        (["0.5", "0", "-0.25"], np.float64),  # a single zero before the point is no leading zero
+        (["0.30000000000000004", "0.1", "2"], np.float64),  # shortest repr of a double
+        (["9007199254740993", "1", "2"], np.int64),  # beyond 2**53 but within int64
+    ],
+)
+def test_csv_ordinary_numbers_stay_numeric(values, dtype):
+    frame = load(_csv({"x": values}), filename="n.csv").frame
+    assert frame["x"].dtype == dtype
+    assert frame["x"].tolist() == [dtype(v) if dtype is np.int64 else float(v) for v in values]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["0.5", "01.5", "2"],  # a leading zero before a decimal point
+        ["1.5", "12345678901234567890.5"],  # more digits than a double holds
+        ["1", "9223372036854775808"],  # 2**63: outside int64, inexact as a double
+        ["+5", "-3", "2"],  # an explicit plus sign is a form a number would drop
+    ],
+)
+def test_csv_values_a_number_would_change_stay_text(values):
+    frame = load(_csv({"x": values}), filename="n.csv").frame
+    assert _text(frame["x"]) == values
+
+
+def test_csv_inf_stays_a_float_infinity():
+    frame = load(_csv({"x": ["1.5", "inf", "-inf"]}), filename="i.csv").frame
+    assert frame["x"].dtype == np.float64
+    assert frame["x"].tolist() == [1.5, np.inf, -np.inf]
+
+
+def test_csv_big_integers_with_missing_values_keep_every_digit():
+    frame = load(b"x,y\n9007199254740993,a\n,b\n1,c\n", filename="b.csv").frame
+    assert frame["x"].tolist()[0] == 9007199254740993  # float64 would give ...992
+    assert frame["x"].isna().tolist() == [False, True, False]
+
+
+def test_csv_timestamps_with_offsets_stay_text():
+    values = ["2024-01-02T10:00:00+02:00", "2024-01-02T10:00:00-05:00"]
+    frame = load(_csv({"t": values}), filename="t.csv").frame
+    assert _text(frame["t"]) == values
+
+
+def test_profile_calls_a_leading_zero_column_text_not_integer():
+    frame = load(_csv(AWKWARD), filename="a.csv").frame
+    kinds = {p.name: p.kind for p in profile_frame(frame)}
+    assert kinds["zip"] not in (Kind.INTEGER, Kind.NUMERIC)
+    assert kinds["id"] not in (Kind.INTEGER, Kind.NUMERIC)
+
+
+# --- wide CSV -------------------------------------------------------------------------------
+
+
+def _wide(n_cols: int) -> tuple[list[str], str]:
+    names = [f"measurement_{i:05d}_{'x' * 12}" for i in range(n_cols)]  # ~30 bytes each
+    return names, ",".join(names)
+
+
+def test_wide_csv_header_beyond_the_sniffed_bytes_is_read_whole():
+    names, header = _wide(2_500)
+    assert len(header) > 70_000
+    row = ",".join(str(i) for i in range(2_500))
+    frame = load(f"{header}\n{row}\n{row}\n".encode(), filename="w.csv").frame
+    assert list(frame.columns) == names
+    assert frame.shape == (2, 2_500)
+
+
+def test_wide_csv_ragged_row_message_counts_the_whole_header():
+    _, header = _wide(2_500)
+    row = ",".join(str(i) for i in range(2_500))
+    short = ",".join(str(i) for i in range(2_499))
+    with pytest.raises(RaggedRowsError, match="Line 3 has 2499 fields but the header has 2500"):
+        load(f"{header}\n{row}\n{short}\n".encode(), filename="w.csv")
+
+
+# --- JSON -----------------------------------------------------------------------------------
+
+
+def test_json_big_integers_never_become_floats():
+    records = [{"id": int(v), "n": i} for i, v in enumerate(IDS)]
+    frame = load(json.dumps(records).encode(), filename="j.json").frame
+    assert _text(frame["id"]) == IDS
+    assert frame["n"].dtype == np.int64
+
+
+def test_json_big_integers_with_nulls_and_lossy_floats_stay_exact():
+    payload = (
+        '[{"id": 12345678901234567890, "f": 1.5}, {"id": null, "f": 12345678901234567890.5},'
+        ' {"id": 7, "f": 2}]'
+    )
+    frame = load(payload.encode(), filename="j.json").frame
+    assert _text(frame["id"])[0] == "12345678901234567890"
+    assert frame["id"].isna().tolist() == [False, True, False]
+    assert _text(frame["f"])[1] == "12345678901234567890.5"
+
+
+def test_json_text_and_mixed_forms_stay_text():
+    records = [{"zip": z, "code": c} for z, c in zip(ZIPS, ["007", 7, "x"], strict=True)]
+    frame = load(json.dumps(records).encode(), filename="j.json").frame
+    assert _text(frame["zip"]) == ZIPS
+    assert _text(frame["code"]) == ["007", "7", "x"]
+
+
+def test_json_lines_big_integers_stay_exact():
+    lines = "\n".join(json.dumps({"id": int(v)}) for v in IDS)
+    frame = load(lines.encode(), filename="j.jsonl").frame
+    assert _text(frame["id"]) == IDS
+
+
+def test_json_deeply_nested_values_become_json_text():
+    payload = json.dumps([{"a": {"b": {"c": [1, {"d": 2}]}}, "n": 1}, {"a": None, "n": 2}])
+    frame = load(payload.encode(), filename="n.json").frame
+    assert "n" in frame.columns
+    cells = [v for col in frame.columns for v in frame[col].tolist()]
+    assert not any(isinstance(v, (dict, list)) for v in cells)
+    assert profile_frame(frame)  # every cell hashable: no "unhashable" error
+    nested = next(c for c in frame.columns if c.startswith("a."))
+    assert json.loads(frame[nested].iloc[0]) == {"c": [1, {"d": 2}]}
+
+
+def test_json_nesting_beyond_the_recursion_limit_is_refused():
+    payload = ("[" * 100_000 + "]" * 100_000).encode()
+    with pytest.raises(ResourceLimitError, match="nest"):
+        load(payload, filename="deep.json")
+    with pytest.raises(ResourceLimitError, match="nest"):
+        load(b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", filename="deep.json")
+
+
+def test_json_nesting_beyond_the_depth_limit_in_a_record_is_refused(monkeypatch):
+    from core import limits
+
+    monkeypatch.setattr(limits, "MAX_JSON_DEPTH", 5)
+    deep = {"x": 1}
+    for _ in range(6):
+        deep = {"x": deep}
+    with pytest.raises(ResourceLimitError, match="MAX_JSON_DEPTH"):
+        load(json.dumps([{"a": deep}]).encode(), filename="deep.json")
+
+
+# --- XLSX -----------------------------------------------------------------------------------
+
+
+def _xlsx(rows: list[list[object]], *, text_cells: bool = True) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "data"
+    for row in rows:
+        ws.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_xlsx_cells_stored_as_text_stay_text():
+    rows = [["zip", "id", "code", "age"]]
+    rows += [[z, i, c, a] for z, i, c, a in zip(ZIPS, IDS, MIXED, [30, 40, 50], strict=True)]
+    frame = load(_xlsx(rows), filename="t.xlsx").frame
+    assert _text(frame["zip"]) == ZIPS
+    assert _text(frame["id"]) == IDS
+    assert _text(frame["code"]) == MIXED
+    assert frame["age"].dtype == np.int64
+
+
+def test_xlsx_column_mixing_numbers_and_text_is_text():
+    rows = [["code"], ["007"], [7], ["x"]]
+    frame = load(_xlsx(rows), filename="t.xlsx").frame
+    assert _text(frame["code"]) == ["007", "7", "x"]
+
+
+def _patch_part(data: bytes, part: str, new: bytes) -> bytes:
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            dst.writestr(item, new if item.filename == part else src.read(item.filename))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "sheet_xml",
+    [
+        b"<worksheet><sheetData><row r='1'><c r='A1'",  # cut in the middle of a tag
+        b"not xml at all",
+    ],
+)
+def test_xlsx_with_malformed_sheet_xml_is_corrupt(sheet_xml):
+    data = _patch_part(_xlsx([["a"], [1]]), "xl/worksheets/sheet1.xml", sheet_xml)
+    with pytest.raises(CorruptFileError, match="Excel"):
+        load(data, filename="m.xlsx")
+
+
+@pytest.mark.parametrize("part", ["xl/styles.xml", "xl/workbook.xml"])
+def test_xlsx_with_malformed_workbook_parts_is_corrupt(part):
+    data = _patch_part(_xlsx([["a"], ["x"]]), part, b"<styleSheet><fonts><font></styleSheet>")
+    with pytest.raises(CorruptFileError, match="Excel"):
+        load(data, filename="m.xlsx")
+
+
+# --- Parquet --------------------------------------------------------------------------------
+
+
+def _parquet(table: pa.Table) -> bytes:
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    return buf.getvalue()
+
+
+def test_parquet_keeps_stored_types():
+    table = pa.table(
+        {
+            "zip": pa.array(ZIPS),
+            "big": pa.array([2**64 - 1, 2**63, 1], pa.uint64()),
+            "n": pa.array([1, None, 9007199254740993], pa.int64()),
+            "x": pa.array([1.5, float("inf"), None]),
+        }
+    )
+    frame = load(_parquet(table), filename="p.parquet").frame
+    assert _text(frame["zip"]) == ZIPS
+    assert frame["big"].tolist() == [2**64 - 1, 2**63, 1]
+    assert frame["n"].tolist()[2] == 9007199254740993  # not rounded through float64
+    assert frame["n"].isna().tolist() == [False, True, False]
+    assert frame["x"].tolist()[:2] == [1.5, np.inf]
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pa.array([[1, 2], [], None]),  # list
+        pa.array([{"a": 1, "b": "x"}, {"a": 2, "b": None}, None]),  # struct
+        pa.array([[("k", 1)], [], None], pa.map_(pa.string(), pa.int64())),  # map
+    ],
+)
+def test_parquet_nested_columns_become_json_text(column):
+    table = pa.table({"id": [1, 2, 3], "nested": column})
+    res = load(_parquet(table), filename="p.parquet")
+    frame = res.frame
+    assert frame["nested"].isna().tolist() == [False, False, True]
+    assert all(isinstance(v, str) for v in frame["nested"].dropna())
+    assert any("nested" in w for w in res.warnings)
+    profile_frame(frame)  # no "unhashable" error
+
+
+def test_every_intake_error_is_a_data_load_error():
+    assert issubclass(ResourceLimitError, DataLoadError)
+
+
+def test_profile_answers_cells_that_are_not_hashable():
+    # A frame built by hand (not by the loader) with dict and list cells.
+    frame = pd.DataFrame({"d": [{"a": 1}, {"a": 1}, None], "l": [[1], [2, 3], [1]]})
+    profiles = {p.name: p for p in profile_frame(frame)}
+    assert profiles["d"].n_distinct == 1 and profiles["d"].missing == 1
+    assert profiles["l"].n_distinct == 2
