@@ -55,6 +55,7 @@ from core.limits import (
     SCRYPT_WORK_FACTOR_MAX,
     SCRYPT_WORK_FACTOR_MIN,
 )
+from core.terminal import PrintableStream
 
 __all__ = ["COMMANDS", "build_parser", "main", "write_table"]
 
@@ -826,8 +827,9 @@ def main(
     argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
 ) -> int:
     """Run the command line; returns the exit code (0 ok, 1 data/parameter error, 2 usage)."""
-    out = stdout or sys.stdout
-    err = stderr or sys.stderr
+    # Messages name columns and header fields read from files: no control sequence gets through.
+    out: TextIO = PrintableStream(stdout or sys.stdout)  # type: ignore[assignment]
+    err: TextIO = PrintableStream(stderr or sys.stderr)  # type: ignore[assignment]
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
