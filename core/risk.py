@@ -1080,9 +1080,9 @@ def _pitman(
             sol = root(equations, np.array(guess, dtype=float), method="hybr")
         t, a = (float(v) for v in sol.x)
         if sol.success and valid(t, a) and np.all(np.abs(equations(sol.x)) < 1e-6):
-            value = math.exp(gammaln(t + 1) - gammaln(t + a) + a * math.log(big_n))
-            if 0 <= value <= big_n:
-                return value, t, a
+            log_value = float(gammaln(t + 1) - gammaln(t + a) + a * math.log(big_n))
+            if log_value <= math.log(big_n):
+                return math.exp(log_value), t, a
     return None
 
 
