@@ -878,18 +878,46 @@ def _weights(df: pd.DataFrame, column: str) -> np.ndarray:
 
 
 def _fp_risk(fk: np.ndarray, big_fk: np.ndarray) -> np.ndarray:
-    pk = fk / big_fk
-    r = np.empty_like(pk)
+    """Franconi-Polettini approximation, written in ``x = 1 - p_k = (F_k - f_k) / F_k``.
+
+    The textbook form cancels catastrophically as ``F_k -> f_k`` (for ``f_k = 2`` it
+    subtracts two numbers near ``1 / x``). With ``L = -ln(1 - x)``:
+
+    - ``f_k = 1``: ``r = p L / x``, with ``L`` from ``log1p`` near ``x = 0``;
+    - ``f_k = 2``: ``r = (1 - x) / x - ((1 - x) / x)^2 L = (1 - x) h(x) / x`` where
+      ``h(x) = 1 - (1 - x) L / x = sum_{k>=1} x^k / (k (k + 1))``; the series is used for
+      ``x < 1/2`` (64 terms: error below ``2^-64``), the closed form above;
+    - ``f_k > 2``: ``r = p / (f_k - x)``.
+
+    ``p = f_k / F_k`` is computed directly, not as ``1 - x``.
+
+    Each is at most ``1 / f_k`` for ``0 <= x < 1``. ``F_k <= f_k`` gives ``1 / f_k``.
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
-        odds = pk / (1.0 - pk)
-        log_inv = np.log(1.0 / pk)
-        one, two, more = fk == 1, fk == 2, fk > 2
-        r[one] = (odds * log_inv)[one]
-        r[two] = (odds - odds**2 * log_inv)[two]
-        r[more] = (pk / (fk - (1.0 - pk)))[more]
-    same = np.isclose(fk, big_fk, rtol=1e-12, atol=0.0) | (pk >= 1.0)
-    r[same] = 1.0 / fk[same]
-    return r
+        x = (big_fk - fk) / big_fk
+        p = fk / big_fk  # 1 - x, without the rounding of 1 - x when x is near 1
+    r = 1.0 / fk
+    live = x > 0
+    xl, pl, fl = x[live], p[live], fk[live]
+    # L = -ln(1 - x): log1p near x = 0, the log of p near x = 1
+    big_l = np.where(xl < 0.5, -np.log1p(-xl), -np.log(pl))
+    out = np.empty_like(xl)
+    one, two, more = fl == 1, fl == 2, fl > 2
+    out[one] = pl[one] * (big_l[one] / xl[one])
+    x2, p2, l2 = xl[two], pl[two], big_l[two]
+    small = x2 < 0.5
+    # h(x) / x = sum_{k>=1} x^(k-1) / (k (k + 1)), Horner from the highest power
+    series = np.zeros(int(small.sum()))
+    for k in range(64, 0, -1):
+        series = series * x2[small] + 1.0 / (k * (k + 1.0))
+    h_over_x = np.empty_like(x2)
+    h_over_x[small] = series
+    xb = x2[~small]
+    h_over_x[~small] = (xb - p2[~small] * l2[~small]) / (xb * xb)
+    out[two] = p2 * h_over_x
+    out[more] = pl[more] / (fl[more] - xl[more])
+    r[live] = out
+    return np.clip(r, 0.0, 1.0 / fk)
 
 
 def individual_risk(
@@ -934,6 +962,11 @@ def individual_risk(
         f_k = 2:  r_k = p_k / (1 - p_k) - (p_k / (1 - p_k))**2 * ln(1 / p_k)
         f_k > 2:  r_k = p_k / (f_k - (1 - p_k))
         F_k = f_k: r_k = 1 / f_k
+
+    The formulas are evaluated in ``x = (F_k - f_k) / F_k`` without cancellation (a series
+    for ``f_k = 2`` near ``F_k = f_k``), so every ``r_k`` lies in ``[0, 1 / f_k]``; the
+    textbook form loses every digit there (``1.5`` for ``f_k = 2`` and weights
+    ``1 + 1e-9``). ``F_k < f_k`` (weights below 1) gives ``1 / f_k``.
 
     Expected re-identifications ``= sum_k r_k`` (sdcMicro ``global_risk_ER``), also given
     as a share of n. Under the "wildcard" policy ``f_k`` and ``F_k`` include the wildcard
