@@ -204,3 +204,25 @@ def test_same_seed_same_noise():
     a = discrete_laplace(10, scale=3.0, source=NumpyRandom(9))
     b = discrete_laplace(10, scale=3.0, source=NumpyRandom(9))
     assert np.array_equal(a, b)
+
+
+class _ZeroWords:
+    """A source of all-zero words: every uniform takes the smallest value the code allows."""
+
+    secure = False
+
+    def words(self, n: int) -> np.ndarray:
+        return np.zeros(n, dtype=np.uint64)
+
+
+def test_documented_uniform_floor_matches_the_code():
+    import core.dp_sampling as mod
+
+    u = uniform(3, source=_ZeroWords())
+    floor = 2.0 ** -(53 + 12 * mod._UNIFORM_DEPTH)
+    assert np.all(u == floor) and floor == 2.0**-125
+    cap = -math.log(floor)
+    assert round(cap, 1) == 86.6
+    doc = " ".join(mod.__doc__.split())
+    assert "2**-125" in doc and "86.6" in doc and "2**-72" in doc
+    assert "capped at 64" not in doc and "44.4" not in doc
