@@ -2,10 +2,10 @@
 
 Neighbouring relation
 ---------------------
-Unless a function says otherwise, two datasets are neighbours when one is the other with
-**one record added or removed** ("add/remove", unbounded DP). The mean with a public
-record count ``n`` uses **replace one record** (bounded DP), because adding or removing a
-record would change the public ``n``. Each result states its relation in ``neighbours``.
+Two datasets are neighbours when one is the other with **one record added or removed**
+("add/remove", unbounded DP); the ledger composes releases under that relation. The record
+count is not public: the mean is a noisy sum over a noisy count. Each result states its
+relation in ``neighbours``.
 
 Bounds
 ------
@@ -13,6 +13,27 @@ Sums, means, quantiles and numeric histograms need bounds ``[L, U]`` that the us
 values are clamped into them and the sensitivity follows from them. Bounds read off the
 data itself leak (the minimum and maximum are someone's values); this module never infers
 them.
+
+Categories
+----------
+A categorical histogram, a mode and randomized response never take their list of categories
+from the data: a category that appears only when one person's record is present would
+reveal that record (with the list read from the data, P(the rare category is released) is
+about 1/2 with the record and 0 without it: no ε bounds that). Two ways are offered:
+
+- a **declared domain**: the public list of categories, stated by the user or taken from a
+  published codebook (:mod:`core.codebooks`); values outside it are left out;
+- a **threshold (stability) histogram** ([KKMN09]_, [BNS16]_): the categories present in
+  the data get discrete Laplace noise of scale 1/ε and only those whose noisy count reaches
+  ``t = 1 + ceil(ln(1/(δ(1 + e^-ε)))/ε)`` are released (:func:`stability_threshold`), which
+  is (ε, δ)-DP.
+
+Nothing exact
+-------------
+A result carries the noisy answer and figures fixed by the parameters (ε, δ, bounds,
+declared categories) only: no record count, no count of missing or clamped values, no
+category that the noise does not cover. Such counts are for the analyst's own screen
+(:func:`clamp`, :func:`histogram_counts`), never part of a release.
 
 Noise for every release comes from :mod:`core.dp_sampling` (OS CSPRNG, power-of-two grid).
 A ``source`` seed or generator may be passed for tests and simulations only; such results
@@ -34,6 +55,12 @@ References
 .. [MT07] McSherry, F., Talwar, K. "Mechanism design via differential privacy." FOCS 2007.
 .. [S11] Smith, A. "Privacy-preserving statistical estimation with optimal convergence
    rates." STOC 2011 (exponential mechanism for quantiles).
+.. [KKMN09] Korolova, A., Kenthapadi, K., Mishra, N., Ntoulas, A. "Releasing search queries
+   and clicks privately." WWW 2009 (release a count only above a noisy threshold).
+.. [BNS16] Bun, M., Nissim, K., Stemmer, U. "Simultaneous private learning of multiple
+   concepts." ITCS 2016 (stability-based histograms). OpenDP's ``make_laplace_threshold``
+   after ``make_count_by`` uses the same rule for continuous Laplace noise,
+   ``t = 1 + ln(1/(2δ))/ε`` for one contribution per record.
 """
 
 from __future__ import annotations
@@ -52,10 +79,10 @@ from core.dp_sampling import (
     adjusted_sensitivity,
     discrete_gaussian,
     discrete_laplace,
-    gaussian_on_grid,
     granularity_for,
     laplace_on_grid,
     resolve_source,
+    sum_on_grid,
     uniform,
 )
 from core.errors import ColumnError, InvalidParameterError
@@ -63,10 +90,12 @@ from core.limits import DELTA_MAX, DELTA_MIN, EPSILON_MAX, EPSILON_MIN
 
 Source = RandomSource | np.random.Generator | int | None
 Query = Literal["count", "sum", "mean", "histogram", "quantile", "mode"]
+Domain = Literal["declared", "threshold"]
 Mechanism = Literal["laplace", "gaussian", "discrete_laplace", "discrete_gaussian", "exponential"]
 
 ADD_REMOVE = "add/remove one record"
-REPLACE_ONE = "replace one record (n public)"
+#: Where a categorical release takes its categories from (see the module notes).
+DOMAINS = ("declared", "threshold")
 #: Two-sided 95% quantile of the standard normal.
 Z95 = 1.959963984540054
 #: Default number of public candidate points for the quantile mechanism.
@@ -79,7 +108,7 @@ MECHANISMS: dict[str, tuple[str, ...]] = {
     "mean": ("laplace", "gaussian"),
     "histogram": ("discrete_laplace", "discrete_gaussian"),
     "quantile": ("exponential",),
-    "mode": ("exponential",),
+    "mode": ("exponential", "discrete_laplace"),
 }
 
 
@@ -509,9 +538,10 @@ def randomized_response(
         The column; values are compared as strings.
     epsilon : float
         Local privacy loss per record.
-    categories : sequence of str, optional
-        The public category list. Defaults to the column's distinct values, which itself
-        reveals which categories occur (a warning says so).
+    categories : sequence of str
+        The public category list, known without looking at the data (declared, or from a
+        codebook such as :mod:`core.codebooks`). Required: a list read from the data would
+        reveal which categories occur. Add ``"<NA>"`` to randomize missing values too.
     source : RandomSource, numpy Generator, int or None
         ``None`` reads the OS CSPRNG; seeds are for tests and previews.
 
@@ -519,35 +549,39 @@ def randomized_response(
     -------
     RRRelease
         Each value kept with ``p = e^ε/(e^ε+k−1)``, otherwise replaced by one of the other
-        ``k − 1`` categories uniformly. Missing values are a category of their own
-        (``"<NA>"``), so missingness is protected too.
+        ``k − 1`` categories uniformly. Missing values are the category ``"<NA>"``, so
+        missingness is protected too when that category is listed.
 
     Raises
     ------
     InvalidParameterError
-        For fewer than 2 categories, or a value outside ``categories``.
+        For no category list, fewer than 2 categories, or a value outside ``categories``.
 
-    >>> r = randomized_response(pd.Series(list("abab")), epsilon=1.0, source=0)
+    >>> r = randomized_response(pd.Series(list("abab")), epsilon=1.0, categories=["a", "b"],
+    ...                         source=0)
     >>> r.categories
     ('a', 'b')
     """
-    warnings: list[str] = []
-    text = values.astype("string").fillna("<NA>")
     if categories is None:
-        cats = tuple(sorted(pd.unique(text.to_numpy(dtype=object))))
-        warnings.append(
-            f"The {len(cats)} categories were read from the data; treat this list as public "
-            "or supply it explicitly."
+        raise InvalidParameterError(
+            f"randomized response of column '{values.name}' needs the public list of "
+            "categories; got none. A list read from the data would reveal which categories "
+            "occur: state the categories known without looking at the data (or use a "
+            "published codebook)."
         )
-    else:
-        cats = tuple(str(c) for c in categories)
+    text = values.astype("string").fillna("<NA>")
+    cats = tuple(str(c) for c in categories)
     k = len(cats)
     p = rr_keep_probability(epsilon=epsilon, k=k)
     codes = _codes(text, cats)
     if (codes < 0).any():
+        missing = int(values.isna().sum()) if "<NA>" not in cats else 0
+        other = int((codes < 0).sum()) - missing
+        parts = [f"{other} value(s) are not in the {k} given categories"] if other else []
+        if missing:
+            parts.append(f"{missing} missing value(s) need the category '<NA>'")
         raise InvalidParameterError(
-            f"{int((codes < 0).sum())} value(s) are not in the {k} given categories. Add "
-            "them to the category list."
+            "; ".join(parts) + ". Add them to the category list (or fill or drop them first)."
         )
     src = resolve_source(source)
     n = codes.size
@@ -562,7 +596,6 @@ def randomized_response(
         epsilon=float(epsilon),
         keep_probability=p,
         secure=src.secure,
-        warnings=tuple(warnings),
     )
 
 
@@ -694,6 +727,10 @@ class DPResult:
     neighbours: str
     labels: tuple[str, ...] = ()
     granularity: float | None = None
+    #: For a threshold histogram: the smallest noisy count that is released.
+    threshold: float | None = None
+    #: Where the categories come from: "declared", "threshold", or "" for numeric queries.
+    domain: str = ""
     secure: bool = True
     warnings: tuple[str, ...] = ()
 
@@ -716,9 +753,21 @@ def _numeric(df: pd.DataFrame, column: str) -> pd.Series:
 def clamp(values: pd.Series, lower: float, upper: float) -> tuple[np.ndarray, int, int]:
     """Non-missing values clipped to ``[lower, upper]``, with how many were missing/clipped.
 
+    The counts are exact and for the analyst's screen only; no DP result carries them.
+
+    Raises
+    ------
+    ColumnError
+        For a column that is not numeric (the message names the column, never a value).
+
     >>> clamp(pd.Series([1.0, None, 9.0]), 0, 5)
     (array([1., 5.]), 1, 1)
     """
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        raise ColumnError(
+            f"column '{values.name}' is not numeric ({values.dtype}); clamping needs numbers. "
+            "Choose a numeric column, or cast this one on the Data page."
+        )
     arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
     present = arr[~np.isnan(arr)]
     clipped = int(((present < lower) | (present > upper)).sum())
@@ -737,28 +786,40 @@ def _clamp_warnings(column: str, missing: int, clipped: int) -> list[str]:
     return out
 
 
-def _noise_scalar(
-    value: float,
+def _noisy_sum(
+    values: np.ndarray,
     *,
+    lower: float,
+    upper: float,
     mechanism: str,
     sensitivity: float,
     epsilon: float,
     delta: float,
     src: RandomSource,
 ) -> tuple[float, float, float, float]:
-    """(noisy value, scale, half-width, granularity) for a real-valued answer."""
+    """(noisy clamped sum, scale, 95% half-width, grid step) for a sum of ``values``.
+
+    The sum is taken exactly on the noise grid (:func:`core.dp_sampling.sum_on_grid`), so
+    neighbouring datasets' answers are at most the adjusted sensitivity apart; the integer
+    noise is added in grid steps and the float is formed last (post-processing).
+    """
     if mechanism == "laplace":
-        out = laplace_on_grid(
-            np.array([value]), sensitivity=sensitivity, epsilon=epsilon, source=src
+        g = granularity_for(sensitivity / epsilon)
+        steps = math.floor(sensitivity / g) + 1
+        noise = int(discrete_laplace(1, scale=steps / epsilon, source=src)[0])
+        scale = steps * g / epsilon
+        half = laplace_half_width(scale)
+    elif mechanism == "gaussian":
+        scale, g = gaussian_grid_sigma(epsilon=epsilon, delta=delta, sensitivity=sensitivity)
+        noise = int(discrete_gaussian(1, sigma=scale / g, source=src)[0])
+        half = gaussian_half_width(scale)
+    else:
+        raise InvalidParameterError(
+            f"mechanism '{mechanism}' does not apply to real-valued answers. Use laplace or "
+            "gaussian."
         )
-        return float(out.values[0]), out.scale, laplace_half_width(out.scale), out.granularity
-    if mechanism == "gaussian":
-        sigma, g = gaussian_grid_sigma(epsilon=epsilon, delta=delta, sensitivity=sensitivity)
-        noisy = gaussian_on_grid(np.array([value]), sigma=sigma, granularity=g, source=src)
-        return float(noisy[0]), sigma, gaussian_half_width(sigma), g
-    raise InvalidParameterError(
-        f"mechanism '{mechanism}' does not apply to real-valued answers. Use laplace or gaussian."
-    )
+    total = sum_on_grid(values, lower=lower, upper=upper, granularity=g)
+    return float(total + noise) * g, scale, half, g
 
 
 def gaussian_grid_sigma(*, epsilon: float, delta: float, sensitivity: float) -> tuple[float, float]:
@@ -929,7 +990,9 @@ def dp_sum(
 
     Notes
     -----
-    NA values are left out (a count of them is in ``warnings``).
+    NA values are left out. The clamped values are summed exactly on the noise grid
+    (:func:`core.dp_sampling.sum_on_grid`), not in floating point, whose rounding error
+    between neighbouring datasets can exceed the one grid step the noise pays for.
 
     >>> r = dp_sum(pd.DataFrame({"a": [1.0, 2.0]}), "a", epsilon=1.0, lower=0, upper=5,
     ...            source=0)
@@ -939,11 +1002,12 @@ def dp_sum(
     mech = _check_mechanism("sum", mechanism)
     eps, dlt = check_epsilon(epsilon), _needs_delta(mech, delta)
     lo, hi = check_bounds(lower, upper)
-    vals, missing, clipped = clamp(_numeric(df, column), lo, hi)
+    vals, _, _ = clamp(_numeric(df, column), lo, hi)
     sens = max(abs(lo), abs(hi))
     src = resolve_source(source)
-    noisy, scale, hw, g = _noise_scalar(
-        float(vals.sum()), mechanism=mech, sensitivity=sens, epsilon=eps, delta=dlt, src=src
+    noisy, scale, hw, g = _noisy_sum(
+        vals, lower=lo, upper=hi, mechanism=mech, sensitivity=sens, epsilon=eps, delta=dlt,
+        src=src,
     )
     return DPResult(
         query="sum",
@@ -958,8 +1022,15 @@ def dp_sum(
         neighbours=ADD_REMOVE,
         granularity=g,
         secure=src.secure,
-        warnings=tuple(_clamp_warnings(column, missing, clipped)),
+        warnings=(CLAMP_NOTE,),
     )
+
+
+#: The one note a bounded release carries: data-independent, so it leaks nothing.
+CLAMP_NOTE = (
+    "Values outside the bounds were clamped to them and missing values left out; the exact "
+    "numbers of either are not released."
+)
 
 
 def dp_mean(
@@ -973,70 +1044,95 @@ def dp_mean(
     delta: float = 0.0,
     source: Source = None,
 ) -> DPResult:
-    """Private mean of a clamped numeric column, with the record count treated as public.
+    """Private mean of a clamped numeric column: a noisy sum over a noisy count.
 
     Parameters
     ----------
     df, column
         Data and numeric column.
     epsilon : float
-        Privacy loss.
+        Privacy loss of the whole mean; half goes to the sum, half to the count.
     lower, upper : float
         Public clamping bounds.
     mechanism : {"laplace", "gaussian"}, optional
-        Default Laplace.
+        Noise of the sum (default Laplace); the count gets the matching integer noise
+        (discrete Laplace or discrete Gaussian).
     delta : float
-        For the Gaussian only.
+        For the Gaussian only; split in half like ε.
     source
         ``None`` for the OS CSPRNG.
 
     Returns
     -------
     DPResult
-        Noisy ``Σ clamp(x) / n``; sensitivity ``(U − L) / n`` under **replace one record**
-        with ``n`` (the number of non-missing values) public and released exactly.
+        ``m + S̃ / max(ñ, 1)`` clipped to ``[L, U]``, with ``m = (L + U)/2``, ``S̃`` the
+        noisy sum of ``clamp(x) − m`` (sensitivity ``r = (U − L)/2``, reported in
+        ``sensitivity`` and ``scale``) and ``ñ`` the noisy count (sensitivity 1), each with
+        ε/2, under **add/remove one record**. The record count is not public and nothing
+        exact about it is released.
 
     Raises
     ------
     InvalidParameterError, ColumnError
-        For bad parameters, or a column with no non-missing values.
+        For bad parameters or a missing or non-numeric column.
+
+    Notes
+    -----
+    The 95% half-width is ``min(U − L, (a + r b) / max(ñ, 1))`` with ``a`` and ``b`` the
+    97.5% half-widths of the sum's and the count's noise: on the event (probability
+    ≥ 95%) that ``|S̃ − S| <= a`` and ``|ñ − n| <= b``,
+    ``|S̃/ñ − S/n| = |(S̃ − S)/ñ + (S/n)(n − ñ)/ñ| <= (a + r b)/ñ`` because ``|S/n| <= r``.
+    It is computed from the noisy count, so it reveals that count (paid for by ε/2), and
+    no exact figure. Centring on ``m`` halves the sum's sensitivity against
+    ``max(|L|, |U|)``.
 
     >>> r = dp_mean(pd.DataFrame({"a": [1.0, 3.0]}), "a", epsilon=1.0, lower=0, upper=4,
     ...             source=0)
     >>> r.sensitivity, r.neighbours
-    (2.0, 'replace one record (n public)')
+    (2.0, 'add/remove one record')
     """
     mech = _check_mechanism("mean", mechanism)
     eps, dlt = check_epsilon(epsilon), _needs_delta(mech, delta)
     lo, hi = check_bounds(lower, upper)
-    vals, missing, clipped = clamp(_numeric(df, column), lo, hi)
-    n = vals.size
-    if n == 0:
-        raise InvalidParameterError(
-            f"column '{column}' has no non-missing values (0 of {len(df)}); a mean needs at "
-            "least one."
-        )
-    sens = (hi - lo) / n
+    vals, _, _ = clamp(_numeric(df, column), lo, hi)
+    mid, r = (lo + hi) / 2.0, (hi - lo) / 2.0
     src = resolve_source(source)
-    noisy, scale, hw, g = _noise_scalar(
-        float(vals.mean()), mechanism=mech, sensitivity=sens, epsilon=eps, delta=dlt, src=src
+    centred = np.clip(vals - mid, -r, r)
+    s_noisy, scale, _, g = _noisy_sum(
+        centred, lower=-r, upper=r, mechanism=mech, sensitivity=r, epsilon=eps / 2,
+        delta=dlt / 2, src=src,
     )
-    warns = _clamp_warnings(column, missing, clipped)
-    warns.append(f"The record count n = {n} is treated as public and is not protected.")
+    count_mech = "discrete_laplace" if mech == "laplace" else "discrete_gaussian"
+    n_noisy, count_scale, _ = _noise_integers(
+        np.array([vals.size], dtype=np.int64), mechanism=count_mech, epsilon=eps / 2,
+        delta=dlt / 2, src=src,
+    )
+    n_hat = max(float(n_noisy[0]), 1.0)
+    value = min(max(mid + s_noisy / n_hat, lo), hi)
+    if mech == "laplace":
+        a = laplace_half_width(scale, confidence=0.975)
+        b = float(discrete_laplace_half_width(count_scale, confidence=0.975))
+    else:
+        a = gaussian_half_width(scale, confidence=0.975)
+        b = float(discrete_gaussian_half_width(count_scale, confidence=0.975))
     return DPResult(
         query="mean",
         mechanism=mech,
-        value=noisy,
+        value=value,
         epsilon=eps,
         delta=dlt,
-        sensitivity=sens,
+        sensitivity=r,
         scale=scale,
-        half_width=hw,
+        half_width=min(hi - lo, (a + r * b) / n_hat),
         half_width_unit="value units",
-        neighbours=REPLACE_ONE,
+        neighbours=ADD_REMOVE,
         granularity=g,
         secure=src.secure,
-        warnings=tuple(warns),
+        warnings=(
+            CLAMP_NOTE,
+            "The mean is a noisy sum divided by a noisy count (each with half of ε); the "
+            "record count is not released.",
+        ),
     )
 
 
@@ -1053,7 +1149,8 @@ def histogram_counts(
 
     Numeric columns use ``bins`` equal-width bins on the public ``[lower, upper]`` (values
     clamped into the end bins); other columns count each category, the list coming from
-    ``categories`` or, with a warning, from the data. Missing values are left out.
+    ``categories`` or, with a warning, from the data. Missing values are left out. The
+    counts and warnings are exact: for the analyst's screen, never for a release.
 
     >>> c, lab, _ = histogram_counts(pd.DataFrame({"a": [1, 2, 9]}), "a", lower=0,
     ...                              upper=10, bins=2)
@@ -1106,6 +1203,81 @@ def histogram_counts(
     return counts, cats, warns
 
 
+def stability_threshold(*, epsilon: float, delta: float) -> int:
+    """Smallest noisy count a threshold histogram releases: ``P(1 + Z >= t) <= δ``.
+
+    Parameters
+    ----------
+    epsilon : float
+        ε of the histogram; the noise Z is discrete Laplace with scale ``1/ε``.
+    delta : float
+        Probability of releasing a category that only one record has.
+
+    Returns
+    -------
+    int
+        ``t = 1 + ceil(ln(1/(δ(1 + q))) / ε)`` with ``q = e^-ε``, checked against the exact
+        tail: for discrete Laplace ``P(Z >= m) = q^m / (1 + q)``, and a category with one
+        record is released when ``1 + Z >= t``. The continuous-Laplace rule of [KKMN09]_ and
+        OpenDP (``1 + ln(1/(2δ))/ε``) differs from it by less than one.
+
+    >>> stability_threshold(epsilon=1.0, delta=1e-6)
+    15
+    """
+    eps, dlt = check_epsilon(epsilon), check_delta(delta)
+    q = math.exp(-eps)
+
+    def tail(t: int) -> float:  # P(1 + Z >= t)
+        return q ** (t - 1) / (1.0 + q)
+
+    t = 1 + max(0, math.ceil(math.log(1.0 / (dlt * (1.0 + q))) / eps))
+    while tail(t) > dlt:  # guard rounding in both directions
+        t += 1
+    while t > 1 and tail(t - 1) <= dlt:
+        t -= 1
+    return t
+
+
+def _categorical(df: pd.DataFrame, column: str) -> bool:
+    col = df[column]
+    return not (pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col))
+
+
+def _no_domain(column: str, query: str) -> InvalidParameterError:
+    return InvalidParameterError(
+        f"a {query} of categorical column '{column}' needs the public list of categories; got "
+        "none. A list read from the data would reveal a category that one person alone has. "
+        "Declare the categories known without looking at the data (or use a published "
+        "codebook), or use the threshold histogram, which releases only categories whose "
+        "noisy count passes a threshold set by δ."
+    )
+
+
+def _check_domain(domain: str) -> str:
+    if domain not in DOMAINS:
+        raise InvalidParameterError(
+            f"domain must be one of {', '.join(DOMAINS)}; got {domain!r}. Use 'declared' with "
+            "a public category list, or 'threshold' with δ > 0."
+        )
+    return domain
+
+
+def _threshold_histogram(
+    df: pd.DataFrame, column: str, *, epsilon: float, delta: float, src: RandomSource
+) -> tuple[np.ndarray, tuple[str, ...], int]:
+    """Noisy counts of the categories present, kept where they reach the threshold."""
+    text = df[column].dropna().astype("string")
+    counts = text.value_counts(sort=False)
+    labels = np.asarray(counts.index.astype(str), dtype=object)
+    t = stability_threshold(epsilon=epsilon, delta=delta)
+    noisy = counts.to_numpy(dtype=np.int64) + discrete_laplace(
+        labels.size, scale=1.0 / epsilon, source=src
+    )
+    keep = noisy >= t
+    order = np.argsort(labels[keep], kind="stable")
+    return noisy[keep][order], tuple(str(x) for x in labels[keep][order]), t
+
+
 def dp_histogram(
     df: pd.DataFrame,
     column: str,
@@ -1115,6 +1287,7 @@ def dp_histogram(
     upper: float | None = None,
     bins: int = 20,
     categories: Sequence[str] | None = None,
+    domain: str = "declared",
     mechanism: str | None = None,
     delta: float = 0.0,
     source: Source = None,
@@ -1130,11 +1303,16 @@ def dp_histogram(
     lower, upper, bins
         Public binning for numeric columns.
     categories : sequence of str, optional
-        Public category list for categorical columns.
+        The public category list of a categorical column (``domain="declared"``); values
+        outside it are left out.
+    domain : {"declared", "threshold"}
+        ``"declared"`` (default): bins or ``categories`` fix the labels. ``"threshold"``:
+        the categories present in the data, each released only when its noisy count reaches
+        :func:`stability_threshold` (categorical columns, discrete Laplace, needs δ).
     mechanism : {"discrete_laplace", "discrete_gaussian"}, optional
         Default discrete Laplace with scale 1/ε per bin.
     delta : float
-        For the discrete Gaussian only.
+        For the discrete Gaussian, and for the threshold histogram.
     source
         ``None`` for the OS CSPRNG.
 
@@ -1143,23 +1321,72 @@ def dp_histogram(
     DPResult
         ``value`` is the array of noisy counts (may be negative; clip or round as
         post-processing), ``labels`` the bins. Under add/remove one record changes one bin
-        by 1, so the L1 and L2 sensitivities are both 1.
+        by 1, so the L1 and L2 sensitivities are both 1. A threshold histogram is (ε, δ)-DP:
+        a category with two or more records is released with ε-DP noise, and one that a
+        single record makes appear is released with probability at most δ [KKMN09]_.
 
     Raises
     ------
     InvalidParameterError, ColumnError
-        For bad parameters, missing bounds or a missing column.
+        For bad parameters, missing bounds, a categorical column with neither a category
+        list nor the threshold domain, or a missing column.
 
-    >>> r = dp_histogram(pd.DataFrame({"c": list("aab")}), "c", epsilon=1.0, source=0)
+    >>> r = dp_histogram(pd.DataFrame({"c": list("aab")}), "c", epsilon=1.0,
+    ...                  categories=["a", "b", "c"], source=0)
     >>> r.labels, len(r.value)
-    (('a', 'b'), 2)
+    (('a', 'b', 'c'), 3)
     """
     mech = _check_mechanism("histogram", mechanism)
-    eps, dlt = check_epsilon(epsilon), _needs_delta(mech, delta)
-    counts, labels, warns = histogram_counts(
+    eps = check_epsilon(epsilon)
+    if column not in df.columns:
+        raise ColumnError(
+            f"column '{column}' is not in the dataset ({df.shape[1]} columns). Pick one of "
+            "the listed columns."
+        )
+    src = resolve_source(source)
+    if _check_domain(domain) == "threshold":
+        if not _categorical(df, column) or categories is not None:
+            raise InvalidParameterError(
+                f"the threshold histogram is for categorical columns without a declared "
+                f"list; '{column}' "
+                + ("has a declared list" if categories is not None else "is numeric")
+                + ". Numeric columns use public bins (bounds and a bin count); a declared "
+                "list needs no threshold."
+            )
+        if mech != "discrete_laplace":
+            raise InvalidParameterError(
+                f"the threshold histogram uses discrete Laplace noise; got {mech}. Pick "
+                "discrete_laplace."
+            )
+        dlt = check_delta(delta)
+        noisy, labels, t = _threshold_histogram(df, column, epsilon=eps, delta=dlt, src=src)
+        t_scale = 1.0 / eps
+        return DPResult(
+            query="histogram",
+            mechanism=mech,
+            value=noisy.astype(np.float64),
+            epsilon=eps,
+            delta=dlt,
+            sensitivity=1.0,
+            scale=t_scale,
+            half_width=float(discrete_laplace_half_width(t_scale)),
+            half_width_unit="records per released category",
+            neighbours=ADD_REMOVE,
+            labels=labels,
+            threshold=float(t),
+            domain="threshold",
+            secure=src.secure,
+            warnings=(
+                f"Only categories whose noisy count reached {t} are released; a category "
+                "that is absent here may still occur in the data.",
+            ),
+        )
+    dlt = _needs_delta(mech, delta)
+    if _categorical(df, column) and categories is None:
+        raise _no_domain(column, "histogram")
+    counts, labels, _ = histogram_counts(
         df, column, lower=lower, upper=upper, bins=bins, categories=categories
     )
-    src = resolve_source(source)
     noisy, scale, hw = _noise_integers(counts, mechanism=mech, epsilon=eps, delta=dlt, src=src)
     return DPResult(
         query="histogram",
@@ -1173,8 +1400,14 @@ def dp_histogram(
         half_width_unit="records per bin",
         neighbours=ADD_REMOVE,
         labels=labels,
+        domain="declared" if categories is not None else "",
         secure=src.secure,
-        warnings=tuple(warns),
+        warnings=(
+            "Values outside the declared categories and missing values were left out; the "
+            "exact numbers of either are not released."
+            if categories is not None
+            else CLAMP_NOTE,
+        ),
     )
 
 
@@ -1236,7 +1469,7 @@ def dp_quantile(
         raise InvalidParameterError(f"q must be in [0, 1]; got {q}. Use 0.5 for the median.")
     if not (2 <= candidates <= 100_000):
         raise InvalidParameterError(f"candidates must be in [2, 100000]; got {candidates}.")
-    vals, missing, clipped = clamp(_numeric(df, column), lo, hi)
+    vals, _, _ = clamp(_numeric(df, column), lo, hi)
     grid = np.linspace(lo, hi, candidates)
     scores = quantile_scores(np.sort(vals), grid, q)
     src = resolve_source(source)
@@ -1254,7 +1487,7 @@ def dp_quantile(
         neighbours=ADD_REMOVE,
         granularity=(hi - lo) / (candidates - 1),
         secure=src.secure,
-        warnings=tuple(_clamp_warnings(column, missing, clipped)),
+        warnings=(CLAMP_NOTE,),
     )
 
 
@@ -1264,9 +1497,11 @@ def dp_mode(
     *,
     epsilon: float,
     categories: Sequence[str] | None = None,
+    domain: str = "declared",
+    delta: float = 0.0,
     source: Source = None,
 ) -> DPResult:
-    """Private most frequent category by the exponential mechanism on the counts.
+    """Private most frequent category.
 
     Parameters
     ----------
@@ -1275,32 +1510,72 @@ def dp_mode(
     epsilon : float
         Privacy loss.
     categories : sequence of str, optional
-        Public category list; defaults (with a warning) to those in the data.
+        The public category list (``domain="declared"``, required there).
+    domain : {"declared", "threshold"}
+        ``"declared"``: the exponential mechanism over ``categories``. ``"threshold"``: the
+        largest noisy count of the threshold histogram (:func:`dp_histogram`), which needs δ.
+    delta : float
+        For the threshold domain.
     source
         ``None`` for the OS CSPRNG.
 
     Returns
     -------
     DPResult
-        A category chosen with probability ∝ ``exp(ε count / 2)`` (count sensitivity 1
-        under add/remove). ``half_width``: with 95% probability the chosen category's count
-        is within ``(2/ε)(ln k + ln 20)`` of the largest count.
+        Declared: a category chosen with probability ∝ ``exp(ε count / 2)`` (count
+        sensitivity 1 under add/remove); ``half_width``: with 95% probability the chosen
+        category's count is within ``(2/ε)(ln k + ln 20)`` of the largest count.
+        Threshold: the released category with the largest noisy count (post-processing of
+        an (ε, δ)-DP histogram), or ``""`` when no category passes the threshold.
 
     Raises
     ------
     InvalidParameterError, ColumnError
-        For bad parameters or a missing column.
+        For bad parameters, no category list (declared domain), or a missing column.
 
-    >>> r = dp_mode(pd.DataFrame({"c": ["x"] * 50 + ["y"]}), "c", epsilon=2.0, source=0)
+    >>> r = dp_mode(pd.DataFrame({"c": ["x"] * 50 + ["y"]}), "c", epsilon=2.0,
+    ...             categories=["x", "y"], source=0)
     >>> r.value
     'x'
     """
     eps = check_epsilon(epsilon)
-    counts, labels, warns = histogram_counts(df, column, categories=categories)
-    if len(labels) == 0:
-        raise InvalidParameterError(
-            f"column '{column}' has no non-missing values; a mode needs at least one category."
+    if _check_domain(domain) == "threshold":
+        hist = dp_histogram(df, column, epsilon=eps, domain="threshold", delta=delta,
+                            source=source)  # fmt: skip
+        counts = np.asarray(hist.value)
+        found = bool(counts.size)
+        return DPResult(
+            query="mode",
+            mechanism="discrete_laplace",
+            value=hist.labels[int(np.argmax(counts))] if found else "",
+            epsilon=eps,
+            delta=hist.delta,
+            sensitivity=1.0,
+            scale=hist.scale,
+            half_width=hist.half_width,
+            half_width_unit="records (noise on each count)",
+            neighbours=ADD_REMOVE,
+            labels=hist.labels,
+            threshold=hist.threshold,
+            domain="threshold",
+            secure=hist.secure,
+            warnings=hist.warnings
+            + (() if found else ("No category passed the threshold: no mode is released.",)),
         )
+    if column not in df.columns:
+        raise ColumnError(
+            f"column '{column}' is not in the dataset ({df.shape[1]} columns). Pick one of "
+            "the listed columns."
+        )
+    if categories is None:
+        raise _no_domain(column, "mode")
+    cats = tuple(str(c) for c in categories)
+    if not cats:
+        raise InvalidParameterError(
+            "the category list is empty; a mode needs at least one category. List the "
+            "public categories."
+        )
+    counts, labels, _ = histogram_counts(df, column, categories=cats)
     src = resolve_source(source)
     pick = _exponential_choice(counts.astype(np.float64), epsilon=eps, source=src)
     return DPResult(
@@ -1315,8 +1590,12 @@ def dp_mode(
         half_width_unit="records (count gap to the true mode)",
         neighbours=ADD_REMOVE,
         labels=labels,
+        domain="declared",
         secure=src.secure,
-        warnings=tuple(warns),
+        warnings=(
+            "Values outside the declared categories and missing values were not counted; the "
+            "exact numbers of either are not released.",
+        ),
     )
 
 
@@ -1332,10 +1611,13 @@ def release(
     upper: float | None = None,
     bins: int = 20,
     q: float = 0.5,
+    categories: Sequence[str] | None = None,
+    domain: str = "declared",
     source: Source = None,
 ) -> DPResult:
     """Dispatch to the query function by name (``count``, ``sum``, ``mean``, ``histogram``,
-    ``quantile``, ``mode``); see each for the parameters and guarantees.
+    ``quantile``, ``mode``); see each for the parameters and guarantees. ``categories`` and
+    ``domain`` apply to histograms and modes.
 
     >>> release(pd.DataFrame({"a": [1, 2]}), "a", query="count", epsilon=1.0,
     ...         source=0).query
@@ -1383,6 +1665,8 @@ def release(
             lower=lower,
             upper=upper,
             bins=bins,
+            categories=categories,
+            domain=domain,
             mechanism=mechanism,
             delta=delta,
             source=source,
@@ -1392,7 +1676,15 @@ def release(
         return dp_quantile(
             df, column, epsilon=epsilon, lower=lower, upper=upper, q=q, source=source
         )
-    return dp_mode(df, column, epsilon=epsilon, source=source)
+    if mechanism is not None and (mechanism == "discrete_laplace") != (domain == "threshold"):
+        raise InvalidParameterError(
+            f"a mode with the {domain} domain cannot use {mechanism}: it uses the exponential "
+            "mechanism over declared categories, discrete Laplace with the threshold domain."
+        )
+    return dp_mode(
+        df, column, epsilon=epsilon, categories=categories, domain=domain, delta=delta,
+        source=source,
+    )
 
 
 # --- DP microdata (per-record noise), used by masking transforms ------------------------------
@@ -1437,7 +1729,7 @@ def noisy_numeric_column(
     -------
     NoisyColumn
         Same index and length; missing values stay missing (missingness itself is not
-        protected; a warning counts them).
+        protected). No warning counts clamped or missing values: such counts are exact.
 
     Raises
     ------
@@ -1464,7 +1756,6 @@ def noisy_numeric_column(
         )
     arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
     missing = np.isnan(arr)
-    clipped = int(((arr < lo) | (arr > hi)).sum())
     out = laplace_on_grid(
         np.clip(np.where(missing, lo, arr), lo, hi),
         sensitivity=hi - lo,
@@ -1472,7 +1763,6 @@ def noisy_numeric_column(
         source=source,
     )
     noisy = np.where(missing, np.nan, out.values)
-    warns = _clamp_warnings(str(values.name), int(missing.sum()), clipped)
     return NoisyColumn(
         values=pd.Series(noisy, index=values.index, name=values.name),
         epsilon=eps,
@@ -1480,5 +1770,4 @@ def noisy_numeric_column(
         scale=out.scale,
         granularity=out.granularity,
         secure=out.secure,
-        warnings=tuple(warns),
     )

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from core import dp, masking
+from core.dp_budget import Ledger
 from core.errors import CastError, ColumnError, InvalidParameterError, RecipeError
 from core.kinds import KINDS, cast_column
 from core.limits import (
@@ -50,6 +51,8 @@ __all__ = [
     "TransformSpec",
     "apply",
     "change_log",
+    "charge_ledger",
+    "noise_spends",
     "suggest_step",
     "validate",
 ]
@@ -253,9 +256,16 @@ TRANSFORMS: dict[str, TransformSpec] = {
             label="Randomized response (PRAM)",
             params=(
                 _p("epsilon", "number", required=True, minimum=EPSILON_MIN, maximum=EPSILON_MAX),
-                _p("categories", "texts"),
+                _p(
+                    "categories",
+                    "texts",
+                    required=True,
+                    help="The public categories, known without looking at the data (a list "
+                    "read from the data would reveal which occur); '<NA>' for missing values.",
+                ),
             ),
-            help="Each value kept with probability e^ε/(e^ε+k−1) (local DP).",
+            help="Each value kept with probability e^ε/(e^ε+k−1) (local DP); its ε is charged "
+            "to the privacy budget.",
         ),
         TransformSpec(
             name="dp_noise",
@@ -267,7 +277,8 @@ TRANSFORMS: dict[str, TransformSpec] = {
                 _p("lower", "number", required=True),
                 _p("upper", "number", required=True),
             ),
-            help="Clamp to [lower, upper] and add Laplace noise (upper−lower)/ε per value.",
+            help="Clamp to [lower, upper] and add Laplace noise (upper−lower)/ε per value; its ε "
+            "is charged to the privacy budget.",
         ),
     )
 }
@@ -814,7 +825,6 @@ def _run_step(
         return m.frame, 0, True
     if t == "pram":
         rr = dp.randomized_response(out[col], source=source, **p)
-        notes.extend(w for w in rr.warnings if "read from the data" not in w)
         series = rr.values.where(rr.values != "<NA>")
         out = out.assign(**{col: series.astype(masking._STR)})
         return out, 0, rr.secure
@@ -921,6 +931,41 @@ def apply(
         secure=secure,
         warnings=tuple(dict.fromkeys(notes)),
     )
+
+
+# --- privacy budget --------------------------------------------------------------------------
+
+#: Transforms that add noise under an ε and so spend the dataset's privacy budget.
+NOISY_TRANSFORMS = ("pram", "dp_noise")
+
+
+def noise_spends(recipe: Recipe) -> tuple[tuple[str, float, float], ...]:
+    """``(label, epsilon, delta)`` of each step that adds noise under an ε, in order.
+
+    Each randomized-response (PRAM) or per-record noise step is ε-DP for the column it
+    changes; a record's values in several noised columns compose, so every step is charged.
+
+    >>> r = Recipe(steps=(Step(transform="dp_noise", columns=("v",),
+    ...                        params={"epsilon": 0.5, "lower": 0, "upper": 1}),))
+    >>> noise_spends(r)
+    (('DP noise (per record) on v', 0.5, 0.0),)
+    """
+    return tuple(
+        (s.describe(), float(s.params["epsilon"]), 0.0)
+        for s in recipe.steps
+        if s.transform in NOISY_TRANSFORMS
+    )
+
+
+def charge_ledger(ledger: Ledger, recipe: Recipe) -> Ledger:
+    """The ledger with every noisy step of ``recipe`` recorded, all or none.
+
+    Raises
+    ------
+    BudgetExceededError
+        If the steps together would exceed the budget; nothing is recorded then.
+    """
+    return ledger.spend_many(noise_spends(recipe))
 
 
 # --- suggestions from column roles ---------------------------------------------------------

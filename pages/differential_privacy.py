@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from core import dp, dp_utility, limits
+from core import codebooks, dp, dp_utility, limits
 from core.dp_budget import Ledger
 from core.errors import PrivLensError
 from core.roles import Role
@@ -36,6 +36,10 @@ MECH_LABELS = {
     "discrete_laplace": "Discrete Laplace (integer noise)",
     "discrete_gaussian": "Discrete Gaussian (integer noise)",
     "exponential": "Exponential mechanism",
+}
+DOMAIN_LABELS = {
+    "declared": "Declared list (public)",
+    "threshold": "Found in the data, above a noise threshold (needs δ)",
 }
 
 
@@ -88,6 +92,10 @@ def _suggest_bounds(frame: pd.DataFrame, column: str) -> None:
     st.session_state["dp_bounds_from_data"] = (column, float(col.min()), float(col.max()))
 
 
+def _fill_categories(key: str, cats: tuple[str, ...]) -> None:
+    st.session_state[key] = "\n".join(cats)
+
+
 def _ledger(ds: str) -> Ledger | None:
     return st.session_state.setdefault("dp_ledgers", {}).get(ds)
 
@@ -130,8 +138,63 @@ queries = (
 query = mid.selectbox(
     "Question", queries, format_func=QUERY_LABELS.__getitem__, key=f"dp_query_{is_numeric}"
 )
+domain = "declared"
+categories: list[str] | None = None
+if not is_numeric and query in ("histogram", "mode"):
+    domain = st.radio(
+        "Categories",
+        dp.DOMAINS,
+        format_func=DOMAIN_LABELS.__getitem__,
+        key="dp_domain",
+        horizontal=True,
+        help="A DP release may not take its list of categories from the data: a category "
+        "that one person alone has would appear only when that person is in the data.",
+    )
+    if domain == "declared":
+        cat_key = f"dp_cats_{column}"
+        st.session_state.setdefault(cat_key, "")
+        k1, k2 = st.columns([3, 1])
+        typed = k1.text_area(
+            "Public categories, one per line",
+            key=cat_key,
+            help="Categories known without looking at the data: from a codebook, a form's "
+            "options or a standard. Values outside the list are left out of the release.",
+        )
+        published = codebooks.categories_for(str(column))
+        if pd.api.types.is_bool_dtype(df[column]):
+            published = ("False", "True")  # the type's own values, not the data's
+        if published is not None:
+            k2.write("")
+            k2.button(
+                "Fill in the published categories",
+                key="dp_cats_fill",
+                on_click=_fill_categories,
+                args=(cat_key, published),
+                help="The categories of a column of this name in the "
+                + codebooks.SOURCES["adult"]
+                + " (the column's name is looked up, never its values).",
+            )
+        categories = list(dict.fromkeys(x.strip() for x in typed.splitlines() if x.strip()))
+        categories = categories or None
+        st.caption(
+            "**Declared list**: the released categories are exactly this list, the same "
+            "whoever is in the data, so the list itself reveals nothing."
+        )
+    else:
+        st.caption(
+            "**Threshold histogram**: the categories found in the data get discrete Laplace "
+            "noise of scale 1/ε, and only those whose noisy count reaches a threshold set by "
+            "δ are released: a category that one record alone has shows with probability at "
+            "most δ (Korolova et al. 2009; OpenDP's make_laplace_threshold)."
+        )
+mech_options = ("discrete_laplace",) if domain == "threshold" else dp.MECHANISMS[query]
+if query == "mode" and domain == "declared":
+    mech_options = ("exponential",)
 mechanism = right.selectbox(
-    "Mechanism", dp.MECHANISMS[query], format_func=MECH_LABELS.__getitem__, key=f"dp_mech_{query}"
+    "Mechanism",
+    mech_options,
+    format_func=MECH_LABELS.__getitem__,
+    key=f"dp_mech_{query}" + ("_threshold" if domain == "threshold" else ""),
 )
 needs_bounds = is_numeric and query in ("sum", "mean", "histogram", "quantile")
 lower = upper = None
@@ -166,7 +229,7 @@ if query == "quantile":
     q = st.slider("Quantile (0.5 = median)", 0.0, 1.0, 0.5, 0.05, key="dp_q")
 
 delta = 0.0
-if mechanism in ("gaussian", "discrete_gaussian"):
+if mechanism in ("gaussian", "discrete_gaussian") or domain == "threshold":
     default_delta = max(limits.DELTA_MIN, 10.0 ** math.floor(math.log10(1.0 / (100 * n_rows))))
     delta = st.number_input(
         "δ (delta)",
@@ -189,13 +252,18 @@ try:
         assert lower is not None and upper is not None
         lo, hi = dp.check_bounds(lower, upper)
         clamped, n_missing, n_clipped = _clamped(df, ds, column, lo, hi)
+        st.caption(
+            f"On your screen only: {n_clipped:,} value(s) lie outside [L, U] and will be "
+            f"clamped, {n_missing:,} are missing. These exact counts are never part of a "
+            "release."
+        )
     n_public = int(df[column].notna().sum())
     sensitivity = dp_utility.query_sensitivity(query, lower=lower, upper=upper, n=n_public)
     candidates = (
         dp.QUANTILE_GRID
         if query == "quantile"
-        else int(df[column].nunique(dropna=False))
-        if query == "mode"
+        else len(categories or ()) or 2
+        if query == "mode" and domain == "declared"
         else 2
     )
     curve = _curve(mechanism, sensitivity, delta, candidates)
@@ -203,11 +271,17 @@ except PrivLensError as exc:
     st.error(str(exc))
     st.stop()
 
-neighbours = dp.REPLACE_ONE if query == "mean" else dp.ADD_REMOVE
-st.markdown(
-    f"**Sensitivity** {sensitivity:.4g} · **neighbouring datasets**: {neighbours}"
-    + (" (the count n is public)" if query == "mean" else "")
-)
+if query == "mean":
+    assert lower is not None and upper is not None
+    st.markdown(
+        f"**Sensitivity** (U − L)/2 = {(upper - lower) / 2:.4g} for the sum of the values "
+        "centred on (L + U)/2, and 1 for the count, each with half of ε · **neighbouring "
+        f"datasets**: {dp.ADD_REMOVE}. The mean is the noisy sum over the noisy count; the "
+        "record count is not released. The curve shows the sum's noise divided by the "
+        "current count; the count's noise adds a little more."
+    )
+else:
+    st.markdown(f"**Sensitivity** {sensitivity:.4g} · **neighbouring datasets**: {dp.ADD_REMOVE}")
 
 
 # --- the live part: the ε slider redraws only this fragment ------------------------------------
@@ -329,8 +403,26 @@ def live_panel() -> None:
 
     # overlay: original vs one simulated noisy release (a preview, seeded)
     try:
-        if query == "histogram":
-            counts, labels, _ = dp.histogram_counts(df, column, lower=lower, upper=upper, bins=bins)
+        if query == "histogram" and domain == "threshold":
+            sim = dp.dp_histogram(
+                df, column, epsilon=epsilon, domain="threshold", delta=delta, source=0
+            )
+            shares = _category_shares(df, ds, column)
+            labs = list(sim.labels)
+            original, noisy = shares.reindex(labs, fill_value=0).to_numpy(), np.asarray(sim.value)
+            what = f"noisy counts at or above the threshold {sim.threshold:g} (simulation)"
+            st.caption(
+                f"Threshold at ε = {epsilon:g}, δ = {delta:g}: t = {sim.threshold:g}. Of the "
+                f"{len(shares):,} categories in the data (exact, on your screen only), "
+                f"{len(labs):,} passed in this simulation."
+            )
+        elif query == "histogram" and not is_numeric and categories is None:
+            st.info("List the public categories above to preview the histogram.")
+            original = noisy = None
+        elif query == "histogram":
+            counts, labels, _ = dp.histogram_counts(
+                df, column, lower=lower, upper=upper, bins=bins, categories=categories
+            )
             sim = dp.dp_histogram(
                 df,
                 column,
@@ -338,6 +430,7 @@ def live_panel() -> None:
                 lower=lower,
                 upper=upper,
                 bins=bins,
+                categories=categories,
                 mechanism=mechanism,
                 delta=delta,
                 source=0,
@@ -350,9 +443,13 @@ def live_panel() -> None:
         elif is_numeric:
             original = noisy = None
         else:
-            shares = _category_shares(df, ds, column).head(30)
+            every = _category_shares(df, ds, column)
+            shares = every.head(30)
             cats = list(shares.index)
-            rr = dp.randomized_response(df[column], epsilon=epsilon, source=0)
+            # a preview on this screen: the simulation may use the data's own categories
+            rr = dp.randomized_response(
+                df[column], epsilon=epsilon, categories=tuple(every.index), source=0
+            )
             noisy_counts = rr.values.astype("string").value_counts()
             original, labs = shares.to_numpy(), cats
             noisy = noisy_counts.reindex(cats, fill_value=0).to_numpy()
@@ -422,6 +519,8 @@ def live_panel() -> None:
                 upper=upper,
                 bins=bins,
                 q=q,
+                categories=categories,
+                domain=domain,
             )
         except PrivLensError as exc:
             st.error(str(exc))
@@ -599,6 +698,7 @@ if last is not None:
     st.caption(
         f"Mechanism {last.mechanism}, scale {last.scale:.4g}, sensitivity {last.sensitivity:.4g}, "
         f"neighbours: {last.neighbours}; secure noise: {'yes' if last.secure else 'NO'}."
+        + (f" Categories: {DOMAIN_LABELS[last.domain].lower()}." if last.domain else "")
     )
     show_warnings(last.warnings)
 

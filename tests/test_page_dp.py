@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from core import dp, dp_utility, limits
+from core import codebooks, dp, dp_utility, limits
 
 PAGE = "pages/differential_privacy.py"
 
@@ -236,3 +236,58 @@ def test_integer_noise_band_stays_on_the_log_axis(app):
 
         y = np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"])
     assert len(y) > 0 and all(v > 0 for v in y)  # no 0 on a log axis
+
+
+def _start_budget(at, total: float = 5.0) -> None:
+    at.number_input(key="dp_total_eps").set_value(total).run()
+    at.button(key="dp_start").click().run()
+
+
+def test_categorical_histogram_needs_a_declared_list_then_releases_exactly_it(dp_page):
+    at = dp_page
+    at.selectbox(key="dp_column").set_value("race").run()
+    at.selectbox(key="dp_query_False").set_value("histogram").run()
+    assert at.radio(key="dp_domain").value == "declared"
+    assert any("Declared list" in c.value for c in at.caption)
+    _start_budget(at)
+    at.button(key="dp_release").click().run()
+    assert any("public list of categories" in e.value for e in at.error)
+    assert "dp_last" not in at.session_state or at.session_state["dp_last"] is None
+    at.button(key="dp_cats_fill").click().run()  # the published Adult codebook
+    at.button(key="dp_release").click().run()
+    assert not at.exception
+    last = at.session_state["dp_last"]
+    assert last.labels == codebooks.categories_for("race") and last.domain == "declared"
+
+
+def test_threshold_histogram_asks_for_delta_and_charges_it(dp_page):
+    at = dp_page
+    at.selectbox(key="dp_column").set_value("native-country").run()
+    at.selectbox(key="dp_query_False").set_value("histogram").run()
+    at.radio(key="dp_domain").set_value("threshold").run()
+    assert at.selectbox(key="dp_mech_histogram_threshold").value == "discrete_laplace"
+    assert any("Threshold histogram" in c.value for c in at.caption)
+    at.number_input(key="dp_delta").set_value(1e-6).run()
+    _start_budget(at)
+    at.button(key="dp_release").click().run()
+    assert not at.exception and not at.error
+    last = at.session_state["dp_last"]
+    t = dp.stability_threshold(epsilon=limits.EPSILON_DEFAULT, delta=1e-6)
+    assert last.domain == "threshold" and last.threshold == t
+    assert "United-States" in last.labels and all(v >= t for v in last.value)
+    entry = at.session_state["dp_ledgers"][at.session_state["dataset_id"]].entries[-1]
+    assert entry.delta == 1e-6
+
+
+def test_released_mean_carries_no_record_count(dp_page):
+    at = dp_page
+    at.selectbox(key="dp_column").set_value("age").run()
+    at.selectbox(key="dp_query_True").set_value("mean").run()
+    _start_budget(at)
+    at.button(key="dp_release").click().run()
+    assert not at.exception
+    last = at.session_state["dp_last"]
+    n = int(at.session_state["dataset"]["age"].notna().sum())
+    assert last.neighbours == dp.ADD_REMOVE
+    shown = " ".join(w.value for w in at.warning) + " ".join(last.warnings)
+    assert str(n) not in shown and f"{n:,}" not in shown
