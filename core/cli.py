@@ -87,30 +87,64 @@ def _load(path: str, na_values: str | None, progress: _Progress) -> pd.DataFrame
     return result.frame
 
 
-def write_table(frame: pd.DataFrame, path: str | Path) -> None:
+def write_table(
+    frame: pd.DataFrame, path: str | Path, *, neutralize_formulas: bool = True
+) -> None:
     """Write ``frame`` as CSV (UTF-8), Parquet or JSON Lines, by the file's extension.
+
+    CSV and Parquet are written as the Export page writes them (CSV: formula cells and names
+    prefixed with ``'`` unless ``neutralize_formulas`` is false, CRLF line ends); a table a
+    format cannot hold unchanged is refused before anything is written.
 
     Raises
     ------
     InvalidParameterError
         An extension other than .csv, .parquet or .jsonl.
+    ColumnError
+        Duplicate or non-text column names, or a column the format cannot hold unchanged
+        (Parquet: mixed kinds of values or integers past 64 bits; JSON Lines: infinities).
     """
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
+    from core.export import check_exportable, export_table
 
     p = Path(path)
-    ext = p.suffix.lower()
+    ext = _table_extension(p)
+    if ext == ".jsonl":
+        check_exportable(frame, "json")
+        p.write_text(
+            frame.to_json(orient="records", lines=True, force_ascii=False), encoding="utf-8"
+        )
+        return
+    fmt = ext.lstrip(".")
+    p.write_bytes(export_table(frame, fmt, neutralize_formulas_in_csv=neutralize_formulas).data)
+
+
+def _table_extension(path: Path) -> str:
+    ext = path.suffix.lower()
     if ext not in (".csv", ".parquet", ".jsonl"):
         raise InvalidParameterError(
             f"the output must end in .csv, .parquet or .jsonl; got '{ext or '(none)'}'."
         )
-    if ext == ".parquet":
-        frame.to_parquet(p, index=False)
-    elif ext == ".jsonl":
-        frame.to_json(p, orient="records", lines=True, force_ascii=False)
-    else:
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        pcsv.write_csv(table.replace_schema_metadata(None), p)
+    return ext
+
+
+def _check_output_name(output: str) -> None:
+    """The output's file name must be plain: it names the file and, in a bundle, the table's
+    entry in the zip, where ``..\\..\\evil.csv`` would escape the folder it is unpacked in.
+    Folders before it (``out/hardened.zip``) are the user's to choose."""
+    from core.export import check_name
+
+    name = Path(output).name
+    plain = True
+    try:
+        check_name(name)
+    except InvalidParameterError:
+        plain = False
+    if not plain:
+        raise InvalidParameterError(
+            "the output (-o) must end in a plain file name, without \\, :, control "
+            "characters or any of * ? \" < > | (separate folders with /); got "
+            f"{name[:60]!r}. Use e.g. -o out/hardened.zip."
+        )
 
 
 # --- analyze -------------------------------------------------------------------------------
@@ -425,7 +459,10 @@ def _harden(args: argparse.Namespace, out: TextIO, progress: _Progress) -> int:
     from core.recipe import Recipe, apply, validate
 
     export = args.encrypt or args.bundle
+    _check_output_name(args.output)
     fmt, base = _export_plan(args) if export else ("", "")
+    if not export:
+        _table_extension(Path(args.output))
     recipe = Recipe.from_json(Path(args.recipe).read_bytes())
     df = _load(args.file, args.na_values, progress)
     validate(df, recipe)  # before asking for a key
@@ -445,7 +482,7 @@ def _harden(args: argparse.Namespace, out: TextIO, progress: _Progress) -> int:
         written = _write_export(args, df, recipe, result, fmt, base, encryption, progress)
     else:
         progress(f"Writing {output.name}")
-        write_table(result.frame, output)
+        write_table(result.frame, output, neutralize_formulas=not args.keep_formulas)
         written = []
     summary = {
         "output": output.name,
@@ -708,7 +745,8 @@ def _add_harden(sub: Any) -> None:
     out.add_argument(
         "--keep-formulas",
         action="store_true",
-        help="do not prefix CSV text cells starting with = + - @ tab or CR with '",
+        help="do not prefix CSV text cells and column names starting with = + - @ tab or CR "
+        "with ' (plain .csv output too)",
     )
     out.add_argument("--qi", help="report: quasi-identifiers (default: suggested roles)")
     out.add_argument("--sensitive", help="report: sensitive attributes (default: suggested)")
