@@ -19,11 +19,13 @@ from core.recipe import (
     Recipe,
     Step,
     apply,
+    charge_ledger,
+    noise_spends,
     suggest_step,
 )
 from core.roles import Role
 from ui.feedback import show_warnings
-from ui.state import dataset_id, require_dataset, role_columns, roles, set_hardening
+from ui.state import dataset_id, hardening, require_dataset, role_columns, roles, set_hardening
 
 KEEP = "keep"
 PREVIEW_ROWS = 8
@@ -341,11 +343,45 @@ def workbench() -> None:
         help="Steps and parameters only; the pseudonymization key is never in it.",
     )
     if d2.button("Use the hardened table for export", key="mask_use", type="primary"):
-        set_hardening(recipe, result)
-        st.success(
-            f"The Export page will export the hardened table ({len(result.frame):,} rows × "
-            f"{result.frame.shape[1]} columns) with its recipe."
+        if _charge_noise(recipe, result):
+            set_hardening(recipe, result)
+            st.success(
+                f"The Export page will export the hardened table ({len(result.frame):,} rows × "
+                f"{result.frame.shape[1]} columns) with its recipe."
+            )
+
+
+def _charge_noise(recipe: Recipe, result: HardeningResult) -> bool:
+    """Charge the recipe's noisy steps (PRAM, per-record noise) to the dataset's budget.
+
+    The hardened table leaves through Export, so its ε is spent here, once per noisy table
+    (the same table handed over again is not charged twice). Returns False, with a message,
+    when there is no budget or not enough of it; nothing is handed over then.
+    """
+    spends = noise_spends(recipe)
+    current = hardening()
+    if not spends or (current is not None and current.result is result):
+        return True
+    ledgers = st.session_state.setdefault("dp_ledgers", {})
+    ledger = ledgers.get(ds)
+    total = sum(e for _, e, _ in spends)
+    if ledger is None:
+        st.error(
+            f"This recipe adds noise under ε = {total:g} in all ({len(spends)} step(s)), which "
+            "spends privacy budget. Start a privacy budget on the Differential privacy page "
+            "first, then hand the table over again."
         )
+        return False
+    try:
+        ledgers[ds] = charge_ledger(ledger, recipe)
+    except PrivLensError as exc:
+        st.error(str(exc))
+        return False
+    st.info(
+        f"Charged ε = {total:g} for {len(spends)} noisy step(s) to the privacy budget; "
+        f"remaining ε: {ledgers[ds].remaining_epsilon:.4g}."
+    )
+    return True
 
 
 def _applied(recipe: Recipe, token: str) -> HardeningResult:
@@ -403,7 +439,8 @@ def _param_widget(cell: Any, i: int, transform: str, p: ParamSpec) -> Any:
     if p.kind == "mapping":
         return cell.text_area(label, key=key, help="One 'value = group' per line")
     helps = {"numbers": "Numbers separated by commas", "texts": "Separated by commas"}
-    return cell.text_input(label, key=key, help=helps.get(p.kind, p.help or None))
+    help_text = " ".join(h for h in (helps.get(p.kind), p.help) if h) or None
+    return cell.text_input(label, key=key, help=help_text)
 
 
 def _risk_cards(before: risk.RiskSummary, after: risk.RiskSummary | None, n_after: int) -> None:
