@@ -112,7 +112,7 @@ def neutralize_formulas(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """
     out = frame.copy()
     changed = 0
-    for j, col in enumerate(frame.columns):
+    for j in range(frame.shape[1]):
         s = frame.iloc[:, j]
         if not (
             pd.api.types.is_object_dtype(s.dtype)
@@ -127,7 +127,7 @@ def neutralize_formulas(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
             changed += n
             values = np.array(text.astype(object).to_numpy(), dtype=object)
             values[hit] = np.char.add("'", values[hit].astype(str)).astype(object)
-            out[col] = pd.Series(values, index=s.index, dtype=object).where(s.notna(), None)
+            out.isetitem(j, pd.Series(values, index=s.index, dtype=object).where(s.notna(), None))
     return out, changed
 
 
@@ -398,6 +398,13 @@ def _xlsx_column(s: pd.Series) -> list[Any]:
         if inf.any():
             raise _xlsx_refusal(s.name, int(inf.sum()), _INFINITE, "replace the infinities")
         return [float(x) if p else None for x, p in zip(v.tolist(), present, strict=True)]
+    if isinstance(s.dtype, pd.CategoricalDtype):  # check each category once, not each cell
+        labels, bad, problem = _xlsx_convert(list(s.cat.categories))
+        codes = s.cat.codes.to_numpy()
+        if problem is not None:
+            cells = int(np.isin(codes, np.flatnonzero(bad)).sum())
+            raise _xlsx_refusal(s.name, cells, *problem)
+        return [labels[c] if c >= 0 else None for c in codes.tolist()]
     values = s.astype(object).where(s.notna(), None).tolist()
     if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
         text = s.astype("string")
@@ -439,8 +446,20 @@ def _xlsx_datetimes(s: pd.Series, present: np.ndarray) -> list[Any]:
 
 def _xlsx_mixed(name: object, values: list[Any]) -> list[Any]:
     """Check and convert the values of an object column one by one."""
+    out, bad, problem = _xlsx_convert(values)
+    if problem is not None:
+        raise _xlsx_refusal(name, sum(bad), *problem)
+    return out
+
+
+def _xlsx_convert(
+    values: list[Any],
+) -> tuple[list[Any], list[bool], tuple[str, str] | None]:
+    """Values as a sheet stores them, why the first refused one is refused, and which share
+    that reason."""
     out: list[Any] = []
-    problems: dict[tuple[str, str], int] = {}
+    bad: list[bool] = []
+    first: tuple[str, str] | None = None
     for v in values:
         problem: tuple[str, str] | None = None
         if v is None or v is pd.NA or v is pd.NaT:
@@ -475,13 +494,11 @@ def _xlsx_mixed(name: object, values: list[Any]) -> list[Any]:
         elif not isinstance(v, decimal.Decimal):
             what = f"hold values of type {type(v).__name__}, which a sheet cannot store"
             problem = (what, _TO_TEXT)
-        if problem is not None:
-            problems[problem] = problems.get(problem, 0) + 1
+        if problem is not None and first is None:
+            first = problem
+        bad.append(problem is not None and problem == first)  # counted under one reason
         out.append(v)
-    if problems:
-        (why, fix), count = next(iter(problems.items()))
-        raise _xlsx_refusal(name, count, why, fix)
-    return out
+    return out, bad, first
 
 
 def _write_xlsx(names: pd.Index, columns: list[list[Any]], buf: io.BytesIO) -> None:
@@ -520,7 +537,9 @@ def _check_json(frame: pd.DataFrame) -> str:
         s = frame.iloc[:, j]
         if pd.api.types.is_float_dtype(s.dtype):
             inf = int(np.isinf(s.to_numpy(dtype="float64", na_value=np.nan)).sum())
-        elif pd.api.types.is_object_dtype(s.dtype):
+        elif pd.api.types.is_object_dtype(s.dtype) and pd.api.types.infer_dtype(
+            s, skipna=True
+        ) not in ("string", "empty", "integer", "boolean"):
             inf = sum(isinstance(v, float | np.floating) and np.isinf(v) for v in s.tolist())
         else:
             inf = 0

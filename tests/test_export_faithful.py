@@ -297,3 +297,21 @@ def test_failing_exports_log_and_print_no_cell_value(frame, fmt, bundle, caplog,
     out, err = capfd.readouterr()
     seen = "\n".join([caplog.text, out, err, str(info.value), repr(info.value)])
     assert SECRET not in seen and str(2**64 + 7) not in seen
+
+
+def test_categorical_columns_are_checked_per_category_and_written_per_cell():
+    cats = pd.Series(["b", None, "a", "b"], dtype="category")
+    frame = pd.DataFrame({"c": cats, "n": range(4)})
+    rows = _xlsx_values(export_table(frame, "xlsx").data)
+    assert [r[0] for r in rows[1:]] == ["b", None, "a", "b"]
+    bad = pd.DataFrame({"c": pd.Series(["ok", "x\x02", "x\x02"], dtype="category")})
+    with pytest.raises(ColumnError, match="'c' unchanged: 2 cell"):
+        export_table(bad, "xlsx")
+
+
+def test_neutralize_formulas_handles_repeated_names_column_by_column():
+    from core.export import neutralize_formulas
+
+    frame = pd.DataFrame([["=1", "ok"]], columns=["a", "a"])
+    out, n = neutralize_formulas(frame)
+    assert n == 1 and out.iloc[0].tolist() == ["'=1", "ok"]
