@@ -52,7 +52,10 @@ def query_sensitivity(
 ) -> float:
     """Sensitivity of a query (see :mod:`core.dp` for the neighbouring relation).
 
-    count, histogram, quantile and mode: 1; sum: ``max(|L|, |U|)``; mean: ``(U − L)/n``.
+    count, histogram, quantile and mode: 1; sum: ``max(|L|, |U|)``; mean: ``(U − L)/n``,
+    a planning figure for the curve only: with ``n`` the current count it gives the noise of
+    the released mean's sum (``(U − L)/2`` at ε/2) divided by ``n``; the release itself
+    (:func:`core.dp.dp_mean`) divides by a noisy count and never uses the exact ``n``.
 
     >>> query_sensitivity("sum", lower=-3, upper=2)
     3.0
