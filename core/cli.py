@@ -13,8 +13,10 @@ a file (``--passphrase-file``) or typed at a hidden prompt, and none of them is 
 Progress goes to standard error, results to standard output or the output file. Exit codes:
 0 success, 1 a data, recipe, parameter or decryption problem (the message is on standard
 error, without a traceback; each decryption failure -- wrong passphrase or key, tampered,
-truncated, reordered, unknown format, work factor over the cap -- has its own message), 2 a
-usage error, 130 interrupted.
+truncated, reordered, unknown format, work factor out of bounds -- has its own message, the
+same as the Python API's), 2 a usage error, 128 + the signal number when interrupted: 130
+Ctrl-C (SIGINT), 143 SIGTERM (what ``timeout`` and ``docker stop`` send), 129 SIGHUP. The
+three are handled alike: what was being written is removed before the exit.
 
 Examples
 --------
@@ -47,7 +49,6 @@ from core.errors import (
     InvalidParameterError,
     PrivLensError,
     RecipeError,
-    WorkFactorError,
     WrongKeyError,
 )
 from core.limits import (
@@ -604,21 +605,19 @@ def _decrypt(args: argparse.Namespace, out: TextIO, progress: _Progress) -> int:
         raise InvalidParameterError(
             f"The output {dst.name} is the encrypted file itself. Choose another output name."
         )
-    with src.open("rb") as fh:
-        info = crypto.inspect_file(fh)
-    if info.work_factor is not None and info.work_factor > SCRYPT_WORK_FACTOR_MAX:
-        raise WorkFactorError(
-            f"{src.name} asks for a scrypt work factor of 2^{info.work_factor}, above the "
-            f"limit of 2^{SCRYPT_WORK_FACTOR_MAX} (about {2 ** (info.work_factor - 10):,} MiB "
-            "of memory per attempt). PrivLens refuses it; ask the sender to encrypt again "
-            "with the default work factor."
-        )
-    kind = "PrivLens v1" if info.format == crypto.FORMAT_PRIVLENS else "age v1"
-    progress(f"{src.name}: {kind} file, needs a {info.needs}")
-    secret = _encryption_secret(args, progress, needs=info.needs, confirm=False)
-    if info.work_factor is not None:
-        progress(f"Deriving the key (scrypt 2^{info.work_factor})")
-    result = crypto.decrypt_file(src, dst, max_work_factor=SCRYPT_WORK_FACTOR_MAX, **secret)
+    with src.open("rb") as fh:  # read once, so a pipe works too
+        info, stream = crypto.inspect_stream(fh)
+        # The checks the API makes, with its messages, before asking for a secret.
+        if info.work_factor is not None:
+            crypto.check_work_factor(info.work_factor, cap=SCRYPT_WORK_FACTOR_MAX)
+        if (info.needs == "key") != (args.decrypt_key_file is not None):
+            raise crypto.wrong_secret_kind(info)
+        kind = "PrivLens v1" if info.format == crypto.FORMAT_PRIVLENS else "age v1"
+        progress(f"{src.name}: {kind} file, needs a {info.needs}")
+        secret = _encryption_secret(args, progress, needs=info.needs, confirm=False)
+        if info.work_factor is not None:
+            progress(f"Deriving the key (scrypt 2^{info.work_factor})")
+        result = crypto.decrypt_file(stream, dst, max_work_factor=SCRYPT_WORK_FACTOR_MAX, **secret)
     if args.format == "json":
         json.dump(
             {
@@ -784,8 +783,13 @@ def _add_decrypt(sub: Any) -> None:
         "decrypt",
         help="decrypt a PrivLens (.plenc) or age passphrase file",
         description="Decrypt a file from the Export page or harden --encrypt (or an age file "
-        "protected by a passphrase). Every chunk is authenticated; OUT is written only when "
-        "the whole file verified, and never partially.",
+        "protected by a passphrase); FILE may be a pipe. Every chunk is authenticated; OUT is "
+        "written only when the whole file verified, and never partially: until then the "
+        "plaintext goes to a file without a name (mode 0600) in OUT's folder. Ctrl-C, SIGTERM "
+        "and SIGHUP remove it and exit with 130, 143 and 129 (128 + the signal number). "
+        "SIGKILL cannot be caught: it leaves no file either, but the blocks already written "
+        "are freed without being overwritten, so someone who can read the raw disk may "
+        "recover them (see docs/threat-model.md).",
     )
     p.add_argument("file", help="the encrypted file")
     p.add_argument("-o", "--output", required=True, help="where to write the plaintext")
@@ -861,6 +865,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the program is, so it unwinds as Ctrl-C does.
+
+    Every ``finally`` and ``except BaseException`` on the way runs: a decryption wipes and
+    drops its unnamed output, an export removes its temporary file.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _trap_termination() -> Callable[[], None]:
+    """Turn SIGTERM and SIGHUP into :class:`Interrupted`; return what restores the old.
+
+    The first signal ignores later ones, so the clean-up it starts is not cut short. Does
+    nothing off the main thread (where Python cannot set handlers).
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    trapped = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s]
+
+    def interrupt(signum: int, frame: object) -> None:
+        for s in trapped:
+            signal.signal(s, signal.SIG_IGN)
+        raise Interrupted(signum)
+
+    previous = {s: signal.signal(s, interrupt) for s in trapped}
+
+    def restore() -> None:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+    return restore
+
+
 def main(
     argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
 ) -> int:
@@ -881,6 +924,7 @@ def main(
         return 2
     progress = _Progress(err, args.quiet)
     handler: Handler = args.handler
+    restore = _trap_termination()
     try:
         return handler(args, out, progress)
     except PrivLensError as exc:
@@ -893,6 +937,11 @@ def main(
         name = Path(str(exc.filename)).name if exc.filename else "a file"
         print(f"error: cannot use {name}: {exc.strerror or exc}.", file=err)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=err)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP turned into one
+        import signal
+
+        signum = int(getattr(exc, "signum", signal.SIGINT))
+        print(f"interrupted ({signal.Signals(signum).name})", file=err)
+        return 128 + signum
+    finally:
+        restore()

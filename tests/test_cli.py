@@ -630,3 +630,172 @@ def test_decrypt_in_a_subprocess_with_no_terminal(tmp_path, pass_file):
     )  # fmt: skip
     assert proc.returncode == 1 and "--passphrase-file FILE" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+# --- decrypt: one message per failure whether it comes from the API or the CLI ----------------
+
+
+def test_decrypt_wrong_kind_message_is_the_api_message(tmp_path, pass_file, enc_key_file):
+    from core import crypto
+    from core.errors import WrongKeyError
+
+    key = crypto.key_from_text(enc_key_file.read_text())
+    age = io.BytesIO()
+    crypto.age_encrypt(b"x", age, passphrase=PASSPHRASE, work_factor=10)
+    cases = [
+        # (file, the secret the API is given, the same secret on the command line)
+        (crypto.encrypt_bytes(b"x", key=key), {"passphrase": PASSPHRASE},
+         ["--passphrase-file", str(pass_file)]),
+        (crypto.encrypt_bytes(b"x", passphrase=PASSPHRASE, work_factor=10), {"key": key},
+         ["--key-file", str(enc_key_file)]),
+        (age.getvalue(), {"key": key}, ["--key-file", str(enc_key_file)]),
+    ]  # fmt: skip
+    for i, (blob, secret, argv) in enumerate(cases):
+        enc = tmp_path / f"w{i}.plenc"
+        enc.write_bytes(blob)
+        with pytest.raises(WrongKeyError) as api:
+            crypto.decrypt_bytes(blob, **secret)
+        code, out, err = run("decrypt", str(enc), *argv, "-q", "-o", str(tmp_path / "w.out"))
+        assert (code, out, err) == (1, "", f"error: {api.value}\n")
+
+
+@pytest.mark.parametrize(("work", "words"), [(255, "above the limit"), (5, "below the minimum")])
+def test_decrypt_work_factor_outside_the_bounds_names_log2_n(tmp_path, pass_file, work, words):
+    import re
+
+    from core import crypto
+    from core.errors import WorkFactorError
+
+    _, blob = _multi_chunk(passphrase=PASSPHRASE)
+    blob = _with_work_factor(blob, work)
+    enc = tmp_path / "wf.plenc"
+    enc.write_bytes(blob)
+    with pytest.raises(WorkFactorError) as api:
+        crypto.decrypt_bytes(blob, passphrase=PASSPHRASE)
+    code, _, err = run("decrypt", str(enc), "--passphrase-file", str(pass_file), "-q", "-o", "x")
+    assert code == 1 and err == f"error: {api.value}\n"
+    assert f"log2 N = {work}" in err and words in err
+    assert not re.search(r"\d{5,}", err.replace(",", "")), err  # no 2^N written out
+
+
+# --- decrypt interrupted: SIGTERM and SIGHUP act as Ctrl-C; nothing plaintext is left ---------
+
+BIG = 25 * 2**20
+
+
+def _open_writer(fifo: Path, proc: subprocess.Popen, timeout: float = 60.0) -> int:
+    """Open the FIFO for writing once the decryptor has opened it for reading."""
+    import time
+
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:  # ENXIO: no reader yet
+            if proc.poll() is not None or time.monotonic() > end:
+                raise AssertionError(
+                    f"the decryptor never opened its input: {proc.poll()}"
+                ) from None
+            time.sleep(0.01)
+            continue
+        os.set_blocking(fd, True)
+        return fd
+
+
+def _wait_written(pid: int, at_least: int, timeout: float = 60.0) -> int:
+    """Bytes the process has written so far (/proc/PID/io), once at least ``at_least``."""
+    import re
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        io_stats = Path(f"/proc/{pid}/io").read_text()
+        written = int(re.search(r"^wchar: (\d+)", io_stats, re.M).group(1))
+        if written >= at_least:
+            return written
+        time.sleep(0.01)
+    raise AssertionError("the decryptor did not write the verified chunks")
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "mkfifo") or not Path("/proc/self/io").exists(),
+    reason="needs FIFOs and /proc",
+)
+@pytest.mark.parametrize(
+    ("name", "code"), [("SIGTERM", 143), ("SIGHUP", 129), ("SIGKILL", -9)]
+)  # 128 + the signal number, as documented; SIGKILL cannot be caught
+def test_decrypt_killed_half_way_leaves_no_plaintext_file(tmp_path, pass_file, name, code):
+    import signal
+
+    from core import crypto
+
+    sig = signal.Signals[name]
+
+    blob = crypto.encrypt_bytes(os.urandom(BIG), passphrase=PASSPHRASE, work_factor=10)
+    src_dir, out_dir = tmp_path / "in", tmp_path / "out"
+    src_dir.mkdir()
+    out_dir.mkdir()
+    fifo = src_dir / "big.bin.plenc"
+    os.mkfifo(fifo)  # the test feeds it: the decryptor is half-way when the signal comes
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "core", "decrypt", str(fifo), "--passphrase-file",
+         str(pass_file), "-o", str(out_dir / "big.bin")],
+        cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    fd = _open_writer(fifo, proc)
+    try:
+        os.write(fd, blob[: 12 * 2**20])  # returns once all but a pipe buffer was read
+        written = _wait_written(proc.pid, 8 * 2**20)  # >= 8 verified 1 MiB chunks written
+        assert written < BIG
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        os.close(fd)
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == code, err
+    # No name in the output folder points to plaintext: not the output, not a hidden .part.
+    # (Under SIGKILL nothing runs: the unnamed file's blocks are freed with the process,
+    # unwiped; someone who can read the raw disk could still recover them. The threat
+    # model says so.)
+    assert sorted(os.listdir(out_dir)) == []
+    if sig != signal.SIGKILL:
+        assert f"interrupted ({name})" in err and "Traceback" not in err
+
+
+def test_decrypt_help_documents_interruptions():
+    proc = subprocess.run(
+        [sys.executable, "-m", "core", "decrypt", "--help"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    text = " ".join(proc.stdout.split())
+    assert proc.returncode == 0
+    for words in ("SIGTERM", "SIGHUP", "130", "143", "129", "SIGKILL", "threat-model"):
+        assert words in text, words
+
+
+def test_decrypt_reads_a_pipe(tmp_path, pass_file):
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("needs FIFOs")
+    from core import crypto
+
+    data = os.urandom(3 * 2**20 + 7)
+    blob = crypto.encrypt_bytes(data, passphrase=PASSPHRASE, work_factor=10)
+    fifo = tmp_path / "p.plenc"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "core", "decrypt", str(fifo), "--passphrase-file",
+         str(pass_file), "-q", "-o", str(tmp_path / "p.bin")],
+        cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    fd = _open_writer(fifo, proc)
+    try:
+        os.write(fd, blob)
+    finally:
+        os.close(fd)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert (tmp_path / "p.bin").read_bytes() == data
