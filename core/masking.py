@@ -145,8 +145,8 @@ def _codes_to_series(
 
 
 def _fmt(x: float) -> str:
-    """Short label text for a number: 30 not 30.0, 0.25 not 0.2500000001."""
-    if np.isfinite(x) and float(x).is_integer():
+    """Short label text for a number: 30 not 30.0, 0.25 not 0.2500000001, 1e+300."""
+    if np.isfinite(x) and float(x).is_integer() and abs(x) < 2.0**53:
         return str(int(x))
     return f"{x:.10g}"
 
@@ -498,12 +498,18 @@ def bin_width(s: pd.Series, *, width: float, origin: float = 0.0) -> pd.Series:
         raise InvalidParameterError(f"origin must be a finite number; got {origin!r}.")
     valid = np.isfinite(x)
     codes = np.zeros(len(x), dtype=np.int64)
-    codes[valid] = np.floor((x[valid] - origin) / width).astype(np.int64)
-    if valid.any() and int(codes[valid].max()) - int(codes[valid].min()) > 10_000_000:
+    with np.errstate(over="ignore", invalid="ignore"):
+        steps = np.floor((x[valid] - origin) / width)  # float: no wrap-around before the check
+    if steps.size and not (
+        np.all(np.isfinite(steps))
+        and steps.max() - steps.min() <= 10_000_000
+        and np.abs(steps).max() < 2.0**53
+    ):
         raise InvalidParameterError(
-            f"width {width!r} makes more than 10,000,000 intervals for {_name(s)}. "
-            "Choose a larger width."
+            f"width {width!r} makes more than 10,000,000 intervals for {_name(s)}, or puts "
+            "its values more than 2**53 intervals from the origin. Choose a larger width."
         )
+    codes[valid] = steps.astype(np.int64)
 
     def label(i: int) -> str:
         return f"[{_fmt(origin + i * width)}, {_fmt(origin + (i + 1) * width)})"
@@ -1169,7 +1175,8 @@ def local_suppression(
             if pd.api.types.is_integer_dtype(col.dtype) and not isinstance(
                 col.dtype, pd.CategoricalDtype
             ):
-                col = col.astype("Int64")
+                # the nullable type of the same kind and width: uint64 -> UInt64
+                col = col.astype(str(col.dtype).replace("uint", "UInt").replace("int", "Int"))
             out[c] = col.mask(pd.Series(m, index=out.index))
     return SuppressionResult(
         frame=out,
@@ -1314,7 +1321,11 @@ def microaggregate(
             f"microaggregation with k={k} needs at least {k} rows without missing values in "
             f"{', '.join(cols)}; got {n_ok}. Lower k or fill the gaps."
         )
-    xs = x[complete]
+    # Scale by a power of two (exact in binary floating point) so that squares and sums
+    # of values near the float64 limit do not overflow; groups and means are unchanged.
+    shift = int(np.frexp(np.abs(x[complete]).max())[1]) if n_ok else 0
+    shift = shift if shift > 500 else 0
+    xs = np.ldexp(x[complete], -shift)
     z = xs
     if standardize:
         sd = xs.std(axis=0)
@@ -1327,7 +1338,7 @@ def microaggregate(
     group = np.full(len(frame), -1, dtype=np.int64)
     group[complete] = labels
     for j, c in enumerate(cols):
-        means = np.bincount(labels, weights=xs[:, j], minlength=n_groups) / counts
+        means = np.ldexp(np.bincount(labels, weights=xs[:, j], minlength=n_groups) / counts, shift)
         new = x[:, j].copy()
         new[complete] = means[labels]
         out[c] = pd.Series(new, index=frame.index, name=c)

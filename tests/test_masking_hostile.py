@@ -117,3 +117,32 @@ FRAME_CALLS = {
 def test_frames_with_duplicate_or_non_text_names_get_a_column_error(call, frame, cols, match):
     with pytest.raises(ColumnError, match=match):
         FRAME_CALLS[call](frame, cols)
+
+
+# --- numeric transforms at the ends of the float and integer ranges -------------------------
+
+
+def test_record_and_cell_suppression_on_unsigned_integers_past_int64():
+    s = pd.Series(np.array([2**64 - 1, 2**64 - 1, 5], dtype="uint64"))
+    r = m.local_suppression(pd.DataFrame({"a": s}), quasi_identifiers=["a"], k=2)
+    assert r.frame["a"].dtype == "UInt64" and r.cells_suppressed == {"a": 1}
+    assert r.frame["a"].tolist()[:2] == [2**64 - 1, 2**64 - 1] and pd.isna(r.frame["a"][2])
+
+
+def test_bin_width_refuses_values_too_far_from_the_origin_instead_of_wrapping():
+    with pytest.raises(PrivLensError, match="larger width"):
+        m.bin_width(pd.Series([1e300, 2e300]), width=10)
+    assert m.bin_width(pd.Series([1e300, 1e300]), width=1e300).tolist() == [
+        "[1e+300, 2e+300)"
+    ] * 2
+
+
+@pytest.mark.parametrize("standardize", [True, False])
+def test_microaggregation_of_huge_values_matches_the_scaled_down_problem(standardize):
+    x = np.array([1e300, 1.1e300, 1.2e300, -1e300, -1.1e300, -1.3e300])
+    big = m.microaggregate(pd.DataFrame({"a": x}), columns=["a"], k=3, standardize=standardize)
+    small = m.microaggregate(
+        pd.DataFrame({"a": x / 1e300}), columns=["a"], k=3, standardize=standardize
+    )
+    assert big.group.tolist() == small.group.tolist()
+    np.testing.assert_allclose(big.frame["a"] / 1e300, small.frame["a"], rtol=1e-12)
