@@ -34,6 +34,7 @@ import pandas as pd
 from scipy import special, stats
 
 from core.errors import ColumnError, InvalidParameterError
+from core.frames import check_frame
 from core.limits import (
     CORRELATION_CONFIDENCE_DEFAULT,
     CORRELATION_MIN_PAIRS,
@@ -201,10 +202,7 @@ def _is_numeric(series: pd.Series) -> bool:
 
 
 def _check_frame(df: pd.DataFrame, columns: Sequence[str] | None) -> list[str]:
-    if not isinstance(df, pd.DataFrame):
-        raise InvalidParameterError(
-            f"Expected a pandas DataFrame; got {type(df).__name__}. Load a table first."
-        )
+    check_frame(df)  # a DataFrame with unique text column names
     if df.shape[0] == 0:
         raise InvalidParameterError(
             f"The table has 0 rows (and {df.shape[1]} columns). Load a dataset with data rows."
@@ -1517,6 +1515,7 @@ def leakage_ranking(
         raise InvalidParameterError(f"top must be at least 1; got {top}.")
     if int(bins) < 2:
         raise InvalidParameterError(f"bins must be at least 2; got {bins}.")
+    check_frame(df)
     if sensitive not in df.columns:
         raise ColumnError(
             f"The sensitive attribute '{sensitive}' is not a column of the table "
