@@ -31,6 +31,7 @@ import pandas as pd
 from core import dp, masking
 from core.dp_budget import Ledger
 from core.errors import CastError, ColumnError, InvalidParameterError, RecipeError
+from core.frames import check_frame
 from core.kinds import KINDS, cast_column
 from core.limits import (
     EPSILON_MAX,
@@ -607,6 +608,7 @@ def validate(
     ------
     RecipeError
     """
+    check_frame(frame)  # unique text column names
     recipe = recipe.checked()
     needed = list(dict.fromkeys(c for s in recipe.steps for c in s.columns))
     missing = [c for c in needed if c not in frame.columns]
@@ -1001,7 +1003,7 @@ def suggest_step(column: str, series: pd.Series, role: str) -> Step | None:
         return None
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         return Step(transform="date", columns=(column,), params={"unit": "year"})
-    lowered = column.lower()
+    lowered = str(column).lower()  # an API caller's frame may have non-text names
     if any(w in lowered for w in ("zip", "postal", "postcode", "plz")):
         return Step(transform="postal_prefix", columns=(column,), params={"keep": 3})
     if _kind(series) == "numeric" and series.nunique() > 10:
