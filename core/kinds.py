@@ -285,7 +285,12 @@ def _base(series: pd.Series, previous: str) -> tuple[pd.Series, str]:
     """A category column as its plain values (and their kind); others unchanged."""
     if previous != "category":
         return series, previous
-    plain = series.astype(series.cat.categories.dtype)
+    cats = series.cat.categories.dtype
+    if pd.api.types.is_integer_dtype(cats) and series.isna().any():  # NaN has no numpy int
+        nullable = "UInt64" if pd.api.types.is_unsigned_integer_dtype(cats) else "Int64"
+        plain = series.astype(object).astype(nullable)
+    else:
+        plain = series.astype(cats)
     return plain, column_kind(plain)
 
 

@@ -95,7 +95,8 @@ def _text_values(s: pd.Series | pd.Index) -> pd.Series | pd.Index:
     object column) keep every digit.
     """
     if isinstance(s.dtype, pd.CategoricalDtype):
-        s = s.astype(s.dtype.categories.dtype)
+        cats = s.dtype.categories.dtype  # integer categories with a gap: keep ints as objects
+        s = s.astype(object if pd.api.types.is_integer_dtype(cats) and s.isna().any() else cats)
     if pd.api.types.is_float_dtype(s.dtype):
         vals = s.to_numpy(dtype="float64", na_value=np.nan)
         finite = np.isfinite(vals)
