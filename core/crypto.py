@@ -1408,7 +1408,13 @@ def siv_decrypt_column(series: pd.Series, key: bytes, *, context: str = "") -> p
     kinds = {type(v) for v in values}
     dtype: str | None
     if kinds <= {int}:
-        dtype = "Int64" if (codes < 0).any() else "int64"
+        nullable = bool((codes < 0).any())
+        if all(-(2**63) <= v < 2**63 for v in values):
+            dtype = "Int64" if nullable else "int64"
+        elif all(0 <= v < 2**64 for v in values):
+            dtype = "UInt64" if nullable else "uint64"
+        else:
+            dtype = "object"  # integers past 64 bits stay Python integers
     elif kinds <= {float}:
         dtype = "float64"
     elif kinds <= {str}:
@@ -1438,9 +1444,10 @@ def _siv_unpack(raw: bytes) -> Any:
 
 
 def _take(values: list[Any], codes: Any, like: pd.Series, *, dtype: str) -> pd.Series:
-    lookup = pd.array(values + [None], dtype=dtype if dtype != "int64" else "Int64")
+    exact = {"int64": "Int64", "uint64": "UInt64"}  # numpy ints: build nullable, then cast
+    lookup = pd.array(values + [None], dtype=exact.get(dtype, dtype))
     out = pd.Series(lookup.take(codes, allow_fill=False), index=like.index, name=like.name)
-    return out.astype(dtype) if dtype == "int64" else out
+    return out.astype(dtype) if dtype in exact else out
 
 
 # === shared helpers ============================================================================
