@@ -129,6 +129,7 @@ _KEY_PREFIX = "privlens-key-v1:"
 _KEY_CHECK = 4
 #: A key token: unpadded base64url of 36 bytes is exactly 48 characters of this alphabet.
 _KEY_TOKEN = re.compile(r"[A-Za-z0-9_-]{48}")
+_KEY_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 #: Linux's flag for an unnamed file in a folder (0 where the platform has none).
 _O_TMPFILE = getattr(os, "O_TMPFILE", 0)
@@ -314,7 +315,7 @@ def key_from_text(text: str | bytes) -> bytes:
         )
     token = lines[0][len(_KEY_PREFIX) :]
     if not _KEY_TOKEN.fullmatch(token):
-        foreign = sum(1 for ch in token if not _KEY_TOKEN.fullmatch(ch * 48))
+        foreign = sum(1 for ch in token if ch not in _KEY_ALPHABET)
         raise InvalidParameterError(
             "The key line in the key file is damaged: after the prefix it must hold exactly "
             "48 characters of A-Z, a-z, 0-9, '-' and '_' (no '=' padding, no spaces); got "
