@@ -94,8 +94,9 @@ def write_table(
     """Write ``frame`` as CSV (UTF-8), Parquet or JSON Lines, by the file's extension.
 
     CSV and Parquet are written as the Export page writes them (CSV: formula cells and names
-    prefixed with ``'`` unless ``neutralize_formulas`` is false, CRLF line ends); a table a
-    format cannot hold unchanged is refused before anything is written.
+    prefixed with ``'`` unless ``neutralize_formulas`` is false, CRLF line ends), JSON Lines
+    as its JSON records (ISO 8601 times with every digit); a table a format cannot hold
+    unchanged is refused before anything is written.
 
     Raises
     ------
@@ -105,15 +106,12 @@ def write_table(
         Duplicate or non-text column names, or a column the format cannot hold unchanged
         (Parquet: mixed kinds of values or integers past 64 bits; JSON Lines: infinities).
     """
-    from core.export import check_exportable, export_table
+    from core.export import export_table, json_records
 
     p = Path(path)
     ext = _table_extension(p)
     if ext == ".jsonl":
-        check_exportable(frame, "json")
-        p.write_text(
-            frame.to_json(orient="records", lines=True, force_ascii=False), encoding="utf-8"
-        )
+        p.write_text(json_records(frame, lines=True), encoding="utf-8")
         return
     fmt = ext.lstrip(".")
     p.write_bytes(export_table(frame, fmt, neutralize_formulas_in_csv=neutralize_formulas).data)

@@ -266,14 +266,7 @@ def export_table(
         columns = _xlsx_columns(frame)
         _guarded(fmt, lambda: _write_xlsx(frame.columns, columns, buf))
     else:
-        unit = _check_json(frame)
-        text = _guarded(
-            fmt,
-            lambda: frame.to_json(
-                orient="records", date_format="iso", date_unit=unit, force_ascii=False
-            ),
-        )
-        buf.write(str(text).encode("utf-8"))
+        buf.write(json_records(frame).encode("utf-8"))
     return ExportFile(
         data=buf.getvalue(),
         filename=f"{name}.{fmt}",
@@ -528,6 +521,33 @@ def _write_xlsx(names: pd.Index, columns: list[list[Any]], buf: io.BytesIO) -> N
 
 
 # --- JSON ---------------------------------------------------------------------------------
+
+
+def json_records(frame: pd.DataFrame, *, lines: bool = False) -> str:
+    """The table as a JSON array of records (or JSON Lines), faithfully or not at all.
+
+    Date-times are ISO 8601 text with as many fraction digits as the finest value needs
+    (milli-, micro- or nanoseconds); time-zone-aware ones are the same instant in UTC.
+
+    Raises
+    ------
+    ColumnError
+        Duplicate or non-text column names, or infinities (JSON has none).
+
+    Examples
+    --------
+    >>> json_records(pd.DataFrame({"a": [1, None]}), lines=True)
+    '{"a":1.0}\\n{"a":null}\\n'
+    """
+    check_column_names(frame)
+    unit = _check_json(frame)
+    text = _guarded(
+        "json",
+        lambda: frame.to_json(
+            orient="records", lines=lines, date_format="iso", date_unit=unit, force_ascii=False
+        ),
+    )
+    return str(text)
 
 
 def _check_json(frame: pd.DataFrame) -> str:

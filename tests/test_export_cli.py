@@ -150,3 +150,14 @@ def test_harden_plain_jsonl_refuses_infinities_instead_of_writing_null(tmp_path)
     code, _, err = run("harden", str(table), "--recipe", str(recipe), "-o", str(out_file))
     assert code == 1 and "'ratio'" in err and "infinite" in err and "Traceback" not in err
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_harden_plain_jsonl_keeps_every_digit_of_a_time(tmp_path):
+    table = tmp_path / "t.csv"
+    table.write_text("when,age\n2024-01-01T10:00:00.123456,30\n2024-01-02T00:00:00.5,40\n")
+    recipe = _bin_recipe(tmp_path / "r.json")
+    out_file = tmp_path / "o.jsonl"
+    code, _, err = run("harden", str(table), "--recipe", str(recipe), "-o", str(out_file))
+    assert code == 0, err
+    rows = [json.loads(line) for line in out_file.read_text().splitlines()]
+    assert [r["when"] for r in rows] == ["2024-01-01T10:00:00.123456", "2024-01-02T00:00:00.500000"]
