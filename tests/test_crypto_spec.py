@@ -98,3 +98,51 @@ def test_siv_tokens_match_spec(value: object, packed: bytes) -> None:
     siv = AESSIV(hkdf(key, b"", LABEL + b"column-siv", 64))
     # RFC 5297 output, as cryptography produces it: the 16-byte SIV, then the ciphertext.
     assert siv.decrypt(raw, [b"patients"]) == packed
+
+
+def _spec_position(blob: bytes, key: bytes, chunk: bytes, n: int, i: int) -> int | None:
+    """Step 8 read literally: the other position j whose nonce opens ``chunk``, tried in turn."""
+    from cryptography.exceptions import InvalidTag
+
+    h = blob[:162]
+    wrap_key = hkdf(key, h[34:50], LABEL + b"key-wrap")
+    file_key = AESGCM(wrap_key).decrypt(bytes(12), h[66:114], h[:66])
+    payload = AESGCM(hkdf(file_key, h[50:66], LABEL + b"payload"))
+    for j in range(n):
+        if j == i:
+            continue
+        nonce = j.to_bytes(11, "big") + (b"\x01" if j == n - 1 else b"\x00")
+        try:
+            payload.decrypt(nonce, chunk, None)
+        except InvalidTag:
+            continue
+        return j
+    return None
+
+
+def test_reorder_diagnosis_matches_trying_every_position() -> None:
+    from core.errors import ReorderedChunksError, TamperedDataError
+
+    rng = random.Random(12)
+    key = crypto.generate_key()
+    n, size = 7, 65536
+    blob = crypto.encrypt_bytes(rng.randbytes(n * size), key=key, chunk_log2=16)
+    other = crypto.encrypt_bytes(rng.randbytes(n * size), key=key, chunk_log2=16)
+    span = size + 16
+    chunks = [blob[162 + k * span : 162 + (k + 1) * span] for k in range(n)]
+    flipped = bytearray(chunks[3])
+    flipped[100] ^= 1
+    candidates = [*chunks, other[162 + 2 * span : 162 + 3 * span], bytes(flipped)]
+    for i in range(n):
+        for chunk in candidates:
+            if chunk == chunks[i]:
+                continue
+            moved = [*chunks[:i], chunk, *chunks[i + 1 :]]
+            expected = _spec_position(blob, key, chunk, n, i)
+            with pytest.raises(TamperedDataError) as info:
+                crypto.decrypt_bytes(blob[:162] + b"".join(moved), key=key)
+            if expected is None:
+                assert not isinstance(info.value, ReorderedChunksError), (i, str(info.value))
+            else:
+                assert isinstance(info.value, ReorderedChunksError)
+                assert f"belongs at position {expected + 1}:" in str(info.value)
