@@ -329,3 +329,20 @@ def test_profile_answers_cells_that_are_not_hashable():
     profiles = {p.name: p for p in profile_frame(frame)}
     assert profiles["d"].n_distinct == 1 and profiles["d"].missing == 1
     assert profiles["l"].n_distinct == 2
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "xlsx", "parquet"])
+def test_whole_numbers_with_a_gap_load_as_nullable_integers(fmt):
+    # 3, missing, 12 must not become 3.0 / 12.0: the export would then write them so.
+    if fmt == "csv":
+        data = b"n,s\n3,a\n,b\n12,c\n"
+    elif fmt == "json":
+        data = b'[{"n": 3, "s": "a"}, {"n": null, "s": "b"}, {"n": 12, "s": "c"}]'
+    elif fmt == "xlsx":
+        data = _xlsx([["n", "s"], [3, "a"], [None, "b"], [12, "c"]])
+    else:
+        data = _parquet(pa.table({"n": pa.array([3, None, 12], pa.int64()), "s": list("abc")}))
+    frame = load(data, filename=f"g.{fmt}").frame
+    assert frame["n"].dtype == pd.Int64Dtype()
+    assert frame["n"].isna().tolist() == [False, True, False]
+    assert frame["n"].dropna().tolist() == [3, 12]

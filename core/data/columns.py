@@ -167,19 +167,27 @@ def _typed_frame(table: pa.Table) -> pd.DataFrame:
 _TWO_53 = 2**53
 
 
-def _to_pandas(table: pa.Table) -> pd.DataFrame:
-    """``table.to_pandas``, but integers with gaps past 2**53 stay exact (nullable Int64)."""
+def _nullable(t: pa.DataType) -> pd.api.extensions.ExtensionDtype | None:
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    if not pa.types.is_integer(t):
+        return None
+    name = f"{'U' if pa.types.is_unsigned_integer(t) else ''}Int{t.bit_width}"
+    return pd.api.types.pandas_dtype(name)
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    """``table.to_pandas``, but an integer column with gaps stays integer (nullable ``Int64``).
+
+    pandas would turn it into doubles: ``3`` would be written back as ``3.0``, and digits past
+    2**53 would change.
+    """
+    import pyarrow as pa
 
     frame = table.to_pandas(date_as_object=False)
     for i, col in enumerate(table.columns):
-        if not pa.types.is_integer(col.type) or not col.null_count or not len(col):
-            continue
-        lo, hi = pc.min_max(col).values()
-        if max(abs(lo.as_py() or 0), abs(hi.as_py() or 0)) > _TWO_53:
-            dtype = pd.UInt64Dtype() if pa.types.is_unsigned_integer(col.type) else pd.Int64Dtype()
-            frame.isetitem(i, pd.array(col.to_pylist(), dtype=dtype))
+        if pa.types.is_integer(col.type) and col.null_count:
+            frame.isetitem(i, col.to_pandas(types_mapper=_nullable))
     return frame
 
 
@@ -208,8 +216,6 @@ def _column(values: list[object], render: Callable[[object], str]) -> pd.Series:
         if float not in kinds and all(_INT64[0] <= v <= _INT64[1] for v in ints):
             if None not in values:
                 return pd.Series(values, dtype=np.int64)
-            if all(abs(v) <= _TWO_53 for v in ints):
-                return pd.Series(values, dtype=np.float64)
             return pd.Series(pd.array(values, dtype=pd.Int64Dtype()))
         if float in kinds and all(abs(v) <= _TWO_53 or float(v) == v for v in ints):
             return pd.Series([np.nan if v is None else v for v in values], dtype=np.float64)
