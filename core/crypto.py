@@ -898,13 +898,15 @@ def _diagnose_chunk(payload_key: bytes, ct: memoryview, i: int, n: int) -> Decry
     probe = _chunk_nonce(i, i == n - 1)
     plain = AES.new(payload_key, AES.MODE_GCM, nonce=probe).decrypt(body)
     _, probe_tag = AES.new(payload_key, AES.MODE_GCM, nonce=probe).encrypt_and_digest(plain)
-    block = AES.new(payload_key, AES.MODE_ECB)
     counter_one = b"\x00\x00\x00\x01"
-    stream = bytes(
-        a ^ b ^ c
-        for a, b, c in zip(tag, probe_tag, block.encrypt(probe + counter_one), strict=True)
-    )
-    j0 = block.decrypt(stream)
+    # E_K(N || 0^31 || 1): the keystream block of that counter, the mask GCM puts on a tag.
+    probe_mask = AES.new(
+        payload_key, AES.MODE_CTR, nonce=b"", initial_value=probe + counter_one
+    ).encrypt(bytes(16))
+    mask = bytes(a ^ b ^ c for a, b, c in zip(tag, probe_tag, probe_mask, strict=True))
+    # The inverse AES permutation of one block (CBC with a zero IV over a single block is
+    # exactly D_K); it only reads a counter block back, and encrypts no data.
+    j0 = AES.new(payload_key, AES.MODE_CBC, iv=bytes(16)).decrypt(mask)
     j = int.from_bytes(j0[:11], "big")
     if j0[12:] == counter_one and j < n and j != i and j0[11] == (1 if j == n - 1 else 0):
         return ReorderedChunksError(
