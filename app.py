@@ -6,14 +6,20 @@ the first dataset, then the pages in sidebar order.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from core.errors import PrivLensError
 from core.samples import ADULT_CITATION, ADULT_NOTE, adult
 from ui import nav
 from ui.state import set_dataset
+from ui.text import md
 
-st.set_page_config(page_title="PrivLens", page_icon=":material/policy:", layout="wide")
+# The favicon is a file served by this server: a ":material/…:" page icon makes every browser
+# fetch it from a font CDN, which tells a third party who uses the app.
+ICON = Path(__file__).parent / "ui" / "assets" / "privlens.png"
+st.set_page_config(page_title="PrivLens", page_icon=str(ICON), layout="wide")
 
 
 @st.cache_data(max_entries=1, show_spinner="Loading the Adult sample…")
@@ -63,6 +69,6 @@ with st.sidebar:
     name = st.session_state.get("dataset_name")
     df = st.session_state.get("dataset")
     if df is not None:
-        st.caption(f"Dataset: **{name}** · {len(df):,} rows × {df.shape[1]} columns")
+        st.caption(f"Dataset: **{md(name)}** · {len(df):,} rows × {df.shape[1]} columns")
 
 st.navigation(PAGES).run()

@@ -22,8 +22,9 @@ from core.limits import (
 )
 from core.roles import Role, columns_with_role
 from ui import nav
-from ui.feedback import show_warnings
+from ui.feedback import show_error, show_warnings
 from ui.state import dataset_id, require_dataset, roles
+from ui.text import md, md_list
 
 OPTIONS = ["Pearson", "Spearman", "Kendall", "All three", "Association"]
 CAPTIONS = [
@@ -189,7 +190,7 @@ def _drilldown(df: pd.DataFrame, a: str, b: str) -> None:
     num = set(_numeric(df))
     pair = df[[a, b]].dropna()
     if pair.empty:
-        st.info(f"No row has both '{a}' and '{b}'.")
+        st.info(f"No row has both '{md(a)}' and '{md(b)}'.")
         return
     shown = pair
     if len(pair) > DRILLDOWN_MAX_POINTS:
@@ -264,7 +265,7 @@ def _leakage_section(
             sensitive=sensitive, columns=tuple(c for c in candidates if c != sensitive)
         )
     except PrivLensError as exc:
-        st.error(str(exc))
+        show_error(exc)
         return
     show_warnings(report.warnings)
     frame = report.frame()
@@ -284,13 +285,13 @@ def _leakage_section(
     st.plotly_chart(fig, key="corr_leak_chart")
     if report.proxies:
         st.warning(
-            f"{len(report.proxies)} column(s) act as a proxy for '{sensitive}': "
-            + ", ".join(report.proxies)
+            f"{len(report.proxies)} column(s) act as a proxy for '{md(sensitive)}': "
+            + md_list(report.proxies)
             + ". Removing the sensitive column does not hide it while these remain; generalize "
             "or suppress them on the Masking page."
         )
     st.caption(
-        f"Best guess: for each value of the column, guess the most frequent '{sensitive}'. "
+        f"Best guess: for each value of the column, guess the most frequent '{md(sensitive)}'. "
         f"Majority baseline (always guess the most common value): "
         f"{report.baseline_accuracy:.1%}. Computed for the top {LEAKAGE_TOP_DEFAULT} columns; "
         "lift is the share of the baseline's errors that the column removes."
@@ -389,7 +390,7 @@ try:
             )
 except PrivLensError as exc:
     bar.empty()
-    st.error(str(exc))
+    show_error(exc)
     st.stop()
 bar.empty()
 
@@ -479,7 +480,7 @@ if not valid:
     st.caption("Click a cell of the matrix to look at a pair; showing the strongest pair.")
 else:
     st.caption("Showing the pair you clicked.")
-st.markdown(f"**{pair[0]}** × **{pair[1]}**")
+st.markdown(f"**{md(pair[0])}** × **{md(pair[1])}**")
 _drilldown(df, str(pair[0]), str(pair[1]))
 
 _leakage_section(df, role_map, identifiers, numeric)

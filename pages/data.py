@@ -18,8 +18,9 @@ from core.samples import (
     adult,
     patients,
 )
-from ui.feedback import show_warnings
+from ui.feedback import show_error, show_warnings
 from ui.state import dataset_id, roles, set_dataset, set_roles
+from ui.text import md
 
 
 @st.cache_data(max_entries=4, show_spinner="Profiling columns…")
@@ -120,11 +121,11 @@ with st.container(border=True):
         st.button("Load sample", key="data_load_sample", on_click=_load_sample)
 
 if "data_error" in st.session_state:
-    st.error(st.session_state["data_error"])
+    show_error(st.session_state["data_error"])
     if st.session_state.get("dataset") is not None:
-        st.info(f"Still working with **{st.session_state.get('dataset_name')}**.")
+        st.info(f"Still working with **{md(st.session_state.get('dataset_name'))}**.")
 elif "data_loaded_msg" in st.session_state:
-    st.success(st.session_state["data_loaded_msg"])
+    st.success(md(st.session_state["data_loaded_msg"]))
 show_warnings(st.session_state.get("data_warnings", []))
 
 df = st.session_state.get("dataset")
@@ -132,7 +133,7 @@ if df is None:
     st.info("Upload a table or load a sample to begin.")
     st.stop()
 
-st.subheader(f"Preview: {st.session_state.get('dataset_name', '')}")
+st.subheader(f"Preview: {md(st.session_state.get('dataset_name', ''))}")
 st.caption(f"{len(df):,} rows × {df.shape[1]} columns. {st.session_state.get('dataset_note', '')}")
 st.dataframe(df.head(limits.PREVIEW_ROWS), key="data_preview", height=280)
 

@@ -11,7 +11,8 @@ from core import crypto
 from core.errors import PrivLensError
 from core.limits import SCRYPT_WORK_FACTOR_MAX
 from ui import nav
-from ui.feedback import show_warnings
+from ui.feedback import show_error, show_warnings
+from ui.text import md
 
 SUFFIXES = (".plenc", ".age")
 
@@ -74,7 +75,7 @@ if upload is None:
 try:
     info = crypto.inspect_file(upload.getvalue())
 except PrivLensError as exc:
-    st.error(str(exc))
+    show_error(exc)
     st.stop()
 
 st.session_state["decrypt_needs"] = info.needs
@@ -98,12 +99,12 @@ else:
 st.button("Decrypt", type="primary", key="decrypt_go", on_click=_decrypt)
 
 if error := st.session_state.get("decrypt_error"):
-    st.error(error)
+    show_error(error)
 result = st.session_state.get("decrypt_result")
 if result and result["file_id"] == upload.file_id:
     st.success(f"Decrypted and verified: {len(result['data']):,} bytes.")
     st.download_button(
-        f"Download {result['name']}",
+        f"Download {md(result['name'])}",
         data=result["data"],
         file_name=result["name"],
         mime=mimetypes.guess_type(result["name"])[0] or "application/octet-stream",

@@ -14,8 +14,10 @@ from core import codebooks, dp, dp_utility, limits
 from core.dp_budget import Ledger
 from core.errors import PrivLensError
 from core.roles import Role
-from ui.feedback import show_warnings
+from ui.feedback import show_error, show_warnings
 from ui.state import dataset_id, require_dataset, role_columns
+from ui.text import md as escape_md
+from ui.text import md_list
 
 #: Okabe & Ito (2008) colours, distinguishable with the common colour-vision deficiencies.
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
@@ -268,7 +270,7 @@ try:
     )
     curve = _curve(mechanism, sensitivity, delta, candidates)
 except PrivLensError as exc:
-    st.error(str(exc))
+    show_error(exc)
     st.stop()
 
 if query == "mean":
@@ -312,7 +314,7 @@ def live_panel() -> None:
             mechanism=mechanism, scale=scale, epsilon=epsilon, candidates=candidates
         )
     except PrivLensError as exc:
-        st.error(str(exc))
+        show_error(exc)
         return
     unit = curve.unit if mechanism != "exponential" else "ranks"
     m1, m2, m3 = st.columns(3)
@@ -399,7 +401,7 @@ def live_panel() -> None:
             "simulated releases were exactly right (|error| = 0), which a log axis cannot show."
         )
     for w in curve.warnings:
-        st.caption(w)
+        st.caption(escape_md(w))
 
     # overlay: original vs one simulated noisy release (a preview, seeded)
     try:
@@ -455,7 +457,7 @@ def live_panel() -> None:
             noisy = noisy_counts.reindex(cats, fill_value=0).to_numpy()
             what = f"randomized response, keep probability {rr.keep_probability:.3f} (simulation)"
     except PrivLensError as exc:
-        st.error(str(exc))
+        show_error(exc)
         original = noisy = None
     if original is not None and noisy is not None:
         ofig = go.Figure()
@@ -501,7 +503,7 @@ def live_panel() -> None:
                 f"of the budget ε = {ledger.total_epsilon:g}, δ = {ledger.total_delta:g}."
             )
         except PrivLensError as exc:
-            st.error(str(exc))
+            show_error(exc)
     if st.button(
         "Release (spends budget)", key="dp_release", type="primary", disabled=ledger is None
     ):
@@ -523,7 +525,7 @@ def live_panel() -> None:
                 domain=domain,
             )
         except PrivLensError as exc:
-            st.error(str(exc))
+            show_error(exc)
         else:
             st.session_state["dp_ledgers"][ds] = new_ledger
             st.session_state["dp_last"] = result
@@ -642,7 +644,7 @@ def microdata_section(epsilon: float) -> None:
         leaked = [c for c, lo, hi in bounds if from_data.get(c) == (lo, hi)]
         if leaked:
             st.warning(
-                f"The bounds of {len(leaked)} column(s) ({', '.join(leaked)}) are their actual "
+                f"The bounds of {len(leaked)} column(s) ({md_list(leaked)}) are their actual "
                 "minimum and maximum: real values of real records, **not** protected by "
                 "differential privacy. Round them out to values anyone could have guessed "
                 "before releasing."
@@ -650,7 +652,7 @@ def microdata_section(epsilon: float) -> None:
     try:
         md = _md_curve(df, ds, tuple(bounds), tuple(md_categorical))
     except PrivLensError as exc:
-        st.error(str(exc))
+        show_error(exc)
         return
     if md.sampled:
         st.caption(
@@ -717,7 +719,7 @@ if ledger is None:
                 total_epsilon=total_eps, total_delta=total_delta
             )
         except PrivLensError as exc:
-            st.error(str(exc))
+            show_error(exc)
         else:
             st.rerun()
     st.caption("Set a budget before the first release; every release spends from it.")
@@ -750,6 +752,6 @@ with st.expander("Accuracy target: which ε gives ±x at 95%?"):
                 candidates=candidates,
             )
         except PrivLensError as exc:
-            st.error(str(exc))
+            show_error(exc)
         else:
             st.success(f"ε = {eps_needed:.4g} gives ±{target:g} at 95% confidence.")

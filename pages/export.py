@@ -10,6 +10,7 @@ from core.errors import PrivLensError
 from core.export import FORMATS, XLSX_MAX_ROWS, build_download, estimate_build
 from core.limits import EXPORT_ESTIMATE_MIN_ROWS
 from core.report import build_report
+from ui.feedback import show_error
 from ui.state import dataset_id, hardening, require_dataset, roles
 
 st.title("Export")
@@ -151,7 +152,7 @@ with right:
             st.session_state.get("dataset_name", ""),
         )
     except PrivLensError as exc:
-        st.error(str(exc))
+        show_error(exc)
         st.stop()
     before, after = report.data["risk_before"], report.data["risk_after"]
     if "k" in before:
@@ -241,7 +242,7 @@ if len(released) >= EXPORT_ESTIMATE_MIN_ROWS and ready:
             mode in ("A passphrase", "A passphrase (age format)"),
         )
     except PrivLensError as exc:
-        st.error(str(exc))
+        show_error(exc)
     else:
         st.caption(
             f"Large table ({len(released):,} rows): the file will be about "

@@ -5,6 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import nav
+from ui.feedback import show_error
+from ui.text import md
 
 st.title("PrivLens")
 st.markdown(
@@ -26,11 +28,11 @@ if df is not None:
         help="Columns that, combined, could single a person out (set on the Data page).",
     )
     st.caption(
-        f"**{st.session_state.get('dataset_name', '')}**. "
+        f"**{md(st.session_state.get('dataset_name', ''))}**. "
         f"{st.session_state.get('dataset_note', '')}"
     )
 elif "startup_error" in st.session_state:
-    st.error(st.session_state["startup_error"])
+    show_error(st.session_state["startup_error"])
 
 st.subheader("Pages")
 for page in nav.pages()[1:]:

@@ -24,8 +24,9 @@ from core.recipe import (
     suggest_step,
 )
 from core.roles import Role
-from ui.feedback import show_warnings
+from ui.feedback import show_error, show_warnings
 from ui.state import dataset_id, hardening, require_dataset, role_columns, roles, set_hardening
+from ui.text import md
 
 KEEP = "keep"
 PREVIEW_ROWS = 8
@@ -212,7 +213,7 @@ with st.sidebar.expander("Recipe file", icon=":material/receipt_long:"):
         args=(df,),
     )
     if err := st.session_state.get("mask_upload_error"):
-        st.error(err)
+        show_error(err)
     st.button("Reset to suggestions", key="mask_reset", on_click=_suggest, args=(df,))
 
 
@@ -230,10 +231,10 @@ def workbench() -> None:
             st.session_state[_tkey(i)] = KEEP
         left, right = st.columns([1, 3])
         role = role_map.get(str(col), Role.OTHER)
-        left.markdown(f"**{col}**  \n:gray[{Role(role).label} · {kind}]")
+        left.markdown(f"**{md(col)}**  \n:gray[{Role(role).label} · {kind}]")
         with right:
             transform = st.selectbox(
-                f"Transform for {col}",
+                f"Transform for {md(col)}",
                 options,
                 key=_tkey(i),
                 format_func=lambda t: "Keep as is" if t == KEEP else TRANSFORMS[t].label,
@@ -260,7 +261,7 @@ def workbench() -> None:
                 steps.append(step)
             except PrivLensError as exc:
                 problems.append(str(exc))
-                st.error(str(exc).replace("Step 1", str(col), 1))
+                show_error(str(exc).replace("Step 1", str(col), 1))
 
     st.subheader("k-anonymity")
     dropped = {s.columns[0] for s in steps if s.transform == "drop"}
@@ -292,7 +293,7 @@ def workbench() -> None:
     try:
         result = _applied(recipe, token)
     except PrivLensError as exc:
-        st.error(str(exc))
+        show_error(exc)
         return
 
     st.subheader("Before → after")
@@ -303,7 +304,7 @@ def workbench() -> None:
             before = _risk(df, ds, tuple(qis))
             after = _after_risk(result, token, tuple(kept_qis)) if kept_qis else None
         except PrivLensError as exc:
-            st.error(str(exc))
+            show_error(exc)
             after = before = None
         if before is not None:
             _risk_cards(before, after, len(result.frame))
@@ -511,7 +512,7 @@ def _utility(result: Any, token: str) -> None:
         b = _association(kept, f"{token}:{len(sample)}", cols)
     except PrivLensError as exc:
         u2.metric("Mean |Δ association|", "—", help=_ASSOC_HELP)
-        st.caption(str(exc))
+        st.caption(md(exc))
         return
     iu = np.triu_indices(len(cols), k=1)
     diff = np.abs(a[iu] - b[iu])
@@ -560,6 +561,6 @@ with st.sidebar.expander("Pseudonymization key", icon=":material/key:"):
     st.text_input("Or enter your key (hex or passphrase)", type="password", key="mask_key_text")
     st.button("Use this key", key="mask_key_use", on_click=_use_entered_key)
     if err := st.session_state.get("mask_key_error"):
-        st.error(err)
+        show_error(err)
 
 workbench()

@@ -16,8 +16,9 @@ from core import limits, risk, suda
 from core.attribute_risk import AttributeRisk, attribute_risks
 from core.errors import PrivLensError
 from core.roles import Role
-from ui.feedback import show_warnings
+from ui.feedback import show_error, show_warnings
 from ui.state import dataset_id, require_dataset, role_columns
+from ui.text import md, md_list
 
 # Population presets (resident population, rounded, national statistics offices).
 POPULATIONS = {
@@ -208,7 +209,7 @@ try:
         _attributes(df, ds, key, missing, tuple(sensitive)) if sensitive else ()
     )
 except PrivLensError as exc:
-    st.error(str(exc))
+    show_error(exc)
     st.stop()
 
 show_warnings(summary.warnings)
@@ -286,7 +287,7 @@ if attrs:
         "l (distinct l-diversity)",
         f"{worst_l.distinct_l}",
         help="min over classes and sensitive attributes of the number of distinct values "
-        f"(Machanavajjhala et al.); lowest for '{worst_l.column}'. A missing value counts "
+        f"(Machanavajjhala et al.); lowest for '{md(worst_l.column)}'. A missing value counts "
         "as a value.",
     )
     row3[1].metric(
@@ -294,7 +295,7 @@ if attrs:
         f"{worst_t.t_closeness:.4f}",
         help="max over classes of the Earth Mover's Distance to the whole table (Li et al.): "
         "equal distance for categories, ordered distance for numbers; highest for "
-        f"'{worst_t.column}'.",
+        f"'{md(worst_t.column)}'.",
     )
     row3[2].metric(
         "Entropy l",
@@ -370,7 +371,7 @@ top.insert(2, "individual risk", summary.individual.record_risk[order])
 st.dataframe(top, width="stretch", height=300)
 st.caption(
     f"The {rows} records with the highest risk."
-    + (f" Direct identifiers hidden: {', '.join(identifiers)}." if identifiers else "")
+    + (f" Direct identifiers hidden: {md_list(identifiers)}." if identifiers else "")
 )
 
 # --- which columns drive the risk ----------------------------------------------------------
@@ -449,7 +450,7 @@ def _drivers(df: pd.DataFrame, ds: str, key: tuple[str, ...], missing: str) -> N
     try:
         subsets = _subsets(df, ds, key, int(max_size))
     except PrivLensError as exc:
-        rc.error(str(exc))
+        show_error(exc, rc)
         subsets = ()
     if subsets:
         sdf = pd.DataFrame(
@@ -543,7 +544,7 @@ def _special_uniques(
     try:
         res = _suda(df, ds, key, int(max_size), float(dis_fraction), suda_missing)
     except PrivLensError as exc:
-        st.error(str(exc))
+        show_error(exc)
         return
     show_warnings(res.warnings)
     m1, m2, m3, m4 = st.columns(4)
@@ -604,7 +605,7 @@ def _special_uniques(
     right.dataframe(top, width="stretch", height=340, key="risk_suda_table")
     right.caption(
         f"The {len(order)} records with the highest SUDA score (records with no MSU left out)."
-        + (f" Direct identifiers hidden: {', '.join(identifiers)}." if identifiers else "")
+        + (f" Direct identifiers hidden: {md_list(identifiers)}." if identifiers else "")
     )
 
 
@@ -616,7 +617,7 @@ fractions = (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
 try:
     curve = _population_curve(df, ds, key, missing, fractions)
 except PrivLensError as exc:
-    st.error(str(exc))
+    show_error(exc)
     st.stop()
 pdf = pd.DataFrame(
     [

@@ -1,0 +1,111 @@
+"""Real browser: strings from files stay text, and the browser fetches nothing off the server.
+
+A column name, a file name and an age stanza type written as markdown (an image that would be
+fetched from another host and a link to another site) are shown on every page; the DOM must
+hold no such link or image, and every request the browser makes must go to the app's origin.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.helpers import assert_no_exception, go_to, wait_idle
+
+pytestmark = pytest.mark.e2e
+
+HOSTILE = "![](http://127.0.0.2:9/pixel.png)[Update](https://evil.example)"
+FILE_NAME = "www.evil.example [Update](https:evil.example).csv"  # GFM autolinks bare www.
+PAGES = [
+    "Home",
+    "Data",
+    "Correlations",
+    "Re-identification risk",
+    "Differential privacy",
+    "Masking",
+    "Export",
+    "Decrypt",
+]
+
+
+def _csv() -> str:
+    rows = [f"{HOSTILE},age,zip,diagnosis"]
+    rows += [
+        f"{i % 7},{20 + i % 50},{10115 + i % 9},{'cold' if i % 3 else 'flu'}" for i in range(60)
+    ]
+    return "\n".join(rows) + "\n"
+
+
+def _age_file() -> bytes:
+    return (
+        b"age-encryption.org/v1\n-> "
+        + HOSTILE.encode()
+        + b" c2FsdA 18\nAAAA\n--- AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"
+        + bytes(64)
+    )
+
+
+def _injected(page: Page, where: str) -> list[str]:
+    """Links and images made from the hostile strings, each as '<page>: <outer HTML>'."""
+    found = page.locator('a[href*="evil.example"], img[src*="127.0.0.2"], img[src*="pixel"]')
+    return [f"{where}: {html[:160]}" for html in found.evaluate_all("e => e.map(x => x.outerHTML)")]
+
+
+@pytest.fixture
+def watched_page(browser: Browser, app_url: str):
+    """A fresh session whose every request is recorded before the first one is made."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx.set_default_timeout(30_000)
+    pg = ctx.new_page()
+    requests: list[str] = []
+    pg.on("request", lambda r: requests.append(r.url))
+    pg.goto(app_url)
+    yield pg, requests
+    ctx.close()
+
+
+def test_hostile_names_are_shown_as_text_and_nothing_is_fetched_elsewhere(
+    watched_page, app_url: str, tmp_path: Path
+):
+    page, requests = watched_page
+    wait_idle(page)
+    go_to(page, "Data")
+    src = tmp_path / FILE_NAME
+    src.write_text(_csv())
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(src)
+    expect(page.get_by_text("Loaded 60 rows × 4 columns")).to_be_visible()
+    wait_idle(page)
+    # The literal text is on the page (the check below is not vacuous).
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("evil.example [Update]")
+
+    injected = []
+    for title in PAGES:
+        go_to(page, title)
+        errors = page.get_by_test_id("stException")
+        assert errors.count() == 0, f"{title}: {errors.first.inner_text()}"
+        assert_no_exception(page)
+        injected += _injected(page, title)
+    expect(page.get_by_test_id("stMain")).to_contain_text("Decrypt")
+
+    page.locator(".st-key-decrypt_file").get_by_test_id("stFileUploaderDropzoneInput")\
+        .set_input_files({"name": "hostile.age", "mimeType": "application/octet-stream",
+                          "buffer": _age_file()})  # fmt: skip
+    alert = page.get_by_test_id("stAlertContentError")
+    expect(alert).to_contain_text("recipient stanza")
+    expect(alert).to_contain_text("evil.example")  # shown, as text
+    injected += _injected(page, "Decrypt error")
+
+    go_to(page, "Masking")
+    expect(page.get_by_test_id("stMain")).to_contain_text("Update")
+    injected += _injected(page, "Masking again")
+    page.wait_for_timeout(1_000)  # let any late image or prefetch request be made
+
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(app_url))
+    elsewhere = [
+        u for u in requests if not u.startswith((origin + "/", "data:", "blob:")) and u != origin
+    ]
+    assert not injected, injected
+    assert not elsewhere, elsewhere
