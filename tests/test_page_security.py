@@ -4,6 +4,7 @@ keys generated only on click."""
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 
 import numpy as np
@@ -79,3 +80,77 @@ def test_two_sessions_with_tables_alike_in_the_hashed_sample_see_their_own_corre
 
     assert _shown_r(first) == pytest.approx((true_a, abs(true_a)))
     assert _shown_r(second) == pytest.approx((true_b, abs(true_b)))
+
+
+# --- strings from files are shown escaped ---------------------------------------------------
+
+HOSTILE = "![](http://127.0.0.2:9/pixel.png)[Update](https://evil.example)"
+HOSTILE_CSV = (
+    f"{HOSTILE},age,zip,diagnosis\n"
+    + "".join(
+        f"{i % 7},{20 + i % 50},{10115 + i % 9},{'cold' if i % 3 else 'flu'}\n" for i in range(60)
+    )
+).encode()
+PAGES = [
+    "pages/home.py",
+    "pages/data.py",
+    "pages/correlations.py",
+    "pages/risk.py",
+    "pages/differential_privacy.py",
+    "pages/masking.py",
+    "pages/export.py",
+    "pages/decrypt.py",
+]
+# Unescaped link or image syntax, or an address GFM would autolink.
+MARKDOWN_PARTS = re.compile(r"(?<!\\)\]\(|!\[|https?://|www\.", re.IGNORECASE)
+
+
+def _markdown_texts(at) -> list[str]:
+    """Every string the page hands to the markdown renderer: bodies, labels, tooltips."""
+    out = []
+    stack = [at._tree]
+    while stack:
+        node = stack.pop()
+        stack.extend(getattr(node, "children", {}).values())
+        proto = getattr(node, "proto", None)
+        if proto is None:
+            continue
+        for field in ("body", "label", "help", "caption", "text", "placeholder"):
+            value = getattr(proto, field, None)
+            if isinstance(value, str) and value:
+                out.append(value)
+    return out
+
+
+def test_md_escapes_every_markdown_construct():
+    from ui.text import WORD_JOINER, md
+
+    assert md(HOSTILE).replace(WORD_JOINER, "").replace("\\", "") == HOSTILE  # text kept
+    assert not MARKDOWN_PARTS.search(md(HOSTILE))
+    assert MARKDOWN_PARTS.search(HOSTILE)
+    assert md("a\nb\r\nc\x1b[31m") == "a b c\\[31m"
+    assert md("me@example.org") == f"me{WORD_JOINER}@example.org"  # no mailto: autolink
+
+
+def test_hostile_column_and_file_names_never_reach_markdown_unescaped():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("pages/data.py").run()
+    at.file_uploader(key="data_upload").upload(
+        "www.evil.example [Update](https:evil.example).csv", HOSTILE_CSV, "text/csv"
+    ).run()
+    assert not at.exception
+    assert HOSTILE in at.session_state["dataset"].columns
+    shown_on = []
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception, (page, [e.message for e in at.exception])
+        texts = _markdown_texts(at)
+        if any("evil" in t for t in texts):
+            shown_on.append(page)
+        leaks = [t for t in texts if "evil" in t and MARKDOWN_PARTS.search(t)]
+        assert not leaks, (page, leaks)
+    # the names do reach markdown (escaped) on these pages, so the check above bites there
+    assert {"pages/data.py", "pages/correlations.py", "pages/masking.py"} <= set(shown_on)
