@@ -78,11 +78,10 @@ def _scan_part(book: zipfile.ZipFile, info: zipfile.ZipInfo, *, count: bytes) ->
             first = False
             buf = carry + chunk
             cut = buf.rfind(b"<")
-            done, carry = (buf, b"") if cut <= 0 else (buf[:cut], buf[cut:])
-            if cut == 0:
-                done, carry = b"", buf
-                if len(carry) > 8 << 20:  # one tag this long: treat it as text
-                    done, carry = buf, b""
+            if cut < 0 or (cut == 0 and len(buf) > 8 << 20):
+                done, carry = buf, b""  # all text (or one tag this long: counted as text)
+            else:
+                done, carry = buf[:cut], buf[cut:]  # a tag is never split between chunks
             opens = np.flatnonzero(np.frombuffer(done, dtype=np.uint8) == ord("<"))
             if len(opens):
                 scan.longest_text = max(
@@ -183,7 +182,7 @@ def _load_xlsx(data: bytes, sheet: str | None, na_values: Sequence[str]) -> Load
     nulls = frozenset(str(v) for v in na_values)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
-    except PrivLensError:
+    except (PrivLensError, MemoryError):
         raise
     except Exception:  # openpyxl raises many kinds (KeyError, ParseError, ...) on bad parts
         raise CorruptFileError("Excel (.xlsx)") from None
@@ -219,7 +218,7 @@ def _load_xlsx(data: bytes, sheet: str | None, na_values: Sequence[str]) -> Load
             return LoadResult(
                 frame=frame, format="xlsx", sheet=name, sheets=sheets, warnings=tuple(warnings)
             )
-    except PrivLensError:
+    except (PrivLensError, MemoryError):
         raise
     except Exception:  # malformed sheet XML surfaces while streaming (ParseError, ...)
         raise CorruptFileError("Excel (.xlsx)") from None
