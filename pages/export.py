@@ -127,7 +127,8 @@ with left:
         if key is not None:
             st.download_button(
                 "Download the key file (keep it safe)",
-                data=crypto.key_to_text(key),
+                # Built on click: bytes passed directly would sit in the media store.
+                data=lambda key=key: crypto.key_to_text(key),
                 file_name="privlens-key.txt",
                 mime="text/plain",
                 key="export_key_download",

@@ -550,9 +550,11 @@ with st.sidebar.expander("Pseudonymization key", icon=":material/key:"):
         "or an export. Download it to get the same pseudonyms with `python -m core harden "
         "--key-file`."
     )
+    # Built on click (a deferred download): bytes passed directly would be published in the
+    # media store on every render, readable at its URL without the session.
     st.download_button(
         "Download key",
-        st.session_state["masking_key"].hex() + "\n",
+        lambda key=st.session_state["masking_key"]: key.hex() + "\n",
         file_name="pseudonym.key",
         key="mask_key_download",
         on_click="ignore",

@@ -154,3 +154,53 @@ def test_hostile_column_and_file_names_never_reach_markdown_unescaped():
         assert not leaks, (page, leaks)
     # the names do reach markdown (escaped) on these pages, so the check above bites there
     assert {"pages/data.py", "pages/correlations.py", "pages/masking.py"} <= set(shown_on)
+
+
+# --- key files are made on click, never published in the media store -----------------------
+
+
+@pytest.fixture
+def media_store(monkeypatch):
+    """Everything any run puts into Streamlit's media store (bytes per file)."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    stored: list[bytes] = []
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def recording(self, path_or_data, mimetype, kind, filename=None):
+        if isinstance(path_or_data, bytes | bytearray):
+            stored.append(bytes(path_or_data))
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", recording)
+    return stored
+
+
+def test_pseudonymization_key_is_not_in_the_media_store_before_a_click(app, media_store):
+    app.switch_page("pages/masking.py").run()
+    assert not app.exception
+    key = app.session_state["masking_key"]
+    button = app.get("download_button")
+    download = next(b for b in button if b.proto.label == "Download key")
+    assert media_store  # the store is watched (the recipe download is in it)
+    assert not any(key.hex().encode() in blob for blob in media_store)
+    assert download.proto.deferred_file_id  # built on click
+    assert not download.proto.url
+
+
+def test_export_key_is_not_in_the_media_store_before_a_click(app, media_store):
+    from core import crypto
+
+    app.switch_page("pages/export.py").run()
+    app.radio(key="export_encryption").set_value("A generated key").run()
+    app.button(key="export_genkey").click().run()
+    assert not app.exception
+    key = app.session_state["export_key"]
+    download = next(
+        b for b in app.get("download_button") if b.proto.label.startswith("Download the key")
+    )
+    text = crypto.key_to_text(key)
+    text = text if isinstance(text, bytes) else text.encode()
+    assert not any(text.strip() in blob for blob in media_store)
+    assert download.proto.deferred_file_id
+    assert not download.proto.url
