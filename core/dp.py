@@ -86,7 +86,6 @@ from core.dp_sampling import (
     uniform,
 )
 from core.errors import ColumnError, InvalidParameterError
-from core.frames import check_frame
 from core.limits import DELTA_MAX, DELTA_MIN, EPSILON_MAX, EPSILON_MIN
 
 Source = RandomSource | np.random.Generator | int | None
@@ -266,6 +265,11 @@ def analytic_gaussian_sigma(*, epsilon: float, delta: float, sensitivity: float)
     3.7306
     """
     eps, dlt, sens = check_epsilon(epsilon), check_delta(delta), _check_sensitivity(sensitivity)
+    return _analytic_sigma(eps, dlt, sens)
+
+
+def _analytic_sigma(eps: float, dlt: float, sens: float) -> float:
+    """:func:`analytic_gaussian_sigma` without the range checks (for a share of a checked ε)."""
 
     def excess(log_sigma: float) -> float:
         return gaussian_delta(math.exp(log_sigma), epsilon=eps, sensitivity=sens) - dlt
@@ -391,8 +395,13 @@ def discrete_gaussian_sigma(*, epsilon: float, delta: float, sensitivity: int = 
     True
     """
     eps, dlt = check_epsilon(epsilon), check_delta(delta)
-    lo = 0.5 * analytic_gaussian_sigma(epsilon=eps, delta=dlt, sensitivity=sensitivity)
-    hi = 2.0 * analytic_gaussian_sigma(epsilon=eps, delta=dlt, sensitivity=sensitivity) + 1.0
+    return _discrete_sigma(eps, dlt, sensitivity)
+
+
+def _discrete_sigma(eps: float, dlt: float, sensitivity: int) -> float:
+    """:func:`discrete_gaussian_sigma` without the range checks (for a share of a checked ε)."""
+    lo = 0.5 * _analytic_sigma(eps, dlt, float(sensitivity))
+    hi = 2.0 * _analytic_sigma(eps, dlt, float(sensitivity)) + 1.0
     while discrete_gaussian_delta(hi, epsilon=eps, sensitivity=sensitivity) > dlt:
         hi *= 2.0
     for _ in range(60):
@@ -737,7 +746,6 @@ class DPResult:
 
 
 def _numeric(df: pd.DataFrame, column: str) -> pd.Series:
-    check_frame(df)  # unique text column names
     if column not in df.columns:
         raise ColumnError(
             f"column '{column}' is not in the dataset ({df.shape[1]} columns). Pick one of "
@@ -834,10 +842,14 @@ def gaussian_grid_sigma(*, epsilon: float, delta: float, sensitivity: float) -> 
     >>> round(s, 4), g == 2.0**-38
     (3.7306, True)
     """
-    sigma0 = analytic_gaussian_sigma(epsilon=epsilon, delta=delta, sensitivity=sensitivity)
+    if not (math.isfinite(epsilon) and epsilon > 0 and 0 < delta < 1):
+        raise InvalidParameterError(
+            f"epsilon must be positive and delta in (0, 1); got {epsilon!r} and {delta!r}."
+        )
+    sigma0 = _analytic_sigma(epsilon, delta, _check_sensitivity(sensitivity))
     g = granularity_for(sigma0)
     sens = adjusted_sensitivity(sensitivity, g)
-    return analytic_gaussian_sigma(epsilon=epsilon, delta=delta, sensitivity=sens), g
+    return _analytic_sigma(epsilon, delta, sens), g
 
 
 def _noise_integers(
@@ -849,7 +861,7 @@ def _noise_integers(
         noise = discrete_laplace(values.size, scale=t, source=src)
         return values + noise, t, float(discrete_laplace_half_width(t))
     if mechanism == "discrete_gaussian":
-        sigma = discrete_gaussian_sigma(epsilon=epsilon, delta=delta, sensitivity=1)
+        sigma = _discrete_sigma(epsilon, delta, 1)
         noise = discrete_gaussian(values.size, sigma=sigma, source=src)
         return values + noise, sigma, float(discrete_gaussian_half_width(sigma))
     raise InvalidParameterError(
@@ -928,7 +940,6 @@ def dp_count(
     """
     mech = _check_mechanism("count", mechanism)
     eps, dlt = check_epsilon(epsilon), _needs_delta(mech, delta)
-    check_frame(df)  # unique text column names
     if column not in df.columns:
         raise ColumnError(
             f"column '{column}' is not in the dataset ({df.shape[1]} columns). Pick one of "
@@ -1160,7 +1171,6 @@ def histogram_counts(
     >>> c.tolist(), lab
     ([2, 1], ('[0, 5)', '[5, 10]'))
     """
-    check_frame(df)  # unique text column names
     if column not in df.columns:
         raise ColumnError(
             f"column '{column}' is not in the dataset ({df.shape[1]} columns). Pick one of "
@@ -1342,7 +1352,6 @@ def dp_histogram(
     """
     mech = _check_mechanism("histogram", mechanism)
     eps = check_epsilon(epsilon)
-    check_frame(df)  # unique text column names
     if column not in df.columns:
         raise ColumnError(
             f"column '{column}' is not in the dataset ({df.shape[1]} columns). Pick one of "
@@ -1567,7 +1576,6 @@ def dp_mode(
             warnings=hist.warnings
             + (() if found else ("No category passed the threshold: no mode is released.",)),
         )
-    check_frame(df)  # unique text column names
     if column not in df.columns:
         raise ColumnError(
             f"column '{column}' is not in the dataset ({df.shape[1]} columns). Pick one of "

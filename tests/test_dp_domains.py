@@ -286,3 +286,20 @@ def test_dp_sum_uses_the_exact_grid_sum():
     r = dp.dp_sum(pd.DataFrame({"x": x}), "x", epsilon=1.0, lower=0, upper=1, source=NoNoise())
     steps = dp_sampling.sum_on_grid(x, lower=0, upper=1, granularity=r.granularity)
     assert r.value == float(steps * r.granularity)
+
+
+@pytest.mark.parametrize("mechanism", ["laplace", "gaussian"])
+def test_dp_mean_at_the_smallest_epsilon_and_delta(mechanism):
+    """The mean splits ε and δ in half: a share below the UI minimum is still calibrated."""
+    from core import limits
+
+    df = pd.DataFrame({"x": [1.0, 2.0, 3.0]})
+    r = dp.dp_mean(df, "x", epsilon=limits.EPSILON_MIN, lower=0, upper=4, mechanism=mechanism,
+                   delta=limits.DELTA_MIN, source=0)  # fmt: skip
+    assert 0 <= r.value <= 4 and r.epsilon == limits.EPSILON_MIN
+    if mechanism == "gaussian":
+        # σ is the analytic one for (ε/2, δ/2) on the grid-adjusted sensitivity
+        adjusted = dp_sampling.adjusted_sensitivity(2.0, r.granularity)
+        ref = dp._analytic_sigma(limits.EPSILON_MIN / 2, limits.DELTA_MIN / 2, adjusted)
+        assert r.scale == pytest.approx(ref, rel=1e-12)
+        assert r.scale >= dp._analytic_sigma(limits.EPSILON_MIN / 2, limits.DELTA_MIN / 2, 2.0)
