@@ -86,6 +86,7 @@ from core.dp_sampling import (
     uniform,
 )
 from core.errors import ColumnError, InvalidParameterError
+from core.frames import check_frame
 from core.limits import DELTA_MAX, DELTA_MIN, EPSILON_MAX, EPSILON_MIN
 
 Source = RandomSource | np.random.Generator | int | None
@@ -746,6 +747,7 @@ class DPResult:
 
 
 def _numeric(df: pd.DataFrame, column: str) -> pd.Series:
+    check_frame(df)  # unique text column names
     if column not in df.columns:
         raise ColumnError(
             f"column '{column}' is not in the dataset ({df.shape[1]} columns). Pick one of "
@@ -940,6 +942,7 @@ def dp_count(
     """
     mech = _check_mechanism("count", mechanism)
     eps, dlt = check_epsilon(epsilon), _needs_delta(mech, delta)
+    check_frame(df)  # unique text column names
     if column not in df.columns:
         raise ColumnError(
             f"column '{column}' is not in the dataset ({df.shape[1]} columns). Pick one of "
@@ -1171,6 +1174,7 @@ def histogram_counts(
     >>> c.tolist(), lab
     ([2, 1], ('[0, 5)', '[5, 10]'))
     """
+    check_frame(df)  # unique text column names
     if column not in df.columns:
         raise ColumnError(
             f"column '{column}' is not in the dataset ({df.shape[1]} columns). Pick one of "
@@ -1352,6 +1356,7 @@ def dp_histogram(
     """
     mech = _check_mechanism("histogram", mechanism)
     eps = check_epsilon(epsilon)
+    check_frame(df)  # unique text column names
     if column not in df.columns:
         raise ColumnError(
             f"column '{column}' is not in the dataset ({df.shape[1]} columns). Pick one of "
@@ -1576,6 +1581,7 @@ def dp_mode(
             warnings=hist.warnings
             + (() if found else ("No category passed the threshold: no mode is released.",)),
         )
+    check_frame(df)  # unique text column names
     if column not in df.columns:
         raise ColumnError(
             f"column '{column}' is not in the dataset ({df.shape[1]} columns). Pick one of "
