@@ -346,3 +346,9 @@ def test_whole_numbers_with_a_gap_load_as_nullable_integers(fmt):
     assert frame["n"].dtype == pd.Int64Dtype()
     assert frame["n"].isna().tolist() == [False, True, False]
     assert frame["n"].dropna().tolist() == [3, 12]
+
+
+def test_csv_with_old_mac_line_endings_and_a_quoted_line_break_in_the_header():
+    assert load(b"a,b\r02134,x\r2,y\r", filename="cr.csv").frame["a"].tolist() == ["02134", "2"]
+    frame = load(b'"first\nname",c\n1,2\n', filename="q.csv").frame
+    assert list(frame.columns) == ["first\nname", "c"]

@@ -180,7 +180,7 @@ def _load_text(source: bytes | Path, head: bytes, ext: str, na_values: Sequence[
     sample = _head_with_header(source, head, skip).decode(parse_encoding, errors="ignore")
     delimiter = detect_delimiter(sample, default="\t" if ext == ".tsv" else ",")
     try:
-        header = next(csv.reader(io.StringIO(sample), delimiter=delimiter))
+        header = next(csv.reader(io.StringIO(sample, newline=None), delimiter=delimiter))
     except StopIteration:
         raise EmptyFileError("the file") from None
     except csv.Error:
