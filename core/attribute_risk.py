@@ -4,7 +4,8 @@ Every measure works on (class, value) pair counts: the class id from
 :func:`core.risk.equivalence_classes` and the factorized sensitive value are combined into
 one int64 key and counted once; no Python loop per class.
 
-Missing sensitive values are one more value (they are counted, not dropped). Classes are
+Missing sensitive values are one more value (they are counted, not dropped), except in the
+ordered t-closeness distance, which leaves them out. Classes are
 the exact QI patterns, whatever the missing-value policy of the classes.
 
 References
@@ -145,7 +146,10 @@ def attribute_risk(
       they are skipped, as pyCANON does, and counted in a warning;
     - basic beta-likeness: ``max (q_i - p_i) / p_i``.
 
-    A missing sensitive value counts as one more value.
+    A missing sensitive value counts as one more value, except in the ordered distance:
+    there a missing value has no place in the order, so it is left out of both the class's
+    and the table's distribution (as ARX leaves suppressed values out), classes with no
+    observed value are left out, and a warning gives the counts.
 
     References
     ----------
@@ -204,8 +208,21 @@ def attribute_risk(
     with np.errstate(divide="ignore"):
         rec_c = float(np.max(np.where(tail > 0, r1 / np.where(tail > 0, tail, 1), np.inf)))
     # t-closeness
-    if ordered and m > 1:
-        t = _ordered_emd(pc, pv, q, p, n_cls, m)
+    warnings: list[str] = []
+    has_na = bool(df[sensitive].isna().any())
+    m_obs = m - 1 if has_na else m
+    if ordered and m_obs > 1:
+        t, no_value = _ordered_t(classes.class_id, vcode, m_obs, n_cls)
+        if has_na:
+            warnings.append(
+                f"{int((vcode == m_obs).sum())} record(s) have a missing '{sensitive}'; the "
+                "ordered t-closeness leaves them out of both distributions"
+                + (
+                    f" ({no_value} class(es) with no observed value are left out)."
+                    if no_value
+                    else "."
+                )
+            )
     else:
         # 0.5 * (sum over present |q - p| + sum over absent p)
         present = np.bincount(pc, np.abs(q - p[pv]) - p[pv], minlength=n_cls)
@@ -213,7 +230,6 @@ def attribute_risk(
     ratio = q / p[pv]
     delta = float(np.max(np.abs(np.log(ratio))))
     beta = float(np.max(ratio - 1.0))
-    warnings: list[str] = []
     incomplete = int(np.sum(distinct < m))
     if incomplete:
         warnings.append(
@@ -228,11 +244,29 @@ def attribute_risk(
         recursive_l=ell,
         recursive_c=rec_c,
         t_closeness=t,
-        ordered=ordered and m > 1,
+        ordered=ordered and m_obs > 1,
         delta_disclosure=delta,
         beta_likeness=beta,
         warnings=tuple(warnings),
     )
+
+
+def _ordered_t(
+    class_id: np.ndarray, vcode: np.ndarray, m_obs: int, n_cls: int
+) -> tuple[float, int]:
+    """Ordered t over the observed values only (codes ``< m_obs``; missing is ``m_obs``).
+
+    Returns the largest distance and the number of classes with no observed value (left
+    out: they have no distribution to compare).
+    """
+    seen = vcode < m_obs
+    cid, v = class_id[seen], vcode[seen]
+    p = np.bincount(v, minlength=m_obs) / v.size
+    keys, r = np.unique(cid * m_obs + v, return_counts=True)
+    pc, pv = keys // m_obs, keys % m_obs
+    f = np.bincount(cid, minlength=n_cls)
+    t = _ordered_emd(pc, pv, r / f[pc], p, n_cls, m_obs)
+    return t, int(np.sum(f == 0))
 
 
 def _ordered_emd(
