@@ -99,7 +99,7 @@ def test_age_work_factor_below_the_writers_minimum_is_refused(monkeypatch) -> No
     # A genuine age file at log2 N = 5 (any age library can write one): PrivLens refuses it.
     buf = io.BytesIO()
     with monkeypatch.context() as m:
-        m.setattr(crypto, "SCRYPT_WORK_FACTOR_MIN", 1)
+        m.setattr("core.crypto.age.SCRYPT_WORK_FACTOR_MIN", 1)
         crypto.age_encrypt(b"cheap", buf, passphrase=PASS, work_factor=5)
     assert b"-> scrypt " in buf.getvalue() and b" 5\n" in buf.getvalue()
     with pytest.raises(WorkFactorError, match="below the minimum"):
@@ -260,7 +260,7 @@ def test_decrypt_file_gives_the_plaintext_a_name_only_after_it_verified(
     tmp_path, monkeypatch, tmpfile
 ) -> None:
     if not tmpfile:
-        monkeypatch.setattr(crypto, "_O_TMPFILE", 0)
+        monkeypatch.setattr("core.crypto.files._O_TMPFILE", 0)
     data = os.urandom(3 * C + 5)
     blob = crypto.encrypt_bytes(data, key=KEY, chunk_log2=16)
     out = tmp_path / "out.bin"
