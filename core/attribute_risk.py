@@ -31,7 +31,7 @@ import pandas as pd
 
 from core.errors import ColumnError, InvalidParameterError
 from core.limits import RISK_RECURSIVE_L_DEFAULT
-from core.risk import EquivalenceClasses
+from core.risk import EquivalenceClasses, factorize_values
 
 __all__ = ["AttributeRisk", "attribute_risk", "attribute_risks"]
 
@@ -89,10 +89,12 @@ def _value_codes(s: pd.Series) -> tuple[np.ndarray, int, bool]:
         remap[present] = np.arange(present.size)
         codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
         m = int(present.size)
-    else:
-        codes, uniq = pd.factorize(s, sort=ordered, use_na_sentinel=True)
+    elif ordered:
+        codes, uniq = pd.factorize(s, sort=True, use_na_sentinel=True)
         codes = codes.astype(np.int64)
         m = len(uniq)
+    else:  # object columns of several types keep 1, True and 1.0 apart
+        codes, m = factorize_values(s)
     if (codes < 0).any():
         codes = np.where(codes < 0, m, codes)
         m += 1

@@ -15,7 +15,9 @@ Missing values follow an explicit policy (:class:`MissingPolicy`):
   to ``n``); only ``f_k``/``F_k`` grow by the wildcard matches.
 
 Either way no record is dropped: class sizes always sum to the number of rows (pandas'
-``groupby`` drops missing keys by default; this module never does).
+``groupby`` drops missing keys by default; this module never does). In an object column of
+several Python types, ``1``, ``True``, ``1.0`` and ``"1"`` are four values (type-tagged;
+pandas' factorize merges the first three).
 
 References
 ----------
@@ -67,6 +69,7 @@ __all__ = [
     "SubsetScore",
     "class_size_histogram",
     "equivalence_classes",
+    "factorize_values",
     "individual_risk",
     "journalist_risk",
     "k_anonymity",
@@ -153,15 +156,38 @@ def _check_frame(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
         )
 
 
+def factorize_values(s: pd.Series) -> tuple[np.ndarray, int]:
+    """Codes of a column's values (``-1`` = missing) and the number of distinct values.
+
+    pandas' factorize merges values that compare equal across Python types (``1``,
+    ``True`` and ``1.0`` share a code). In an object column holding several types, each
+    value is tagged with its type first, so ``1``, ``True``, ``1.0`` and ``"1"`` are four
+    values; a column of one type is factorized as it is.
+
+    >>> factorize_values(pd.Series([1, True, 1.0, "1", 1, None], dtype=object))[0].tolist()
+    [0, 1, 2, 3, 0, -1]
+    """
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True).startswith("mixed"):
+        types, _ = pd.factorize(s.map(type))
+        seen = codes >= 0
+        tagged = types[seen].astype(np.int64) * (len(uniques) + 1) + codes[seen]
+        dense = np.full(codes.size, -1, dtype=np.int64)
+        ids, uniq = pd.factorize(tagged)
+        dense[seen] = ids
+        return dense, len(uniq)
+    return codes.astype(np.int64), len(uniques)
+
+
 def _qi_codes(df: pd.DataFrame, qis: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Factorize each QI; return codes (n x q, -1 = missing) and cardinalities (with NA)."""
     n = len(df)
     codes = np.empty((n, len(qis)), dtype=np.int64)
     cards = np.empty(len(qis), dtype=np.int64)
     for j, col in enumerate(qis):
-        c, uniques = pd.factorize(df[col], use_na_sentinel=True)
+        c, n_values = factorize_values(df[col])
         codes[:, j] = c
-        cards[j] = len(uniques) + 1  # one extra code for "missing"
+        cards[j] = n_values + 1  # one extra code for "missing"
     return codes, cards
 
 
