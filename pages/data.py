@@ -18,9 +18,13 @@ from core.samples import (
     adult,
     patients,
 )
+from ui import kinds as kinds_section
 from ui.feedback import show_error, show_warnings
+from ui.router import ensure_routed
 from ui.state import dataset_id, roles, set_dataset, set_roles
 from ui.text import md
+
+ensure_routed()  # a deep link right after start-up must still go through app.py
 
 
 @st.cache_data(max_entries=4, show_spinner="Profiling columns…")
@@ -136,6 +140,8 @@ if df is None:
 st.subheader(f"Preview: {md(st.session_state.get('dataset_name', ''))}")
 st.caption(f"{len(df):,} rows × {df.shape[1]} columns. {st.session_state.get('dataset_note', '')}")
 st.dataframe(df.head(limits.PREVIEW_ROWS), key="data_preview", height=280)
+
+kinds_section.render(df)
 
 st.subheader("Column profile")
 profile = _profile(df, dataset_id())

@@ -11,7 +11,10 @@ from core.export import FORMATS, XLSX_MAX_ROWS, build_download, estimate_build
 from core.limits import EXPORT_ESTIMATE_MIN_ROWS
 from core.report import build_report
 from ui.feedback import show_error
-from ui.state import dataset_id, hardening, require_dataset, roles
+from ui.router import ensure_routed
+from ui.state import cast_steps, dataset_id, hardening, require_dataset, roles
+
+ensure_routed()  # a deep link right after start-up must still go through app.py
 
 st.title("Export")
 st.caption(
@@ -28,6 +31,13 @@ if hard is not None:
     )
 else:
     released, recipe, result = original, None, None
+    if casts := cast_steps():  # kind changes made on the Data page travel as a recipe
+        from core.recipe import Recipe
+
+        recipe = Recipe(steps=casts, source_columns=tuple(str(c) for c in original.columns))
+        st.caption(
+            f"The {len(casts)} kind change(s) made on the Data page go with it as its recipe."
+        )
     st.warning(
         "No hardening recipe has been applied: this exports the table **as loaded**. "
         "Use the Masking page first to pseudonymize, generalize or suppress."

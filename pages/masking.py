@@ -25,12 +25,24 @@ from core.recipe import (
 )
 from core.roles import Role
 from ui.feedback import show_error, show_warnings
-from ui.state import dataset_id, hardening, require_dataset, role_columns, roles, set_hardening
+from ui.router import ensure_routed
+from ui.state import (
+    cast_steps,
+    dataset_id,
+    hardening,
+    require_dataset,
+    role_columns,
+    roles,
+    set_hardening,
+)
 from ui.text import md
+
+ensure_routed()  # a deep link right after start-up must still go through app.py
 
 KEEP = "keep"
 PREVIEW_ROWS = 8
-SINGLE = [name for name, spec in TRANSFORMS.items() if not spec.many]
+# Kind changes ("cast") are made on the Data page and lead every recipe; not offered here.
+SINGLE = [name for name, spec in TRANSFORMS.items() if not spec.many and name != "cast"]
 
 
 # --- cached pure computations (never given the key) ----------------------------------------
@@ -154,7 +166,16 @@ def _on_upload(df: pd.DataFrame) -> None:
             )
         per_col: dict[str, Step] = {}
         suppress = None
+        pending = list(cast_steps())  # the Data page's kind changes, already applied
         for s in recipe.steps:
+            if s.transform == "cast":
+                if pending and s == pending[0]:
+                    pending.pop(0)
+                    continue
+                raise RecipeError(
+                    f"'{s.describe()}' changes a column's kind. Make that change on the Data "
+                    "page first (Column kinds), then load the recipe again."
+                )
             if s.transform == "suppress" and suppress is None:
                 suppress = s
             elif not TRANSFORMS[s.transform].many and s.columns[0] not in per_col:
@@ -295,6 +316,9 @@ def workbench() -> None:
     except PrivLensError as exc:
         show_error(exc)
         return
+    # The Data page's kind changes are already in df; the recipe that is downloaded and
+    # exported starts with them, so replaying it on the loaded file gives this result.
+    recipe = Recipe(steps=(*cast_steps(), *recipe.steps), source_columns=recipe.source_columns)
 
     st.subheader("Before → after")
     if not qis:
