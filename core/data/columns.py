@@ -42,20 +42,48 @@ def _any(mask: pa.ChunkedArray | pa.Array) -> bool:
     return bool(pc.any(mask).as_py())
 
 
-def _non_canonical_sign_or_zero(col: pa.ChunkedArray | pa.Array, *, fraction: bool) -> bool:
-    """A value with an explicit ``+``, or a leading zero before another digit (``007``)."""
-    import pyarrow.compute as pc
+def _byte_at(
+    data: np.ndarray, starts: np.ndarray, lengths: np.ndarray, valid: np.ndarray, k: int
+) -> np.ndarray:
+    """Byte ``k`` of every valid string long enough (0 elsewhere)."""
+    has = valid & (lengths > k)
+    out = np.zeros(len(starts), dtype=np.uint8)
+    out[has] = data[starts[has] + k]
+    return out
 
-    if _any(pc.starts_with(col, "+")):
-        return True
-    lengths = pc.binary_length(col)
-    for zero, shortest in (("0", 1), ("-0", 2)):
-        starts = pc.and_(pc.starts_with(col, zero), pc.greater(lengths, shortest))
-        if fraction:  # "0.5" and "-0.25" are canonical
-            starts = pc.and_(starts, pc.invert(pc.starts_with(col, zero + ".")))
-        if _any(starts):
+
+def _non_canonical_sign_or_zero(col: pa.ChunkedArray | pa.Array, *, fraction: bool) -> bool:
+    """A value with an explicit ``+``, or a leading zero before another digit (``007``).
+
+    Integers also refuse ``-0`` and any ``0`` followed by more characters. Reads the first
+    three bytes of every value straight from the Arrow buffers (a regex would be ~8x slower).
+    """
+    import pyarrow as pa
+
+    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+    for chunk in chunks:
+        n = len(chunk)
+        if n == 0 or chunk.null_count == n:
+            continue
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=width)[
+            chunk.offset : chunk.offset + n + 1
+        ]
+        data = np.frombuffer(chunk.buffers()[2] or b"\0", dtype=np.uint8)
+        starts, lengths = offsets[:-1].astype(np.int64), np.diff(offsets)
+        valid = chunk.is_valid().to_numpy(zero_copy_only=False) & (lengths > 0)
+
+        c0, c1, c2 = (_byte_at(data, starts, lengths, valid, k) for k in range(3))
+        digit1, digit2 = (c1 >= 48) & (c1 <= 57), (c2 >= 48) & (c2 <= 57)
+        zero = ord("0")
+        bad = c0 == ord("+")
+        if fraction:
+            bad |= ((c0 == zero) & digit1) | ((c0 == ord("-")) & (c1 == zero) & digit2)
+        else:
+            bad |= ((c0 == zero) & (lengths > 1)) | ((c0 == ord("-")) & (c1 == zero))
+        if bad.any():
             return True
-    return not fraction and _any(pc.equal(col, "-0"))
+    return False
 
 
 def _as_int(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array | str | None:
@@ -82,9 +110,11 @@ def _as_float(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array | s
         return _TEXT
     lengths = pc.binary_length(col)
     if (pc.max(lengths).as_py() or 0) > _EXACT_DIGITS:
-        if not any(_any(pc.match_substring(col, c, ignore_case=True)) for c in ".en"):
-            return _TEXT  # whole numbers only, yet not int64: too many digits for a number
         point = pc.find_substring(col, ".")
+        if not _any(pc.greater_equal(point, 0)) and not any(
+            _any(pc.match_substring(col, c)) for c in "eEnNiI"
+        ):
+            return _TEXT  # whole numbers only, yet not int64: too many digits for a number
         long = pc.or_(
             pc.greater(point, _EXACT_DIGITS),
             pc.and_(pc.equal(point, -1), pc.greater(lengths, _EXACT_DIGITS)),
