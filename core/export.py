@@ -199,8 +199,8 @@ def check_exportable(frame: pd.DataFrame, fmt: str) -> None:
     >>> try:
     ...     check_exportable(pd.DataFrame({"m": [1, "x"]}), "parquet")
     ... except ColumnError as exc:
-    ...     print(str(exc)[:59])
-    Parquet cannot store column 'm' unchanged: it mixes int and
+    ...     print(str(exc)[:68])
+    Parquet cannot store column 'm' unchanged: it mixes number and text
     """
     _check_format(fmt)
     check_column_names(frame)
@@ -305,6 +305,12 @@ def _kinds(s: pd.Series) -> str:
 
 def _parquet_table(frame: pd.DataFrame) -> pa.Table:
     """The Arrow table Parquet stores, or a ColumnError naming the first column it refuses."""
+    for j in range(frame.shape[1]):
+        s = frame.iloc[:, j]
+        if pd.api.types.is_object_dtype(s.dtype) and pd.api.types.infer_dtype(
+            s, skipna=True
+        ) not in ("string", "empty", "integer", "floating", "boolean", "bytes", "decimal"):
+            _check_parquet_object(s)
     failed = False
     try:
         return pa.Table.from_pandas(frame, preserve_index=False)
@@ -322,6 +328,41 @@ def _parquet_table(frame: pd.DataFrame) -> pa.Table:
         "The table could not be converted for Parquet, though each column alone can be. "
         "Export as CSV instead."
     )
+
+
+def _family(v: object) -> str:
+    """The kind of a value, as far as one Parquet column can hold several (int with float)."""
+    if isinstance(v, bool | np.bool_):
+        return "boolean"
+    if isinstance(v, int | float | np.integer | np.floating):
+        return "number"
+    if isinstance(v, str):
+        return "text"
+    if isinstance(v, dt.datetime):
+        return "zoned date-time" if v.tzinfo is not None else "date-time"
+    if isinstance(v, dt.date):
+        return "date"
+    return type(v).__name__
+
+
+def _check_parquet_object(s: pd.Series) -> None:
+    """Refuse an object column whose kinds Arrow would silently convert into one.
+
+    Arrow takes the type of the first value and converts the rest to it when it can: an
+    integer after a date-time becomes a time after 1970, a naive date-time next to a zoned
+    one loses the distinction.
+    """
+    kinds = sorted({_family(v) for v in s.tolist() if not _is_missing(v)})
+    if len(kinds) > 1:
+        raise ColumnError(
+            f"Parquet cannot store column '{s.name}' unchanged: it mixes "
+            f"{' and '.join(kinds[:4])} values, and a Parquet column holds one kind. Export "
+            "as CSV, or cast the column to text (Data page, column kind) and export again."
+        )
+
+
+def _is_missing(v: object) -> bool:
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v))
 
 
 def _parquet_reason(s: pd.Series) -> str:

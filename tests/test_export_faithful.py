@@ -20,7 +20,14 @@ import pytest
 from openpyxl import load_workbook
 
 from core.errors import ColumnError, InvalidParameterError, PrivLensError
-from core.export import FORMATS, build_download, check_exportable, export_bundle, export_table
+from core.export import (
+    FORMATS,
+    build_download,
+    check_exportable,
+    estimate_build,
+    export_bundle,
+    export_table,
+)
 
 SECRET = "s3cretVal"  # a cell value that must never appear in a message or a log
 BIG = 2**64 + 12345  # past every 64-bit integer type
@@ -47,6 +54,7 @@ def _refusal(frame: pd.DataFrame, fmt: str) -> PrivLensError:
         ([BIG, 1], "64-bit"),  # a Python int past uint64 (OverflowError)
         ([2**63 + 1, 1], "64-bit"),  # past int64 (OverflowError)
         ([2**62 + 1, 1.5], "exactly"),  # an int that a double cannot hold, next to a decimal
+        ([dt.datetime(2000, 1, 1), 0], "mixes"),  # Arrow would read 0 as 1970-01-01
     ],
 )
 def test_parquet_refuses_columns_it_cannot_store_and_names_them(values, reason):
@@ -193,6 +201,8 @@ def test_duplicate_and_non_text_column_names_get_a_column_error(fmt, frame, matc
         export_bundle(frame, fmt)
     with pytest.raises(ColumnError, match=match):
         check_exportable(frame, fmt)
+    with pytest.raises(ColumnError, match=match):
+        estimate_build(frame, fmt)
 
 
 def test_check_exportable_refuses_up_front_and_accepts_what_exports():
@@ -315,3 +325,80 @@ def test_neutralize_formulas_handles_repeated_names_column_by_column():
     frame = pd.DataFrame([["=1", "ok"]], columns=["a", "a"])
     out, n = neutralize_formulas(frame)
     assert n == 1 and out.iloc[0].tolist() == ["'=1", "ok"]
+
+
+# --- any column: a faithful file or a clean refusal -----------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_KINDS = [
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(alphabet=st.characters(max_codepoint=0x2FF), max_size=6).map(lambda t: "VAL" + t),
+    st.datetimes(timezones=st.sampled_from([None, dt.UTC, dt.timezone(dt.timedelta(hours=5))])),
+]
+_CELLS = st.one_of(st.none(), *_KINDS)
+
+
+@st.composite
+def _frames(draw):
+    n_rows = draw(st.integers(min_value=1, max_value=5))
+    n_cols = draw(st.integers(min_value=1, max_value=3))
+    columns = {}
+    for j in range(n_cols):
+        # one kind per column (what a loader makes), or any mix (a direct API call)
+        if draw(st.booleans()):
+            cells = _CELLS
+        else:
+            cells = st.one_of(st.none(), draw(st.sampled_from(_KINDS)))
+        values = draw(st.lists(cells, min_size=n_rows, max_size=n_rows))
+        columns[f"c{j}"] = pd.Series(values, dtype=object).infer_objects()
+    return pd.DataFrame(columns)
+
+
+def _values_as_text(frame: pd.DataFrame) -> set[str]:
+    out = set()
+    for v in frame.to_numpy().ravel().tolist():
+        if isinstance(v, str) and len(v) > 3:
+            out.add(v)
+        elif isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 10**5:
+            out.add(str(v))
+    return out
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@given(frame=_frames())
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_any_column_is_written_or_refused_without_its_values(fmt, frame):
+    try:
+        f = export_table(frame, fmt)
+    except PrivLensError as exc:
+        msg = str(exc)
+        assert not any(v in msg for v in _values_as_text(frame))
+        assert exc.__context__ is None
+        return
+    if fmt == "parquet":  # what Parquet writes, it gives back
+        back = pd.read_parquet(io.BytesIO(f.data))
+        for c in frame.columns:
+            want, got = frame[c].tolist(), back[c].tolist()
+            assert len(want) == len(got)
+            for w, g in zip(want, got, strict=True):
+                assert (pd.isna(w) and pd.isna(g)) or w == g
+
+
+def test_parquet_refuses_a_column_mixing_naive_and_zoned_date_times():
+    mixed = pd.Series([dt.datetime(2000, 1, 1), dt.datetime(2000, 1, 1, tzinfo=dt.UTC)])
+    with pytest.raises(ColumnError, match="'w'.*mixes date-time and zoned date-time"):
+        export_table(pd.DataFrame({"w": mixed}), "parquet")
+    # two offsets are one instant each: Parquet keeps them (in one zone)
+    zoned = pd.Series(
+        [
+            dt.datetime(2000, 1, 1, tzinfo=dt.UTC),
+            dt.datetime(2000, 1, 1, 5, tzinfo=dt.timezone(dt.timedelta(hours=5))),
+        ],
+        dtype=object,
+    )
+    back = pd.read_parquet(io.BytesIO(export_table(pd.DataFrame({"w": zoned}), "parquet").data))
+    assert back["w"].tolist() == zoned.tolist()
