@@ -23,8 +23,11 @@ from core.limits import (
 from core.roles import Role, columns_with_role
 from ui import nav
 from ui.feedback import show_error, show_warnings
+from ui.router import ensure_routed
 from ui.state import dataset_id, require_dataset, roles
 from ui.text import md, md_list
+
+ensure_routed()  # a deep link right after start-up must still go through app.py
 
 OPTIONS = ["Pearson", "Spearman", "Kendall", "All three", "Association"]
 CAPTIONS = [

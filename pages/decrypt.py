@@ -12,7 +12,10 @@ from core.errors import PrivLensError
 from core.limits import SCRYPT_WORK_FACTOR_MAX
 from ui import nav
 from ui.feedback import show_error, show_warnings
+from ui.router import ensure_routed
 from ui.text import md
+
+ensure_routed()  # a deep link right after start-up must still go through app.py
 
 SUFFIXES = (".plenc", ".age")
 

@@ -15,9 +15,12 @@ from core.dp_budget import Ledger
 from core.errors import PrivLensError
 from core.roles import Role
 from ui.feedback import show_error, show_warnings
+from ui.router import ensure_routed
 from ui.state import dataset_id, require_dataset, role_columns
 from ui.text import md as escape_md
 from ui.text import md_list
+
+ensure_routed()  # a deep link right after start-up must still go through app.py
 
 #: Okabe & Ito (2008) colours, distinguishable with the common colour-vision deficiencies.
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]

@@ -6,7 +6,10 @@ import streamlit as st
 
 from ui import nav
 from ui.feedback import show_error
+from ui.router import ensure_routed
 from ui.text import md
+
+ensure_routed()  # a deep link right after start-up must still go through app.py
 
 st.title("PrivLens")
 st.markdown(

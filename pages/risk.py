@@ -17,8 +17,11 @@ from core.attribute_risk import AttributeRisk, attribute_risks
 from core.errors import PrivLensError
 from core.roles import Role
 from ui.feedback import show_error, show_warnings
+from ui.router import ensure_routed
 from ui.state import dataset_id, require_dataset, role_columns
 from ui.text import md, md_list
+
+ensure_routed()  # a deep link right after start-up must still go through app.py
 
 # Population presets (resident population, rounded, national statistics offices).
 POPULATIONS = {

@@ -109,3 +109,28 @@ def test_hostile_names_are_shown_as_text_and_nothing_is_fetched_elsewhere(
     ]
     assert not injected, injected
     assert not elsewhere, elsewhere
+
+
+def test_deep_link_right_after_start_goes_through_the_router(browser: Browser, tmp_path: Path):
+    """The first request a fresh server gets is /masking: the app's router still runs (page
+    config, sample dataset, sidebar pages with their titles), not the bare page file."""
+    from tests.e2e.conftest import _start_server, _stop
+
+    proc, url = _start_server(tmp_path / "fresh.log")
+    try:
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        ctx.set_default_timeout(60_000)
+        page = ctx.new_page()
+        page.goto(url + "/masking")
+        wait_idle(page)
+        expect(page.get_by_role("heading", name="Masking")).to_be_visible()
+        nav = page.get_by_test_id("stSidebarNav")
+        expect(nav.get_by_role("link", name="Re-identification risk")).to_be_visible()
+        expect(nav.get_by_role("link", name="Differential privacy")).to_be_visible()
+        expect(page.get_by_test_id("stSidebar")).to_contain_text("Adult census sample")
+        expect(page.get_by_text("Transforms per column")).to_be_visible()
+        assert_no_exception(page)
+        ctx.close()
+    finally:
+        _stop(proc)
+    assert "Traceback" not in (tmp_path / "fresh.log").read_text()
