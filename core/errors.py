@@ -23,6 +23,10 @@ Exception tree::
     ├── ColumnError (KeyError)         a column that is missing or of the wrong kind
     ├── CastError (ValueError)         a column whose values do not fit the kind asked for
     ├── RecipeError (ValueError)       a hardening recipe that does not validate
+    ├── WorkspaceError (ValueError)    saved work that cannot be stored, found or restored
+    │   ├── WorkspaceNotFoundError     no workspace for this token (wrong, expired or deleted)
+    │   ├── StoreVersionError          a database written by a newer PrivLens
+    │   └── ProjectMismatchError       a project file made on a different table
     └── DecryptionError (ValueError)   a file that cannot be decrypted
         ├── WrongKeyError              wrong passphrase or key
         ├── TamperedDataError          authentication failed on the data
@@ -192,6 +196,25 @@ class CastError(PrivLensError, ValueError):
 
 class RecipeError(PrivLensError, ValueError):
     """A hardening recipe that does not validate."""
+
+
+# --- workspaces and projects ---------------------------------------------------------------
+
+
+class WorkspaceError(PrivLensError, ValueError):
+    """Saved work (workspace, project file, budget database) that cannot be used."""
+
+
+class WorkspaceNotFoundError(WorkspaceError):
+    """No workspace answers this token: it is wrong, expired or was deleted."""
+
+
+class StoreVersionError(WorkspaceError):
+    """The database's schema is newer than this PrivLens knows."""
+
+
+class ProjectMismatchError(WorkspaceError):
+    """A project file whose data fingerprint does not match the loaded table."""
 
 
 # --- decryption ----------------------------------------------------------------------------
