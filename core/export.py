@@ -199,7 +199,7 @@ def check_exportable(frame: pd.DataFrame, fmt: str) -> None:
     >>> try:
     ...     check_exportable(pd.DataFrame({"m": [1, "x"]}), "parquet")
     ... except ColumnError as exc:
-    ...     print(str(exc)[:68])
+    ...     print(str(exc)[:67])
     Parquet cannot store column 'm' unchanged: it mixes number and text
     """
     _check_format(fmt)
