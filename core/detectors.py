@@ -59,7 +59,7 @@ def luhn_valid(values: pd.Series) -> np.ndarray:
     From the rightmost digit, every second digit is doubled (minus 9 when above 9); the
     number is valid when the sum is divisible by 10.
     """
-    digits = _digits(values.astype(str))
+    digits = _digits(values.astype(str)).fillna("")  # missing stays missing in str dtype
     if len(digits) == 0:
         return np.zeros(0, dtype=bool)
     mat, real = _digit_matrix(digits)

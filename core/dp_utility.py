@@ -31,6 +31,7 @@ from core.dp_sampling import (
     uniform,
 )
 from core.errors import ColumnError, InvalidParameterError
+from core.frames import check_frame
 from core.limits import EPSILON_MAX, EPSILON_MIN, MICRODATA_SAMPLE_ROWS
 
 #: Points of the ε axis of the curves.
@@ -489,6 +490,7 @@ def _reference(
 
 
 def _check_columns(df: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str]) -> None:
+    check_frame(df)  # unique text column names
     if not numeric and not categorical:
         raise InvalidParameterError(
             "give at least one numeric or categorical column; got none. Pick the columns the "
@@ -623,6 +625,7 @@ def microdata_utility(
             f"{len(released)}."
         )
     ref = _reference(original, numeric, categorical)
+    check_frame(released, what="the released table")
     missing = [c for c in (*ref.numeric, *ref.categorical) if c not in released.columns]
     if missing:
         raise ColumnError(

@@ -19,6 +19,7 @@ import pandas as pd
 
 from core import limits
 from core.detectors import Detector, detect
+from core.frames import check_frame
 
 
 class Kind(StrEnum):
@@ -163,6 +164,7 @@ def profile_column(series: pd.Series) -> ColumnProfile:
 
 def profile_frame(frame: pd.DataFrame) -> tuple[ColumnProfile, ...]:
     """Profile every column of ``frame``, in column order."""
+    check_frame(frame)  # unique text column names
     return tuple(profile_column(frame[col]) for col in frame.columns)
 
 
