@@ -154,12 +154,13 @@ def risk_classes(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
     return call(attribute_risk.attribute_risk, df, classes, sens[0] if sens else "absent")
 
 
-@target("risk.risk_summary", "risk.qi_contributions", "risk.subset_scores")
+@target("risk.risk_summary", "risk.qi_contributions", "risk.subset_scores", "risk.factorize_values")
 def risk_measures(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
     from core import risk
 
     qis = _cols(draw, df)
     missing = draw(st.sampled_from(["category", "wildcard"]))
+    call(risk.factorize_values, _series(draw, df))
     call(risk.qi_contributions, df, qis, missing=missing)
     call(risk.subset_scores, df, qis, max_size=2, missing=missing)
     return call(risk.risk_summary, df, qis, missing=missing, sampling_fraction=0.5)
@@ -457,6 +458,15 @@ def crypto(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
     )  # not tokens: must be refused cleanly
 
 
+@target("workspace.table_fingerprint")
+def workspace(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
+    try:  # a newer module: skip quietly where it does not exist yet
+        fingerprint = importlib.import_module("core.workspace.fingerprint")
+    except ModuleNotFoundError:
+        return None
+    return call(fingerprint.table_fingerprint, df, secret=KEY)
+
+
 @target("cli.write_table")
 def cli_write(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
     from core import cli
@@ -478,7 +488,7 @@ def _call(name: str, df: pd.DataFrame, draw: Draw) -> None:
     _, fn = TARGETS[name]
 
     def attempt(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        label = f"{func.__module__.removeprefix('core.')}.{func.__name__}"
+        label = f"{func.__module__.split('.')[1]}.{func.__name__}"
         CALLED.add(label)
         with warnings.catch_warnings():
             # warnings are not outcomes here (other tests check them); raised errors are
@@ -514,11 +524,15 @@ def test_public_function_answers_any_table(name: str, df: pd.DataFrame, data: An
 
 
 def _public_frame_functions() -> Iterator[str]:
-    """``module.function`` for every public core function with a DataFrame/Series argument."""
-    for info in pkgutil.iter_modules(core.__path__):
-        if info.name.startswith("_"):
+    """``module.function`` for every public core function with a DataFrame/Series argument.
+
+    Sub-packages are walked too; a function is named by its top-level module
+    (``crypto.siv_encrypt_column`` whether it lives in ``core/crypto.py`` or a package).
+    """
+    for info in pkgutil.walk_packages(core.__path__, prefix="core."):
+        if any(part.startswith("_") for part in info.name.split(".")[1:]):
             continue
-        module = importlib.import_module(f"core.{info.name}")
+        module = importlib.import_module(info.name)
         names = getattr(module, "__all__", None) or [n for n in dir(module) if n[0] != "_"]
         for attr in names:
             fn = getattr(module, attr, None)
@@ -526,7 +540,7 @@ def _public_frame_functions() -> Iterator[str]:
                 continue
             notes = [str(p.annotation) for p in inspect.signature(fn).parameters.values()]
             if any("DataFrame" in a or "Series" in a for a in notes):
-                yield f"{info.name}.{attr}"
+                yield f"{info.name.split('.')[1]}.{attr}"
 
 
 def test_every_public_frame_function_is_fuzzed() -> None:
@@ -587,6 +601,15 @@ def test_text_transforms_take_integer_categories_with_gaps() -> None:
     assert masking.redact(s).isna().tolist() == [False, True, False, False]
 
 
+def test_luhn_check_takes_an_all_missing_column() -> None:
+    from core.detectors import luhn_valid
+
+    assert luhn_valid(pd.Series([np.nan, np.nan], dtype="category")).tolist() == [False, False]
+    # valid, valid, one digit off (the standard Luhn examples), missing
+    values = pd.Series(["4111 1111 1111 1111", "79927398713", "79927398710", None])
+    assert luhn_valid(values).tolist() == [True, True, False, False]
+
+
 def test_cast_takes_integer_categories_with_gaps() -> None:
     from core.kinds import cast_column
 
@@ -603,7 +626,7 @@ def test_cast_takes_integer_categories_with_gaps() -> None:
     ],
 )
 def test_odd_column_names_get_a_column_error(frame: pd.DataFrame) -> None:
-    from core import correlation, dp, recipe, risk
+    from core import correlation, dp, dp_utility, profile, recipe, risk
     from core.errors import ColumnError
 
     calls: list[Callable[[], Any]] = [
@@ -611,6 +634,8 @@ def test_odd_column_names_get_a_column_error(frame: pd.DataFrame) -> None:
         lambda: risk.k_anonymity(frame, [frame.columns[0]]),
         lambda: dp.dp_count(frame, frame.columns[0], epsilon=1.0),
         lambda: recipe.validate(frame, recipe.Recipe()),
+        lambda: profile.profile_frame(frame),
+        lambda: dp_utility.microdata_utility(frame, frame, categorical=[frame.columns[0]]),
     ]
     for call in calls:
         with pytest.raises(ColumnError, match="column"):
