@@ -38,7 +38,18 @@ RISK_BANDS = [0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
 
 @st.cache_data(max_entries=8, show_spinner="Grouping records into classes…")
 def _classes(_df: pd.DataFrame, ds: str, qis: tuple[str, ...], missing: str):  # noqa: ANN202
-    return risk.equivalence_classes(_df, list(qis), missing=missing)
+    if missing != "wildcard":
+        return risk.equivalence_classes(_df, list(qis), missing=missing)
+    bar, shown = st.progress(0.0, "Matching missing values…"), [0]  # can take a while
+
+    def step(done: float) -> None:
+        if int(20 * done) > shown[0]:  # at most 20 updates
+            shown[0] = int(20 * done)
+            bar.progress(done, "Matching missing values…")
+
+    ec = risk.equivalence_classes(_df, list(qis), missing=missing, progress=step)
+    bar.empty()
+    return ec
 
 
 @st.cache_data(max_entries=16, show_spinner="Computing risk measures…")
