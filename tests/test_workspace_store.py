@@ -1,0 +1,168 @@
+"""Encrypted workspaces in the database: tokens, restore, tampering, expiry, deletion."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from core.data import load
+from core.errors import InvalidParameterError, WorkspaceError, WorkspaceNotFoundError
+from core.samples import ADULT_PATH
+from core.workspace.fingerprint import table_fingerprint
+from core.workspace.store import WorkspaceStore, idle_seconds_setting, new_token
+
+SECRET = b"s" * 32
+
+
+@pytest.fixture
+def db(tmp_path):
+    return tmp_path / "ws.sqlite3"
+
+
+@pytest.fixture(scope="module")
+def adult():
+    return load(ADULT_PATH).frame.head(3000)
+
+
+def test_restore_gives_back_state_and_the_same_table(db, adult):
+    store = WorkspaceStore.open(db, secret=SECRET)
+    token = store.create(state=b'{"k": 5}', data=adult)
+    # a reload: a new connection, only the token from the link
+    back = WorkspaceStore.open(db, secret=SECRET).load(token)
+    assert back.state == b'{"k": 5}'
+    assert back.data is not None
+    assert list(back.data.dtypes) == list(adult.dtypes)
+    assert table_fingerprint(back.data, secret=SECRET) == table_fingerprint(adult, secret=SECRET)
+
+
+def test_the_token_is_never_stored_and_the_data_is_encrypted(db, adult):
+    store = WorkspaceStore.open(db, secret=SECRET)
+    token = store.create(state=b"settings", data=adult)
+    raw = db.read_bytes()
+    assert token.encode() not in raw
+    # long names and values only: a short one could occur by chance in ciphertext or schema
+    for text in ("native-country", "hours-per-week", "Never-married", "United-States"):
+        assert text.encode() not in raw
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        None,  # no token in the link
+        "",  # an empty one
+        "short",  # not a token at all
+        new_token(),  # a well-formed token of no workspace
+    ],
+)
+def test_a_wrong_or_missing_token_opens_nothing(db, adult, token):
+    store = WorkspaceStore.open(db, secret=SECRET)
+    store.create(state=b"x", data=adult)
+    with pytest.raises(WorkspaceNotFoundError, match="workspace"):
+        store.load(token)
+
+
+def test_another_server_secret_finds_nothing(db):
+    token = WorkspaceStore.open(db, secret=SECRET).create(state=b"x")
+    with pytest.raises(WorkspaceNotFoundError):
+        WorkspaceStore.open(db, secret=b"t" * 32).load(token)
+
+
+@pytest.mark.parametrize("column", ["state", "data"])
+def test_tampered_stored_data_is_refused(db, adult, column):
+    store = WorkspaceStore.open(db, secret=SECRET)
+    token = store.create(state=b"x" * 100, data=adult)
+    raw = sqlite3.connect(db)
+    (blob,) = raw.execute(f"SELECT {column} FROM workspaces").fetchone()
+    flipped = bytearray(blob)
+    flipped[-40] ^= 1  # one bit of the last chunk
+    raw.execute(f"UPDATE workspaces SET {column} = ?", (bytes(flipped),))
+    raw.commit()
+    with pytest.raises(WorkspaceError, match="integrity check"):
+        store.load(token)
+
+
+def test_state_and_data_cannot_be_swapped(db, adult):
+    store = WorkspaceStore.open(db, secret=SECRET)
+    token = store.create(state=b"x", data=adult)
+    raw = sqlite3.connect(db)
+    raw.execute("UPDATE workspaces SET state = data")
+    raw.commit()
+    with pytest.raises(WorkspaceError, match="integrity check"):
+        store.load(token)
+
+
+def test_another_workspace_blob_does_not_open(db, adult):
+    store = WorkspaceStore.open(db, secret=SECRET)
+    mine = store.create(state=b"mine")
+    store.create(state=b"theirs", data=adult)
+    raw = sqlite3.connect(db)
+    raw.execute(
+        "UPDATE workspaces SET state = (SELECT state FROM workspaces WHERE data IS NOT NULL)"
+    )
+    raw.commit()
+    with pytest.raises(WorkspaceError, match="integrity check"):
+        store.load(mine)
+
+
+def test_expiry_deletes_data_then_the_row(db, adult):
+    store = WorkspaceStore.open(db, secret=SECRET, idle_seconds=60)
+    old = store.create(state=b"old", data=adult)
+    (blob,) = store.conn.execute("SELECT data FROM workspaces").fetchone()
+    piece = blob[1000:1064]
+    assert piece in db.read_bytes()
+    store.conn.execute("UPDATE workspaces SET last_seen = last_seen - 61")
+    fresh = store.create(state=b"fresh")
+    assert store.expire() == 1
+    assert store.conn.execute("SELECT count(*) FROM workspaces").fetchone()[0] == 1
+    assert piece not in db.read_bytes()  # the ciphertext itself is overwritten in the file
+    with pytest.raises(WorkspaceNotFoundError):
+        store.load(old)
+    assert store.load(fresh).state == b"fresh"
+
+
+def test_an_idle_workspace_is_gone_even_before_the_sweep(db):
+    store = WorkspaceStore.open(db, secret=SECRET, idle_seconds=60)
+    token = store.create(state=b"x")
+    store.conn.execute("UPDATE workspaces SET last_seen = last_seen - 61")
+    with pytest.raises(WorkspaceNotFoundError):
+        store.load(token)
+    assert store.conn.execute("SELECT count(*) FROM workspaces").fetchone()[0] == 0
+
+
+def test_loading_keeps_a_workspace_alive(db):
+    store = WorkspaceStore.open(db, secret=SECRET, idle_seconds=60)
+    token = store.create(state=b"x")
+    store.conn.execute("UPDATE workspaces SET last_seen = last_seen - 50")
+    store.load(token)
+    store.conn.execute("UPDATE workspaces SET last_seen = last_seen - 50")
+    assert store.expire() == 0
+
+
+def test_delete_now(db, adult):
+    store = WorkspaceStore.open(db, secret=SECRET)
+    token = store.create(state=b"x", data=adult)
+    assert store.delete(token) is True
+    assert store.delete(token) is False
+    with pytest.raises(WorkspaceNotFoundError):
+        store.load(token)
+
+
+def test_save_replaces_state_and_can_drop_the_table(db, adult):
+    store = WorkspaceStore.open(db, secret=SECRET)
+    token = store.create(state=b"v1", data=adult)
+    store.save_state(token, state=b"v2")
+    assert store.load(token).state == b"v2"
+    assert store.load(token).data is not None
+    store.save(token, state=b"v3", data=None)
+    assert store.load(token).data is None
+    with pytest.raises(WorkspaceNotFoundError):
+        store.save(new_token(), state=b"v")
+
+
+def test_idle_setting_from_the_environment(monkeypatch):
+    monkeypatch.setenv("PRIVLENS_WORKSPACE_IDLE_SECONDS", "3600")
+    assert idle_seconds_setting() == 3600
+    monkeypatch.setenv("PRIVLENS_WORKSPACE_IDLE_SECONDS", "soon")
+    with pytest.raises(InvalidParameterError, match="whole number of seconds"):
+        idle_seconds_setting()
