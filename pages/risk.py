@@ -667,8 +667,11 @@ else:
     fig.update_layout(height=360, margin=dict(t=40, b=10))
     st.plotly_chart(fig, key="risk_population")
 st.caption(
-    "Zayatz (1991) and SNB (Chen & Keller-McNulty 1998) as ARX computes them (SNB with the "
-    "moment equations of the shifted negative binomial), Pitman (Hoshino 2001), and "
+    "Zayatz (1991) as ARX computes it; Pitman (Hoshino 2001, α < 0 allowed, as in ARX); SNB "
+    "(Chen & Keller-McNulty 1998) from the moment equations of the shifted negative binomial "
+    "as the model defines them. ARX 3.9.2 reports SNB as not available: its ModelSNB "
+    "multiplies the second-moment equation by (1−d)^(α+2) instead of dividing by it and "
+    "mis-parenthesises a term of the Shlosser estimate, so its SNB and PrivLens's differ. "
     "Dankar et al.'s rule: π ≤ 0.1 → Pitman, otherwise the smaller of Zayatz and SNB."
 )
 if pi is not None:
