@@ -15,11 +15,13 @@ from core.samples import ADULT_CITATION, ADULT_NOTE, adult
 from ui import nav
 from ui.state import set_dataset
 from ui.text import md
+from ui.uploads import keep_uploads_in_memory
 
 # The favicon is a file served by this server: a ":material/…:" page icon makes every browser
 # fetch it from a font CDN, which tells a third party who uses the app.
 ICON = Path(__file__).parent / "ui" / "assets" / "privlens.png"
 st.set_page_config(page_title="PrivLens", page_icon=str(ICON), layout="wide")
+keep_uploads_in_memory()  # no upload is ever spooled to a temporary file
 
 
 @st.cache_data(max_entries=1, show_spinner="Loading the Adult sample…")

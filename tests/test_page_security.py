@@ -204,3 +204,10 @@ def test_export_key_is_not_in_the_media_store_before_a_click(app, media_store):
     assert not any(text.strip() in blob for blob in media_store)
     assert download.proto.deferred_file_id
     assert not download.proto.url
+
+
+def test_the_app_keeps_upload_parts_of_any_allowed_size_in_memory(app):
+    from starlette.formparsers import MultiPartParser
+    from streamlit import config
+
+    assert MultiPartParser.spool_max_size > config.get_option("server.maxUploadSize") * 2**20

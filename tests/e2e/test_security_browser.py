@@ -7,6 +7,11 @@ hold no such link or image, and every request the browser makes must go to the a
 
 from __future__ import annotations
 
+import os
+import re
+import sys
+import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -134,3 +139,62 @@ def test_deep_link_right_after_start_goes_through_the_router(browser: Browser, t
     finally:
         _stop(proc)
     assert "Traceback" not in (tmp_path / "fresh.log").read_text()
+
+
+def _open_files(pid: int, ignore: set[str]) -> set[str]:
+    """Regular files the process has open (paths from /proc/<pid>/fd), minus ``ignore``."""
+    found = set()
+    fd_dir = Path(f"/proc/{pid}/fd")
+    for fd in fd_dir.iterdir() if fd_dir.exists() else ():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith("/") and not target.startswith(("/dev/", "/proc/")):
+            found.add(target)
+    return found - ignore
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs /proc")
+def test_a_large_upload_never_touches_the_disk(browser: Browser, tmp_path: Path):
+    """A 45 MiB upload: the server process opens no file while it receives and parses it
+    (Starlette spools upload parts over 1 MiB to a temporary file unless told otherwise)."""
+    from tests.e2e.conftest import APP, _start_server, _stop
+
+    big = tmp_path / "big.csv"
+    row = "1234567,abcdefghij,98765.4321,klmnopqrstuvwxyz\n"
+    big.write_text("id,code,value,label\n" + row * (45 * 2**20 // len(row)))
+    proc, url = _start_server(tmp_path / "upload.log")
+    seen: set[str] = set()
+    polls: list[int] = []
+    try:
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        ctx.set_default_timeout(120_000)
+        page = ctx.new_page()
+        page.goto(url + "/data")
+        wait_idle(page)
+        baseline = _open_files(proc.pid, set())  # libraries, the log file
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.is_set():
+                seen.update(_open_files(proc.pid, baseline))
+                polls.append(1)
+                time.sleep(0.002)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(big)
+        expect(page.get_by_text(re.compile(r"Loaded [\d,]+ rows × 4 columns"))).to_be_visible(
+            timeout=180_000
+        )
+        done.set()
+        watcher.join(timeout=10)
+        ctx.close()
+    finally:
+        _stop(proc)
+    assert len(polls) > 100  # the watcher ran all along
+    # Files the server reads (its code, static assets) are fine; anything else it opened
+    # (a spooled upload part in the temporary directory) holds uploaded data.
+    readonly = (sys.prefix, sys.base_prefix, str(APP.parent))
+    assert not [f for f in seen if not f.startswith(readonly)], seen
