@@ -33,7 +33,13 @@ from core.errors import ColumnError, InvalidParameterError
 from core.limits import RISK_RECURSIVE_L_DEFAULT
 from core.risk import EquivalenceClasses, factorize_values
 
-__all__ = ["AttributeRisk", "attribute_risk", "attribute_risks"]
+__all__ = [
+    "AttributeRisk",
+    "LDiversityCounts",
+    "attribute_risk",
+    "attribute_risks",
+    "l_diversity_counts",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,6 +67,11 @@ class AttributeRisk:
         ``max |ln(q / p)|`` over classes and the values present in them (natural log).
     beta_likeness : float
         ``max over classes and values with p > 0 of (q - p) / p`` (basic beta-likeness).
+    enhanced_beta_likeness : float
+        The smallest ``beta`` for which enhanced beta-likeness holds: every value with
+        ``q > p`` must have ``(q - p) / p <= min(beta, -ln p)``. It is the basic beta when
+        every such value has ``(q - p) / p <= -ln p``, and ``inf`` otherwise (no ``beta``
+        is enough).
     warnings : tuple of str
     """
 
@@ -73,6 +84,7 @@ class AttributeRisk:
     ordered: bool
     delta_disclosure: float
     beta_likeness: float
+    enhanced_beta_likeness: float = 0.0
     warnings: tuple[str, ...] = ()
 
 
@@ -146,7 +158,10 @@ def attribute_risk(
     - delta-disclosure: ``max |ln(q_i / p_i)|`` over values present in the class (natural
       logarithm). Values absent from a class give ``|ln 0| = inf`` in the strict definition;
       they are skipped, as pyCANON does, and counted in a warning;
-    - basic beta-likeness: ``max (q_i - p_i) / p_i``.
+    - basic beta-likeness: ``max (q_i - p_i) / p_i``;
+    - enhanced beta-likeness (Cao and Karras 2012, ARX's ``EnhancedBLikeness``): for every
+      value with ``q_i > p_i``, ``(q_i - p_i) / p_i <= min(beta, -ln p_i)``; reported as the
+      smallest such ``beta`` (``inf`` when some value exceeds its ``-ln p_i`` cap).
 
     A missing sensitive value counts as one more value, except in the ordered distance:
     there a missing value has no place in the order, so it is left out of both the class's
@@ -232,6 +247,14 @@ def attribute_risk(
     ratio = q / p[pv]
     delta = float(np.max(np.abs(np.log(ratio))))
     beta = float(np.max(ratio - 1.0))
+    gain = q > p[pv]
+    rel = ratio[gain] - 1.0
+    if not rel.size:
+        enhanced = 0.0
+    elif np.all(rel <= -np.log(p[pv][gain])):
+        enhanced = float(rel.max())
+    else:
+        enhanced = math.inf
     incomplete = int(np.sum(distinct < m))
     if incomplete:
         warnings.append(
@@ -249,6 +272,7 @@ def attribute_risk(
         ordered=ordered and m_obs > 1,
         delta_disclosure=delta,
         beta_likeness=beta,
+        enhanced_beta_likeness=enhanced,
         warnings=tuple(warnings),
     )
 
@@ -324,3 +348,95 @@ def attribute_risks(
     if any(math.isnan(r.t_closeness) for r in out):  # pragma: no cover - defensive
         raise InvalidParameterError("t-closeness could not be computed.")
     return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LDiversityCounts:
+    """Distinct l of each record's class, and how many records have each l (sdcMicro).
+
+    Attributes
+    ----------
+    column : str
+    record_l : numpy.ndarray
+        Per record, the number of distinct sensitive values in its class.
+    l_values : numpy.ndarray
+        The distinct l values present, ascending.
+    records : numpy.ndarray
+        Records whose class has each l of ``l_values``.
+    """
+
+    column: str
+    record_l: np.ndarray
+    l_values: np.ndarray
+    records: np.ndarray
+
+
+def l_diversity_counts(
+    df: pd.DataFrame, classes: EquivalenceClasses, sensitive: str
+) -> LDiversityCounts:
+    """Per-record distinct l-diversity and the records per l, as sdcMicro's ``ldiversity``.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table ``classes`` was built from.
+    classes : EquivalenceClasses
+        From :func:`core.risk.equivalence_classes` on ``df``.
+    sensitive : str
+        The sensitive column (not a quasi-identifier).
+
+    Returns
+    -------
+    LDiversityCounts
+
+    Raises
+    ------
+    ColumnError
+        ``sensitive`` missing from ``df`` or used as a quasi-identifier.
+    InvalidParameterError
+        ``df`` and ``classes`` of different lengths.
+
+    Notes
+    -----
+    ``l(i)`` = number of distinct values of the sensitive attribute among the records of
+    record i's class (sdcMicro's ``Distinct_Ldiversity`` column); ``records[l]`` counts the
+    records with that ``l`` (its summary table). A missing value counts as one more value,
+    as in :func:`attribute_risk`. The table is distinct l-diverse for ``l = min l(i)``.
+
+    References
+    ----------
+    .. [M07] Machanavajjhala et al. (2007). sdcMicro ``ldiversity`` (Templ et al. 2015).
+
+    Examples
+    --------
+    >>> from core.risk import equivalence_classes
+    >>> df = pd.DataFrame({"zip": [1, 1, 1, 2, 2, 3], "dx": list("aabccd")})
+    >>> lc = l_diversity_counts(df, equivalence_classes(df, ["zip"]), "dx")
+    >>> lc.record_l.tolist(), lc.l_values.tolist(), lc.records.tolist()
+    ([2, 2, 2, 1, 1, 1], [1, 2], [3, 3])
+    """
+    _check_sensitive(df, classes, sensitive)
+    vcode, m, _ = _value_codes(df[sensitive])
+    keys = np.unique(classes.class_id * m + vcode)
+    distinct = np.bincount(keys // m, minlength=classes.n_classes)
+    record_l = distinct[classes.class_id]
+    l_values, records = np.unique(record_l, return_counts=True)
+    return LDiversityCounts(column=sensitive, record_l=record_l, l_values=l_values, records=records)
+
+
+def _check_sensitive(df: pd.DataFrame, classes: EquivalenceClasses, sensitive: str) -> None:
+    if sensitive not in df.columns:
+        raise ColumnError(
+            f"Sensitive column '{sensitive}' is not in the table ({df.shape[1]} columns). "
+            "Pick an existing column."
+        )
+    if sensitive in classes.quasi_identifiers:
+        raise ColumnError(
+            f"'{sensitive}' is both a quasi-identifier and a sensitive attribute. "
+            "Remove it from one of the two lists."
+        )
+    if len(df) != classes.n:
+        raise InvalidParameterError(
+            f"The table has {len(df)} rows but the classes were built on {classes.n}. "
+            "Build the classes from the same table."
+        )

@@ -61,6 +61,7 @@ from core.limits import RISK_MAX_SUBSETS, RISK_THRESHOLD_DEFAULT
 __all__ = [
     "EquivalenceClasses",
     "IndividualRisk",
+    "JournalistRecordsAtRisk",
     "MissingPolicy",
     "PopulationUniqueness",
     "ProsecutorRisk",
@@ -71,6 +72,7 @@ __all__ = [
     "equivalence_classes",
     "factorize_values",
     "individual_risk",
+    "journalist_records_at_risk",
     "journalist_risk",
     "k_anonymity",
     "marketer_risk",
@@ -835,6 +837,79 @@ def journalist_risk(
     """
     pi = _resolve_fraction(classes.n, sampling_fraction, population_size)
     return float(np.max(pi / classes.class_fk))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JournalistRecordsAtRisk:
+    """ARX's journalist "records at risk": records whose journalist risk exceeds ``t``.
+
+    Attributes
+    ----------
+    threshold : float
+    records_at_risk : int
+    share_at_risk : float
+        ``records_at_risk / n``.
+    """
+
+    threshold: float
+    records_at_risk: int
+    share_at_risk: float
+
+
+def journalist_records_at_risk(
+    classes: EquivalenceClasses,
+    *,
+    threshold: float = RISK_THRESHOLD_DEFAULT,
+    sampling_fraction: float | None = None,
+    population_size: int | None = None,
+) -> JournalistRecordsAtRisk:
+    """Records whose journalist risk ``1 / F_j`` exceeds the threshold (ARX's measure).
+
+    Parameters
+    ----------
+    classes : EquivalenceClasses
+        From :func:`equivalence_classes`.
+    threshold : float
+        ``t`` in (0, 1].
+    sampling_fraction : float, optional
+        ``pi`` in (0, 1].
+    population_size : int, optional
+        ``N >= n``; ``pi = n / N`` when no sampling fraction is given.
+
+    Returns
+    -------
+    JournalistRecordsAtRisk
+
+    Raises
+    ------
+    InvalidParameterError
+        ``threshold`` outside (0, 1], or neither or an invalid ``pi`` / ``N``.
+
+    Notes
+    -----
+    ARX counts the sample records in classes whose journalist risk ``1 / F_j`` exceeds
+    ``t``, ``F_j`` being the size of the matching class of the population table. Without a
+    population table PrivLens estimates ``F_j = f_j / pi`` (simple random sampling, as for
+    :func:`journalist_risk`), so a record is at risk when ``pi / f_j > t``; with ``pi = 1``
+    this is the prosecutor figure. Missing values follow the classes' policy.
+
+    References
+    ----------
+    .. [EE08] El Emam and Dankar (2008). ARX ``RiskModelSampleSummary``.
+
+    Examples
+    --------
+    >>> ec = equivalence_classes(pd.DataFrame({"a": [1, 2, 2, 3, 3, 3, 3]}), ["a"])
+    >>> r = journalist_records_at_risk(ec, threshold=0.2, sampling_fraction=0.5)
+    >>> r.records_at_risk, round(r.share_at_risk, 4)
+    (3, 0.4286)
+    """
+    t = _check_threshold(threshold)
+    pi = _resolve_fraction(classes.n, sampling_fraction, population_size)
+    at_risk = int(classes.class_sizes[pi / classes.class_fk > t].sum())
+    return JournalistRecordsAtRisk(
+        threshold=t, records_at_risk=at_risk, share_at_risk=at_risk / classes.n
+    )
 
 
 def _resolve_fraction(
