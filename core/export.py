@@ -567,8 +567,10 @@ def _write_xlsx(names: pd.Index, columns: list[list[Any]], buf: io.BytesIO) -> N
 def json_records(frame: pd.DataFrame, *, lines: bool = False) -> str:
     """The table as a JSON array of records (or JSON Lines), faithfully or not at all.
 
-    Date-times are ISO 8601 text with as many fraction digits as the finest value needs
-    (milli-, micro- or nanoseconds); time-zone-aware ones are the same instant in UTC.
+    Floats keep every digit (Python's shortest round-trip form; pandas' ``to_json`` keeps
+    at most 15), integers of any size stay integers, and date-times are ISO 8601 text with
+    as many fraction digits as the finest value needs (milli-, micro- or nanoseconds);
+    time-zone-aware ones are the same instant in UTC.
 
     Raises
     ------
@@ -577,18 +579,60 @@ def json_records(frame: pd.DataFrame, *, lines: bool = False) -> str:
 
     Examples
     --------
-    >>> json_records(pd.DataFrame({"a": [1, None]}), lines=True)
-    '{"a":1.0}\\n{"a":null}\\n'
+    >>> json_records(pd.DataFrame({"a": [0.1234567890123456, None]}), lines=True)
+    '{"a":0.1234567890123456}\\n{"a":null}\\n'
     """
     check_column_names(frame)
     unit = _check_json(frame)
-    text = _guarded(
-        "json",
-        lambda: frame.to_json(
-            orient="records", lines=lines, date_format="iso", date_unit=unit, force_ascii=False
-        ),
-    )
-    return str(text)
+    names = [str(c) for c in frame.columns]
+    columns = [_json_values(frame.iloc[:, j], unit) for j in range(frame.shape[1])]
+    rows = (dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True))
+    dump = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+    if lines:
+        return "".join(dump(r) + "\n" for r in rows)
+    return str(dump(list(rows)))  # one call into the C encoder
+
+
+def _json_values(s: pd.Series, unit: str) -> list[Any]:
+    """A column as JSON-ready Python values: floats keep every digit (``repr``), integers
+    of any size stay integers, date-times are ISO 8601 text written by pandas."""
+    present = s.notna().to_numpy()
+    if pd.api.types.is_float_dtype(s.dtype):
+        v = s.to_numpy(dtype="float64", na_value=np.nan).tolist()
+        return [x if p else None for x, p in zip(v, present, strict=True)]
+    if pd.api.types.is_integer_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            return _json_by_pandas(s, unit)
+        return [x if p else None for x, p in zip(s.astype(object).tolist(), present, strict=True)]
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        labels = _json_values(pd.Series(s.cat.categories), unit)
+        return [labels[c] if c >= 0 else None for c in s.cat.codes.tolist()]
+    if pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype):
+        if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+            return s.astype(object).where(s.notna(), None).tolist()
+        out: list[Any] = []
+        other = False
+        for v in s.astype(object).tolist():
+            if _is_missing(v):
+                out.append(None)
+            elif isinstance(v, str | bool | int | float):  # bool and int before numpy's
+                out.append(v)
+            elif isinstance(v, np.bool_ | np.integer | np.floating):
+                out.append(v.item())
+            else:
+                other = True
+                out.append(v)
+        if other:  # date-times and the like, as pandas writes them
+            by_pandas = _json_by_pandas(s, unit)
+            plain = (str, bool, int, float, type(None))
+            out = [v if isinstance(v, plain) else b for v, b in zip(out, by_pandas, strict=True)]
+        return out
+    return _json_by_pandas(s, unit)
+
+
+def _json_by_pandas(s: pd.Series, unit: str) -> list[Any]:
+    text = s.to_json(orient="values", date_format="iso", date_unit=unit, force_ascii=False)
+    return list(json.loads(str(text)))
 
 
 def _check_json(frame: pd.DataFrame) -> str:

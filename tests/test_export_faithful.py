@@ -402,3 +402,28 @@ def test_parquet_refuses_a_column_mixing_naive_and_zoned_date_times():
     )
     back = pd.read_parquet(io.BytesIO(export_table(pd.DataFrame({"w": zoned}), "parquet").data))
     assert back["w"].tolist() == zoned.tolist()
+
+
+def test_json_keeps_every_digit_of_a_float():
+    # pandas' to_json rounds to 10 significant digits by default (15 at most)
+    values = [0.1234567890123456, 1 / 3, 1e-300, 1.7976931348623157e308, -2.5, None]
+    frame = pd.DataFrame(
+        {
+            "x": values,
+            "obj": pd.Series([1 / 3, "t", BIG, None, True, 2.0], dtype=object),
+            "when": pd.to_datetime(["2024-01-01 10:00:00.123"] * 5 + [None]),
+        }
+    )
+    for lines in (False, True):
+        data = build_download(frame, "json").data if not lines else None
+        if lines:
+            from core.export import json_records
+
+            text = json_records(frame, lines=True)
+            records = [json.loads(line) for line in text.splitlines()]
+            assert text.endswith("\n") and len(records) == 6
+        else:
+            records = json.loads(data)
+        assert [r["x"] for r in records] == values
+        assert [r["obj"] for r in records] == [1 / 3, "t", BIG, None, True, 2.0]
+        assert records[0]["when"] == "2024-01-01T10:00:00.123" and records[5]["when"] is None
