@@ -352,3 +352,14 @@ def test_csv_with_old_mac_line_endings_and_a_quoted_line_break_in_the_header():
     assert load(b"a,b\r02134,x\r2,y\r", filename="cr.csv").frame["a"].tolist() == ["02134", "2"]
     frame = load(b'"first\nname",c\n1,2\n', filename="q.csv").frame
     assert list(frame.columns) == ["first\nname", "c"]
+
+
+def test_parquet_named_index_is_kept_as_a_column_and_a_bare_one_dropped():
+    frame = pd.DataFrame({"id": ["a7", "b8"], "n": [1, 2]}).set_index("id")
+    buf = io.BytesIO()
+    frame.to_parquet(buf)
+    back = load(buf.getvalue(), filename="i.parquet").frame
+    assert list(back.columns) == ["id", "n"] and back["id"].tolist() == ["a7", "b8"]
+    buf = io.BytesIO()
+    pd.DataFrame({"n": [1, 2, 3]}).iloc[[0, 2]].to_parquet(buf)  # index 0, 2 stored
+    assert list(load(buf.getvalue(), filename="j.parquet").frame.columns) == ["n"]

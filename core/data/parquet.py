@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from core.errors import (
     CorruptFileError,
     HeaderOnlyError,
@@ -47,10 +45,10 @@ def _load_parquet(data: bytes) -> LoadResult:
     _check_limit(
         leaves, "MAX_CELLS", "has too many cells (values of nested columns included)", "values"
     )
-    nested = [f.name for f in schema if f.type.num_fields]
-    for f in schema:
-        if f.type.num_fields:
-            _check_limit(_type_depth(f.type), "MAX_JSON_DEPTH", "nests values too deeply", "levels")
+    nested = [i for i, f in enumerate(schema) if f.type.num_fields]
+    for i in nested:
+        depth = _type_depth(schema.field(i).type)
+        _check_limit(depth, "MAX_JSON_DEPTH", "nests values too deeply", "levels")
     texts = [
         f.name
         for f in schema
@@ -82,8 +80,8 @@ def _load_parquet(data: bytes) -> LoadResult:
     _check_limit(decoded // 2**20, "MAX_DECODED_MB", "would decode to too many bytes", "MiB")
     table = pa.table(columns, schema=schema)
     warnings: list[str] = []
-    for name in nested:
-        i = table.schema.get_field_index(name)
+    for i in nested:
+        name = table.schema.field(i).name
         kind = str(table.schema.field(i).type).split("<")[0]
         values = [None if v is None else _json_text(v) for v in table.column(i).to_pylist()]
         table = table.set_column(i, pa.field(name, pa.string()), pa.array(values, pa.string()))
@@ -91,8 +89,8 @@ def _load_parquet(data: bytes) -> LoadResult:
             f"Column '{name}' holds nested values ({kind}); they are read as JSON text."
         )
     frame = _to_pandas(table)
-    if not isinstance(frame.index, pd.RangeIndex):
-        frame = frame.reset_index()  # a stored index is data: keep it as a column
+    if any(n is not None for n in frame.index.names):
+        frame = frame.reset_index()  # a named stored index is data: keep it as a column
     frame = frame.reset_index(drop=True)
     names, renamed = _clean_names(list(frame.columns))
     frame.columns = names
