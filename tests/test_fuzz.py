@@ -132,9 +132,11 @@ def pair_measures(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
     "risk.individual_risk",
     "attribute_risk.attribute_risk",
     "attribute_risk.attribute_risks",
+    "attribute_risk.l_diversity_counts",
+    "household_risk.household_risk",
 )
 def risk_classes(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
-    from core import attribute_risk, risk
+    from core import attribute_risk, household_risk, risk
 
     qis = _cols(draw, df)
     missing = draw(st.sampled_from(["category", "wildcard"]))
@@ -151,6 +153,8 @@ def risk_classes(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
     call(risk.individual_risk, df, classes, weight_column=weight, sampling_fraction=0.5)
     sens = _cols(draw, df, 1, 2)
     call(attribute_risk.attribute_risks, df, classes, sens)
+    call(attribute_risk.l_diversity_counts, df, classes, sens[0] if sens else "absent")
+    call(household_risk.household_risk, df, classes, _col(draw, df), sampling_fraction=0.5)
     return call(attribute_risk.attribute_risk, df, classes, sens[0] if sens else "absent")
 
 
