@@ -8,6 +8,9 @@ import os
 import re
 from typing import BinaryIO
 
+from Crypto.Cipher import ChaCha20_Poly1305
+from Crypto.Protocol.KDF import scrypt
+
 from core.crypto.common import (
     _ZERO_NONCE,
     AGE_MAGIC,
@@ -21,9 +24,6 @@ from core.crypto.common import (
     _read_upto,
     check_work_factor,
 )
-from Crypto.Cipher import ChaCha20_Poly1305
-from Crypto.Protocol.KDF import scrypt
-
 from core.errors import (
     InvalidParameterError,
     TamperedDataError,

@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass
 
 from core.crypto.common import KEY_BYTES, _check_key
-
 from core.errors import (
     InvalidParameterError,
 )

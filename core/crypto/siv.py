@@ -8,9 +8,9 @@ import numbers
 from typing import Any
 
 import pandas as pd
-from core.crypto.common import TAG_BYTES, _check_key, _derive
 from Crypto.Cipher import AES
 
+from core.crypto.common import TAG_BYTES, _check_key, _derive
 from core.errors import (
     TamperedDataError,
     WrongKeyError,

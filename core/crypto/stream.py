@@ -13,6 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
+from Crypto.Cipher import AES
+
 from core.crypto.age import _AGE_CHUNK, _age_decrypt_after_magic, _age_read_header
 from core.crypto.common import (
     _CHECK_BYTES,
@@ -59,8 +61,6 @@ from core.crypto.common import (
 )
 from core.crypto.files import _write_atomically, _write_unnamed_then_link
 from core.crypto.keys import generate_key
-from Crypto.Cipher import AES
-
 from core.errors import (
     DecryptionError,
     InvalidParameterError,
