@@ -13,8 +13,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core import limits, risk, suda
-from core.attribute_risk import AttributeRisk, attribute_risks
+from core.attribute_risk import AttributeRisk, attribute_risks, l_diversity_counts
 from core.errors import PrivLensError
+from core.household_risk import household_risk
 from core.roles import Role
 from ui.feedback import show_error, show_warnings
 from ui.router import ensure_routed
@@ -79,6 +80,28 @@ def _attributes(  # noqa: ANN202
     _df: pd.DataFrame, ds: str, qis: tuple[str, ...], missing: str, sensitive: tuple[str, ...]
 ):
     return attribute_risks(_df, _classes(_df, ds, qis, missing), list(sensitive))
+
+
+@st.cache_data(max_entries=8, show_spinner="Counting distinct values per class…")
+def _l_counts(  # noqa: ANN202
+    _df: pd.DataFrame, ds: str, qis: tuple[str, ...], missing: str, sensitive: tuple[str, ...]
+):
+    ec = _classes(_df, ds, qis, missing)
+    return [l_diversity_counts(_df, ec, s) for s in sensitive]
+
+
+@st.cache_data(max_entries=8, show_spinner="Combining risks within households…")
+def _household(  # noqa: ANN202
+    _df: pd.DataFrame,
+    ds: str,
+    qis: tuple[str, ...],
+    missing: str,
+    hid: str,
+    pi: float | None,
+    weight: str | None,
+):
+    ec = _classes(_df, ds, qis, missing)
+    return household_risk(_df, ec, hid, weight_column=weight, sampling_fraction=pi)
 
 
 @st.cache_data(max_entries=8, show_spinner="Leaving each column out in turn…")
@@ -281,11 +304,16 @@ row2[2].metric(
     "f_k > 2: p/(f_k-(1-p)); F_k = f_k: 1/f_k).",
 )
 if summary.journalist is not None:
+    jr = risk.journalist_records_at_risk(
+        _classes(df, ds, key, missing), threshold=float(threshold), sampling_fraction=pi
+    )
     row2[3].metric(
         "Journalist risk",
         _fmt_pct(summary.journalist),
+        f"{jr.records_at_risk:,} records at risk",
+        delta_color="off",
         help="max over classes of 1/F_j with F_j = f_j/π (El Emam): the target need not "
-        "be in the table.",
+        "be in the table. Records at risk (ARX): records in classes with π/f_j above t.",
     )
 else:
     row2[3].metric(
@@ -332,15 +360,57 @@ if attrs:
                 "distance": "ordered" if a.ordered else "equal",
                 "δ (ln)": round(a.delta_disclosure, 4),
                 "basic β": round(a.beta_likeness, 4),
+                "enhanced β": round(a.enhanced_beta_likeness, 4),
             }
             for a in attrs
         ]
     )
     st.dataframe(table, hide_index=True, width="stretch")
+    st.caption(
+        "Enhanced β (Cao & Karras; ARX): the smallest β with (q - p)/p ≤ min(β, -ln p) for "
+        "every value more frequent in a class than in the table; ∞ when no β is enough."
+    )
+    counts = _l_counts(df, ds, key, missing, tuple(a.column for a in attrs))
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {"attribute": c.column, "distinct l of the class": int(v), "records": int(r)}
+                for c in counts
+                for v, r in zip(c.l_values, c.records, strict=True)
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+        height=180,
+    )
     for a in attrs:
         show_warnings(a.warnings)
 else:
     st.caption("Pick a sensitive attribute to see l-diversity, t-closeness, δ and β.")
+
+with st.expander("Household risk (sdcMicro)"):
+    hid = st.selectbox(
+        "Household ID column",
+        [None, *[c for c in columns if c not in qis]],
+        format_func=lambda v: "None" if v is None else v,
+        key="risk_household",
+        help="Members of a household can be re-identified through one another: household "
+        "risk = 1 - prod(1 - r_i) over its members, r_i the individual risk (sdcMicro "
+        "measure_risk with hid, hier_risk_ER = sum over records).",
+    )
+    if hid is not None:
+        try:
+            hr = _household(df, ds, key, missing, hid, pi, weight)
+        except PrivLensError as exc:
+            show_error(exc)
+        else:
+            st.metric(
+                "Expected re-identifications (households)",
+                f"{hr.expected_reidentifications:,.1f}",
+                f"{_fmt_pct(hr.share)} of records, {hr.n_households:,} households",
+                delta_color="off",
+                help="sdcMicro hier_risk_ER: sum over records of their household's risk.",
+            )
 
 # --- distributions -------------------------------------------------------------------------
 ec = _classes(df, ds, key, missing)
