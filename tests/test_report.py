@@ -107,10 +107,15 @@ def test_empty_original_is_refused():
 
 # --- the report is no oracle for the cells a release withholds -------------------------------
 
-SUPPRESS_AGE_SEX = Recipe(
-    steps=(Step(transform="suppress", columns=("age", "sex"), params={"k": 2}),),
-    source_columns=("age", "sex", "hours", "income", "diagnosis"),
-)
+
+def _suppress_age_sex(mode: str = "cells") -> Recipe:
+    return Recipe(
+        steps=(Step(transform="suppress", columns=("age", "sex"), params={"k": 2, "mode": mode}),),
+        source_columns=("age", "sex", "hours", "income", "diagnosis"),
+    )
+
+
+SUPPRESS_AGE_SEX = _suppress_age_sex()
 DEMO_ROLES = {
     "age": "quasi_identifier",
     "sex": "quasi_identifier",
@@ -139,11 +144,9 @@ def _demo_table(outliers=OUTLIERS) -> pd.DataFrame:
     return frame
 
 
-def _release(frame: pd.DataFrame):
-    result = apply(frame, SUPPRESS_AGE_SEX)
-    report = build_report(
-        frame, result.frame, roles=DEMO_ROLES, recipe=SUPPRESS_AGE_SEX, hardening=result
-    )
+def _release(frame: pd.DataFrame, recipe: Recipe = SUPPRESS_AGE_SEX):
+    result = apply(frame, recipe)
+    report = build_report(frame, result.frame, roles=DEMO_ROLES, recipe=recipe, hardening=result)
     return result, report
 
 
@@ -193,16 +196,22 @@ def test_brute_forcing_the_withheld_cells_matches_no_digest_in_the_report():
     assert not published & candidates, "the report holds a digest of the original table"
 
 
-def test_no_report_field_depends_on_the_withheld_cells():
+@pytest.mark.parametrize("mode", ["cells", "records"])  # suppressed cells, removed records
+def test_no_report_field_depends_on_the_withheld_cells(mode):
     # Other values for the withheld cells that the same recipe maps to the same release:
     # the recipient cannot tell these tables apart, and the report must not either.
+    recipe = _suppress_age_sex(mode)
     original = _demo_table()
-    result, report = _release(original)
+    result, report = _release(original, recipe)
+    if mode == "records":
+        assert result.records_removed == 2 and len(result.frame) == len(original) - 2
+    else:
+        assert int(result.frame.isna().to_numpy().sum()) == 4
     expected = {k: v for k, v in report.data.items() if k != "created"}
     others = [{411: (91, "Female"), 1302: (87, "Male")}, {411: (97, "Male"), 1302: (90, "Female")}]
     for other in others:
         alt = _demo_table(other)
-        alt_result, alt_report = _release(alt)
+        alt_result, alt_report = _release(alt, recipe)
         pd.testing.assert_frame_equal(alt_result.frame, result.frame)
         got = {k: v for k, v in alt_report.data.items() if k != "created"}
         differing = sorted(k for k in expected if json.dumps(expected[k], default=str)
