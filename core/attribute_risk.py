@@ -240,6 +240,12 @@ def attribute_risk(
                     else "."
                 )
             )
+    elif ordered and has_na:  # at most one observed value: every distribution is the same
+        t = 0.0
+        warnings.append(
+            f"'{sensitive}' has at most one observed value; missing values are left out of "
+            "the ordered t-closeness, which is 0."
+        )
     else:
         # 0.5 * (sum over present |q - p| + sum over absent p)
         present = np.bincount(pc, np.abs(q - p[pv]) - p[pv], minlength=n_cls)

@@ -65,3 +65,11 @@ def test_ordered_categorical_with_missing_values():
     )
     df["v"] = df["v"].astype(cat)
     assert _ar(df, ["g"], "v").t_closeness == pytest.approx(0.15, abs=1e-15)
+
+
+def test_one_observed_value_and_missing_values_gives_zero():
+    # leaving missing values out leaves one value: every class has the table's distribution
+    df = pd.DataFrame({"g": [1, 1, 2, 2], "v": [5.0, np.nan, 5.0, 5.0]})
+    ar = _ar(df, ["g"], "v")
+    assert ar.t_closeness == 0.0
+    assert any("at most one observed value" in w for w in ar.warnings)
