@@ -462,12 +462,31 @@ def crypto(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
     )  # not tokens: must be refused cleanly
 
 
-@target("workspace.table_fingerprint")
+@target(
+    "workspace.table_fingerprint",
+    "workspace.frame_to_bytes",
+    "workspace.save_project",
+    "workspace.open_project",
+)
 def workspace(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
     try:  # a newer module: skip quietly where it does not exist yet
         fingerprint = importlib.import_module("core.workspace.fingerprint")
     except ModuleNotFoundError:
         return None
+    from core.workspace import model, project, store
+
+    call(store.frame_to_bytes, df)
+    meta = model.DatasetMeta(fingerprint="0" * 64, name="t", n_rows=0, columns=())
+    blob = call(
+        project.save_project,
+        model.Workspace(dataset=meta),
+        df,
+        passphrase="fuzz",
+        include_data=draw(st.booleans()),
+        work_factor=10,
+    )
+    if blob is not None:
+        call(project.open_project, blob, passphrase="fuzz", secret=KEY, table=df)
     return call(fingerprint.table_fingerprint, df, secret=KEY)
 
 

@@ -3,7 +3,7 @@
 A project file is the PrivLens encryption format (AES-256-GCM, scrypt;
 :func:`core.crypto.encrypt_bytes`) around::
 
-    b"privlens-project/v1\\n" || len(JSON) (8 bytes, big-endian) || JSON || [Parquet table]
+    b"privlens-project/v1\\n" || len(JSON) (8 bytes, big-endian) || JSON || [table, Arrow IPC]
 
 The JSON holds the workspace (:meth:`Workspace.to_dict`: recipe with undo/redo, roles,
 kinds, settings, release and export history), the privacy budget's totals, every spend

@@ -6,7 +6,7 @@ A workspace is found by a token, 32 random bytes in URL-safe text
 - ``HMAC-SHA256(server secret, token)`` as the row's lookup key, so the table of workspaces
   cannot be matched against a token without the server secret, and a wrong token finds no
   row;
-- the workspace state (settings, recipe, history: JSON) and the dataset (Parquet), each
+- the workspace state (settings, recipe, history: JSON) and the dataset (Arrow IPC), each
   encrypted in the PrivLens format (AES-256-GCM, :func:`core.crypto.encrypt_bytes`) under a
   key derived from the token with HKDF-SHA256, with a different ``info`` for each, so they
   cannot be swapped with each other or with another workspace's.
@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+import json
 import os
 import re
 import secrets
@@ -41,6 +42,7 @@ from core.errors import (
     WorkspaceError,
     WorkspaceNotFoundError,
 )
+from core.frames import check_frame
 from core.workspace.db import connect
 
 #: Environment variable for the idle time after which a workspace is deleted.
@@ -104,28 +106,57 @@ class StoredWorkspace:
     last_seen: float
 
 
+_DTYPES_KEY = b"privlens.dtypes"
+
+
 def frame_to_bytes(frame: pd.DataFrame) -> bytes:
-    """A table as Parquet bytes, keeping pandas dtypes (so the fingerprint survives).
+    """A table as Arrow IPC stream bytes (zstd), keeping its dtypes (and so its fingerprint).
 
     Raises
     ------
+    ColumnError
+        Column names that are not unique text (see :func:`core.frames.check_frame`).
     WorkspaceError
-        A column mixes value types that Parquet cannot hold.
+        A column mixes value types that Arrow cannot hold.
     """
-    buf = io.BytesIO()
+    frame = check_frame(frame)
     try:
-        frame.to_parquet(buf, engine="pyarrow", index=False)
-    except (pa.ArrowException, TypeError, ValueError):
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
         raise WorkspaceError(
             f"The table ({frame.shape[1]} column(s)) could not be stored: a column mixes value "
             "types. Set each column's kind on the Data page, then try again."
         ) from None
-    return buf.getvalue()
+    dtypes = json.dumps([str(d) for d in frame.dtypes]).encode("utf-8")
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), _DTYPES_KEY: dtypes})
+    sink = io.BytesIO()
+    options = pa.ipc.IpcWriteOptions(compression="zstd")
+    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
 
 
 def frame_from_bytes(data: bytes) -> pd.DataFrame:
-    """The table back from :func:`frame_to_bytes`."""
-    return pd.read_parquet(io.BytesIO(data), engine="pyarrow")
+    """The table back from :func:`frame_to_bytes`, with its original dtypes.
+
+    Raises
+    ------
+    WorkspaceError
+        The bytes are not a stored table.
+    """
+    try:
+        table = pa.ipc.open_stream(data).read_all()
+        dtypes = json.loads((table.schema.metadata or {}).get(_DTYPES_KEY, b"[]"))
+        frame = table.to_pandas()
+    except (pa.ArrowException, ValueError, TypeError):
+        raise WorkspaceError(
+            "The stored table could not be read back. Delete the workspace and load the file again."
+        ) from None
+    for name, dtype in zip(frame.columns, dtypes, strict=False):
+        # pandas reads Python-object columns back as text or numbers: restore the objects
+        if dtype == "object" and frame[name].dtype != object:
+            frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+    return frame
 
 
 class WorkspaceStore:
