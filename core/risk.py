@@ -349,6 +349,8 @@ def _first_rows(class_id: np.ndarray, n_classes: int) -> np.ndarray:
 # Below this many cell comparisons (pattern pairs x QIs) the pattern pairs are always
 # compared directly; above it, whichever of the two algorithms costs less (see below).
 _WILDCARD_DIRECT_CELLS = 20_000_000
+# The grouped algorithm tabulates every pair of missingness patterns (about 40 bytes each).
+_WILDCARD_MAX_MASK_PAIRS = 4_000_000
 
 
 def _wildcard_counts(
@@ -387,6 +389,8 @@ def _wildcard_prefers_direct(pat: np.ndarray) -> bool:
     if direct <= _WILDCARD_DIRECT_CELLS:
         return True
     n_masks = int(np.unique(np.packbits(pat >= 0, axis=1), axis=0).shape[0])
+    if n_masks * n_masks > _WILDCARD_MAX_MASK_PAIRS:  # the pair table would not fit in memory
+        return True
     n_t = min(n_masks * n_masks, 2 ** min(q, 62))
     return direct <= 10 * c * n_t
 
