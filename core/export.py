@@ -16,10 +16,12 @@ By format:
   line feed (XML cannot store them; a carriage return would come back as a line feed),
   nested objects, and more than 16,384 columns. A date-time that Excel cannot hold exactly --
   one with a time zone, a fraction of a millisecond, or before 1900 -- is written as ISO 8601
-  text with its offset (``2024-03-01T10:00:00+01:00``), for the whole column.
-* JSON refuses infinities (JSON has none; they would become ``null``). Times keep every
-  digit they have (milliseconds, micro- or nanoseconds); time-zone-aware times are written
-  as the same instant in UTC (``...Z``).
+  text with its offset (``2024-03-01T10:00:00+01:00``), for the whole column. Floats keep
+  all 17 significant digits (openpyxl alone writes 16, which rounds some doubles).
+* JSON refuses infinities (JSON has none; they would become ``null``). Floats keep every
+  digit, integers of any size stay integers. Date-time columns keep every digit they have
+  (milliseconds, micro- or nanoseconds), time-zone-aware ones as the same instant in UTC
+  (``...Z``); a date-time among other kinds of values is written with its own offset.
 
 Messages name columns, counts and kinds of values, never a value.
 
@@ -431,7 +433,7 @@ def _xlsx_column(s: pd.Series) -> list[Any]:
         inf = np.isinf(v)
         if inf.any():
             raise _xlsx_refusal(s.name, int(inf.sum()), _INFINITE, "replace the infinities")
-        return [float(x) if p else None for x, p in zip(v.tolist(), present, strict=True)]
+        return [_xlsx_float(x) if p else None for x, p in zip(v.tolist(), present, strict=True)]
     if isinstance(s.dtype, pd.CategoricalDtype):  # check each category once, not each cell
         labels, bad, problem = _xlsx_convert(list(s.cat.categories))
         codes = s.cat.codes.to_numpy()
@@ -463,6 +465,16 @@ _CONTROL = (
 )
 _CONTROL_FIX = "remove those characters with a mask step"
 _LONG = f"hold more than {XLSX_MAX_CELL_CHARS:,} characters, the most an Excel cell holds"
+
+
+class _ExactNumber(str):
+    """The shortest round-trip text of a float, written as a number cell as it is."""
+
+
+def _xlsx_float(x: float) -> float | _ExactNumber:
+    """openpyxl writes numbers with 16 significant digits ("%.16g"), which loses the last
+    bit of some doubles; those are written with the 17 digits Python's repr gives."""
+    return x if float(f"{x:.16g}") == x else _ExactNumber(repr(x))
 
 
 def _xlsx_datetimes(s: pd.Series, present: np.ndarray) -> list[Any]:
@@ -515,6 +527,8 @@ def _xlsx_convert(
                 v = None
             elif np.isinf(v):
                 problem = (_INFINITE, "replace the infinities")
+            else:
+                v = _xlsx_float(v)
         elif isinstance(v, dt.datetime):
             ts = pd.Timestamp(v)
             if ts.tzinfo is not None or ts.nanosecond or ts.microsecond % 1000 or ts.year < 1900:
@@ -551,7 +565,11 @@ def _write_xlsx(names: pd.Index, columns: list[list[Any]], buf: io.BytesIO) -> N
     for row in zip(*columns, strict=True):
         cells = []
         for value in row:
-            if isinstance(value, str):
+            if isinstance(value, _ExactNumber):
+                cell = WriteOnlyCell(sheet, value=str(value))
+                cell.data_type = "n"  # the digits go into the sheet unchanged
+                cells.append(cell)
+            elif isinstance(value, str):
                 cell = WriteOnlyCell(sheet, value=value)
                 cell.data_type = "s"  # never "f" (formula), whatever the text starts with
                 cells.append(cell)
@@ -619,10 +637,12 @@ def _json_values(s: pd.Series, unit: str) -> list[Any]:
                 out.append(v)
             elif isinstance(v, np.bool_ | np.integer | np.floating):
                 out.append(v.item())
+            elif isinstance(v, dt.datetime | dt.date | dt.time):
+                out.append(v.isoformat())  # every digit, and the offset of a zoned one
             else:
                 other = True
                 out.append(v)
-        if other:  # date-times and the like, as pandas writes them
+        if other:  # anything else, as pandas writes it
             by_pandas = _json_by_pandas(s, unit)
             plain = (str, bool, int, float, type(None))
             out = [v if isinstance(v, plain) else b for v, b in zip(out, by_pandas, strict=True)]
@@ -631,7 +651,10 @@ def _json_values(s: pd.Series, unit: str) -> list[Any]:
 
 
 def _json_by_pandas(s: pd.Series, unit: str) -> list[Any]:
-    text = s.to_json(orient="values", date_format="iso", date_unit=unit, force_ascii=False)
+    text = _guarded(
+        "json",
+        lambda: s.to_json(orient="values", date_format="iso", date_unit=unit, force_ascii=False),
+    )
     return list(json.loads(str(text)))
 
 

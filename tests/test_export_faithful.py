@@ -381,11 +381,37 @@ def test_any_column_is_written_or_refused_without_its_values(fmt, frame):
         return
     if fmt == "parquet":  # what Parquet writes, it gives back
         back = pd.read_parquet(io.BytesIO(f.data))
-        for c in frame.columns:
-            want, got = frame[c].tolist(), back[c].tolist()
-            assert len(want) == len(got)
-            for w, g in zip(want, got, strict=True):
-                assert (pd.isna(w) and pd.isna(g)) or w == g
+        got_columns = {c: back[c].tolist() for c in frame.columns}
+    elif fmt == "json":
+        records = json.loads(f.data)
+        got_columns = {c: [r[c] for r in records] for c in frame.columns}
+    elif fmt == "xlsx":
+        rows = _xlsx_values(f.data)
+        rows += [[None] * frame.shape[1]] * (len(frame) + 1 - len(rows))  # empty last rows
+        got_columns = {c: [r[j] for r in rows[1:]] for j, c in enumerate(frame.columns)}
+    else:
+        return
+    for c in frame.columns:
+        for w, g in zip(frame[c].tolist(), got_columns[c], strict=True):
+            assert _same(w, g), (fmt, c, w, g)
+
+
+def _same(want: object, got: object) -> bool:
+    """A value read back equals the one written (date-times may come back as ISO text)."""
+    if _missing(want) or _missing(got):
+        return _missing(want) and _missing(got)
+    if isinstance(want, dt.datetime) and isinstance(got, str):
+        back = pd.Timestamp(got)
+        return back == pd.Timestamp(want) and (back.tzinfo is None) == (want.tzinfo is None)
+    if isinstance(want, dt.datetime) and isinstance(got, dt.datetime):
+        return pd.Timestamp(got) == pd.Timestamp(want)
+    if isinstance(want, bool | np.bool_) or isinstance(got, bool):
+        return type(got) is bool and bool(want) == got
+    return want == got
+
+
+def _missing(v: object) -> bool:
+    return v is None or v is pd.NaT or (isinstance(v, float) and np.isnan(v))
 
 
 def test_parquet_refuses_a_column_mixing_naive_and_zoned_date_times():
@@ -427,3 +453,18 @@ def test_json_keeps_every_digit_of_a_float():
         assert [r["x"] for r in records] == values
         assert [r["obj"] for r in records] == [1 / 3, "t", BIG, None, True, 2.0]
         assert records[0]["when"] == "2024-01-01T10:00:00.123" and records[5]["when"] is None
+
+
+def test_xlsx_keeps_every_bit_of_a_float():
+    values = [3.3351102250285852e16, 0.1 + 0.2, 1 / 3, 5e-324, 1.5]
+    frame = pd.DataFrame({"x": values, "o": pd.Series(values, dtype=object).astype(object)})
+    frame.loc[0, "o"] = "t"  # an object column, so each value is checked on its own
+    rows = _xlsx_values(export_table(frame, "xlsx").data)
+    assert [r[0] for r in rows[1:]] == values
+    assert [r[1] for r in rows[1:]] == ["t", *values[1:]]
+
+
+def test_json_keeps_microseconds_in_a_mixed_column():
+    frame = pd.DataFrame({"m": pd.Series([False, dt.datetime(2000, 1, 1, 0, 0, 0, 1)])})
+    records = json.loads(export_table(frame, "json").data)
+    assert pd.Timestamp(records[1]["m"]) == pd.Timestamp(2000, 1, 1, 0, 0, 0, 1)
