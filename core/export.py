@@ -124,6 +124,9 @@ def neutralize_formulas(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
             continue
         text = s.astype("string")
         hit = text.str.startswith(FORMULA_PREFIXES).fillna(False).to_numpy(dtype=bool)
+        if hit.any() and pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
+            # a number among text (-5) is a number, not a formula
+            hit &= np.fromiter((isinstance(v, str) for v in s.tolist()), bool, len(s))
         if hit.any():
             n = int(hit.sum())
             changed += n

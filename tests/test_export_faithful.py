@@ -468,3 +468,10 @@ def test_json_keeps_microseconds_in_a_mixed_column():
     frame = pd.DataFrame({"m": pd.Series([False, dt.datetime(2000, 1, 1, 0, 0, 0, 1)])})
     records = json.loads(export_table(frame, "json").data)
     assert pd.Timestamp(records[1]["m"]) == pd.Timestamp(2000, 1, 1, 0, 0, 0, 1)
+
+
+def test_csv_neutralizes_text_but_not_numbers_in_a_mixed_column():
+    frame = pd.DataFrame({"m": pd.Series([-5, "-2+3", -1.5, None], dtype=object)})
+    f = export_table(frame, "csv")
+    assert _csv_rows(f.data) == [["m"], ["-5"], ["'-2+3"], ["-1.5"], [""]]
+    assert f.neutralized_cells == 1
