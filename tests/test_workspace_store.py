@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -77,15 +78,15 @@ def test_another_server_secret_finds_nothing(db):
         WorkspaceStore.open(db, secret=b"t" * 32).load(token)
 
 
-@pytest.mark.parametrize("column", ["state", "data"])
-def test_tampered_stored_data_is_refused(db, adult, column):
+@pytest.mark.parametrize(("table", "column"), [("workspaces", "state"), ("workspace_data", "data")])
+def test_tampered_stored_data_is_refused(db, adult, table, column):
     store = WorkspaceStore.open(db, secret=SECRET)
     token = store.create(state=b"x" * 100, data=adult)
     raw = sqlite3.connect(db)
-    (blob,) = raw.execute(f"SELECT {column} FROM workspaces").fetchone()
+    (blob,) = raw.execute(f"SELECT {column} FROM {table}").fetchone()
     flipped = bytearray(blob)
     flipped[-40] ^= 1  # one bit of the last chunk
-    raw.execute(f"UPDATE workspaces SET {column} = ?", (bytes(flipped),))
+    raw.execute(f"UPDATE {table} SET {column} = ?", (bytes(flipped),))
     raw.commit()
     with pytest.raises(WorkspaceError, match="integrity check"):
         store.load(token)
@@ -95,7 +96,7 @@ def test_state_and_data_cannot_be_swapped(db, adult):
     store = WorkspaceStore.open(db, secret=SECRET)
     token = store.create(state=b"x", data=adult)
     raw = sqlite3.connect(db)
-    raw.execute("UPDATE workspaces SET state = data")
+    raw.execute("UPDATE workspaces SET state = (SELECT data FROM workspace_data)")
     raw.commit()
     with pytest.raises(WorkspaceError, match="integrity check"):
         store.load(token)
@@ -107,7 +108,8 @@ def test_another_workspace_blob_does_not_open(db, adult):
     store.create(state=b"theirs", data=adult)
     raw = sqlite3.connect(db)
     raw.execute(
-        "UPDATE workspaces SET state = (SELECT state FROM workspaces WHERE data IS NOT NULL)"
+        "UPDATE workspaces SET state = (SELECT w.state FROM workspaces w "
+        "JOIN workspace_data d ON d.lookup = w.lookup)"
     )
     raw.commit()
     with pytest.raises(WorkspaceError, match="integrity check"):
@@ -117,13 +119,14 @@ def test_another_workspace_blob_does_not_open(db, adult):
 def test_expiry_deletes_data_then_the_row(db, adult):
     store = WorkspaceStore.open(db, secret=SECRET, idle_seconds=60)
     old = store.create(state=b"old", data=adult)
-    (blob,) = store.conn.execute("SELECT data FROM workspaces").fetchone()
+    (blob,) = store.conn.execute("SELECT data FROM workspace_data").fetchone()
     piece = blob[1000:1064]
     assert piece in db.read_bytes()
     store.conn.execute("UPDATE workspaces SET last_seen = last_seen - 61")
     fresh = store.create(state=b"fresh")
     assert store.expire() == 1
     assert store.conn.execute("SELECT count(*) FROM workspaces").fetchone()[0] == 1
+    assert store.conn.execute("SELECT count(*) FROM workspace_data").fetchone()[0] == 0
     assert piece not in db.read_bytes()  # the ciphertext itself is overwritten in the file
     with pytest.raises(WorkspaceNotFoundError):
         store.load(old)
@@ -187,3 +190,28 @@ def test_stored_table_keeps_its_fingerprint(df):
         return  # refused cleanly (e.g. a column mixing value types)
     back = frame_from_bytes(raw)
     assert table_fingerprint(back, secret=SECRET) == table_fingerprint(df, secret=SECRET)
+
+
+def test_migration_from_version_1_keeps_stored_workspaces(db, adult):
+    # a version-1 file: the table inline in the workspaces row
+    from core.workspace.db import MIGRATIONS, SCHEMA_VERSION
+
+    raw = sqlite3.connect(db)
+    raw.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    v1 = WorkspaceStore(raw, secret=SECRET)
+    token = new_token()
+    state, data = v1._seal(token, b"v1 state", adult)
+    raw.execute(
+        "INSERT INTO workspaces (lookup, created_at, last_seen, state, data) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (v1._lookup(token), 1.0, time.time(), state, data),
+    )
+    raw.commit()
+    raw.close()
+    store = WorkspaceStore.open(db, secret=SECRET)  # migrates to the current version
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    back = store.load(token)
+    assert back.state == b"v1 state"
+    assert table_fingerprint(back.data, secret=SECRET) == table_fingerprint(adult, secret=SECRET)
+    columns = [r[1] for r in store.conn.execute("PRAGMA table_info(workspaces)")]
+    assert "data" not in columns

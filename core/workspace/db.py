@@ -32,7 +32,7 @@ SECRET_BYTES = 32
 
 #: Migration ``i`` takes the schema from version ``i`` to ``i + 1``.
 MIGRATIONS: tuple[str, ...] = (
-    # 0 -> 1: budgets, spends, audit log, workspaces
+    # 0 -> 1: budgets, spends, audit log, workspaces (with their table inline)
     """
     CREATE TABLE budgets (
         fingerprint   TEXT PRIMARY KEY,
@@ -68,6 +68,18 @@ MIGRATIONS: tuple[str, ...] = (
         data       BLOB
     );
     CREATE INDEX workspaces_by_age ON workspaces(last_seen);
+    """,
+    # 1 -> 2: tables move to their own rows, so marking a workspace as used or saving its
+    # settings no longer rewrites the whole table's blob
+    """
+    CREATE TABLE workspace_data (
+        lookup BLOB PRIMARY KEY REFERENCES workspaces(lookup) ON DELETE CASCADE,
+        data   BLOB NOT NULL
+    );
+    INSERT INTO workspace_data (lookup, data)
+        SELECT lookup, data FROM workspaces WHERE data IS NOT NULL;
+    UPDATE workspaces SET data = NULL;
+    ALTER TABLE workspaces DROP COLUMN data;
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -200,16 +200,36 @@ class WorkspaceStore:
 
     # --- writing ----------------------------------------------------------------------------
 
+    def _write(self, statements: list[tuple[str, tuple[object, ...]]]) -> int:
+        """Run statements in one ``BEGIN IMMEDIATE`` transaction; the last one's rowcount."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            count = 0
+            for sql, args in statements:
+                count = self.conn.execute(sql, args).rowcount
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+        return count
+
     def create(self, *, state: bytes, data: pd.DataFrame | None = None) -> str:
         """Store a new workspace; return its token (give it to the user, keep it nowhere)."""
         token = new_token()
         now = time.time()
+        lookup = self._lookup(token)
         sealed_state, sealed_data = self._seal(token, state, data)
-        self.conn.execute(
-            "INSERT INTO workspaces (lookup, created_at, last_seen, state, data) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (self._lookup(token), now, now, sealed_state, sealed_data),
-        )
+        statements: list[tuple[str, tuple[object, ...]]] = [
+            (
+                "INSERT INTO workspaces (lookup, created_at, last_seen, state) VALUES (?, ?, ?, ?)",
+                (lookup, now, now, sealed_state),
+            )
+        ]
+        if sealed_data is not None:
+            statements.append(
+                ("INSERT INTO workspace_data (lookup, data) VALUES (?, ?)", (lookup, sealed_data))
+            )
+        self._write(statements)
         return token
 
     def save(self, token: str, *, state: bytes, data: pd.DataFrame | None = None) -> None:
@@ -221,11 +241,21 @@ class WorkspaceStore:
             No workspace for this token (wrong, expired or deleted).
         """
         self._require(token)
+        lookup = self._lookup(token)
         sealed_state, sealed_data = self._seal(token, state, data)
-        self.conn.execute(
-            "UPDATE workspaces SET state = ?, data = ?, last_seen = ? WHERE lookup = ?",
-            (sealed_state, sealed_data, time.time(), self._lookup(token)),
-        )
+        statements: list[tuple[str, tuple[object, ...]]] = [
+            ("DELETE FROM workspace_data WHERE lookup = ?", (lookup,)),
+            (
+                "UPDATE workspaces SET state = ?, last_seen = ? WHERE lookup = ?",
+                (sealed_state, time.time(), lookup),
+            ),
+        ]
+        if sealed_data is not None:
+            statements.insert(
+                1,
+                ("INSERT INTO workspace_data (lookup, data) VALUES (?, ?)", (lookup, sealed_data)),
+            )
+        self._write(statements)
 
     def save_state(self, token: str, *, state: bytes) -> None:
         """Replace only the state (settings change often; the table rarely)."""
@@ -244,22 +274,18 @@ class WorkspaceStore:
         return sealed_state, encrypt_bytes(frame_to_bytes(data), key=_key(token, b"data"))
 
     def delete(self, token: str) -> bool:
-        """Delete the workspace now, data first; True if there was one."""
+        """Delete the workspace now, its table first; True if there was one."""
         lookup = self._lookup(token)
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            self.conn.execute(
-                "UPDATE workspaces SET data = NULL, state = NULL WHERE lookup = ?", (lookup,)
-            )
-            gone = self.conn.execute("DELETE FROM workspaces WHERE lookup = ?", (lookup,)).rowcount
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+        gone = self._write(
+            [
+                ("DELETE FROM workspace_data WHERE lookup = ?", (lookup,)),
+                ("DELETE FROM workspaces WHERE lookup = ?", (lookup,)),
+            ]
+        )
         return bool(gone)
 
     def expire(self, *, now: float | None = None) -> int:
-        """Delete every workspace idle for longer than ``idle_seconds``, data first.
+        """Delete every workspace idle for longer than ``idle_seconds``, tables first.
 
         Returns
         -------
@@ -267,25 +293,22 @@ class WorkspaceStore:
             How many workspaces were deleted.
         """
         cutoff = (time.time() if now is None else now) - self.idle_seconds
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            self.conn.execute(
-                "UPDATE workspaces SET data = NULL, state = NULL WHERE last_seen < ?", (cutoff,)
-            )
-            gone = self.conn.execute(
-                "DELETE FROM workspaces WHERE last_seen < ?", (cutoff,)
-            ).rowcount
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
-        return int(gone)
+        return self._write(
+            [
+                (
+                    "DELETE FROM workspace_data WHERE lookup IN "
+                    "(SELECT lookup FROM workspaces WHERE last_seen < ?)",
+                    (cutoff,),
+                ),
+                ("DELETE FROM workspaces WHERE last_seen < ?", (cutoff,)),
+            ]
+        )
 
     # --- reading ----------------------------------------------------------------------------
 
-    def _require(self, token: str) -> tuple[float, float, bytes | None, bytes | None]:
+    def _require(self, token: str) -> tuple[float, float, bytes | None]:
         row = self.conn.execute(
-            "SELECT created_at, last_seen, state, data FROM workspaces WHERE lookup = ?",
+            "SELECT created_at, last_seen, state FROM workspaces WHERE lookup = ?",
             (self._lookup(token),),
         ).fetchone()
         if row is not None and row[1] < time.time() - self.idle_seconds:
@@ -296,7 +319,7 @@ class WorkspaceStore:
                 "No workspace matches this link: it is wrong, or the workspace expired or was "
                 "deleted. Start a new workspace, or open a saved project file."
             )
-        return row[0], row[1], row[2], row[3]
+        return row[0], row[1], row[2]
 
     def load(self, token: str) -> StoredWorkspace:
         """Decrypt and return the workspace, and mark it as used now.
@@ -308,7 +331,11 @@ class WorkspaceStore:
         WorkspaceError
             The stored data fails authentication (it was altered), so nothing is returned.
         """
-        created, _, sealed_state, sealed_data = self._require(token)
+        created, _, sealed_state = self._require(token)
+        found = self.conn.execute(
+            "SELECT data FROM workspace_data WHERE lookup = ?", (self._lookup(token),)
+        ).fetchone()
+        sealed_data = None if found is None else found[0]
         try:
             state = decrypt_bytes(sealed_state or b"", key=_key(token, b"state"))
             data = (
