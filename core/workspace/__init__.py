@@ -5,7 +5,8 @@ The parts: :mod:`core.workspace.model` (the frozen workspace value and its JSON)
 :mod:`core.workspace.db` (the SQLite file, its migrations and the server secret),
 :mod:`core.workspace.budget` (privacy budgets per table, transactional spends, audit log),
 :mod:`core.workspace.store` (workspaces encrypted under a key derived from the link token)
-and :mod:`core.workspace.project` (one encrypted project file). Import from
+:mod:`core.workspace.project` (one encrypted project file) and
+:mod:`core.workspace.session` (a workspace saved at every change, its releases charged). Import from
 ``core.workspace``; the parts may move.
 """
 
@@ -27,6 +28,7 @@ from core.workspace.model import (
     Workspace,
 )
 from core.workspace.project import Budget, Project, open_project, restore_budget, save_project
+from core.workspace.session import WorkspaceSession
 from core.workspace.store import (
     StoredWorkspace,
     WorkspaceStore,
@@ -52,6 +54,7 @@ __all__ = [
     "SpendRecord",
     "StoredWorkspace",
     "Workspace",
+    "WorkspaceSession",
     "WorkspaceStore",
     "connect",
     "default_db_path",
