@@ -4,9 +4,9 @@ The parts: :mod:`core.workspace.model` (the frozen workspace value and its JSON)
 :mod:`core.workspace.fingerprint` (the keyed table fingerprint that keys a budget),
 :mod:`core.workspace.db` (the SQLite file, its migrations and the server secret),
 :mod:`core.workspace.budget` (privacy budgets per table, transactional spends, audit log),
-:mod:`core.workspace.store` (workspaces encrypted under a key derived from the link token)
-:mod:`core.workspace.project` (one encrypted project file) and
-:mod:`core.workspace.session` (a workspace saved at every change, its releases charged). Import from
+:mod:`core.workspace.store` (workspaces encrypted under a key derived from the link token),
+:mod:`core.workspace.project` (one encrypted project file) and :mod:`core.workspace.session`
+(a workspace saved at every change, its releases charged). Import from
 ``core.workspace``; the parts may move.
 """
 
