@@ -215,3 +215,11 @@ def test_migration_from_version_1_keeps_stored_workspaces(db, adult):
     assert table_fingerprint(back.data, secret=SECRET) == table_fingerprint(adult, secret=SECRET)
     columns = [r[1] for r in store.conn.execute("PRAGMA table_info(workspaces)")]
     assert "data" not in columns
+
+
+def test_a_table_above_the_database_limit_is_refused_cleanly(db, adult):
+    store = WorkspaceStore.open(db, secret=SECRET)
+    store.conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 10_000)  # stands in for the 1 GB limit
+    with pytest.raises(WorkspaceError, match="too large"):
+        store.create(state=b"x", data=adult)
+    assert store.conn.execute("SELECT count(*) FROM workspaces").fetchone()[0] == 0

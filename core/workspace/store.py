@@ -207,6 +207,13 @@ class WorkspaceStore:
             count = 0
             for sql, args in statements:
                 count = self.conn.execute(sql, args).rowcount
+        except sqlite3.DataError:
+            self.conn.execute("ROLLBACK")
+            raise WorkspaceError(
+                "The table is too large to keep in the workspace database (SQLite's limit is "
+                "about 1 GB per stored table). Work on a smaller extract, or save a project "
+                "file instead."
+            ) from None
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
