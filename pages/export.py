@@ -7,7 +7,13 @@ import streamlit as st
 
 from core import crypto
 from core.errors import PrivLensError
-from core.export import FORMATS, XLSX_MAX_ROWS, build_download, estimate_build
+from core.export import (
+    FORMATS,
+    XLSX_MAX_ROWS,
+    build_download,
+    check_exportable,
+    estimate_build,
+)
 from core.limits import EXPORT_ESTIMATE_MIN_ROWS
 from core.report import build_report
 from ui.feedback import show_error
@@ -232,6 +238,24 @@ if fmt == "xlsx" and len(released) > XLSX_MAX_ROWS:
     ready = False
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def _refusal(_frame: pd.DataFrame, token: str, fmt: str) -> str | None:
+    """The format's refusal of this table, if any (a message with no cell value), or None."""
+    try:
+        check_exportable(_frame, fmt)
+    except PrivLensError as exc:
+        return str(exc)
+    return None
+
+
+refusal = _refusal(released, f"{dataset_id()}:{recipe.to_json() if recipe else ''}", fmt)
+if refusal:
+    # Checked before the button: a refusal raised inside the on-click builder would show only
+    # as a generic failure under it.
+    show_error(refusal)
+    ready = False
+
+
 @st.cache_data(max_entries=8, show_spinner="Estimating the download's size and build time…")
 def _estimate(
     _frame: pd.DataFrame, token: str, fmt: str, bundle: bool, encrypted: bool, passphrase: bool
@@ -286,5 +310,5 @@ st.download_button(
     disabled=not ready,
     help="The file is built when you click, in memory, and is never stored on the server.",
 )
-if not ready:
+if not ready and not refusal:
     st.caption("Set the passphrase (twice) or generate a key to enable the download.")

@@ -69,3 +69,20 @@ def test_dp_budget_spent_on_the_dataset_reaches_the_report(app):
     _open(app)
     assert not app.exception
     assert any("ε = 0.5" in m.value for m in app.markdown)
+
+
+def test_a_format_that_cannot_hold_the_table_is_refused_before_the_click(app):
+    import pandas as pd
+
+    # A column mixing numbers and text: CSV holds it, Parquet would have to change it.
+    mixed = pd.DataFrame({"code": [1, "x", 3], "age": [30, 40, 50]}, dtype=object)
+    app.session_state["dataset"] = mixed
+    app.session_state["dataset_id"] = "mixed-kinds"
+    app.session_state["hardening"] = None
+    _open(app)
+    assert not _download(app).proto.disabled  # CSV, the default, holds it
+    app.selectbox(key="export_format").set_value("parquet").run()
+    assert not app.exception
+    assert any("code" in e.value and "Parquet" in e.value for e in app.error)
+    assert _download(app).proto.disabled
+    assert not any("passphrase (twice)" in c.value for c in app.caption)
