@@ -25,7 +25,7 @@ from ui import nav
 from ui.feedback import show_error, show_warnings
 from ui.router import ensure_routed
 from ui.state import dataset_id, require_dataset, roles
-from ui.text import md, md_list
+from ui.text import md, md_list, plot_label, plot_labels
 
 ensure_routed()  # a deep link right after start-up must still go through app.py
 
@@ -106,11 +106,13 @@ def _heatmap(
     """Annotated matrix on a fixed [-1, 1] diverging scale; non-significant cells grey.
 
     Invisible square markers sit on the cells so a click selects a pair (plotly heatmap
-    traces do not report selections).
+    traces do not report selections). Names are shown HTML-escaped; a click is mapped back to
+    the columns by the marker's position (see :func:`_clicked_pair`).
     """
     k = len(labels)
-    x = list(labels)
-    y = list(labels)
+    shown = plot_labels(labels)
+    x = shown
+    y = shown
     significant = np.isfinite(values) & (p_adj <= alpha)
     grey = np.isfinite(values) & ~significant
     text = np.where(np.isfinite(values), np.vectorize(lambda v: f"{v:.2f}")(values), "n/a")
@@ -149,14 +151,14 @@ def _heatmap(
     )
     xx, yy = np.meshgrid(np.arange(k), np.arange(k))
     hover = [
-        f"{labels[j]} × {labels[i]}<br>value {text[i, j]}<br>adjusted p "
+        f"{shown[j]} × {shown[i]}<br>value {text[i, j]}<br>adjusted p "
         + (f"{p_adj[i, j]:.3g}" if np.isfinite(p_adj[i, j]) else "n/a")
         for i, j in zip(yy.ravel(), xx.ravel(), strict=True)
     ]
     fig.add_trace(
         go.Scatter(
-            x=[labels[j] for j in xx.ravel()],
-            y=[labels[i] for i in yy.ravel()],
+            x=[shown[j] for j in xx.ravel()],
+            y=[shown[i] for i in yy.ravel()],
             mode="markers",
             marker={"symbol": "square", "size": max(8, 420 // max(k, 1)), "opacity": 0},
             hovertext=hover,
@@ -176,16 +178,24 @@ def _heatmap(
     return fig
 
 
-def _clicked_pair(event: object) -> tuple[str, str] | None:
-    """The (column, row) label of a clicked cell, from a plotly selection event."""
+def _clicked_pair(event: object, labels: tuple[str, ...]) -> tuple[str, str] | None:
+    """The (column, row) names of a clicked cell, from a plotly selection event.
+
+    The chart shows escaped names, so the cell is found by the marker's index (row-major over
+    the k × k grid of :func:`_heatmap`), never by the label shown.
+    """
     try:
         points = event["selection"]["points"]  # type: ignore[index]
     except (KeyError, TypeError):
         return None
+    k = len(labels)
     for pt in points or ():
-        a, b = str(pt.get("x")), str(pt.get("y"))
-        if a != b:
-            return a, b
+        index = pt.get("point_index")
+        if not isinstance(index, int) or not 0 <= index < k * k:
+            continue
+        i, j = divmod(index, k)
+        if i != j:
+            return labels[j], labels[i]
     return None
 
 
@@ -202,8 +212,11 @@ def _drilldown(df: pd.DataFrame, a: str, b: str) -> None:
             f"Plot shows a uniform random sample of {DRILLDOWN_MAX_POINTS:,} of "
             f"{len(pair):,} complete rows; the trend line and boxes use all of them."
         )
+    la, lb = plot_label(a), plot_label(b)
     if a in num and b in num:
-        fig = px.scatter(shown, x=a, y=b, opacity=0.35, title=f"{b} against {a}")
+        fig = px.scatter(
+            shown.set_axis([la, lb], axis=1), x=la, y=lb, opacity=0.35, title=f"{lb} against {la}"
+        )
         xv, yv = pair[a].to_numpy(float), pair[b].to_numpy(float)
         if np.ptp(xv) > 0:
             slope, intercept = np.polyfit(xv, yv, 1)
@@ -215,18 +228,21 @@ def _drilldown(df: pd.DataFrame, a: str, b: str) -> None:
         cat, val = (b, a) if a in num else (a, b)
         top = pair[cat].value_counts().index[:20]
         kept = pair[pair[cat].isin(top)]
+        lc, lv = plot_label(cat), plot_label(val)
         fig = px.box(
-            kept,
-            x=cat,
-            y=val,
+            pd.DataFrame({lc: plot_labels(kept[cat]), lv: kept[val].to_numpy()}),
+            x=lc,
+            y=lv,
             points="all" if len(kept) <= DRILLDOWN_MAX_POINTS else "outliers",
-            title=f"{val} by {cat}" + (" (20 most frequent categories)" if len(top) == 20 else ""),
+            title=f"{lv} by {lc}" + (" (20 most frequent categories)" if len(top) == 20 else ""),
         )
     else:
         top_a = pair[a].value_counts().index[:30]
         top_b = pair[b].value_counts().index[:30]
         kept = pair[pair[a].isin(top_a) & pair[b].isin(top_b)]
         table = pd.crosstab(kept[a], kept[b], normalize="index")
+        table.index = pd.Index(plot_labels(table.index), name=la)
+        table.columns = pd.Index(plot_labels(table.columns), name=lb)
         fig = px.imshow(
             table,
             zmin=0,
@@ -234,7 +250,7 @@ def _drilldown(df: pd.DataFrame, a: str, b: str) -> None:
             color_continuous_scale="Blues",
             text_auto=".2f",
             aspect="auto",
-            title=f"Share of each '{b}' value within each '{a}' value"
+            title=f"Share of each '{lb}' value within each '{la}' value"
             + (" (30 most frequent of each)" if len(top_a) == 30 or len(top_b) == 30 else ""),
         )
     st.plotly_chart(fig, key="corr_drill_chart")
@@ -272,15 +288,16 @@ def _leakage_section(
         return
     show_warnings(report.warnings)
     frame = report.frame()
+    shown = frame.iloc[::-1].assign(column=lambda f: plot_labels(f["column"]))
     fig = px.bar(
-        frame.iloc[::-1],
+        shown,
         x="score",
         y="column",
         orientation="h",
         color="proxy",
         color_discrete_map={True: "#b2182b", False: "#4393c3"},
         range_x=[0, 1],
-        title=f"How much each column reveals '{sensitive}'",
+        title=f"How much each column reveals '{plot_label(sensitive)}'",
         labels={"score": "max(association, normalized mutual information)"},
     )
     fig.add_vline(x=PROXY_THRESHOLD, line_dash="dot", annotation_text="proxy threshold")
@@ -410,7 +427,7 @@ if assoc is not None:
         on_select="rerun",
         selection_mode="points",
     )
-    clicked = _clicked_pair(event)
+    clicked = _clicked_pair(event, assoc.columns)
     pairs = assoc.pairs()
     squares = {"association": assoc.frame("value")}
 else:
@@ -425,7 +442,7 @@ else:
                 on_select="rerun",
                 selection_mode="points",
             )
-            clicked = _clicked_pair(event) or clicked
+            clicked = _clicked_pair(event, res.columns) or clicked
     pairs = pd.concat([res.pairs() for res in results.values()], ignore_index=True)
     pairs = pairs.iloc[np.argsort(-pairs["r"].abs().fillna(-1).to_numpy(), kind="stable")]
     squares = {m: res.frame("r") for m, res in results.items()}

@@ -18,7 +18,7 @@ from ui.feedback import show_error, show_warnings
 from ui.router import ensure_routed
 from ui.state import dataset_id, require_dataset, role_columns
 from ui.text import md as escape_md
-from ui.text import md_list
+from ui.text import md_list, plot_labels
 
 ensure_routed()  # a deep link right after start-up must still go through app.py
 
@@ -464,6 +464,7 @@ def live_panel() -> None:
         original = noisy = None
     if original is not None and noisy is not None:
         ofig = go.Figure()
+        labs = labs if is_numeric else plot_labels(labs)  # categories come from the file
         ofig.add_trace(go.Bar(x=labs, y=original, name="original", opacity=0.6, marker_color=BLUE))
         ofig.add_trace(go.Bar(x=labs, y=noisy, name=what, opacity=0.6, marker_color=ORANGE))
         ofig.update_layout(

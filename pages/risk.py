@@ -20,7 +20,7 @@ from core.roles import Role
 from ui.feedback import show_error, show_warnings
 from ui.router import ensure_routed
 from ui.state import dataset_id, require_dataset, role_columns
-from ui.text import md, md_list
+from ui.text import md, md_list, plot_labels
 
 ensure_routed()  # a deep link right after start-up must still go through app.py
 
@@ -493,7 +493,7 @@ def _drivers(df: pd.DataFrame, ds: str, key: tuple[str, ...], missing: str) -> N
         contrib = _contributions(df, ds, key, missing)
         cdf = pd.DataFrame(
             {
-                "column": [c.column for c in contrib],
+                "column": plot_labels(c.column for c in contrib),
                 "uniques removed when left out": [c.uniques_removed for c in contrib],
                 "k without it": [c.k_without for c in contrib],
             }
@@ -539,7 +539,7 @@ def _drivers(df: pd.DataFrame, ds: str, key: tuple[str, ...], missing: str) -> N
     if subsets:
         sdf = pd.DataFrame(
             {
-                "subset": [" + ".join(s.columns) for s in subsets],
+                "subset": [" + ".join(plot_labels(s.columns)) for s in subsets],
                 "size": [len(s.columns) for s in subsets],
                 "distinction": [s.distinction for s in subsets],
                 "separation": [s.separation for s in subsets],
@@ -660,7 +660,7 @@ def _special_uniques(
     )
     left, right = st.columns(2)
     contrib = pd.DataFrame(
-        {"column": list(res.quasi_identifiers), "share": list(res.attribute_contribution)}
+        {"column": plot_labels(res.quasi_identifiers), "share": list(res.attribute_contribution)}
     ).sort_values("share", ascending=False)
     fig = px.bar(
         contrib,

@@ -15,10 +15,16 @@ web and e-mail addresses are linked after escapes are resolved (the GFM autolink
 the parsed text), so :func:`md` also puts an invisible word joiner (U+2060) inside ``www.``,
 ``http:``/``https:`` and before ``@``, which stops the autolink without changing what the
 reader sees.
+
+Plotly charts are not markdown but render a small HTML subset in titles, axis and tick labels,
+legend entries, annotations and hover text (``<a href>``, ``<b>``, ``<br>`` …), and hover
+templates substitute ``%{...}``. :func:`plot_label` HTML-escapes a name or value for a chart and
+writes ``%`` as an entity, which plotly shows as the character without substituting anything.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable
 
@@ -65,3 +71,34 @@ def md(text: object) -> str:
 def md_list(items: Iterable[object]) -> str:
     """Escaped items joined with ", " (for messages that list column names)."""
     return ", ".join(md(i) for i in items)
+
+
+def plot_label(text: object) -> str:
+    """Escape ``text`` for a plotly chart: title, axis or tick label, legend entry, hover text.
+
+    Parameters
+    ----------
+    text : object
+        Anything; it is converted with ``str``.
+
+    Returns
+    -------
+    str
+        The text, HTML-escaped on one line, with ``%`` written as ``&#37;`` so a hover template
+        does not read ``%{...}`` in it; plotly shows the entities as the characters they stand
+        for.
+
+    Examples
+    --------
+    >>> print(plot_label('<a href="https://evil.example">x</a> %{y}'))
+    &lt;a href=&quot;https://evil.example&quot;&gt;x&lt;/a&gt; &#37;{y}
+    >>> print(plot_label("age_group"))
+    age_group
+    """
+    one_line = _CONTROL.sub("", _LINE_BREAKS.sub(" ", str(text)))
+    return html.escape(one_line).replace("%", "&#37;")
+
+
+def plot_labels(items: Iterable[object]) -> list[str]:
+    """:func:`plot_label` of each item, in order."""
+    return [plot_label(i) for i in items]
