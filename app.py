@@ -13,6 +13,7 @@ import streamlit as st
 from core.errors import PrivLensError
 from core.samples import ADULT_CITATION, ADULT_NOTE, adult
 from ui import nav
+from ui.downloads import serve_downloads_by_whole_content
 from ui.state import set_dataset
 from ui.text import md
 from ui.uploads import keep_uploads_in_memory
@@ -22,6 +23,7 @@ from ui.uploads import keep_uploads_in_memory
 ICON = Path(__file__).parent / "ui" / "assets" / "privlens.png"
 st.set_page_config(page_title="PrivLens", page_icon=str(ICON), layout="wide")
 keep_uploads_in_memory()  # no upload is ever spooled to a temporary file
+serve_downloads_by_whole_content()  # no one is served another's download of the same shape
 
 
 @st.cache_data(max_entries=1, show_spinner="Loading the Adult sample…")
