@@ -463,6 +463,7 @@ def _harden(args: argparse.Namespace, out: TextIO, progress: _Progress) -> int:
     if not export:
         _table_extension(Path(args.output))
     recipe = Recipe.from_json(Path(args.recipe).read_bytes())
+    budget = _noise_budget(recipe, args.epsilon_budget)  # before any work
     df = _load(args.file, args.na_values, progress)
     validate(df, recipe)  # before asking for a key
     secrets = _collect_secrets(recipe.secrets_needed(), args.key_file or [], getpass.getpass)
@@ -478,7 +479,10 @@ def _harden(args: argparse.Namespace, out: TextIO, progress: _Progress) -> int:
     )
     output = Path(args.output)
     if export:
-        written = _write_export(args, df, recipe, result, fmt, base, encryption, progress)
+        spent = None if budget is None else (budget["epsilon_spent"], budget["delta_spent"])
+        written = _write_export(
+            args, df, recipe, result, fmt, base, encryption, progress, dp_spent=spent
+        )
     else:
         progress(f"Writing {output.name}")
         write_table(result.frame, output, neutralize_formulas=not args.keep_formulas)
@@ -505,6 +509,7 @@ def _harden(args: argparse.Namespace, out: TextIO, progress: _Progress) -> int:
             }
             for c in result.changes
         ],
+        "privacy_budget": budget,
         "warnings": list(result.warnings),
     }
     if args.format == "json":
@@ -534,9 +539,55 @@ def _harden(args: argparse.Namespace, out: TextIO, progress: _Progress) -> int:
             )
         if result.records_removed:
             lines.append(f"  records removed: {result.records_removed:,}")
+        if budget is not None:
+            lines.append(
+                f"  privacy budget: epsilon {budget['epsilon_spent']:g} of "
+                f"{budget['epsilon_budget']:g} spent by {len(budget['steps'])} noisy step(s); "
+                "no ledger is kept between runs: subtract it from what is left of the "
+                "dataset's budget"
+            )
         lines += [f"warning: {w}" for w in result.warnings]
         out.write("\n".join(lines) + "\n")
     return 0
+
+
+def _noise_budget(recipe: Any, budget: float | None) -> dict[str, Any] | None:
+    """What the recipe's noisy steps spend of ``--epsilon-budget``; ``None`` without any.
+
+    PRAM and per-record noise are ε-DP steps: they run only against a budget the user states,
+    charged to a ledger all or none, as the Masking page does.
+
+    Raises
+    ------
+    InvalidParameterError
+        If the recipe has noisy steps and no budget was given.
+    BudgetExceededError
+        If the steps together spend more than the budget.
+    """
+    from core.dp_budget import Ledger
+    from core.recipe import charge_ledger, noise_spends
+
+    spends = noise_spends(recipe)
+    if not spends:
+        return None
+    if budget is None:
+        total = sum(e for _, e, _ in spends)
+        raise InvalidParameterError(
+            f"the recipe adds noise under differential privacy in {len(spends)} step(s) "
+            f"(PRAM or per-record noise, epsilon {total:g} in all), which spends the "
+            "dataset's privacy budget; got no budget. Add --epsilon-budget E with what is "
+            "left of this dataset's budget."
+        )
+    ledger = charge_ledger(Ledger(total_epsilon=budget), recipe)
+    spent = ledger.composition()
+    return {
+        "epsilon_budget": float(budget),
+        "epsilon_spent": float(spent.epsilon),
+        "delta_spent": float(spent.delta),
+        "steps": [
+            {"step": e.label, "epsilon": e.epsilon, "delta": e.delta} for e in ledger.entries
+        ],
+    }
 
 
 def _write_export(
@@ -548,6 +599,8 @@ def _write_export(
     base: str,
     encryption: dict[str, Any],
     progress: _Progress,
+    *,
+    dp_spent: tuple[float, float] | None = None,
 ) -> list[str]:
     """Build the export as the Export page does, encrypt it, write it; the zip's entries."""
     from core.export import build_download, encrypt_export
@@ -564,6 +617,7 @@ def _write_export(
             recipe=recipe,
             hardening=result,
             dataset_name=Path(args.file).name,
+            dp_spent=dp_spent,
         )
     plain = build_download(
         result.frame,
@@ -744,6 +798,14 @@ def _add_harden(sub: Any) -> None:
         action="store_true",
         help="do not prefix CSV text cells and column names starting with = + - @ tab or CR "
         "with ' (plain .csv output too)",
+    )
+    p.add_argument(
+        "--epsilon-budget",
+        type=float,
+        metavar="E",
+        help="privacy budget (epsilon) left for this dataset; needed when the recipe has PRAM "
+        "or per-record DP noise steps, whose epsilon is charged to it (all or none) and "
+        "reported in the summary and the privacy report",
     )
     out.add_argument("--qi", help="report: quasi-identifiers (default: suggested roles)")
     out.add_argument("--sensitive", help="report: sensitive attributes (default: suggested)")
