@@ -70,6 +70,35 @@ def test_csv_large_file_path_keeps_a_late_leading_zero(tmp_path):
     assert frame["n"].dtype == np.int64
 
 
+def _late_cp1252(cell: str) -> bytes:
+    """A cp1252 file whose first non-UTF-8 byte comes after the sniffed head, so the careful
+    parser reads it, with ``cell`` in its next-to-last row."""
+    rows = "".join(f"{i},row {i}\n" for i in range(8_000))  # more than 64 KiB of ASCII
+    return ("n,note\n" + rows + f"8000,{cell}\n8001,Grüße\n").encode("cp1252")
+
+
+def test_csv_careful_parser_reads_a_cell_longer_than_the_csv_module_default():
+    # 200,000 characters: more than the csv module's default field limit (131,072) and less
+    # than MAX_CELL_CHARS, so the file loads whole.
+    frame = load(_late_cp1252("x" * 200_000), filename="long.csv").frame
+    assert frame["note"].str.len().max() == 200_000
+    assert frame["note"].iloc[-1] == "Grüße"
+
+
+def test_csv_careful_parser_names_the_cell_limit(monkeypatch):
+    from core import limits
+
+    monkeypatch.setattr(limits, "MAX_CELL_CHARS", 150_000)
+    with pytest.raises(ResourceLimitError, match="PRIVLENS_MAX_CELL_CHARS"):
+        load(_late_cp1252("x" * 200_000), filename="long.csv")
+
+
+def test_csv_careful_parser_counts_the_fields_after_a_long_cell():
+    data = b"a,b\n1," + b"x" * 200_000 + b"\n2,3,4\n"
+    with pytest.raises(RaggedRowsError, match="Line 3 has 3 fields but the header has 2"):
+        load(data, filename="r.csv")
+
+
 @pytest.mark.parametrize(
     ("values", "dtype"),
     [

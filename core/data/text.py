@@ -154,6 +154,17 @@ def _head_with_header(source: bytes | Path, head: bytes, skip: int) -> bytes:
     return buf
 
 
+#: Longest field the ``csv`` module may read. Its default (131,072 characters) is below
+#: ``MAX_CELL_CHARS``; a longer cell is refused by the limit check on the parsed table instead.
+_CSV_FIELD_LIMIT = 2**31 - 1
+
+
+def _allow_long_fields() -> None:
+    """Raise the ``csv`` module's field limit (process-wide, never lowered)."""
+    if csv.field_size_limit() < _CSV_FIELD_LIMIT:
+        csv.field_size_limit(_CSV_FIELD_LIMIT)
+
+
 def _load_text(source: bytes | Path, head: bytes, ext: str, na_values: Sequence[str]) -> LoadResult:
     def whole() -> bytes:
         return source.read_bytes() if isinstance(source, Path) else source
@@ -177,6 +188,7 @@ def _load_text(source: bytes | Path, head: bytes, ext: str, na_values: Sequence[
     else:
         parse_encoding = encoding
     # The header is read whole, however wide; the delimiter is sniffed from it and what follows.
+    _allow_long_fields()
     sample = _head_with_header(source, head, skip).decode(parse_encoding, errors="ignore")
     delimiter = detect_delimiter(sample, default="\t" if ext == ".tsv" else ",")
     try:
@@ -185,8 +197,8 @@ def _load_text(source: bytes | Path, head: bytes, ext: str, na_values: Sequence[
         raise EmptyFileError("the file") from None
     except csv.Error:
         raise DataLoadError(
-            "The header row could not be parsed (an unclosed quote, or a name longer than "
-            "131,072 characters). Fix the first line and upload the file again."
+            "The header row could not be parsed (an unclosed quote?). "
+            "Fix the first line and upload the file again."
         ) from None
     _check_limit(len(header), "MAX_COLUMNS", "has too many columns", "columns")
     names, warnings = _clean_names(header)
