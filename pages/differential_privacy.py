@@ -459,6 +459,10 @@ def live_panel() -> None:
             original, labs = shares.to_numpy(), cats
             noisy = noisy_counts.reindex(cats, fill_value=0).to_numpy()
             what = f"randomized response, keep probability {rr.keep_probability:.3f} (simulation)"
+            st.caption(
+                "Randomized-response preview: a seeded simulation over the categories found in "
+                "the data, on your screen only and never released; it spends no budget."
+            )
     except PrivLensError as exc:
         show_error(exc)
         original = noisy = None

@@ -334,6 +334,13 @@ def workbench() -> None:
             _risk_cards(before, after, len(result.frame))
     _utility(result, token)
 
+    if noise_spends(recipe):
+        st.caption(
+            "PRAM and per-record noise draw fresh noise each time the recipe changes. What this "
+            "page shows is for you only and not charged; the table handed to Export is charged "
+            "once. Picking among draws spends ε for each draw you look at: settle the recipe "
+            "first, then hand over the draw you get."
+        )
     st.caption(f"First {PREVIEW_ROWS} rows, before and after")
     idx = df.index[:PREVIEW_ROWS]
     b, a = st.columns(2)
