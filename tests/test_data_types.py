@@ -70,6 +70,19 @@ def test_csv_large_file_path_keeps_a_late_leading_zero(tmp_path):
     assert frame["n"].dtype == np.int64
 
 
+def test_csv_fast_path_keeps_quoted_line_breaks_across_its_blocks(monkeypatch):
+    # The parser splits the text into blocks at line breaks; one inside quotes at a block's
+    # end must not cut a record in two (1 MiB blocks here, 8 MiB in use; three offsets).
+    import core.data.text
+
+    monkeypatch.setattr(core.data.text, "_BLOCK_BYTES", 1 << 20)
+    for start in range(3):
+        rows = [f'{i},"a{i}\nb{i},c{i}"' for i in range(start, 50_000)]
+        frame = load(("n,v\n" + "\n".join(rows) + "\n").encode(), filename="q.csv").frame
+        assert frame["v"].tolist() == [f"a{i}\nb{i},c{i}" for i in range(start, 50_000)]
+        assert frame["n"].dtype == np.int64
+
+
 def _late_cp1252(cell: str) -> bytes:
     """A cp1252 file whose first non-UTF-8 byte comes after the sniffed head, so the careful
     parser reads it, with ``cell`` in its next-to-last row."""

@@ -230,6 +230,25 @@ def _load_text(source: bytes | Path, head: bytes, ext: str, na_values: Sequence[
     )
 
 
+#: Bytes per block of the multi-threaded CSV parser.
+_BLOCK_BYTES = 8 << 20
+
+
+def _has_quote(source: bytes | Path) -> bool:
+    """Whether the text holds a double quote, so that a quoted field may hold a line break.
+
+    The parser then cuts its blocks between records only (slower); without that, a line break
+    inside quotes at a block's end would silently split one record into two.
+    """
+    if not isinstance(source, Path):
+        return b'"' in source
+    with source.open("rb") as fh:
+        while chunk := fh.read(_BLOCK_BYTES):
+            if b'"' in chunk:
+                return True
+    return False
+
+
 def _parse_pyarrow(
     source: bytes | Path, delimiter: str, encoding: str, names: list[str], nulls: list[str]
 ) -> pa.Table | None:
@@ -241,9 +260,11 @@ def _parse_pyarrow(
         table = pacsv.read_csv(
             str(source) if isinstance(source, Path) else pa.py_buffer(source),
             read_options=pacsv.ReadOptions(
-                column_names=names, skip_rows=1, encoding=encoding, block_size=8 << 20
+                column_names=names, skip_rows=1, encoding=encoding, block_size=_BLOCK_BYTES
             ),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=_has_quote(source)
+            ),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
                 null_values=nulls,
@@ -252,7 +273,7 @@ def _parse_pyarrow(
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None  # quoted line breaks, ragged rows, bad bytes: let the careful path decide
+        return None  # ragged rows, bad bytes: let the careful path decide
     _check_text_table(table)
     return table
 
