@@ -728,6 +728,7 @@ def _population_frequency(
     weights: np.ndarray | None,
     sampling_fraction: float | None,
     codes: np.ndarray | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> np.ndarray:
     """Per class, the estimated population frequency F_k (sum of weights of its matches)."""
     if weights is None:
@@ -737,7 +738,7 @@ def _population_frequency(
     if classes.missing is MissingPolicy.WILDCARD and classes.class_has_missing.any():
         assert codes is not None
         _, fw = _wildcard_counts(
-            codes, classes.class_id, classes.class_sizes.astype(np.float64), class_w
+            codes, classes.class_id, classes.class_sizes.astype(np.float64), class_w, progress
         )
         assert fw is not None
         return fw
@@ -1031,6 +1032,7 @@ def individual_risk(
     *,
     weight_column: str | None = None,
     sampling_fraction: float | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> IndividualRisk:
     """sdcMicro's individual risk ``r_k`` per record, and expected re-identifications.
 
@@ -1046,6 +1048,9 @@ def individual_risk(
     sampling_fraction : float, optional
         ``pi`` in (0, 1]: a constant weight ``1 / pi``. Ignored when ``weight_column`` is
         given. With neither, ``pi = 1`` (a census: ``r_k = 1 / f_k``).
+    progress : callable, optional
+        Called with the share of the weighted wildcard matching done so far (a float in
+        (0, 1]); only a weight column under the ``"wildcard"`` policy calls it.
 
     Returns
     -------
@@ -1105,7 +1110,7 @@ def individual_risk(
                 "population frequencies are below the sample frequencies; the risks of "
                 "those records are capped at 1 / f_k."
             )
-        big_f = _population_frequency(classes, w, None, codes)
+        big_f = _population_frequency(classes, w, None, codes, progress)
     else:
         big_f = _population_frequency(classes, None, sampling_fraction)
     class_r = _fp_risk(classes.class_fk.astype(np.float64), big_f)
@@ -1433,6 +1438,7 @@ def qi_contributions(
     quasi_identifiers: Sequence[str],
     *,
     missing: MissingPolicy | str = MissingPolicy.CATEGORY,
+    progress: Callable[[float], None] | None = None,
 ) -> tuple[QiContribution, ...]:
     """Leave-one-out: uniques and k over all QIs but one, for each QI.
 
@@ -1442,6 +1448,9 @@ def qi_contributions(
     quasi_identifiers : sequence of str
         At least two QIs (with one, leaving it out leaves nothing to group by).
     missing : {"category", "wildcard"}
+    progress : callable, optional
+        Called with the share of the work done so far (a float in (0, 1]) after each
+        regrouping, and within each one under the ``"wildcard"`` policy.
 
     Returns
     -------
@@ -1469,11 +1478,22 @@ def qi_contributions(
         raise InvalidParameterError(
             f"Leave-one-out needs at least 2 quasi-identifiers; got {len(qis)}. Add another."
         )
-    full = _uniques(equivalence_classes(df, qis, missing=missing))
+    passes = len(qis) + 1
+
+    def part(i: int) -> Callable[[float], None] | None:
+        if progress is None:
+            return None
+        return lambda done: progress((i + done) / passes)
+
+    full = _uniques(equivalence_classes(df, qis, missing=missing, progress=part(0)))
+    if progress is not None:
+        progress(1 / passes)
     out = []
-    for q in qis:
+    for i, q in enumerate(qis, start=1):
         rest = [c for c in qis if c != q]
-        ec = equivalence_classes(df, rest, missing=missing)
+        ec = equivalence_classes(df, rest, missing=missing, progress=part(i))
+        if progress is not None:
+            progress((i + 1) / passes)
         u = _uniques(ec)
         out.append(
             QiContribution(
@@ -1636,6 +1656,7 @@ def risk_summary(
     population_size: int | None = None,
     weight_column: str | None = None,
     classes: EquivalenceClasses | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> RiskSummary:
     """Every headline re-identification measure in one pass over the classes.
 
@@ -1653,6 +1674,8 @@ def risk_summary(
         Sampling weights for sdcMicro's individual risk.
     classes : EquivalenceClasses, optional
         Reuse classes already computed on ``df`` and these QIs.
+    progress : callable, optional
+        Passed to :func:`individual_risk` (the weighted wildcard matching).
 
     Returns
     -------
@@ -1685,7 +1708,9 @@ def risk_summary(
         pi = _resolve_fraction(ec.n, sampling_fraction, population_size)
     fk = ec.class_fk
     sizes = ec.class_sizes
-    ind = individual_risk(df, ec, weight_column=weight_column, sampling_fraction=pi)
+    ind = individual_risk(
+        df, ec, weight_column=weight_column, sampling_fraction=pi, progress=progress
+    )
     return RiskSummary(
         n=ec.n,
         k=int(fk.min()),

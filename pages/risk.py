@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -37,17 +38,23 @@ POPULATIONS = {
 RISK_BANDS = [0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
 
 
+def _progress_bar(label: str) -> tuple[Any, Callable[[float], None]]:
+    """A progress bar and its callback (at most 20 updates); empty the bar when done."""
+    bar, shown = st.progress(0.0, label), [0]
+
+    def step(done: float) -> None:
+        if int(20 * done) > shown[0]:
+            shown[0] = int(20 * done)
+            bar.progress(min(done, 1.0), label)
+
+    return bar, step
+
+
 @st.cache_data(max_entries=8, show_spinner="Grouping records into classes…")
 def _classes(_df: pd.DataFrame, ds: str, qis: tuple[str, ...], missing: str):  # noqa: ANN202
     if missing != "wildcard":
         return risk.equivalence_classes(_df, list(qis), missing=missing)
-    bar, shown = st.progress(0.0, "Matching missing values…"), [0]  # can take a while
-
-    def step(done: float) -> None:
-        if int(20 * done) > shown[0]:  # at most 20 updates
-            shown[0] = int(20 * done)
-            bar.progress(done, "Matching missing values…")
-
+    bar, step = _progress_bar("Matching missing values…")  # can take a while
     ec = risk.equivalence_classes(_df, list(qis), missing=missing, progress=step)
     bar.empty()
     return ec
@@ -64,7 +71,13 @@ def _summary(  # noqa: ANN202
     weight: str | None,
 ):
     ec = _classes(_df, ds, qis, missing)
-    return risk.risk_summary(
+    # weights under the wildcard rule take a second matching pass: show its progress
+    bar, step = (
+        _progress_bar("Summing weights over wildcard matches…")
+        if missing == "wildcard" and weight is not None
+        else (None, None)
+    )
+    out = risk.risk_summary(
         _df,
         list(qis),
         missing=missing,
@@ -72,7 +85,11 @@ def _summary(  # noqa: ANN202
         sampling_fraction=pi,
         weight_column=weight,
         classes=ec,
+        progress=step,
     )
+    if bar is not None:
+        bar.empty()
+    return out
 
 
 @st.cache_data(max_entries=8, show_spinner="Measuring attribute disclosure…")
@@ -106,7 +123,12 @@ def _household(  # noqa: ANN202
 
 @st.cache_data(max_entries=8, show_spinner="Leaving each column out in turn…")
 def _contributions(_df: pd.DataFrame, ds: str, qis: tuple[str, ...], missing: str):  # noqa: ANN202
-    return risk.qi_contributions(_df, list(qis), missing=missing)
+    if missing != "wildcard":
+        return risk.qi_contributions(_df, list(qis), missing=missing)
+    bar, step = _progress_bar(f"Leaving each column out ({len(qis) + 1} wildcard passes)…")
+    out = risk.qi_contributions(_df, list(qis), missing=missing, progress=step)
+    bar.empty()
+    return out
 
 
 @st.cache_data(max_entries=8, show_spinner="Scoring column subsets…")
