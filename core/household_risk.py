@@ -22,6 +22,7 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,6 +67,7 @@ def household_risk(
     *,
     weight_column: str | None = None,
     sampling_fraction: float | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> HouseholdRisk:
     """sdcMicro's hierarchical risk: ``1 - prod(1 - r_i)`` over the members of a household.
 
@@ -78,7 +80,7 @@ def household_risk(
     household_column : str
         Column holding the household ID; it must not be a quasi-identifier and must have no
         missing value.
-    weight_column, sampling_fraction : optional
+    weight_column, sampling_fraction, progress : optional
         As :func:`core.risk.individual_risk`, which gives the ``r_i``.
 
     Returns
@@ -135,7 +137,11 @@ def household_risk(
             "every record needs a household. Fill or drop those rows."
         )
     ind = individual_risk(
-        df, classes, weight_column=weight_column, sampling_fraction=sampling_fraction
+        df,
+        classes,
+        weight_column=weight_column,
+        sampling_fraction=sampling_fraction,
+        progress=progress,
     )
     r = np.clip(ind.record_risk, 0.0, 1.0)
     codes, uniques = pd.factorize(hid)

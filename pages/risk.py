@@ -118,7 +118,15 @@ def _household(  # noqa: ANN202
     weight: str | None,
 ):
     ec = _classes(_df, ds, qis, missing)
-    return household_risk(_df, ec, hid, weight_column=weight, sampling_fraction=pi)
+    bar, step = (
+        _progress_bar("Summing weights over wildcard matches…")
+        if missing == "wildcard" and weight is not None
+        else (None, None)
+    )
+    out = household_risk(_df, ec, hid, weight_column=weight, sampling_fraction=pi, progress=step)
+    if bar is not None:
+        bar.empty()
+    return out
 
 
 @st.cache_data(max_entries=8, show_spinner="Leaving each column out in turn…")

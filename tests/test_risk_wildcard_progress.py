@@ -64,6 +64,20 @@ def test_leave_one_out_reports_progress_and_brute_force_uniques():
     assert got == risk.qi_contributions(df, qis, missing="wildcard")
 
 
+def test_weighted_household_risk_reports_progress_and_matches_its_definition():
+    from core.household_risk import household_risk
+
+    df, qis = _table(seed=7)
+    df["hid"] = np.arange(len(df)) // 3
+    ec = risk.equivalence_classes(df, qis, missing="wildcard")
+    seen: list[float] = []
+    hr = household_risk(df, ec, "hid", weight_column="w", progress=seen.append)
+    _check_shares(seen)
+    r = risk.individual_risk(df, ec, weight_column="w").record_risk
+    want = [1 - np.prod(1 - r[df["hid"].to_numpy() == h]) for h in df["hid"]]
+    np.testing.assert_allclose(hr.record_risk, want, rtol=1e-12, atol=1e-15)
+
+
 def test_risk_page_weighted_wildcard_and_leave_one_out_match_core(app):
     # AppTest: with a weight column under the wildcard rule the page runs the weighted pass
     # and the leave-one-out passes with their progress bars, and shows core's figures
