@@ -279,7 +279,8 @@ TRANSFORMS: dict[str, TransformSpec] = {
                 _p("upper", "number", required=True),
             ),
             help="Clamp to [lower, upper] and add Laplace noise (upper−lower)/ε per value; its ε "
-            "is charged to the privacy budget.",
+            "is charged to the privacy budget. A column with missing values is refused (which "
+            "records are missing would be released exactly).",
         ),
     )
 }
@@ -831,6 +832,13 @@ def _run_step(
         out = out.assign(**{col: series.astype(masking._STR)})
         return out, 0, rr.secure
     if t == "dp_noise":
+        missing = int(out[col].isna().sum())
+        if missing:  # which records are missing would be released exactly, outside ε
+            raise RecipeError(
+                f"{missing} missing value(s) in '{col}': per-record noise keeps them missing, "
+                "so which records are missing would be released exactly, outside ε. Fill or "
+                "drop them before this step, or use randomized response with '<NA>' listed."
+            )
         nc = dp.noisy_numeric_column(out[col], source=source, **p)
         notes.extend(nc.warnings)
         return out.assign(**{col: nc.values}), 0, nc.secure

@@ -96,3 +96,11 @@ def test_handing_off_pram_charges_the_ledger_and_refuses_over_budget(page):
     assert any("budget" in e.value for e in at.error)
     assert len(at.session_state["dp_ledgers"][ds].entries) == 1
     assert at.session_state["hardening"].recipe == first  # the charged table stays handed over
+
+
+def test_per_record_noise_refuses_missing_values_it_would_release_exactly():
+    # Which records are missing is not covered by the step's epsilon: refused, not released.
+    df = pd.DataFrame({"v": [1.0, None, 3.0, None]})
+    with pytest.raises(RecipeError, match=r"2 missing value\(s\) in 'v'"):
+        apply(df, Recipe(steps=(NOISE,)))
+    assert apply(df.fillna(5.0), Recipe(steps=(NOISE,))).frame["v"].notna().all()
