@@ -48,6 +48,11 @@ else:
         "No hardening recipe has been applied: this exports the table **as loaded**. "
         "Use the Masking page first to pseudonymize, generalize or suppress."
     )
+# Caches are keyed by the table exported: a hardening's own token, never the recipe's text
+# (the same recipe gives another table with fresh noise or a new pseudonymization key).
+table_token = (
+    hard.token if hard is not None else f"{dataset_id()}:{recipe.to_json() if recipe else ''}"
+)
 
 
 @st.cache_data(max_entries=4, show_spinner="Building the privacy report…")
@@ -161,7 +166,7 @@ with right:
         report = _report(
             original,
             released,
-            f"{dataset_id()}:{recipe.to_json() if recipe else ''}",
+            table_token,
             __import__("json").dumps(roles(), sort_keys=True),
             recipe,
             result,
@@ -248,7 +253,7 @@ def _refusal(_frame: pd.DataFrame, token: str, fmt: str) -> str | None:
     return None
 
 
-refusal = _refusal(released, f"{dataset_id()}:{recipe.to_json() if recipe else ''}", fmt)
+refusal = _refusal(released, table_token, fmt)
 if refusal:
     # Checked before the button: a refusal raised inside the on-click builder would show only
     # as a generic failure under it.
@@ -270,7 +275,7 @@ if len(released) >= EXPORT_ESTIMATE_MIN_ROWS and ready:
     try:
         est = _estimate(
             released,
-            f"{dataset_id()}:{recipe.to_json() if recipe else ''}",
+            table_token,
             fmt,
             bundle,
             bool(suffix),

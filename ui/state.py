@@ -19,7 +19,7 @@ Keys in ``st.session_state``:
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -118,6 +118,9 @@ class Hardening:
     dataset_id: str
     recipe: Recipe
     result: HardeningResult
+    #: Names this hardened table in caches: the same recipe can give another table (fresh
+    #: noise, a new pseudonymization key), so its text cannot.
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 def set_hardening(recipe: Recipe, result: HardeningResult) -> None:
