@@ -66,6 +66,58 @@ _NAME_SENSITIVE = re.compile(
 )
 
 
+#: Name words of columns that hold codes, not quantities: postal codes, phone and fax numbers,
+#: identifiers. The loader keeps such columns as text (see :func:`names_a_code`).
+CODE_NAME_WORDS = frozenset(
+    {
+        "zip", "zipcode", "postcode", "postalcode", "postal", "plz", "phone", "phonenumber",
+        "tel", "telephone", "mobile", "fax", "id", "uuid", "guid", "ssn", "nin", "nino",
+        "iban", "account", "acct", "passport", "mrn", "nhs",
+    }
+)  # fmt: skip
+#: Words that name a code only together with the number word after them (``licence_no``).
+_CODE_NAME_HEADS = frozenset({"post", "licence", "license", "cap"})
+#: Words that say "the code of": ``zip_code``, ``phone_no``, ``account_number``.
+_CODE_NAME_TAILS = frozenset({"code", "number", "no", "nr", "num", "id"})
+
+
+def name_tokens(name: str) -> tuple[str, ...]:
+    """Lower-case words of a column name, split at ``_ - . space``, camelCase and digits.
+
+    >>> name_tokens("customerID_2"), name_tokens("hours-per-week"), name_tokens("IDNumber")
+    (('customer', 'id', '2'), ('hours', 'per', 'week'), ('id', 'number'))
+    """
+    spaced = re.sub(r"([^\W_])(?=[A-Z][a-z])|([a-z0-9])(?=[A-Z])", r"\1\2 ", str(name))
+    return tuple(re.findall(r"[^\W\d_]+|\d+", spaced.lower()))
+
+
+def names_a_code(name: str) -> bool:
+    """Whether a column's name marks it as a postal code, phone/fax number or identifier.
+
+    The last word decides (trailing digits aside), so ``account_balance`` and ``phone_count``
+    are quantities while ``customer_id``, ``zip_code`` and ``licence_no`` are codes; ``cap``
+    (the Italian postal code) counts only as the whole name.
+
+    >>> [names_a_code(n) for n in ("zip", "PostCode", "patientId", "phone_2", "CAP", "nhs no")]
+    [True, True, True, True, True, True]
+    >>> [names_a_code(n) for n in ("age", "capital-gain", "market_cap", "education-num",
+    ...                            "fnlwgt", "account_balance", "number")]
+    [False, False, False, False, False, False, False]
+    """
+    tokens = list(name_tokens(name))
+    while tokens and tokens[-1].isdigit():
+        tokens.pop()
+    if not tokens:
+        return False
+    if tokens == ["cap"] or tokens[-1] in CODE_NAME_WORDS:
+        return True
+    return (
+        len(tokens) >= 2
+        and tokens[-1] in _CODE_NAME_TAILS
+        and (tokens[-2] in CODE_NAME_WORDS or tokens[-2] in _CODE_NAME_HEADS)
+    )
+
+
 def _normalize(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
 

@@ -405,3 +405,105 @@ def test_parquet_named_index_is_kept_as_a_column_and_a_bare_one_dropped():
     buf = io.BytesIO()
     pd.DataFrame({"n": [1, 2, 3]}).iloc[[0, 2]].to_parquet(buf)  # index 0, 2 stored
     assert list(load(buf.getvalue(), filename="j.parquet").frame.columns) == ["n"]
+
+
+# --- columns kept as text by their name ----------------------------------------------------
+
+CODE_NAMES = {
+    "zip": ["10115", "80331", "20095"],
+    "PostCode": ["10115", "80331", "20095"],
+    "CAP": ["20121", "50123", "10121"],
+    "phone_number": ["4930123456", "4989123456", "4940123456"],
+    "fax": ["4930123457", "4989123457", "4940123457"],
+    "customerId": ["17", "18", "19"],
+    "record id": ["1", "2", "3"],
+    "ID": ["5", "6", "7"],
+    "acct-no": ["123456", "123457", "123458"],
+    "nhs_number": ["9434765919", "9434765870", "9434765828"],
+}
+NUMBER_NAMES = {
+    "age": ["30", "40", "50"],
+    "hours-per-week": ["40", "38", "20"],
+    "capital-gain": ["0", "2174", "0"],
+    "fnlwgt": ["77516", "83311", "215646"],
+    "education-num": ["13", "9", "7"],
+    "market_cap": ["1.5", "2.5", "3.5"],
+    "account_balance": ["10.5", "20", "30"],
+    "phone_count": ["1", "2", "0"],
+}
+
+
+def _assert_codes_kept(res) -> None:
+    frame = res.frame
+    for name, values in CODE_NAMES.items():
+        assert _text(frame[name]) == values, name
+    for name in NUMBER_NAMES:
+        assert pd.api.types.is_numeric_dtype(frame[name].dtype), name
+    kept = [w for w in res.warnings if "kept as text" in w]
+    assert len(kept) == 1
+    for name in CODE_NAMES:
+        assert f"'{name}'" in kept[0]
+    for name in NUMBER_NAMES:
+        assert f"'{name}'" not in kept[0]
+    for values in CODE_NAMES.values():  # names only, never a value
+        assert not any(v in kept[0] for v in values)
+
+
+def test_csv_keeps_postal_phone_and_id_columns_as_text_by_name():
+    _assert_codes_kept(load(_csv({**CODE_NAMES, **NUMBER_NAMES}), filename="c.csv"))
+
+
+def test_csv_careful_path_keeps_columns_as_text_by_name(monkeypatch):
+    import core.data.text as text
+
+    monkeypatch.setattr(text, "_parse_pyarrow", lambda *a: None)
+    _assert_codes_kept(load(_csv({**CODE_NAMES, **NUMBER_NAMES}), filename="c.csv"))
+
+
+def test_json_keeps_postal_phone_and_id_columns_as_text_by_name():
+    columns = {n: [int(v) for v in vs] for n, vs in CODE_NAMES.items()}
+    columns.update({n: [float(v) for v in vs] for n, vs in NUMBER_NAMES.items()})
+    records = [{n: vs[i] for n, vs in columns.items()} for i in range(3)]
+    res = load(json.dumps(records).encode(), filename="c.json")
+    frame = res.frame
+    for name, values in CODE_NAMES.items():
+        assert _text(frame[name]) == [str(int(v)) for v in values], name
+    for name in NUMBER_NAMES:
+        assert pd.api.types.is_numeric_dtype(frame[name].dtype), name
+    kept = [w for w in res.warnings if "kept as text" in w]
+    assert len(kept) == 1 and "'zip'" in kept[0] and "'age'" not in kept[0]
+
+
+def test_xlsx_text_cells_of_a_code_column_stay_text_and_numbers_keep_their_type():
+    rows = [["zip", "id", "age"], ["10115", 1, 30], ["80331", 2, 40]]
+    res = load(_xlsx(rows), filename="t.xlsx")
+    assert _text(res.frame["zip"]) == ["10115", "80331"]
+    assert res.frame["id"].dtype == np.int64  # stored as numbers in the sheet
+    assert res.frame["age"].dtype == np.int64
+
+
+def test_parquet_keeps_stored_numbers_of_a_code_column():
+    table = pa.table({"zip": pa.array([10115, 80331], pa.int64())})
+    res = load(_parquet(table), filename="p.parquet")
+    assert res.frame["zip"].tolist() == [10115, 80331]
+    assert not any("kept as text" in w for w in res.warnings)
+
+
+def test_adult_columns_keep_their_types_with_no_name_warning():
+    data = (
+        b"age,workclass,fnlwgt,education,education-num,capital-gain,capital-loss,"
+        b"hours-per-week,income\n39,State-gov,77516,Bachelors,13,2174,0,40,<=50K\n"
+    )
+    res = load(data, filename="adult.csv")
+    assert all(
+        pd.api.types.is_numeric_dtype(res.frame[c])
+        for c in ("age", "fnlwgt", "education-num", "capital-gain", "hours-per-week")
+    )
+    assert res.warnings == ()
+
+
+def test_a_column_kept_as_text_by_name_can_still_become_an_integer():
+    from core.kinds import cast_column
+
+    frame = load(b"zip,n\n10115,1\n80331,2\n", filename="z.csv").frame
+    assert cast_column(frame, "zip", "integer").frame["zip"].tolist() == [10115, 80331]

@@ -73,7 +73,8 @@ def test_every_format_loads_back_with_the_loader(fmt):
     f = export_table(frame, fmt, name="out", neutralize_formulas_in_csv=False)
     assert f.filename == f"out.{fmt}"
     back = load(f.data, filename=f.filename).frame
-    assert back["id"].tolist() == [1, 2, 3]
+    # Its name marks "id" as a code: CSV and JSON load it back as text, the others as stored.
+    assert back["id"].astype(str).tolist() == ["1", "2", "3"]
     assert back["name"].iloc[0] == "Zoë" and pd.isna(back["name"].iloc[1])
     np.testing.assert_allclose(back["balance"].to_numpy(float), [-5.5, 0.0, 12.25])
 

@@ -9,9 +9,10 @@ into blocks only between records); ragged rows or bytes that are not in the dete
 fall back to pandas' C parser. Either way every field is read as text first
 and a column becomes a number, a date or a boolean only when no value would change: a leading
 zero (``02134``), an explicit plus sign, or more digits than int64 or float64 hold exactly keep
-the whole column as text. Whole numbers with gaps load as nullable ``Int64``. ``inf`` and
-``-inf`` are read as float infinities; a timestamp with a zone offset stays text (its offset
-is part of the value).
+the whole column as text, and so does a column whose name marks a postal code, phone number
+or identifier (:func:`core.roles.names_a_code`; named in the warnings). Whole numbers with
+gaps load as nullable ``Int64``. ``inf`` and ``-inf`` are read as float infinities; a timestamp
+with a zone offset stays text (its offset is part of the value).
 
 Limits from :mod:`core.limits` (rows, columns, cells, characters per cell, JSON depth and keys,
 worksheet cells, decoded Parquet bytes) are checked before a table is materialized, from file

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from core.roles import names_a_code
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -186,12 +188,40 @@ def _decide(col: pa.ChunkedArray) -> pa.ChunkedArray:
     return col
 
 
-def _typed_frame(table: pa.Table) -> pd.DataFrame:
-    """Decide each text column's type, then hand the table to pandas."""
+def _is_number(t: pa.DataType) -> bool:
     import pyarrow as pa
 
-    typed = pa.table([_decide(c) for c in table.columns], names=table.column_names)
-    return _to_pandas(typed)
+    return bool(pa.types.is_integer(t) or pa.types.is_floating(t))
+
+
+def _kept_by_name_warning(names: list[str]) -> list[str]:
+    """The load warning naming the columns kept as text for their names (names only)."""
+    if not names:
+        return []
+    listed = ", ".join(f"'{n}'" for n in names)
+    return [
+        f"Columns kept as text because their names mark postal codes, phone numbers or "
+        f"identifiers: {listed}. Change their kind on the Data page if they are quantities."
+    ]
+
+
+def _typed_frame(table: pa.Table) -> tuple[pd.DataFrame, list[str]]:
+    """Decide each text column's type, then hand the table to pandas.
+
+    A column whose name marks a code (:func:`core.roles.names_a_code`) stays text even when
+    its values read as numbers; returned with the frame is the warning that names them.
+    """
+    import pyarrow as pa
+
+    columns, kept = [], []
+    for name, col in zip(table.column_names, table.columns, strict=True):
+        typed = _decide(col)
+        if _is_number(typed.type) and names_a_code(name):
+            typed = col
+            kept.append(name)
+        columns.append(typed)
+    typed_table = pa.table(columns, names=table.column_names)
+    return _to_pandas(typed_table), _kept_by_name_warning(kept)
 
 
 _TWO_53 = 2**53
@@ -230,12 +260,23 @@ def _json_text(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _column(values: list[object], render: Callable[[object], str]) -> pd.Series:
+def _numbers_only(values: list[object]) -> bool:
+    """Whether the cells are numbers (ints or floats, not booleans), with at least one."""
+    kinds = {type(v) for v in values if v is not None}
+    return bool(kinds) and kinds <= {int, float}
+
+
+def _column(
+    values: list[object], render: Callable[[object], str], *, code: bool = False
+) -> pd.Series:
     """One column from Python cell values: a type only when every value keeps its value.
 
     Integers beyond int64, or numbers a double would round, and any mix of kinds (``"007"``
     next to ``7``) give a text column; ``render`` writes the non-text values of such a column.
+    With ``code`` (the column's name marks a code), numbers become text as well.
     """
+    if code and _numbers_only(values):
+        return pd.Series([v if v is None else render(v) for v in values], dtype="str")
     kinds = {type(v) for v in values if v is not None}
     if not kinds:
         return pd.Series(values, dtype=object)

@@ -9,7 +9,14 @@ import numpy as np
 import pandas as pd
 
 from core import limits
-from core.data.columns import _EXACT_DIGITS, _column, _exact_as_double, _json_text
+from core.data.columns import (
+    _EXACT_DIGITS,
+    _column,
+    _exact_as_double,
+    _json_text,
+    _kept_by_name_warning,
+    _numbers_only,
+)
 from core.data.common import LoadResult, _check_cell_chars, _check_limit, _check_shape, _clean_names
 from core.data.text import detect_encoding
 from core.errors import (
@@ -19,6 +26,7 @@ from core.errors import (
     NotATableError,
     ResourceLimitError,
 )
+from core.roles import names_a_code
 
 
 @dataclass(slots=True)
@@ -150,9 +158,10 @@ def _load_json(data: bytes, ext: str) -> LoadResult:
                     f"The JSON is not valid (line {exc.lineno}, column {exc.colno}: "
                     f"{exc.msg}). Fix it, or export the table as CSV."
                 ) from None
-    frame = _json_to_frame(records)
+    frame, kept = _json_to_frame(records)
     names, warnings = _clean_names(list(frame.columns))
     frame.columns = names
+    warnings += _kept_by_name_warning(kept)
     return LoadResult(frame=frame, format=fmt, encoding=encoding, warnings=tuple(warnings))
 
 
@@ -247,7 +256,7 @@ def _records_columns(records: list[dict[str, object]]) -> dict[str, list[object]
     return {n: [row.get(n) for row in flat] for n in names}
 
 
-def _json_to_frame(records: object) -> pd.DataFrame:
+def _json_to_frame(records: object) -> tuple[pd.DataFrame, list[str]]:
     if isinstance(records, list):
         if not records:
             raise NotATableError("an empty list")
@@ -286,7 +295,18 @@ def _json_to_frame(records: object) -> pd.DataFrame:
     n_rows = len(next(iter(columns.values())))
     if n_rows == 0:
         raise HeaderOnlyError(len(columns))
-    frame = pd.DataFrame({i: _column(col, _json_text) for i, col in enumerate(columns.values())})
+    codes = [names_a_code(str(name)) for name in columns]
+    frame = pd.DataFrame(
+        {
+            i: _column(col, _json_text, code=code)
+            for i, (col, code) in enumerate(zip(columns.values(), codes, strict=True))
+        }
+    )
     frame.columns = list(columns)
     _check_cell_chars(frame)
-    return frame
+    kept = [
+        str(name)
+        for (name, col), code in zip(columns.items(), codes, strict=True)
+        if code and _numbers_only(col)
+    ]
+    return frame, kept

@@ -220,13 +220,13 @@ def _load_text(source: bytes | Path, head: bytes, ext: str, na_values: Sequence[
         table = _parse_pandas(data, delimiter, parse_encoding, names, nulls)
     if table.num_rows == 0:
         raise HeaderOnlyError(len(names))
-    frame = _typed_frame(table)
+    frame, kept = _typed_frame(table)
     return LoadResult(
         frame=frame,
         format="csv",
         encoding=encoding,
         delimiter=delimiter,
-        warnings=tuple(warnings),
+        warnings=(*warnings, *kept),
     )
 
 
