@@ -7,9 +7,9 @@ PrivLens decides on its own. Prints the median time of each, their ratio (target
 the peak memory of a PrivLens load as a multiple of the loaded frame's size (target <= 3),
 measured in a fresh process each, and checks that both read the two text columns alike.
 CPU seconds of the load (all threads) are printed too: on a busy machine they vary less than
-wall time. The file quotes every text field (as pyarrow writes it), so PrivLens cuts its parser
-blocks only between records (a quoted line break must not split a row), which pandas' pyarrow
-engine does not do.
+wall time. The file quotes every text field (as pyarrow writes it), so PrivLens parses it in
+pieces and checks that no cut fell inside quotes (a quoted line break must not split a row),
+which pandas' pyarrow engine does not do.
 
 Run: ``python benchmarks/load_bench.py [--rows 1000000] [--runs 5]``
 """

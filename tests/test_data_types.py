@@ -83,6 +83,40 @@ def test_csv_fast_path_keeps_quoted_line_breaks_across_its_blocks(monkeypatch):
         assert frame["n"].dtype == np.int64
 
 
+def test_csv_pieces_cut_inside_quotes_are_found_and_parsed_again(monkeypatch):
+    # Pieces are cut after the first line break past each 100 bytes; here that break is
+    # inside a quoted field, in the last column and then in the first.
+    import core.data.text as text
+
+    monkeypatch.setattr(text, "_BLOCK_BYTES", 100)
+    long = "x" * 120
+    last = f'n,v\n1,"{long}\nrest"\n2,plain\n'.encode()
+    with pytest.raises(text._CutInQuotes):
+        text._parse_pieces(last, ",", "utf-8", ["n", "v"], [])
+    first = f'v,n\n"{long}\nrest",1\nplain,2\n'.encode()
+    with pytest.raises(pa.ArrowInvalid):
+        text._parse_pieces(first, ",", "utf-8", ["v", "n"], [])
+    assert load(last, filename="q.csv").frame["v"].tolist() == [f"{long}\nrest", "plain"]
+    assert load(first, filename="q.csv").frame["v"].tolist() == [f"{long}\nrest", "plain"]
+
+
+def test_csv_pieces_keep_quoted_line_breaks_between_their_cuts(monkeypatch):
+    import core.data.text as text
+
+    values = [f"a{i}\nb{i}" if i % 10 == 0 else f"a{i}" for i in range(2_000)]
+    data = "n,v,w\n" + "".join(f'{i},"{v}",{"q" * 40}\r\n' for i, v in enumerate(values))
+    data = data.encode()
+    for size in range(4_000, 4_100):  # a piece size whose cuts all fall between records
+        monkeypatch.setattr(text, "_BLOCK_BYTES", size)
+        cuts = text._line_starts(data, len(data))
+        if all(data.count(b'"', 0, c) % 2 == 0 for c in cuts):
+            break
+    assert len(cuts) > 10 and all(data.count(b'"', 0, c) % 2 == 0 for c in cuts)
+    table = text._parse_pieces(data, ",", "utf-8", ["n", "v", "w"], [])
+    assert table.column("v").to_pylist() == values
+    assert load(data, filename="q.csv").frame["v"].tolist() == values
+
+
 def _late_cp1252(cell: str) -> bytes:
     """A cp1252 file whose first non-UTF-8 byte comes after the sniffed head, so the careful
     parser reads it, with ``cell`` in its next-to-last row."""

@@ -4,9 +4,10 @@ Supported formats: CSV/TSV/TXT (delimiter and encoding detected), XLSX, Parquet,
 JSON Lines. Every failure is a :class:`core.errors.DataLoadError` subclass whose message says
 what is wrong and what to do; no message ever contains a cell value.
 
-The CSV fast path hands the bytes to ``pyarrow.csv`` (multi-threaded; a file with quotes is cut
-into blocks only between records); ragged rows or bytes that are not in the detected encoding
-fall back to pandas' C parser. Either way every field is read as text first
+The CSV fast path hands the bytes to ``pyarrow.csv`` (multi-threaded; a file with quotes is
+parsed in pieces cut after line breaks, and a cut that fell inside quotes is found and the file
+parsed again with blocks cut only between records); ragged rows or bytes that are not in the
+detected encoding fall back to pandas' C parser. Either way every field is read as text first
 and a column becomes a number, a date or a boolean only when no value would change: a leading
 zero (``02134``), an explicit plus sign, or more digits than int64 or float64 hold exactly keep
 the whole column as text, and so does a column whose name marks a postal code, phone number

@@ -237,8 +237,8 @@ _BLOCK_BYTES = 8 << 20
 def _has_quote(source: bytes | Path) -> bool:
     """Whether the text holds a double quote, so that a quoted field may hold a line break.
 
-    The parser then cuts its blocks between records only (slower); without that, a line break
-    inside quotes at a block's end would silently split one record into two.
+    The text is then parsed in pieces whose cuts are checked (:func:`_parse_pieces`); without
+    that, a line break inside quotes at a block's end would silently split one record into two.
     """
     if not isinstance(source, Path):
         return b'"' in source
@@ -249,28 +249,122 @@ def _has_quote(source: bytes | Path) -> bool:
     return False
 
 
-def _parse_pyarrow(
+class _CutInQuotes(Exception):
+    """A piece of the text ended inside a quoted field: its cut was not between records."""
+
+
+def _line_starts(source: bytes | Path, size: int) -> list[int]:
+    """Offsets just past the first line break after every ``_BLOCK_BYTES``, then ``size``."""
+    cuts = [0]
+    pos = _BLOCK_BYTES
+    with source.open("rb") if isinstance(source, Path) else io.BytesIO(source) as fh:
+        while pos < size:
+            fh.seek(pos)
+            window = fh.read(1 << 16)
+            ends = [i for i in (window.find(b"\n"), window.find(b"\r")) if i >= 0]
+            if not ends:
+                break  # a very long line: the rest is one piece
+            cut = pos + min(ends) + 1
+            if window[min(ends) : min(ends) + 2] == b"\r\n":
+                cut += 1
+            if cut >= size:
+                break
+            cuts.append(cut)
+            pos = cut + _BLOCK_BYTES
+    return [*cuts, size]
+
+
+def _parse_pieces(
     source: bytes | Path, delimiter: str, encoding: str, names: list[str], nulls: list[str]
-) -> pa.Table | None:
-    """Every column as text (or None for the careful path); limits checked before typing."""
+) -> pa.Table:
+    """Parse pieces of about ``_BLOCK_BYTES``, cut after a line break, on parallel threads.
+
+    A cut inside a quoted field shows: the piece before it ends in an unclosed quote, whose
+    value (the last of the piece, in its last column, or the row is short and the parse fails)
+    then ends with the line break. Raises :class:`_CutInQuotes` then, and ``ArrowInvalid`` on
+    any parse error; the caller parses the whole text again.
+    """
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    size = source.stat().st_size if isinstance(source, Path) else len(source)
+    cuts = _line_starts(source, size)
+    view = None if isinstance(source, Path) else memoryview(source)
+
+    def parse(i: int) -> pa.Table:
+        start, stop = cuts[i], cuts[i + 1]
+        if view is not None:
+            piece = pa.py_buffer(view[start:stop])
+        else:
+            with source.open("rb") as fh:  # type: ignore[union-attr]
+                fh.seek(start)
+                piece = pa.py_buffer(fh.read(stop - start))
+        table = pacsv.read_csv(
+            piece,
+            read_options=pacsv.ReadOptions(
+                column_names=names,
+                skip_rows=1 if i == 0 else 0,
+                encoding=encoding,
+                block_size=stop - start + 1,  # one block: the parser never cuts the piece
+                use_threads=False,
+            ),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=_convert_options(names, nulls),
+        )
+        if i < len(cuts) - 2 and table.num_rows:
+            last = table.column(table.num_columns - 1)[-1].as_py()
+            if isinstance(last, str) and last.endswith(("\n", "\r")):
+                raise _CutInQuotes
+        return table
+
+    with ThreadPoolExecutor(max_workers=min(len(cuts) - 1, os.cpu_count() or 1)) as pool:
+        return pa.concat_tables(list(pool.map(parse, range(len(cuts) - 1))))
+
+
+def _convert_options(names: list[str], nulls: list[str]) -> object:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    return pacsv.ConvertOptions(
+        column_types={n: pa.string() for n in names},
+        null_values=nulls,
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+    )
+
+
+def _parse_pyarrow(
+    source: bytes | Path, delimiter: str, encoding: str, names: list[str], nulls: list[str]
+) -> pa.Table | None:
+    """Every column as text (or None for the careful path); limits checked before typing.
+
+    A text with quotes is parsed in pieces cut after line breaks (see :func:`_parse_pieces`);
+    when a cut fell inside quotes, the whole text is parsed again with blocks cut only
+    between records (slower: the parser tracks quotes to find each block's end).
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    quoted = _has_quote(source)
+    if quoted:
+        try:
+            table = _parse_pieces(source, delimiter, encoding, names, nulls)
+        except (_CutInQuotes, pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+        else:
+            _check_text_table(table)
+            return table
     try:
         table = pacsv.read_csv(
             str(source) if isinstance(source, Path) else pa.py_buffer(source),
             read_options=pacsv.ReadOptions(
                 column_names=names, skip_rows=1, encoding=encoding, block_size=_BLOCK_BYTES
             ),
-            parse_options=pacsv.ParseOptions(
-                delimiter=delimiter, newlines_in_values=_has_quote(source)
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names},
-                null_values=nulls,
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=quoted),
+            convert_options=_convert_options(names, nulls),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None  # ragged rows, bad bytes: let the careful path decide
