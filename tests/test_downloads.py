@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
-
 from streamlit.runtime import memory_media_file_storage as storage
 from streamlit.runtime.media_file_storage import MediaFileKind
 
+import ui.downloads
 from ui.downloads import serve_downloads_by_whole_content
 
 
@@ -24,14 +23,15 @@ def _fresh_store():
 
 def test_streamlits_own_id_confuses_two_exports_of_the_same_shape():
     # Guards the reason for the fix: if Streamlit hashes every byte one day, this fails and the
-    # patch can go.
-    original = importlib.reload(storage)._calculate_file_id
+    # patch can go. (The module is not reloaded: a running app holds its classes.)
+    serve_downloads_by_whole_content()
+    original = ui.downloads.streamlit_file_id
+    assert original is not None and original is not storage._calculate_file_id
     a, b = _two_exports_alike_in_the_samples()
     assert original(a, "text/csv", "x.csv") == original(b, "text/csv", "x.csv")
 
 
 def test_each_export_is_served_its_own_bytes():
-    importlib.reload(storage)  # start from Streamlit's own id function
     serve_downloads_by_whole_content()
     serve_downloads_by_whole_content()  # idempotent
     a, b = _two_exports_alike_in_the_samples()

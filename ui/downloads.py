@@ -15,6 +15,9 @@ import hashlib
 
 _MARK = "_privlens_exact_ids"
 
+#: Streamlit's own id function, kept when it is replaced (tests compare against it).
+streamlit_file_id = None
+
 
 def _whole_content_id(data: bytes, mimetype: str, filename: str | None = None) -> str:
     """Id of a stored download: SHA-256 over its length, every byte, its type and its name."""
@@ -33,9 +36,11 @@ def serve_downloads_by_whole_content() -> None:
     Called by ``app.py`` on every run. Must be re-checked when Streamlit is upgraded: it
     replaces ``streamlit.runtime.memory_media_file_storage._calculate_file_id``.
     """
+    global streamlit_file_id
     from streamlit.runtime import memory_media_file_storage as storage
 
     if getattr(storage._calculate_file_id, _MARK, False):
         return
+    streamlit_file_id = storage._calculate_file_id
     setattr(_whole_content_id, _MARK, True)
     storage._calculate_file_id = _whole_content_id
