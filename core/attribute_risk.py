@@ -181,21 +181,7 @@ def attribute_risk(
     >>> ar.distinct_l, round(ar.entropy_l, 4), ar.recursive_c, round(ar.t_closeness, 4)
     (2, 1.8899, 2.0, 0.1667)
     """
-    if sensitive not in df.columns:
-        raise ColumnError(
-            f"Sensitive column '{sensitive}' is not in the table ({df.shape[1]} columns). "
-            "Pick an existing column."
-        )
-    if sensitive in classes.quasi_identifiers:
-        raise ColumnError(
-            f"'{sensitive}' is both a quasi-identifier and a sensitive attribute. "
-            "Remove it from one of the two lists."
-        )
-    if len(df) != classes.n:
-        raise InvalidParameterError(
-            f"The table has {len(df)} rows but the classes were built on {classes.n}. "
-            "Build the classes from the same table."
-        )
+    _check_sensitive(df, classes, sensitive)
     if int(recursive_l) < 2:
         raise InvalidParameterError(
             f"recursive_l must be at least 2; got {recursive_l}. (c, 2)-diversity is the "
