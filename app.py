@@ -12,9 +12,8 @@ import streamlit as st
 
 from core.errors import PrivLensError
 from core.samples import ADULT_CITATION, ADULT_NOTE, adult
-from ui import nav
+from ui import nav, state
 from ui.downloads import serve_downloads_by_whole_content
-from ui.state import set_dataset
 from ui.text import md
 from ui.uploads import keep_uploads_in_memory
 
@@ -31,13 +30,15 @@ def _adult_sample():  # noqa: ANN202 - cached loader
     return adult().frame
 
 
-if "dataset" not in st.session_state:
-    try:
-        set_dataset(
-            _adult_sample(), name="Adult census sample", note=f"{ADULT_NOTE} {ADULT_CITATION}"
-        )
-    except PrivLensError as exc:  # the app still opens; the Data page offers an upload
-        st.session_state["startup_error"] = str(exc)
+def _first_dataset() -> tuple:
+    return _adult_sample(), "Adult census sample", f"{ADULT_NOTE} {ADULT_CITATION}"
+
+
+# The workspace of the link (?ws=…), or a new one holding the Adult sample.
+try:
+    state.bootstrap(_first_dataset)
+except PrivLensError as exc:  # e.g. an unwritable database: the app still opens
+    st.session_state["startup_error"] = str(exc)
 
 # Sidebar order: Data, Correlations, Re-identification risk, Differential privacy, Masking,
 # Export, Decrypt. Icons are Material Symbols (":material/name:"), which Streamlit bundles;

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the app's database (workspaces, budgets) and server secret out of the user's home.
+
+    Set before any test runs, so the headless app and every browser-test server (which
+    inherit the environment) use a fresh database of this test run.
+    """
+    if not os.environ.get("PRIVLENS_DB"):
+        folder = tempfile.mkdtemp(prefix="privlens-test-db-")
+        os.environ["PRIVLENS_DB"] = os.path.join(folder, "privlens.sqlite3")
+        os.environ.pop("PRIVLENS_SECRET_FILE", None)
 
 
 @pytest.fixture

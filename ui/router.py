@@ -15,6 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from core.errors import PrivLensError
 from ui import nav
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -27,6 +28,12 @@ def ensure_routed() -> None:
     ``st.navigation``, so an empty registry means the page was reached without it.
     """
     if nav.pages():
+        from ui import state  # the workspace of this session, adopted and in the link
+
+        try:
+            state.sync()
+        except PrivLensError as exc:
+            st.error(str(exc))
         return
     runpy.run_path(str(APP), run_name="__main__")
     st.stop()

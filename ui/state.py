@@ -1,35 +1,369 @@
-"""Session-state contract shared by every page.
+"""The user's workspace as the pages see it: one model, saved at every change.
 
-Keys in ``st.session_state``:
+Every page reads its settings from the :class:`~core.workspace.Workspace` of this browser
+session and writes them back in widget callbacks (:func:`widget`), so a setting never lives
+only in a widget key (Streamlit deletes the key of a widget its page did not draw, which is
+how settings used to reset on navigation). Each change is saved at once, encrypted, in the
+database (:class:`~core.workspace.WorkspaceSession`); the link's ``?ws=`` token finds it again
+after a reload or in another tab.
 
-- ``dataset``: the loaded :class:`pandas.DataFrame` (never replaced by a failed upload);
-- ``dataset_name``: a short display name for it;
-- ``dataset_id``: a token that changes whenever a new table is loaded. Cached functions can
-  take the frame as ``_frame`` (not hashed) plus ``dataset_id`` (hashed), which avoids hashing
-  a 1,000,000-row frame on every rerun;
-- ``dataset_note``: provenance or licence text to show with the data (samples);
-- ``roles``: ``dict[column, Role value]``, edited on the Data page and the default of every
-  later page;
-- ``role_reasons``: ``dict[column, str]``, why each role was suggested;
-- ``dataset_casts``: the kind changes made on the Data page to the loaded table, in order, as
-  ``(column, kind, date_format)``; they are already applied to ``dataset`` and become the
-  first steps of every recipe made from it (:func:`cast_steps`).
+``st.session_state`` keeps only what this browser session needs fast:
+
+- ``workspace``: the current :class:`~core.workspace.Workspace` value (the model);
+- ``ws_token``: the workspace token (also in the link; never logged or shown elsewhere);
+- ``dataset``: the loaded table (never replaced by a failed upload);
+- ``dataset_name`` / ``dataset_note``: display name and provenance of the table;
+- ``dataset_id``: a token that changes whenever a new table (or a kind change) is loaded.
+  Cached functions take the frame as ``_frame`` (not hashed) plus ``dataset_id`` (hashed);
+- ``roles`` / ``role_reasons``: mirrors of the workspace's roles, for older callers;
+- ``masking_key``: the pseudonymization key of this session (never stored or exported).
+
+A table put into ``st.session_state["dataset"]`` directly (tests do) is adopted on the next
+run: :func:`bootstrap` starts a workspace for it.
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import streamlit as st
 
+from core.errors import PrivLensError, WorkspaceError, WorkspaceNotFoundError
 from core.profile import profile_frame
 from core.roles import Role, columns_with_role, suggest_roles
 
 if TYPE_CHECKING:  # the recipe engine imports scipy; keep it off the start-up path
+    from core.dp_budget import Ledger
     from core.recipe import HardeningResult, Recipe, Step
+    from core.workspace import BudgetBook, Workspace, WorkspaceSession, WorkspaceStore
+
+_MISSING = object()
+#: ``st.session_state`` key of the dataset token the current workspace was made for.
+_BOUND = "ws_bound_dataset_id"
+#: ``st.session_state`` key of the message shown when the link's workspace was not found.
+LINK_ERROR = "ws_link_error"
+
+
+# --- the database, one connection pair per thread ----------------------------------------------
+
+_local = threading.local()
+
+
+def _connections() -> tuple[WorkspaceStore, BudgetBook]:
+    """The store and budget book on this thread's connection to the configured database."""
+    from core.workspace import BudgetBook, WorkspaceStore, default_db_path, load_or_create_secret
+
+    path = str(default_db_path())
+    cached = getattr(_local, "conns", None)
+    if cached is not None and cached[0] == path:
+        return cached[1], cached[2]
+    secret = load_or_create_secret()
+    store = WorkspaceStore.open(path, secret=secret)
+    book = BudgetBook.open(path)
+    _local.conns = (path, store, book)
+    return store, book
+
+
+def server_secret() -> bytes:
+    """The server secret (keys table fingerprints and token hashes)."""
+    from core.workspace import load_or_create_secret
+
+    return load_or_create_secret()
+
+
+def session() -> WorkspaceSession:
+    """The workspace session of this browser session, on this thread's connections."""
+    from core.workspace import WorkspaceSession
+
+    store, book = _connections()
+    token = st.session_state.get("ws_token")
+    ws = st.session_state.get("workspace")
+    if token is None or ws is None:
+        raise WorkspaceError("There is no workspace yet: load a table on the Data page.")
+    return WorkspaceSession(
+        store=store, book=book, token=token, workspace=ws, table=st.session_state.get("dataset")
+    )
+
+
+# --- start-up: resume the link's workspace or start one -----------------------------------------
+
+
+def bootstrap(default: Callable[[], tuple[pd.DataFrame, str, str]]) -> None:
+    """Make sure this browser session has a workspace; run by ``app.py`` before every page.
+
+    - A session that has one keeps it (and its token stays in the link).
+    - A new session with ``?ws=`` in its link resumes that workspace; a wrong, expired or
+      deleted token opens nothing of it: the message is kept for the Home page
+      (:data:`LINK_ERROR`) and a new workspace starts.
+    - Otherwise ``default()`` gives ``(frame, name, note)`` for a new workspace.
+    """
+    ss = st.session_state
+    if sync():
+        return
+    store, _ = _connections()
+    try:
+        store.expire()
+    except PrivLensError:
+        pass  # expiry is housekeeping; the user's own workspace is checked below
+    token = st.query_params.get("ws")
+    if token:
+        try:
+            _resume(token)
+            return
+        except WorkspaceNotFoundError as exc:
+            ss[LINK_ERROR] = str(exc)
+        except WorkspaceError as exc:
+            ss[LINK_ERROR] = f"The workspace of this link could not be opened: {exc}"
+        del st.query_params["ws"]
+    try:
+        frame, name, note = default()
+    except PrivLensError as exc:  # the app still opens; the Data page offers an upload
+        ss["startup_error"] = str(exc)
+        return
+    set_dataset(frame, name=name, note=note)
+
+
+def sync() -> bool:
+    """Keep this session's workspace and link in step; True when the session has one.
+
+    A table put into ``st.session_state["dataset"]`` directly (a test, an older caller) gets
+    a workspace of its own; the token goes back into the link if the link lost it. Run by
+    :func:`bootstrap` and by every page (:func:`ui.router.ensure_routed`).
+    """
+    ss = st.session_state
+    if ss.get("dataset") is not None and not _bound():
+        _start(ss["dataset"], name=str(ss.get("dataset_name") or "Table"), keep_roles=True)
+    if ss.get("ws_token") is None:
+        return False
+    if st.query_params.get("ws") != ss["ws_token"]:
+        st.query_params["ws"] = ss["ws_token"]
+    return True
+
+
+def _bound() -> bool:
+    """Whether the loaded table is the one the workspace was made for."""
+    ss = st.session_state
+    frame, ws = ss.get("dataset"), ss.get("workspace")
+    if frame is None or ws is None or ws.dataset is None:
+        return False
+    return (
+        ss.get(_BOUND) == ss.get("dataset_id")
+        and len(frame) == ws.dataset.n_rows
+        and tuple(map(str, frame.columns)) == ws.dataset.column_names
+    )
+
+
+def _bind(frame: pd.DataFrame) -> None:
+    ss = st.session_state
+    ss["dataset"] = frame
+    ss["dataset_id"] = uuid.uuid4().hex
+    ss[_BOUND] = ss["dataset_id"]
+
+
+def _resume(token: str) -> None:
+    from core.workspace import WorkspaceSession
+
+    store, book = _connections()
+    sess = WorkspaceSession.resume(store, book, token)
+    ws = sess.workspace
+    if sess.table is None or ws.dataset is None:
+        raise WorkspaceNotFoundError("This workspace holds no table. Load one on the Data page.")
+    ss = st.session_state
+    ss["ws_token"] = token
+    ss["workspace"] = ws
+    _bind(sess.table)
+    ss["dataset_name"] = ws.dataset.name
+    ss["dataset_note"] = str(ws.data.options.get("note") or "")
+    _mirror_roles(ws)
+    ss["ws_restored"] = True
+
+
+def _mirror_roles(ws: Workspace) -> None:
+    st.session_state["roles"] = dict(ws.roles)
+    st.session_state["role_reasons"] = {
+        name[len("reason:") :]: str(v)
+        for name, v in ws.data.options.items()
+        if name.startswith("reason:")
+    }
+
+
+def _start(
+    frame: pd.DataFrame,
+    *,
+    name: str,
+    note: str = "",
+    keep_roles: bool = False,
+    reasons: Mapping[str, str] | None = None,
+) -> None:
+    """A new workspace for ``frame`` (stored encrypted), replacing this session's one."""
+    from core.workspace import WorkspaceSession
+
+    ss = st.session_state
+    store, book = _connections()
+    role_map = dict(ss.get("roles") or {}) if keep_roles else {}
+    if not keep_roles or not role_map:
+        suggestions = suggest_roles(profile_frame(frame))
+        role_map = {c: str(s.role) for c, s in suggestions.items()}
+        reasons = {c: "; ".join(s.reasons) for c, s in suggestions.items()}
+    role_map = {c: r for c, r in role_map.items() if c in set(map(str, frame.columns))}
+    sess = WorkspaceSession.start(
+        store, book, frame, name=name or "Table", secret=server_secret(), roles=role_map
+    )
+    ws = sess.workspace.with_setting("data.options.note", note)
+    for column, why in (reasons or {}).items():
+        if why:
+            ws = ws.with_option("data", f"reason:{column}", why)
+    ws = _default_settings(ws)
+    sess.update(ws)
+    old_token = ss.get("ws_token")
+    ss["ws_token"] = sess.token
+    ss["workspace"] = ws
+    _bind(frame)
+    ss["dataset_name"] = name
+    ss["dataset_note"] = note
+    _mirror_roles(ws)
+    st.query_params["ws"] = sess.token
+    if old_token and old_token != sess.token:
+        try:
+            store.delete(old_token)  # the old table is not kept once another one is loaded
+        except PrivLensError:
+            pass
+
+
+def _default_settings(ws: Workspace) -> Workspace:
+    """Page settings that follow from the roles (QIs, sensitive columns, weight)."""
+    qis = tuple(columns_with_role(dict(ws.roles), Role.QUASI_IDENTIFIER))
+    sensitive = tuple(columns_with_role(dict(ws.roles), Role.SENSITIVE))
+    ws = ws.with_setting("risk.quasi_identifiers", qis).with_setting("risk.sensitive", sensitive)
+    weights = [c for c, r in ws.roles.items() if r == "weight"]
+    if weights:
+        ws = ws.with_setting("risk.weight_column", weights[0])
+    return ws
+
+
+# --- the model ------------------------------------------------------------------------------------
+
+
+def workspace() -> Workspace:
+    """The current workspace (an empty one before any table is loaded)."""
+    from core.workspace import Workspace
+
+    ws = st.session_state.get("workspace")
+    return ws if ws is not None else Workspace()
+
+
+def update(ws: Workspace) -> Workspace:
+    """Make ``ws`` the workspace and save it (encrypted) at once."""
+    if st.session_state.get("ws_token") is None:
+        st.session_state["workspace"] = ws
+        return ws
+    session().update(ws)
+    st.session_state["workspace"] = ws
+    _mirror_roles(ws)
+    return ws
+
+
+def get(path: str, default: Any = None) -> Any:
+    """A setting by path: ``"risk.k_threshold"`` or ``"masking.options.<name>"``."""
+    ws = workspace()
+    section, _, name = path.partition(".")
+    part = getattr(ws, section, None)
+    if part is None:
+        raise WorkspaceError(f"Unknown workspace section '{section[:40]}'.")
+    if name.startswith("options."):
+        return part.options.get(name[len("options.") :], default)
+    value = getattr(part, name, _MISSING)
+    if value is _MISSING:
+        raise WorkspaceError(f"Unknown workspace setting '{path[:80]}'.")
+    return default if value is None else value
+
+
+def set_setting(path: str, value: Any) -> Workspace:
+    """Change one setting (see :meth:`Workspace.with_setting`) and save."""
+    return update(workspace().with_setting(path, value))
+
+
+def set_options(section: str, values: Mapping[str, Any]) -> Workspace:
+    """Set several entries of a section's ``options`` in one save."""
+    ws = workspace()
+    for name, value in values.items():
+        ws = ws.with_option(section, name, value)
+    return update(ws)
+
+
+def _error_key(key: str) -> str:
+    return f"{key}::error"
+
+
+def widget(
+    path: str,
+    *,
+    key: str | None = None,
+    default: Any = None,
+    options: Sequence[Any] | None = None,
+    to_widget: Callable[[Any], Any] | None = None,
+    from_widget: Callable[[Any], Any] | None = None,
+    after: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """Keyword arguments that bind a widget to a workspace setting.
+
+    Use as ``st.slider("k", 2, 50, **widget("risk.k_threshold"))``: the widget shows the
+    workspace's value (its key is set from it before it is drawn) and its ``on_change``
+    writes the new value back and saves it. Do not also pass ``value``/``index``/``default``.
+
+    Parameters
+    ----------
+    path : str
+        The setting, as for :func:`get`.
+    key : str, optional
+        The widget key (default ``"ws:" + path``).
+    default : optional
+        The value when the workspace has none.
+    options : sequence, optional
+        The widget's choices: a stored value not among them (a column of another table)
+        falls back to ``default``; for a multiselect, unknown entries are dropped.
+    to_widget, from_widget : callables, optional
+        Convert between the stored value and the widget's value.
+    after : callable, optional
+        Called after a successful change (e.g. to reset a dependent result).
+
+    A value the model refuses (out of range) is not saved: the widget goes back to the saved
+    value and the message is shown above it on the next run.
+    """
+    key = key or f"ws:{path}"
+    value = get(path, default)
+    if options is not None:
+        allowed = list(options)
+        if isinstance(value, tuple | list):
+            value = type(value)(v for v in value if v in allowed)
+        elif value not in allowed:
+            value = default if default in allowed else (allowed[0] if allowed else None)
+    shown = to_widget(value) if to_widget else value
+    if isinstance(shown, tuple):
+        shown = list(shown)
+    if st.session_state.get(key, _MISSING) != shown:
+        st.session_state[key] = shown
+    error = st.session_state.pop(_error_key(key), None)
+    if error:
+        st.error(error)
+
+    def _changed() -> None:
+        raw = st.session_state.get(key)
+        try:
+            new = from_widget(raw) if from_widget else raw
+            set_setting(path, new)
+        except PrivLensError as exc:
+            st.session_state[_error_key(key)] = str(exc)
+            return
+        if after is not None:
+            after()
+
+    return {"key": key, "on_change": _changed}
 
 
 def require_dataset() -> pd.DataFrame:
@@ -42,12 +376,15 @@ def require_dataset() -> pd.DataFrame:
 
 
 def dataset_id() -> str:
-    """Token of the current dataset (changes with every load)."""
+    """Token of the current dataset (changes with every load and kind change)."""
     return str(st.session_state.get("dataset_id", ""))
 
 
 def roles() -> dict[str, str]:
     """Column roles of the current dataset (column -> Role value)."""
+    ws = st.session_state.get("workspace")
+    if ws is not None and _bound():
+        return dict(ws.roles)
     return dict(st.session_state.get("roles", {}))
 
 
@@ -57,25 +394,23 @@ def role_columns(role: Role) -> list[str]:
 
 
 def set_roles(new_roles: dict[str, str]) -> None:
-    """Replace the roles of the current dataset."""
+    """Replace the roles of the current dataset (saved in the workspace)."""
+    update(workspace().with_roles(dict(new_roles)))
     st.session_state["roles"] = dict(new_roles)
 
 
 def set_dataset(frame: pd.DataFrame, *, name: str, note: str = "") -> None:
-    """Make ``frame`` the current dataset and suggest roles for its columns."""
-    suggestions = suggest_roles(profile_frame(frame))
-    st.session_state["dataset"] = frame
-    st.session_state["dataset_name"] = name
-    st.session_state["dataset_note"] = note
-    st.session_state["dataset_id"] = uuid.uuid4().hex
-    st.session_state["roles"] = {c: str(s.role) for c, s in suggestions.items()}
-    st.session_state["role_reasons"] = {c: "; ".join(s.reasons) for c, s in suggestions.items()}
-    st.session_state["dataset_casts"] = ()
+    """Make ``frame`` the current dataset in a new workspace, with suggested roles.
+
+    The earlier workspace of this session is deleted (its table first); the privacy budget
+    of a table stays with the table (keyed by its fingerprint), not with a workspace.
+    """
+    _start(frame, name=name, note=note)
 
 
 def kind_changes() -> tuple[tuple[str, str, str | None], ...]:
     """Kind changes ``(column, kind, date_format)`` made to the current dataset, in order."""
-    return tuple(st.session_state.get("dataset_casts", ()))
+    return tuple(workspace().casts)
 
 
 def record_kind_change(
@@ -84,17 +419,16 @@ def record_kind_change(
     """Make ``frame`` (the current dataset with one column cast) the dataset, and record it.
 
     The dataset gets a new token, so every cache keyed by it and the hardening made before
-    are left behind; the name, roles and the differential-privacy ledger stay (the same
-    records, so the privacy budget already spent still counts).
+    are left behind; the name, roles, recipe and the privacy budget stay (the same records:
+    the budget is keyed by the fingerprint of the table as loaded).
     """
-    old = dataset_id()
-    new = uuid.uuid4().hex
-    st.session_state["dataset"] = frame
-    st.session_state["dataset_id"] = new
-    st.session_state["dataset_casts"] = (*kind_changes(), (column, kind, date_format))
-    ledgers = st.session_state.get("dp_ledgers")
-    if isinstance(ledgers, dict) and old in ledgers:
-        ledgers[new] = ledgers.pop(old)
+    ws = workspace().with_cast(column, kind, date_format)
+    ss = st.session_state
+    if ss.get("ws_token") is not None:
+        sess = session()
+        sess.store.save(sess.token, state=ws.to_json().encode("utf-8"), data=frame)
+    ss["workspace"] = ws
+    _bind(frame)
 
 
 def cast_steps() -> tuple[Step, ...]:
@@ -111,9 +445,64 @@ def cast_steps() -> tuple[Step, ...]:
     )
 
 
+# --- the recipe and the hardened table --------------------------------------------------------
+
+
+def recipe() -> Recipe:
+    """The current hardening recipe (the user's steps; kind changes not included)."""
+    return workspace().recipe.current
+
+
+def full_recipe() -> Recipe:
+    """The recipe as exported and replayed: the kind changes first, then the user's steps."""
+    from core.recipe import Recipe
+
+    current = recipe()
+    source = current.source_columns or tuple(
+        c.name for c in (workspace().dataset.columns if workspace().dataset else ())
+    )
+    return Recipe(steps=(*cast_steps(), *current.steps), source_columns=source)
+
+
+def set_recipe(new: Recipe) -> Workspace:
+    """Make ``new`` the current recipe (undo can go back) and save."""
+    ws = workspace()
+    return update(ws.with_recipe(ws.recipe.change(new)))
+
+
+def undo_recipe() -> Workspace:
+    """Go back to the previous recipe."""
+    ws = workspace()
+    return update(ws.with_recipe(ws.recipe.undo()))
+
+
+def redo_recipe() -> Workspace:
+    """Re-apply the last undone recipe."""
+    ws = workspace()
+    return update(ws.with_recipe(ws.recipe.redo()))
+
+
+def masking_key() -> bytes:
+    """This session's pseudonymization key (made on first use; never stored or exported)."""
+    from core import masking
+
+    key = st.session_state.get("masking_key")
+    if key is None:
+        key = masking.generate_key()
+        st.session_state["masking_key"] = key
+        st.session_state["masking_key_version"] = st.session_state.get("masking_key_version", 0)
+    return key
+
+
+def set_masking_key(key: bytes) -> None:
+    """Use ``key`` for pseudonyms from now on (results made with the old one are dropped)."""
+    st.session_state["masking_key"] = key
+    st.session_state["masking_key_version"] = st.session_state.get("masking_key_version", 0) + 1
+
+
 @dataclass(frozen=True, slots=True)
 class Hardening:
-    """The recipe applied on the Masking page and its result, for the current dataset."""
+    """The current recipe applied to the current dataset: what Export exports."""
 
     dataset_id: str
     recipe: Recipe
@@ -123,14 +512,185 @@ class Hardening:
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
-def set_hardening(recipe: Recipe, result: HardeningResult) -> None:
-    """Record the hardened table of the current dataset (what the Export page exports)."""
-    st.session_state["hardening"] = Hardening(dataset_id(), recipe, result)
+def _hardening_key() -> str:
+    return (
+        f"{dataset_id()}:{st.session_state.get('masking_key_version', 0)}:{full_recipe().to_json()}"
+    )
 
 
 def hardening() -> Hardening | None:
-    """The hardening applied to the current dataset, or None (a new load resets it)."""
-    h = st.session_state.get("hardening")
-    if h is None or h.dataset_id != dataset_id():
+    """The current recipe applied (computed once per dataset, key and recipe), or None.
+
+    None when no table is loaded. Raises PrivLensError when the recipe does not apply.
+    """
+    df = st.session_state.get("dataset")
+    if df is None:
         return None
+    memo = st.session_state.get("hardening")
+    key = _hardening_key()
+    if isinstance(memo, tuple) and memo[0] == key:
+        return memo[1]
+    from core.recipe import DEFAULT_SECRET, apply
+
+    st.session_state.pop("hardening", None)  # free the old table before building a new one
+    full = full_recipe()
+    steps = full.steps[len(kind_changes()) :]  # the kind changes are already in the table
+    result = apply(
+        df,
+        type(full)(steps=steps, source_columns=full.source_columns),
+        secrets={DEFAULT_SECRET: masking_key()},
+    )
+    h = Hardening(dataset_id(), full, result)
+    st.session_state["hardening"] = (key, h)
     return h
+
+
+def set_hardening(recipe_: Recipe, result: HardeningResult) -> None:
+    """Record ``result`` as the current recipe's hardened table (made by the caller).
+
+    ``recipe_`` may start with the kind changes; they are not stored twice.
+    """
+    from core.recipe import Recipe
+
+    n = len(kind_changes())
+    steps = recipe_.steps[n:] if recipe_.steps[:n] == cast_steps() else recipe_.steps
+    set_recipe(Recipe(steps=steps, source_columns=recipe_.source_columns))
+    h = Hardening(dataset_id(), full_recipe(), result)
+    st.session_state["hardening"] = (_hardening_key(), h)
+
+
+# --- the privacy budget of the table ---------------------------------------------------------
+
+
+def ledger() -> Ledger | None:
+    """The table's ledger from the database, or None before a budget is set."""
+    if st.session_state.get("ws_token") is None or workspace().dataset is None:
+        return None
+    sess = session()
+    return sess.book.ledger(sess.fingerprint)
+
+
+def start_budget(total_epsilon: float, total_delta: float) -> Ledger:
+    """Give the table a budget (an existing one keeps its totals)."""
+    ws = workspace()
+    ws = ws.with_setting("dp.total_epsilon", total_epsilon).with_setting(
+        "dp.total_delta", total_delta
+    )
+    update(ws)
+    return session().ledger()
+
+
+def release(
+    run: Callable[[], Any],
+    *,
+    query: str,
+    column: str | None,
+    mechanism: str,
+    epsilon: float,
+    delta: float = 0.0,
+) -> Any:
+    """Charge the table's budget, then compute the release and record it in the history."""
+    sess = session()
+    result = sess.release(
+        run, query=query, column=column, mechanism=mechanism, epsilon=epsilon, delta=delta
+    )
+    st.session_state["workspace"] = sess.workspace
+    return result
+
+
+def charge(spends: Sequence[tuple[str, float, float]], *, detail: Mapping[str, Any]) -> Ledger:
+    """Charge several spends together (a recipe's noisy steps), all or none."""
+    sess = session()
+    return sess.book.spend_many(sess.fingerprint, list(spends), detail=dict(detail))
+
+
+def reset_budget(*, confirm: bool, reason: str, total_epsilon: float | None = None) -> Ledger:
+    """Start the table's budget afresh (logged; needs the user's confirmation)."""
+    sess = session()
+    return sess.book.reset(
+        sess.fingerprint, confirm=confirm, reason=reason, total_epsilon=total_epsilon
+    )
+
+
+def budget_history() -> tuple[Any, ...]:
+    """The audit log of the table's budget (budget set, spends, resets)."""
+    if st.session_state.get("ws_token") is None or workspace().dataset is None:
+        return ()
+    sess = session()
+    return sess.book.history(sess.fingerprint)
+
+
+def record_export(*, format: str, encryption: str) -> Workspace:
+    """Record an export of the current recipe in the workspace history."""
+    return update(workspace().record_export(format=format, encryption=encryption))
+
+
+# --- the workspace itself ------------------------------------------------------------------------
+
+
+def delete_workspace() -> None:
+    """Delete this workspace now (table first) and forget it in this session."""
+    ss = st.session_state
+    if ss.get("ws_token") is not None:
+        session().delete()
+    for name in (
+        "ws_token",
+        "workspace",
+        "dataset",
+        "dataset_name",
+        "dataset_note",
+        "dataset_id",
+        _BOUND,
+        "roles",
+        "role_reasons",
+        "hardening",
+        "masking_key",
+    ):
+        ss.pop(name, None)
+    if "ws" in st.query_params:
+        del st.query_params["ws"]
+    ss["ws_deleted"] = True
+
+
+def save_project_file(passphrase: str, *, include_data: bool) -> bytes:
+    """The workspace as one encrypted project file (the table only if asked)."""
+    from core.workspace import save_project
+
+    sess = session()
+    table = st.session_state.get("dataset")
+    book = sess.book
+    return save_project(
+        sess.workspace,
+        table,
+        passphrase=passphrase,
+        include_data=include_data,
+        ledger=book.ledger(sess.fingerprint),
+        spends=book.records(sess.fingerprint),
+        audit=book.history(sess.fingerprint),
+    )
+
+
+def open_project_file(blob: bytes, passphrase: str) -> None:
+    """Open a project file on the loaded table (or its own), restoring everything.
+
+    Raises
+    ------
+    ProjectMismatchError
+        The file was made on another table than the loaded one.
+    DecryptionError
+        A wrong passphrase or a damaged file.
+    """
+    from core.workspace import open_project, restore_budget
+
+    _, book = _connections()
+    project = open_project(
+        blob, passphrase=passphrase, secret=server_secret(), table=st.session_state.get("dataset")
+    )
+    restore_budget(book, project)
+    ws = project.workspace
+    assert ws.dataset is not None
+    name = ws.dataset.name
+    note = str(ws.data.options.get("note") or "")
+    _start(project.table, name=name, note=note)
+    # everything as saved, with the dataset as described on this server
+    update(replace(ws, dataset=workspace().dataset))

@@ -36,8 +36,11 @@ WORKSPACE_VERSION = 1
 UNDO_DEPTH = 50
 #: Encryption choices of the Export page.
 ENCRYPTIONS = ("none", "passphrase", "key", "age")
-#: Scalars a page may keep in ``options`` for a widget the model does not name.
-_Scalar = str | int | float | bool | None
+#: Plain values a page may keep in ``options`` for a widget the model does not name: scalars
+#: and lists of text (a multiselect).
+_Scalar = str | int | float | bool | None | tuple[str, ...]
+#: Most entries one section's ``options`` may hold (the Masking page keeps a few per column).
+MAX_OPTIONS = 20_000
 
 
 def _fail(where: str, what: str) -> WorkspaceError:
@@ -84,12 +87,30 @@ def _check_choice(where: str, value: object, allowed: tuple[str, ...]) -> None:
         raise _fail(where, f"must be one of {', '.join(allowed)}; got {shown}.")
 
 
+def _plain_option(v: object) -> bool:
+    if v is None or isinstance(v, str | int | bool):
+        return True
+    if isinstance(v, float):
+        return math.isfinite(v)
+    return isinstance(v, tuple) and all(isinstance(x, str) for x in v)
+
+
 def _check_options(where: str, value: object) -> None:
     if not isinstance(value, Mapping) or not all(
-        isinstance(k, str) and (v is None or isinstance(v, str | int | float | bool))
-        for k, v in value.items()
+        isinstance(k, str) and _plain_option(v) for k, v in value.items()
     ):
-        raise _fail(where, "must map names to plain values (text, numbers, true/false).")
+        raise _fail(
+            where, "must map names to plain values (text, numbers, true/false, lists of text)."
+        )
+    if len(value) > MAX_OPTIONS:
+        raise _fail(where, f"holds {len(value)} entries; at most {MAX_OPTIONS} are kept.")
+
+
+def _options(value: object) -> object:
+    """``options`` with JSON lists turned into tuples (a multiselect's value)."""
+    if isinstance(value, Mapping):
+        return {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
+    return value
 
 
 # --- the dataset ------------------------------------------------------------------------------
@@ -255,6 +276,7 @@ class RiskSettings:
 
     def __post_init__(self) -> None:
         """Validate."""
+        object.__setattr__(self, "options", _options(self.options))
         _check_names("risk.quasi_identifiers", self.quasi_identifiers)
         _check_names("risk.sensitive", self.sensitive)
         _check_number(
@@ -287,6 +309,7 @@ class DpSettings:
 
     def __post_init__(self) -> None:
         """Validate."""
+        object.__setattr__(self, "options", _options(self.options))
         _check_str("dp.column", self.column, optional=True)
         _check_choice("dp.question", self.question, tuple(MECHANISMS))
         if self.mechanism is not None:
@@ -313,6 +336,7 @@ class ExportSettings:
 
     def __post_init__(self) -> None:
         """Validate."""
+        object.__setattr__(self, "options", _options(self.options))
         _check_choice("export.format", self.format, FORMATS)
         if not isinstance(self.bundle, bool):
             raise _fail(
@@ -320,6 +344,22 @@ class ExportSettings:
             )
         _check_choice("export.encryption", self.encryption, ENCRYPTIONS)
         _check_options("export.options", self.options)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PageSettings:
+    """A page whose settings the model does not name one by one (Data, Correlations, Masking).
+
+    ``options`` maps a setting's name to a plain value, e.g. the Correlations page's method or
+    the Masking page's transform of a column while it is still being edited.
+    """
+
+    options: Mapping[str, _Scalar] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Validate."""
+        object.__setattr__(self, "options", _options(self.options))
+        _check_options("page.options", self.options)
 
 
 # --- history ----------------------------------------------------------------------------------
@@ -367,7 +407,14 @@ class ExportRecord:
 
 # --- the workspace ----------------------------------------------------------------------------
 
-_SECTIONS: dict[str, type] = {"risk": RiskSettings, "dp": DpSettings, "export": ExportSettings}
+_SECTIONS: dict[str, type] = {
+    "data": PageSettings,
+    "correlations": PageSettings,
+    "risk": RiskSettings,
+    "dp": DpSettings,
+    "masking": PageSettings,
+    "export": ExportSettings,
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -385,9 +432,15 @@ class Workspace:
 
     dataset: DatasetMeta | None = None
     roles: Mapping[str, str] = field(default_factory=dict)
+    #: Kind changes made on the Data page, in order: ``(column, kind, date_format)``. They are
+    #: already applied to the stored table and lead every recipe made from it.
+    casts: tuple[tuple[str, str, str | None], ...] = ()
     recipe: RecipeHistory = field(default_factory=RecipeHistory)
+    data: PageSettings = field(default_factory=PageSettings)
+    correlations: PageSettings = field(default_factory=PageSettings)
     risk: RiskSettings = field(default_factory=RiskSettings)
     dp: DpSettings = field(default_factory=DpSettings)
+    masking: PageSettings = field(default_factory=PageSettings)
     export: ExportSettings = field(default_factory=ExportSettings)
     releases: tuple[ReleaseRecord, ...] = ()
     exports: tuple[ExportRecord, ...] = ()
@@ -395,6 +448,16 @@ class Workspace:
     def __post_init__(self) -> None:
         """Validate roles (and, with a dataset, that named columns exist)."""
         roles = tuple(r.value for r in Role)
+        for cast in self.casts:
+            if not (
+                isinstance(cast, tuple)
+                and len(cast) == 3
+                and isinstance(cast[0], str)
+                and cast[0]
+                and (cast[2] is None or isinstance(cast[2], str))
+            ):
+                raise _fail("casts", "must list (column, kind, date format) triples.")
+            _check_choice("casts.kind", cast[1], KINDS)
         for name, role in self.roles.items():
             _check_str("roles", name)
             _check_choice("roles", role, roles)
@@ -402,6 +465,7 @@ class Workspace:
             known = set(self.dataset.column_names)
             named = {
                 "roles": tuple(self.roles),
+                "casts": tuple(c[0] for c in self.casts),
                 "risk.quasi_identifiers": self.risk.quasi_identifiers,
                 "risk.sensitive": self.risk.sensitive,
                 "risk.weight_column": (self.risk.weight_column,),
@@ -426,6 +490,8 @@ class Workspace:
         """
         section, _, name = path.partition(".")
         cls = _SECTIONS.get(section)
+        if cls is not None and name.startswith("options.") and len(name) > len("options."):
+            return self.with_option(section, name[len("options.") :], value)
         if cls is None or name not in {f.name for f in fields(cls)}:
             raise WorkspaceError(
                 f"Unknown workspace setting '{path[:80]}'. Settings are "
@@ -436,6 +502,35 @@ class Workspace:
             value = tuple(value)
         new_section = replace(getattr(self, section), **{name: value})
         return replace(self, **{section: new_section})
+
+    def with_option(self, section: str, name: str, value: Any) -> Workspace:
+        """A workspace with one entry of a section's ``options`` set (``None`` keeps it)."""
+        if section not in _SECTIONS or not name:
+            raise WorkspaceError(
+                f"Unknown workspace section '{section[:40]}'; sections are "
+                + ", ".join(_SECTIONS)
+                + "."
+            )
+        if isinstance(value, list):
+            value = tuple(value)
+        current = getattr(self, section)
+        options = {**current.options, name: value}
+        return replace(self, **{section: replace(current, options=options)})
+
+    def option(self, section: str, name: str, default: Any = None) -> Any:
+        """One entry of a section's ``options``, or ``default``."""
+        return getattr(self, section).options.get(name, default)
+
+    def with_cast(self, column: str, kind: str, date_format: str | None = None) -> Workspace:
+        """A kind change appended (the column's kind in the dataset description follows)."""
+        dataset = self.dataset
+        if dataset is not None:
+            columns = tuple(
+                ColumnMeta(name=c.name, kind=kind) if c.name == column else c
+                for c in dataset.columns
+            )
+            dataset = replace(dataset, columns=columns)
+        return replace(self, dataset=dataset, casts=(*self.casts, (column, kind, date_format)))
 
     def with_dataset(self, dataset: DatasetMeta, roles: Mapping[str, str]) -> Workspace:
         """A fresh workspace for another table (settings that name columns are reset)."""
@@ -482,13 +577,17 @@ class Workspace:
                 "columns": [{"name": c.name, "kind": c.kind} for c in self.dataset.columns],
             },
             "roles": dict(self.roles),
+            "casts": [list(c) for c in self.casts],
             "recipe": {
                 "current": self.recipe.current.to_dict(),
                 "undo": [r.to_dict() for r in self.recipe.undo_stack],
                 "redo": [r.to_dict() for r in self.recipe.redo_stack],
             },
+            "data": plain(self.data),
+            "correlations": plain(self.correlations),
             "risk": plain(self.risk),
             "dp": plain(self.dp),
+            "masking": plain(self.masking),
             "export": plain(self.export),
             "releases": [plain(r) for r in self.releases],
             "exports": [plain(e) for e in self.exports],
@@ -544,10 +643,18 @@ class Workspace:
             roles = data.get("roles", {})
             if not isinstance(roles, dict):
                 raise _fail("roles", "must map column names to roles.")
+            casts = tuple(
+                tuple(c) if isinstance(c, list) else c
+                for c in _list(data.get("casts", []), "casts")
+            )
             return cls(
                 dataset=dataset,
                 roles=roles,
+                casts=casts,  # type: ignore[arg-type]  # validated by the constructor
                 recipe=recipe,
+                data=_section(PageSettings, data.get("data", {}), "data"),
+                correlations=_section(PageSettings, data.get("correlations", {}), "correlations"),
+                masking=_section(PageSettings, data.get("masking", {}), "masking"),
                 risk=_section(RiskSettings, data.get("risk", {}), "risk"),
                 dp=_section(DpSettings, data.get("dp", {}), "dp"),
                 export=_section(ExportSettings, data.get("export", {}), "export"),
@@ -579,7 +686,7 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     if isinstance(value, Mapping):
-        return dict(value)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in value.items()}
     return value
 
 
