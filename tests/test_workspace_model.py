@@ -182,3 +182,37 @@ def test_round_trip_any_valid_settings(k, eps, qis, fmt):
         .with_setting("export.format", fmt)
     )
     assert Workspace.from_json(ws.to_json()) == ws
+
+
+def test_page_options_keep_lists_and_survive_json():
+    ws = _full().with_setting("correlations.options.columns", ["age", "income"])
+    ws = ws.with_option("masking", "t:age", "round").with_setting("data.options.note", "x")
+    back = Workspace.from_json(ws.to_json())
+    assert back == ws
+    assert back.option("correlations", "columns") == ("age", "income")
+    assert back.masking.options["t:age"] == "round"
+
+
+@pytest.mark.parametrize(
+    "value", [{"a": [1, 2]}, {"a": float("nan")}, {"a": {"nested": 1}}, {3: "x"}]
+)
+def test_page_options_refuse_values_that_are_not_plain(value):
+    with pytest.raises(WorkspaceError, match="plain values"):
+        Workspace().with_setting("masking.options", value)
+
+
+def test_unknown_section_for_an_option_is_refused():
+    with pytest.raises(WorkspaceError, match="Unknown workspace section"):
+        Workspace().with_option("nope", "a", 1)
+
+
+def test_casts_follow_the_dataset_kinds_and_survive_json():
+    ws = _full().with_cast("urbrur", "integer").with_cast("zip", "category")
+    assert ws.casts == (("urbrur", "integer", None), ("zip", "category", None))
+    assert ws.dataset.kinds["urbrur"] == "integer" and ws.dataset.kinds["zip"] == "category"
+    assert Workspace.from_json(ws.to_json()) == ws
+
+
+def test_a_cast_of_a_column_the_table_lacks_is_refused():
+    with pytest.raises(WorkspaceError, match="casts"):
+        _full().with_cast("nope", "integer")
