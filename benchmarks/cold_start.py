@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Benchmark: cold start, from ``streamlit run app.py`` to the first page rendered with the sample.
 
 Side by side with a bare Streamlit app that only draws a title (the floor any Streamlit app

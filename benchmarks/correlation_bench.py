@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Correlation matrices: PrivLens against numpy/scipy and pandas baselines, side by side.
 
 Run from the repository root::
@@ -16,14 +17,18 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from core.correlation import correlation_matrix
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.correlation import correlation_matrix  # noqa: E402
 
 
 def make_frame(rows: int, missing: float, seed: int = 0) -> pd.DataFrame:

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Throughput and memory of core.crypto against a single-shot pycryptodome AES-GCM pass.
 
 Run from the repository root::
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -29,8 +31,10 @@ from pathlib import Path
 
 from Crypto.Cipher import AES
 
-from core import crypto
-from core.limits import SCRYPT_WORK_FACTOR_DEFAULT
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core import crypto  # noqa: E402
+from core.limits import SCRYPT_WORK_FACTOR_DEFAULT  # noqa: E402
 
 MiB = 2**20
 

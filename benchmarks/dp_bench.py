@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Benchmark of the DP lab: secure noise against NumPy's (insecure) Laplace, and the work
 one ε-slider move costs the server.
 

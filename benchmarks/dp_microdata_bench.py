@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Benchmark of the DP page's microdata curve: the sampled curve against the whole table.
 
 Run: ``python benchmarks/dp_microdata_bench.py`` (``--repeat 5`` for more runs). The table is

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """How long the Export page's download takes to build, at 1,000,000 rows.
 
 Run from the repository root::
@@ -24,14 +25,18 @@ from __future__ import annotations
 import argparse
 import io
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 
-from core import crypto
-from core.export import build_download, estimate_build
-from core.samples import adult
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core import crypto  # noqa: E402
+from core.export import build_download, estimate_build  # noqa: E402
+from core.samples import adult  # noqa: E402
 
 
 def _median(run: Callable[[], object], repeat: int) -> tuple[float, object]:

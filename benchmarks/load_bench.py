@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Benchmark: PrivLens's CSV loader against ``pandas.read_csv(engine="pyarrow")``.
 
 A generated 1,000,000-row mixed CSV (integers, floats, categories, dates, free text, IDs, a

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Recipe application vs a plain pandas implementation of the same transforms, side by side.
 
 Usage::

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Server time per interaction on the Risk and Masking pages, before and after, side by side.
 
 Usage::

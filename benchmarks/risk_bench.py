@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Benchmark: headline risk summary vs a bare pandas group-by, and vs pyCANON.
 
 Run: ``python benchmarks/risk_bench.py [--rows 1000000] [--repeats 5] [--pycanon-rows 20000]``

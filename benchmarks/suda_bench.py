@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Benchmark: SUDA2 (core.suda.suda2) against a bare pandas group-by, side by side.
 
 Run: ``python benchmarks/suda_bench.py [--rows 1000000] [--repeats 5]``

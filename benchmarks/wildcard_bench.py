@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Benchmark: the ``wildcard`` missing-value rule against the ``category`` rule.
 
 Run: ``python benchmarks/wildcard_bench.py [--rows 20000] [--qis 10] [--missing 0.2]

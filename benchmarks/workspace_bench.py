@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Benchmark: restoring a stored workspace against loading the same table from Parquet.
 
 A generated 1,000,000-row mixed table (integers, floats, categories as text, dates, IDs, ZIP
