@@ -31,6 +31,11 @@ def _change(app, column, kind):
     assert not app.exception
 
 
+def _casts(app):
+    """The kind changes recorded in the workspace (what the recipe replays first)."""
+    return tuple(app.session_state["workspace"].casts)
+
+
 def _kinds_table(app):
     (table,) = [d.value for d in app.dataframe if "stored as" in d.value.columns]
     return dict(zip(table["column"], table["kind"], strict=True))
@@ -45,7 +50,7 @@ def test_kinds_are_shown_and_a_change_is_applied_and_recorded(app):
     assert frame["visits"].tolist() == [7, 12, 3]
     assert pd.api.types.is_integer_dtype(frame["visits"].dtype)
     assert _kinds_table(app)["visits"] == "integer"
-    assert app.session_state["dataset_casts"] == (("visits", "integer", None),)
+    assert _casts(app) == (("visits", "integer", None),)
     assert app.session_state["dataset_id"] != token  # caches keyed by the token move on
     assert any("is now integer" in s.value for s in app.success)
     # Other columns and the roles are kept.
@@ -58,7 +63,7 @@ def test_a_lossy_change_is_refused_and_keeps_the_table(app):
     before = app.session_state["dataset"]
     _change(app, "zip", "integer")
     assert app.session_state["dataset"] is before
-    assert app.session_state["dataset_casts"] == ()
+    assert _casts(app) == ()
     (error,) = app.error
     assert "leading zeros" in error.value and "02134" not in error.value
     _change(app, "card", "boolean")
@@ -72,13 +77,18 @@ def test_the_change_leads_the_recipe_on_masking_and_export(app):
     _change(app, "member", "boolean")
     app.switch_page("pages/export.py").run()
     assert not app.exception
-    assert any("2 kind change(s)" in c.value for c in app.caption)
+    # Export exports the current recipe, whose first steps are the kind changes.
+    exported = [s.to_dict() for s in app.session_state["hardening"][1].recipe.steps]
+    assert exported[:2] == [
+        {"transform": "cast", "column": "visits", "params": {"kind": "integer"}},
+        {"transform": "cast", "column": "member", "params": {"kind": "boolean"}},
+    ]
     app.switch_page("pages/masking.py").run()
     assert not app.exception
     assert "Change kind" not in app.selectbox(key="mask_t_0").options  # set on the Data page
     app.button(key="mask_use").click().run()
     assert not app.exception
-    hardening = app.session_state["hardening"]
+    hardening = app.session_state["hardening"][1]  # (recipe key, Hardening)
     steps = [s.to_dict() for s in hardening.recipe.steps]
     assert steps[:2] == [
         {"transform": "cast", "column": "visits", "params": {"kind": "integer"}},
@@ -162,7 +172,7 @@ def test_a_new_load_starts_without_kind_changes(app):
     _change(app, "visits", "integer")
     app.button(key="data_load_sample").click().run()  # another table: the Adult sample
     assert not app.exception
-    assert app.session_state["dataset_casts"] == ()
+    assert _casts(app) == ()
     assert _kinds_table(app)["age"] == "integer"
     _change(app, "age", "text")
-    assert app.session_state["dataset_casts"] == (("age", "text", None),)
+    assert _casts(app) == (("age", "text", None),)
