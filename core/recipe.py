@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -54,6 +54,7 @@ __all__ = [
     "change_log",
     "charge_ledger",
     "noise_spends",
+    "records_changed",
     "suggest_step",
     "validate",
 ]
@@ -701,6 +702,8 @@ class HardeningResult:
         One entry per column of the input, in its order.
     records_removed : int
         Records removed by record suppression.
+    records_changed : int
+        Records kept with at least one cell changed or suppressed (in a kept column).
     n_cells : int
         Cells of the input (rows times columns), the base of :attr:`share_changed`.
     secure : bool
@@ -711,6 +714,7 @@ class HardeningResult:
     frame: pd.DataFrame
     changes: tuple[ColumnChange, ...]
     records_removed: int = 0
+    records_changed: int = 0
     n_cells: int = 0
     secure: bool = True
     warnings: tuple[str, ...] = ()
@@ -731,14 +735,38 @@ class HardeningResult:
 def change_log(before: pd.DataFrame, after: pd.DataFrame) -> dict[str, tuple[int, int]]:
     """Per column of ``before`` still in ``after``: (cells changed, cells suppressed).
 
-    Rows are matched by index (removed rows are not counted here). A present value that
-    changes kind (a number that becomes an interval label) counts as changed; values of the
-    same kind are compared exactly.
+    Rows are matched by index (removed rows are not counted here). Values of the same kind
+    are compared exactly; a value whose kind changes counts as changed only if its text
+    changes (a number 39 that becomes the text "39" is the same value; one that becomes the
+    interval "[30, 40)" is not).
 
     >>> change_log(pd.DataFrame({"a": [1, 2, None]}), pd.DataFrame({"a": [1, None, 5]}))
     {'a': (1, 1)}
+    >>> change_log(pd.DataFrame({"a": [39, 41]}), pd.DataFrame({"a": ["39", "4*"]}))
+    {'a': (1, 0)}
     """
-    out: dict[str, tuple[int, int]] = {}
+    return {c: (int(ch.sum()), int(sup.sum())) for c, ch, sup in _change_masks(before, after)}
+
+
+def records_changed(before: pd.DataFrame, after: pd.DataFrame) -> int:
+    """Records of ``after`` with at least one cell changed or suppressed (see :func:`change_log`).
+
+    Removed records and dropped columns are not counted here: a result reports them apart.
+
+    >>> records_changed(pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]}),
+    ...                 pd.DataFrame({"a": [1, None, 9], "b": ["x", "y", "q"]}))
+    2
+    """
+    any_change = np.zeros(len(after), dtype=bool)
+    for _, changed, suppressed in _change_masks(before, after):
+        any_change |= changed | suppressed
+    return int(any_change.sum())
+
+
+def _change_masks(
+    before: pd.DataFrame, after: pd.DataFrame
+) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """Per kept column: (changed or gained a value, suppressed), row masks of ``after``."""
     same_rows = len(before) == len(after) and before.index.equals(after.index)
     for c in before.columns:
         if c not in after.columns:
@@ -747,23 +775,29 @@ def change_log(before: pd.DataFrame, after: pd.DataFrame) -> dict[str, tuple[int
         new = after[c]
         old_na = old.isna().to_numpy()
         new_na = new.isna().to_numpy()
-        suppressed = int((~old_na & new_na).sum())
-        gained = int((old_na & ~new_na).sum())
         both = ~old_na & ~new_na
         ko = _kind_of(old)
         if ko != _kind_of(new):
-            changed = int(both.sum())
+            ne = _text_differs(old, new)
         elif ko == "numeric":
             a = old.to_numpy(dtype="float64", na_value=np.nan)
             b = new.to_numpy(dtype="float64", na_value=np.nan)
-            changed = int((both & (a != b)).sum())
+            ne = a != b
         else:
-            a_s = _as_text(old)
-            b_s = _as_text(new)
-            ne = (a_s != b_s).to_numpy(dtype=bool, na_value=False)
-            changed = int((both & ne).sum())
-        out[str(c)] = (changed + gained, suppressed)
-    return out
+            ne = (_as_text(old) != _as_text(new)).to_numpy(dtype=bool, na_value=False)
+        yield str(c), (both & ne) | (old_na & ~new_na), ~old_na & new_na
+
+
+def _text_differs(old: pd.Series, new: pd.Series) -> np.ndarray:
+    """Row mask: the text forms of the values differ (each distinct value printed once)."""
+    old_codes, old_uniques = pd.factorize(old, use_na_sentinel=True)
+    new_codes, new_uniques = pd.factorize(new, use_na_sentinel=True)
+    old_texts = masking._text_values(pd.Series(old_uniques)).tolist()
+    new_ids = {t: i for i, t in enumerate(masking._text_values(pd.Series(new_uniques)).tolist())}
+    # each old distinct value as the id of the same text among the new ones (-2: none); the
+    # last entry answers the missing code -1
+    as_new = np.array([new_ids.get(t, -2) for t in old_texts] + [-3], dtype=np.int64)
+    return np.asarray(as_new[old_codes] != new_codes)
 
 
 def _kind_of(s: pd.Series) -> str:
@@ -922,7 +956,11 @@ def apply(
         secure = secure and ok
         for c in step.columns:
             applied.setdefault(c, []).append(step.transform)
-    counts = change_log(frame, out)
+    counts: dict[str, tuple[int, int]] = {}
+    touched = np.zeros(len(out), dtype=bool)
+    for c, changed, suppressed in _change_masks(frame, out):
+        counts[c] = (int(changed.sum()), int(suppressed.sum()))
+        touched |= changed | suppressed
     changes = tuple(
         ColumnChange(
             column=str(c),
@@ -937,6 +975,7 @@ def apply(
         frame=out,
         changes=changes,
         records_removed=removed,
+        records_changed=int(touched.sum()),
         n_cells=int(frame.shape[0] * frame.shape[1]),
         secure=secure,
         warnings=tuple(dict.fromkeys(notes)),

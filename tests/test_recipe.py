@@ -306,7 +306,14 @@ def test_leak_no_key_or_raw_value_in_recipe_logs_or_errors(caplog):
 def test_change_log_treats_kind_changes_and_missing():
     before = pd.DataFrame({"a": [1.0, 2.0, None, 4.0], "b": ["x", "y", None, "z"]})
     after = pd.DataFrame({"a": ["1", None, "3", "4"], "b": pd.Categorical(["x", "Y", None, None])})
-    assert change_log(before, after) == {"a": (3, 1), "b": (1, 1)}
+    # 1.0 -> "1" and 4.0 -> "4" keep their value in another kind: not changes; None -> "3"
+    # gained a value; 2.0 -> None is suppressed
+    assert change_log(before, after) == {"a": (1, 1), "b": (1, 1)}
+    # a number that becomes other text (a mask, an interval) is a change
+    assert change_log(before, after.assign(a=["1*", None, "3", "[0, 5)"])) == {
+        "a": (3, 1),
+        "b": (1, 1),
+    }
 
 
 @pytest.mark.skipif(not ADULT.exists(), reason="the Adult sample is not in data/")
