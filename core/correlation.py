@@ -13,6 +13,15 @@ Public functions
 - :func:`association_matrix`: one matrix over every column, numeric and categorical.
 - :func:`leakage_ranking`: rank columns by how much they reveal a sensitive attribute.
 - :func:`benjamini_hochberg`: adjusted p-values for a set of tests.
+- :func:`numeric_columns`, :func:`drilldown`: which columns hold quantities, given the column
+  kinds set on the Data page, and the data of the plot that fits a pair.
+
+Column kinds (``kinds``, column -> kind as set on the Data page): a column declared
+``category``, ``text`` or ``boolean`` holds labels, not quantities, even when its values are
+integer codes (``urbrur``, ``roof`` in sdcMicro's ``testdata``). It is never given Pearson,
+Spearman or Kendall on its codes: the association matrix measures it with Cramér's V or the
+correlation ratio, leakage uses its values as categories, and its drill-down is a contingency
+table or a box plot, not a line fitted across codes.
 
 Missing values are dropped per pair of columns ("pairwise-complete"). An infinite value
 (``inf``/``-inf``) is not a number to correlate: it counts as missing in every measure, and
@@ -38,6 +47,7 @@ from core.frames import check_frame
 from core.limits import (
     CORRELATION_CONFIDENCE_DEFAULT,
     CORRELATION_MIN_PAIRS,
+    DRILLDOWN_MAX_POINTS,
     HIGH_CARDINALITY_SHARE,
     LEAKAGE_TOP_DEFAULT,
     NMI_BINS,
@@ -50,13 +60,17 @@ except ImportError:  # pragma: no cover - only if scipy moves its private helper
     _scipy_kendall_dis = None
 
 Method = Literal["pearson", "spearman", "kendall"]
+#: Column kinds (Data page) whose values are labels: never correlated on their codes.
+CATEGORICAL_KINDS = frozenset({"category", "text", "boolean"})
 METHODS: tuple[Method, ...] = ("pearson", "spearman", "kendall")
 Progress = Callable[[float], None]
 
 __all__ = [
+    "CATEGORICAL_KINDS",
     "METHODS",
     "AssociationMatrix",
     "CorrelationMatrix",
+    "Drilldown",
     "LeakageEntry",
     "LeakageReport",
     "PairAssociation",
@@ -64,9 +78,13 @@ __all__ = [
     "benjamini_hochberg",
     "correlation_matrix",
     "correlation_ratio",
+    "coded_columns",
     "cramers_v",
+    "drilldown",
     "leakage_ranking",
     "normalized_mutual_information",
+    "numeric_columns",
+    "ranked_pairs",
 ]
 
 
@@ -199,6 +217,66 @@ def _is_numeric(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
         series.dtype
     )
+
+
+def _declared(kinds: Mapping[str, str] | None) -> set[str]:
+    """Columns declared categorical (category, text, boolean) in ``kinds``."""
+    if kinds is None:
+        return set()
+    if not isinstance(kinds, Mapping):
+        raise InvalidParameterError(
+            f"kinds must map column names to kinds; got {type(kinds).__name__}. "
+            "Pass e.g. {'urbrur': 'category'}."
+        )
+    return {c for c, k in kinds.items() if k in CATEGORICAL_KINDS}
+
+
+def coded_columns(df: pd.DataFrame, kinds: Mapping[str, str] | None) -> list[str]:
+    """Columns declared categorical whose values are number codes (left out of correlations).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"roof": [1, 2, 4], "walls": pd.Categorical([3, 2, 1]), "age": [1, 2, 3]})
+    >>> coded_columns(d, {"roof": "category", "walls": "category"})
+    ['roof', 'walls']
+    """
+    check_frame(df)
+    declared = _declared(kinds)
+    out = []
+    for c in df.columns:
+        dtype = df[c].dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            dtype = dtype.categories.dtype
+        if c in declared and pd.api.types.is_numeric_dtype(dtype):
+            out.append(c)
+    return out
+
+
+def numeric_columns(df: pd.DataFrame, kinds: Mapping[str, str] | None = None) -> list[str]:
+    """Columns that hold quantities: a numeric type and not declared categorical.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The data.
+    kinds : mapping of str to str, optional
+        Column kinds as set on the Data page; a column declared ``category``, ``text`` or
+        ``boolean`` is left out even when its values are numbers (integer codes).
+
+    Returns
+    -------
+    list of str
+        The columns Pearson, Spearman and Kendall may use, in table order.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"roof": [1, 2, 4], "age": [30, 41, 52], "sex": ["f", "m", "f"]})
+    >>> numeric_columns(d), numeric_columns(d, {"roof": "category"})
+    (['roof', 'age'], ['age'])
+    """
+    check_frame(df)
+    declared = _declared(kinds)
+    return [c for c in df.columns if _is_numeric(df[c]) and c not in declared]
 
 
 def _check_frame(df: pd.DataFrame, columns: Sequence[str] | None) -> list[str]:
@@ -463,6 +541,7 @@ def correlation_matrix(
     confidence: float = CORRELATION_CONFIDENCE_DEFAULT,
     rng: np.random.Generator | int | None = None,
     progress: Progress | None = None,
+    kinds: Mapping[str, str] | None = None,
 ) -> CorrelationMatrix:
     """Pearson, Spearman or Kendall tau-b correlation matrix, pairwise-complete.
 
@@ -487,6 +566,10 @@ def correlation_matrix(
         Source of the row sample (a labelled estimate, not a privacy release).
     progress : callable, optional
         Called with the completed share in [0, 1] while pairs are computed.
+    kinds : mapping of str to str, optional
+        Column kinds as set on the Data page. A column declared ``category``, ``text`` or
+        ``boolean`` holds codes, not quantities: it is left out of the default columns and
+        refused when named (use :func:`association_matrix`).
 
     Returns
     -------
@@ -566,9 +649,10 @@ def correlation_matrix(
         raise InvalidParameterError(
             f"confidence must be in (0, 1); got {confidence}. Use e.g. 0.95."
         )
+    declared = _declared(kinds)
     if columns is None:
         _check_frame(df, None)
-        cols = [c for c in df.columns if _is_numeric(df[c])]
+        cols = [c for c in df.columns if _is_numeric(df[c]) and c not in declared]
         if len(cols) < 2:
             raise InvalidParameterError(
                 f"A correlation matrix needs at least 2 numeric columns; the table has "
@@ -581,6 +665,13 @@ def correlation_matrix(
             raise InvalidParameterError(
                 f"{len(bad)} column(s) are not numeric: {', '.join(map(str, bad))}. "
                 "Correlations need numbers; use the association matrix for categories."
+            )
+        coded = [c for c in cols if c in declared]
+        if coded:
+            raise InvalidParameterError(
+                f"{len(coded)} column(s) are declared categorical on the Data page: "
+                f"{', '.join(map(str, coded))}. A correlation of their codes means nothing; "
+                "use the association matrix, or declare them integer or decimal."
             )
         if not cols:
             raise InvalidParameterError("No columns given; pass at least one numeric column.")
@@ -1086,12 +1177,15 @@ def _nmi_codes(a: np.ndarray, ka: int, b: np.ndarray, kb: int) -> tuple[float, i
     return float(min(1.0, max(0.0, 2 * mi / (ha + hb)))), nn
 
 
-def _discrete_codes(series: pd.Series, bins: int) -> tuple[np.ndarray, int, bool]:
+def _discrete_codes(
+    series: pd.Series, bins: int, *, categorical: bool = False
+) -> tuple[np.ndarray, int, bool]:
     """Codes for information measures: categories as is; numbers in quantile bins.
 
+    ``categorical`` keeps a numeric column's values as categories (codes declared category).
     Returns codes (-1 = missing), level count and whether the column was binned.
     """
-    if not _is_numeric(series):
+    if categorical or not _is_numeric(series):
         c, k = _codes(series)
         return c, k, False
     num = _numbers(series)
@@ -1243,6 +1337,7 @@ def association_matrix(
     categorical: Sequence[str] | None = None,
     numeric_method: Method = "pearson",
     progress: Progress | None = None,
+    kinds: Mapping[str, str] | None = None,
 ) -> AssociationMatrix:
     """Association between every pair of columns, numeric and categorical alike.
 
@@ -1259,6 +1354,10 @@ def association_matrix(
         Correlation used for numeric-numeric pairs.
     progress : callable, optional
         Called with the completed share in [0, 1].
+    kinds : mapping of str to str, optional
+        Column kinds as set on the Data page: a column declared ``category``, ``text`` or
+        ``boolean`` is categorical whatever its values (integer codes get Cramér's V or the
+        correlation ratio, never a correlation of the codes).
 
     Returns
     -------
@@ -1291,6 +1390,13 @@ def association_matrix(
     >>> m = association_matrix(d)
     >>> m.measure[0, 1], round(float(m.value[0, 1]) ** 2, 6)
     ('eta', 0.771429)
+
+    Integer codes declared categorical on the Data page:
+
+    >>> c = pd.DataFrame({"roof": [1, 1, 2, 2, 4, 4], "walls": [3, 3, 2, 2, 1, 1]})
+    >>> association_matrix(c).measure[0, 1], association_matrix(c, kinds={"roof": "category",
+    ...     "walls": "category"}).measure[0, 1]
+    ('pearson', 'cramers_v')
     """
     if numeric_method not in METHODS:
         raise InvalidParameterError(
@@ -1301,16 +1407,16 @@ def association_matrix(
         raise InvalidParameterError(
             f"An association matrix needs at least 2 columns; got {len(cols)}. Add columns."
         )
-    kinds = _kinds(df, cols, categorical)
+    kinds_ = _kinds(df, cols, [*(categorical or ()), *_declared(kinds)])
     k = len(cols)
     value = np.full((k, k), np.nan)
     measure = np.full((k, k), "", dtype=object)
     p = np.full((k, k), np.nan)
     n = np.zeros((k, k), dtype=np.int64)
     reasons: dict[tuple[str, str], str] = {}
-    warnings = _high_cardinality(df, cols, kinds)
+    warnings = _high_cardinality(df, cols, kinds_)
 
-    num = [i for i in range(k) if kinds[i] == "numeric"]
+    num = [i for i in range(k) if kinds_[i] == "numeric"]
     if len(num) >= 2:
         cm = correlation_matrix(df, method=numeric_method, columns=[cols[i] for i in num])
         sel = np.ix_(num, num)
@@ -1319,7 +1425,7 @@ def association_matrix(
         for (ca, cb), why in cm.reasons.items():
             reasons[(ca, cb)] = why
         warnings.extend(cm.warnings)
-    codes = {i: _codes(df[cols[i]]) for i in range(k) if kinds[i] == "categorical"}
+    codes = {i: _codes(df[cols[i]]) for i in range(k) if kinds_[i] == "categorical"}
     numbers = {i: _numbers(df[cols[i]]) for i in num}
     floats = {i: numbers[i].values for i in num}
     warnings.extend(_inf_warning(cols[i], numbers[i].n_inf) for i in num if numbers[i].n_inf)
@@ -1327,12 +1433,12 @@ def association_matrix(
     for done, (a, b) in enumerate(pairs):
         if progress is not None:
             progress(done / max(len(pairs), 1))
-        if kinds[a] == "numeric" and kinds[b] == "numeric":
+        if kinds_[a] == "numeric" and kinds_[b] == "numeric":
             continue
-        if kinds[a] == "categorical" and kinds[b] == "categorical":
+        if kinds_[a] == "categorical" and kinds_[b] == "categorical":
             res = _cramers_v_codes(*codes[a], *codes[b])
         else:
-            c, v = (a, b) if kinds[a] == "categorical" else (b, a)
+            c, v = (a, b) if kinds_[a] == "categorical" else (b, a)
             res = _eta_codes(*codes[c], floats[v])
         value[a, b] = value[b, a] = res.value
         p[a, b] = p[b, a] = res.p
@@ -1358,7 +1464,7 @@ def association_matrix(
         progress(1.0)
     return AssociationMatrix(
         columns=tuple(cols),
-        kinds=tuple(kinds),
+        kinds=tuple(kinds_),
         value=value,
         measure=measure,
         p=p,
@@ -1367,6 +1473,190 @@ def association_matrix(
         reasons=reasons,
         warnings=tuple(dict.fromkeys(warnings)),
     )
+
+
+def ranked_pairs(
+    *matrices: CorrelationMatrix | AssociationMatrix,
+) -> tuple[pd.DataFrame, tuple[str, str] | None]:
+    """The pairs of one or more matrices in one frame, strongest first, and the strongest pair.
+
+    Parameters
+    ----------
+    *matrices : CorrelationMatrix or AssociationMatrix
+        Results over the same columns (e.g. Pearson, Spearman and Kendall).
+
+    Returns
+    -------
+    (pandas.DataFrame, tuple of str or None)
+        Every pair of every matrix (their ``pairs()`` frames stacked), sorted by the absolute
+        value (``r`` or ``value``), unmeasurable pairs last; and ``(column_a, column_b)`` of
+        the first measurable pair, or None when no pair has a value.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"a": [1, 2, 3, 4], "b": [1, 2, 3, 5], "c": [4, 1, 3, 2]})
+    >>> frame, best = ranked_pairs(correlation_matrix(d), correlation_matrix(d, method="kendall"))
+    >>> len(frame), best
+    (6, ('a', 'b'))
+    """
+    if not matrices:
+        raise InvalidParameterError("ranked_pairs needs at least one matrix; got none.")
+    frame = pd.concat([m.pairs() for m in matrices], ignore_index=True)
+    value = frame["value" if "value" in frame.columns else "r"]
+    order = np.argsort(-value.abs().fillna(-1).to_numpy(), kind="stable")
+    frame = frame.iloc[order].reset_index(drop=True)
+    measured = frame[value.iloc[order].notna().to_numpy()]
+    best = (
+        (str(measured.iloc[0]["column_a"]), str(measured.iloc[0]["column_b"]))
+        if len(measured)
+        else None
+    )
+    return frame, best
+
+
+# --- drill-down of one pair --------------------------------------------------------------
+
+#: The plot that fits a pair: two quantities, a category and a quantity, two categories.
+DrillView = Literal["scatter", "box", "contingency"]
+DRILL_BOX_CATEGORIES = 20  # most frequent categories shown as boxes
+DRILL_TABLE_CATEGORIES = 30  # most frequent values of each column in a contingency table
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Drilldown:
+    """The data of the plot that fits a pair of columns (see :func:`drilldown`).
+
+    ``view`` is ``"scatter"`` (``points`` holds ``x``, ``y``; ``line`` the least-squares
+    slope and intercept over every complete row, None for a constant ``x``), ``"box"``
+    (``points`` holds ``category``, ``value`` for the most frequent categories) or
+    ``"contingency"`` (``table``: the share of each ``column_b`` value within each
+    ``column_a`` value, most frequent values only). ``x``/``y`` name the columns on the
+    plot's axes; ``n`` counts the rows with both values.
+    """
+
+    column_a: str
+    column_b: str
+    view: DrillView
+    x: str
+    y: str
+    n: int
+    points: pd.DataFrame
+    sampled: bool = False
+    line: tuple[float, float] | None = None
+    x_range: tuple[float, float] | None = None
+    table: pd.DataFrame | None = None
+    truncated: bool = False
+
+
+def _plot_values(series: pd.Series) -> np.ndarray:
+    """The values as float64 for a plot; missing and infinite values are NaN."""
+    out = np.array(series.to_numpy(dtype="float64", na_value=np.nan), dtype=float)
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def drilldown(
+    df: pd.DataFrame,
+    a: str,
+    b: str,
+    *,
+    kinds: Mapping[str, str] | None = None,
+    max_points: int = DRILLDOWN_MAX_POINTS,
+    rng: int = 0,
+) -> Drilldown:
+    """The plot that fits a pair, chosen by the column kinds, and its data.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The data.
+    a, b : str
+        The two columns (distinct).
+    kinds : mapping of str to str, optional
+        Column kinds as set on the Data page: a column declared ``category``, ``text`` or
+        ``boolean`` is categorical whatever its values, so integer codes never get a line
+        fitted across them.
+    max_points : int >= 1
+        A scatter plot shows a uniform random sample of at most this many complete rows
+        (a preview; the line uses every row).
+    rng : int
+        Seed of that preview sample.
+
+    Returns
+    -------
+    Drilldown
+        ``"scatter"`` for two quantities, ``"box"`` for a category and a quantity,
+        ``"contingency"`` for two categories.
+
+    Raises
+    ------
+    ColumnError
+        A column is missing.
+    InvalidParameterError
+        The same column twice, or ``max_points`` < 1.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"roof": [1, 1, 2, 4], "walls": [3, 3, 2, 1], "age": [20, 30, 40, 50]})
+    >>> drilldown(d, "roof", "walls").view, drilldown(d, "roof", "walls",
+    ...     kinds={"roof": "category", "walls": "category"}).view
+    ('scatter', 'contingency')
+    >>> drilldown(d, "roof", "age", kinds={"roof": "category"}).view
+    'box'
+    """
+    if a == b:
+        raise InvalidParameterError("A drill-down needs two different columns; got one twice.")
+    _check_frame(df, [a, b])
+    if int(max_points) < 1:
+        raise InvalidParameterError(f"max_points must be at least 1; got {max_points}.")
+    declared = _declared(kinds)
+    quantity = {c: _is_numeric(df[c]) and c not in declared for c in (a, b)}
+    pair = df[[a, b]]
+    if quantity[a] and quantity[b]:
+        xv, yv = _plot_values(pair[a]), _plot_values(pair[b])
+        ok = ~np.isnan(xv) & ~np.isnan(yv)
+        xv, yv = xv[ok], yv[ok]
+        n = int(ok.sum())
+        pts = pd.DataFrame({"x": xv, "y": yv})
+        sampled = n > int(max_points)
+        if sampled:
+            pts = pts.sample(int(max_points), random_state=rng)
+        line = x_range = None
+        if n >= 2 and np.ptp(xv) > 0:
+            slope, intercept = np.polyfit(xv, yv, 1)
+            line = (float(slope), float(intercept))
+            x_range = (float(xv.min()), float(xv.max()))
+        return Drilldown(
+            column_a=a, column_b=b, view="scatter", x=a, y=b, n=n, points=pts,
+            sampled=sampled, line=line, x_range=x_range,
+        )  # fmt: skip
+    complete = pair.dropna()
+    if quantity[a] or quantity[b]:
+        cat, val = (b, a) if quantity[a] else (a, b)
+        values = _plot_values(complete[val])
+        keep = ~np.isnan(values)
+        cats, vals = complete[cat].to_numpy()[keep], values[keep]
+        top = pd.Series(cats).value_counts().index[:DRILL_BOX_CATEGORIES]
+        shown = pd.Series(cats).isin(top).to_numpy()
+        return Drilldown(
+            column_a=a, column_b=b, view="box", x=cat, y=val, n=int(keep.sum()),
+            points=pd.DataFrame({"category": cats[shown], "value": vals[shown]}),
+            truncated=len(pd.unique(cats)) > DRILL_BOX_CATEGORIES,
+        )  # fmt: skip
+    top_a = complete[a].value_counts().index[:DRILL_TABLE_CATEGORIES]
+    top_b = complete[b].value_counts().index[:DRILL_TABLE_CATEGORIES]
+    kept = complete[complete[a].isin(top_a) & complete[b].isin(top_b)]
+    table = (
+        pd.crosstab(kept[a].astype(object), kept[b].astype(object), normalize="index")
+        if len(kept)
+        else pd.DataFrame()
+    )
+    return Drilldown(
+        column_a=a, column_b=b, view="contingency", x=b, y=a, n=len(complete),
+        points=kept.reset_index(drop=True), table=table,
+        truncated=complete[a].nunique() > DRILL_TABLE_CATEGORIES
+        or complete[b].nunique() > DRILL_TABLE_CATEGORIES,
+    )  # fmt: skip
 
 
 # --- leakage -----------------------------------------------------------------------------
@@ -1447,6 +1737,7 @@ def leakage_ranking(
     top: int = LEAKAGE_TOP_DEFAULT,
     proxy_threshold: float = PROXY_THRESHOLD,
     bins: int = NMI_BINS,
+    kinds: Mapping[str, str] | None = None,
 ) -> LeakageReport:
     """Rank columns by how much each reveals a sensitive attribute on its own.
 
@@ -1465,6 +1756,9 @@ def leakage_ranking(
         A column is flagged as a proxy when its association or its lift reaches this.
     bins : int >= 2
         Quantile bins for numeric columns in the information measures.
+    kinds : mapping of str to str, optional
+        Column kinds as set on the Data page: a column declared ``category``, ``text`` or
+        ``boolean`` is measured as categorical and its values are never binned.
 
     Returns
     -------
@@ -1527,7 +1821,10 @@ def leakage_ranking(
         raise InvalidParameterError(
             "No candidate columns besides the sensitive attribute; add columns to rank."
         )
-    s_codes, s_levels, s_binned = _discrete_codes(df[sensitive], int(bins))
+    declared = _declared(kinds)
+    s_codes, s_levels, s_binned = _discrete_codes(
+        df[sensitive], int(bins), categorical=sensitive in declared
+    )
     valid_s = s_codes >= 0
     if not valid_s.any():
         raise InvalidParameterError(
@@ -1541,7 +1838,7 @@ def leakage_ranking(
             "nothing can reveal it. Pick another column."
         )
     baseline = float(s_counts.max() / valid_s.sum())
-    assoc = association_matrix(df, columns=[sensitive, *cands])
+    assoc = association_matrix(df, columns=[sensitive, *cands], kinds=kinds)
     warnings: list[str] = list(assoc.warnings)
     if s_binned:
         warnings.append(
@@ -1551,7 +1848,7 @@ def leakage_ranking(
     raw: list[tuple[str, str, float, float, int, str, np.ndarray, int]] = []
     for i, c in enumerate(cands, start=1):
         val = float(abs(assoc.value[0, i]))
-        c_codes, c_levels, _ = _discrete_codes(df[c], int(bins))
+        c_codes, c_levels, _ = _discrete_codes(df[c], int(bins), categorical=c in declared)
         nmi, _ = _nmi_codes(c_codes, c_levels, s_codes, s_levels)
         reason = assoc.reasons.get((sensitive, c), "")
         raw.append(

@@ -19,16 +19,23 @@ from core.correlation import (
     METHODS,
     association_matrix,
     benjamini_hochberg,
+    coded_columns,
     correlation_matrix,
     correlation_ratio,
     cramers_v,
+    drilldown,
     leakage_ranking,
     normalized_mutual_information,
+    numeric_columns,
+    ranked_pairs,
 )
 from core.errors import ColumnError, InvalidParameterError, PrivLensError
 from core.limits import CORRELATION_MIN_PAIRS
 
 ADULT = Path(__file__).resolve().parents[1] / "data" / "adult.csv"
+# sdcMicro's testdata next to the project, as the other tests of the shared datasets find it
+TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "sdcmicro_testdata.csv"
+CODED = ("urbrur", "roof", "walls")  # integer codes of categories in sdcMicro's testdata
 SCIPY = {"pearson": stats.pearsonr, "spearman": stats.spearmanr, "kendall": stats.kendalltau}
 
 
@@ -723,3 +730,137 @@ def test_matrix_is_exactly_symmetric(method: str, seed: int) -> None:
     for what in ("r", "p", "p_adjusted", "n", "ci_low", "ci_high"):
         arr = getattr(res, what)
         assert np.array_equal(arr, arr.T, equal_nan=True), what
+
+
+# --- column kinds from the Data page ----------------------------------------------------------
+
+
+def _bergsma_v(a: pd.Series, b: pd.Series) -> tuple[float, float]:
+    """Bias-corrected Cramér's V and the chi-square p-value, from scipy's chi-square."""
+    table = pd.crosstab(a, b).to_numpy()
+    ref = stats.chi2_contingency(table, correction=False)
+    n = table.sum()
+    r, k = table.shape
+    phi2 = max(0.0, ref.statistic / n - (r - 1) * (k - 1) / (n - 1))
+    rc, kc = r - (r - 1) ** 2 / (n - 1), k - (k - 1) ** 2 / (n - 1)
+    return math.sqrt(phi2 / min(rc - 1, kc - 1)), float(ref.pvalue)
+
+
+@pytest.fixture(scope="module")
+def testdata() -> pd.DataFrame:
+    if not TESTDATA.exists():
+        pytest.skip("sdcMicro testdata CSV not available")
+    return pd.read_csv(TESTDATA)
+
+
+def test_declared_category_codes_get_cramers_v_and_eta_on_testdata(testdata) -> None:
+    cols = [*CODED, "expend"]
+    kinds = dict.fromkeys(CODED, "category")
+    plain = association_matrix(testdata, columns=cols)
+    assert plain.measure[1, 2] == "pearson"  # the codes as numbers: what the kind prevents
+    m = association_matrix(testdata, columns=cols, kinds=kinds)
+    assert m.kinds == ("categorical", "categorical", "categorical", "numeric")
+    for i, j in ((0, 1), (0, 2), (1, 2)):
+        assert m.measure[i, j] == m.measure[j, i] == "cramers_v"
+        v, p = _bergsma_v(testdata[cols[i]], testdata[cols[j]])
+        assert m.value[i, j] == pytest.approx(v, rel=1e-12)
+        assert m.p[i, j] == pytest.approx(p, rel=1e-9, abs=1e-300)
+    # a declared category and an amount: correlation ratio, eta^2 = SSB / SST
+    y = testdata["expend"].to_numpy(float)
+    g = testdata["roof"].to_numpy()
+    ssb = sum((g == k).sum() * (y[g == k].mean() - y.mean()) ** 2 for k in np.unique(g))
+    assert m.measure[1, 3] == "eta"
+    assert m.value[1, 3] ** 2 == pytest.approx(ssb / ((y - y.mean()) ** 2).sum(), rel=1e-10)
+    ref = stats.f_oneway(*[y[g == k] for k in np.unique(g)])
+    assert m.p[1, 3] == pytest.approx(ref.pvalue, rel=1e-9, abs=1e-300)
+
+
+def test_a_cast_category_column_and_a_declared_one_agree(testdata) -> None:
+    kinds = dict.fromkeys(CODED, "category")
+    cast = testdata.astype(dict.fromkeys(CODED, "category"))
+    a = association_matrix(testdata, columns=[*CODED, "income"], kinds=kinds)
+    b = association_matrix(cast, columns=[*CODED, "income"], kinds=kinds)
+    np.testing.assert_array_equal(a.measure, b.measure)
+    np.testing.assert_allclose(a.value, b.value, rtol=1e-12)
+
+
+def test_declared_category_is_never_correlated_on_its_codes(testdata) -> None:
+    kinds = dict.fromkeys(CODED, "category")
+    assert not set(CODED) & set(numeric_columns(testdata, kinds))
+    assert set(CODED) <= set(numeric_columns(testdata))
+    assert coded_columns(testdata, kinds) == list(CODED)
+    assert coded_columns(testdata, {"sex": "integer"}) == []
+    default = correlation_matrix(testdata, kinds=kinds)
+    assert not set(CODED) & set(default.columns)
+    for method in METHODS:
+        with pytest.raises(InvalidParameterError, match="declared categorical") as err:
+            correlation_matrix(testdata, method=method, columns=["roof", "expend"], kinds=kinds)
+        assert "roof" in str(err.value)
+    with pytest.raises(InvalidParameterError, match="kinds must map"):
+        numeric_columns(testdata, ["roof"])  # type: ignore[arg-type]
+
+
+def test_leakage_measures_declared_codes_as_categories(testdata) -> None:
+    kinds = dict.fromkeys(CODED, "category")
+    rep = leakage_ranking(testdata, sensitive="roof", columns=["walls", "urbrur", "expend"],
+                          kinds=kinds)  # fmt: skip
+    by = {e.column: e for e in rep.entries}
+    assert by["walls"].measure == by["urbrur"].measure == "cramers_v"
+    assert by["expend"].measure == "eta"
+    assert by["walls"].association == pytest.approx(
+        _bergsma_v(testdata["roof"], testdata["walls"])[0], rel=1e-12
+    )
+    assert not rep.sensitive_binned
+
+
+def test_leakage_never_bins_a_declared_category_with_many_codes() -> None:
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 40, 2_000)  # 40 codes: more than the NMI bins of a number
+    s = np.where(codes % 2 == 0, "even", "odd")
+    d = pd.DataFrame({"code": codes, "s": s})
+    as_number = leakage_ranking(d, sensitive="s").entries[0]
+    as_category = leakage_ranking(d, sensitive="s", kinds={"code": "category"}).entries[0]
+    exact = normalized_mutual_information(codes.astype(str), s)
+    assert as_category.nmi == pytest.approx(exact, abs=1e-12)
+    assert as_category.guess_accuracy == 1.0  # each code tells parity
+    assert as_number.nmi < exact  # quantile bins mix odd and even codes
+
+
+def test_drilldown_view_follows_the_kinds(testdata) -> None:
+    kinds = dict.fromkeys(CODED, "category")
+    plain = drilldown(testdata, "roof", "walls")
+    assert plain.view == "scatter" and plain.line is not None
+    d = drilldown(testdata, "roof", "walls", kinds=kinds)
+    assert d.view == "contingency" and d.line is None and d.n == len(testdata)
+    ref = pd.crosstab(testdata["roof"], testdata["walls"], normalize="index")
+    np.testing.assert_allclose(d.table.to_numpy(), ref.to_numpy(), rtol=1e-12)
+    assert list(d.table.index) == list(ref.index)
+    box = drilldown(testdata, "expend", "urbrur", kinds=kinds)
+    assert (box.view, box.x, box.y) == ("box", "urbrur", "expend")
+    assert len(box.points) == len(testdata) and not box.truncated
+    sc = drilldown(testdata, "expend", "income", kinds=kinds, max_points=500)
+    assert sc.view == "scatter" and sc.sampled and len(sc.points) == 500
+    slope, intercept = np.polyfit(testdata["expend"], testdata["income"], 1)
+    assert sc.line == pytest.approx((slope, intercept), rel=1e-9)
+
+
+def test_drilldown_drops_missing_and_refuses_bad_input() -> None:
+    d = pd.DataFrame({"a": [1.0, np.nan, 3.0, np.inf, 5.0], "b": [2.0, 4.0, np.nan, 1.0, 3.0]})
+    assert drilldown(d, "a", "b").n == 2
+    with pytest.raises(InvalidParameterError, match="two different columns"):
+        drilldown(d, "a", "a")
+    with pytest.raises(ColumnError):
+        drilldown(d, "a", "zzz")
+    cats = pd.DataFrame({"g": list("ab") * 40, "h": [str(i) for i in range(80)]})
+    assert drilldown(cats, "g", "h").truncated  # 80 values: the 30 most frequent shown
+
+
+def test_ranked_pairs_of_several_matrices() -> None:
+    d = pd.DataFrame({"a": [1, 2, 3, 4, 5], "b": [1, 2, 3, 5, 4], "c": [3, 3, 3, 3, 3]})
+    frame, best = ranked_pairs(*(correlation_matrix(d, method=m) for m in METHODS))
+    assert len(frame) == 9 and best == ("a", "b")
+    assert frame["r"].isna().to_numpy()[-6:].all()  # the constant column's pairs last
+    none, nothing = ranked_pairs(correlation_matrix(d, columns=["a", "c"]))
+    assert nothing is None and len(none) == 1
+    with pytest.raises(InvalidParameterError):
+        ranked_pairs()
