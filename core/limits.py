@@ -62,6 +62,8 @@ PATTERN_MATCH_SHARE = 0.8
 #: Text columns with at most this many distinct values (or this share) are categorical.
 CATEGORICAL_MAX_DISTINCT = 50
 CATEGORICAL_MAX_SHARE = 0.5
+#: At most this many distinct whole numbers make a column of category codes (roof = 2, 4, 9).
+CODED_MAX_CODES = 20
 
 # --- differential privacy ------------------------------------------------------------------
 EPSILON_MIN = 0.01
@@ -161,3 +163,6 @@ MICRODATA_CURVE_POINTS = 13
 EXPORT_ESTIMATE_MIN_ROWS = 200_000
 #: Rows serialized (evenly spaced over the table) to make that estimate.
 EXPORT_ESTIMATE_SAMPLE_ROWS = 20_000
+#: Rows of that sample for Parquet, which is written about fifteen times faster than CSV
+#: and whose size grows less than linearly (dictionaries): up to here the size is exact.
+EXPORT_ESTIMATE_PARQUET_SAMPLE_ROWS = 1_000_000

@@ -16,6 +16,7 @@ class Role(StrEnum):
     IDENTIFIER = "identifier"
     QUASI_IDENTIFIER = "quasi_identifier"
     SENSITIVE = "sensitive"
+    WEIGHT = "weight"
     OTHER = "other"
 
     @property
@@ -28,6 +29,7 @@ _LABELS = {
     Role.IDENTIFIER: "Direct identifier",
     Role.QUASI_IDENTIFIER: "Quasi-identifier",
     Role.SENSITIVE: "Sensitive attribute",
+    Role.WEIGHT: "Sampling weight",
     Role.OTHER: "Other",
 }
 
@@ -45,25 +47,47 @@ def columns_with_role(roles: dict[str, str], role: Role) -> list[str]:
 # --- suggestions ---------------------------------------------------------------------------
 
 
+# Codes (identifiers, phone numbers, postal codes) are found by names_a_code; these are the
+# other names of direct identifiers.
 _NAME_IDENTIFIER = re.compile(
-    r"(^|_)(id|uuid|guid|ssn|social_?security|passport|licen[cs]e|e_?mail|phone|mobile|"
-    r"telephone|fax|iban|account|card|credit_?card|ip|ip_?address|url|username|user_?name|"
-    r"first_?name|last_?name|full_?name|surname|given_?name|name|address|street|mrn|"
-    r"patient_?id|customer_?id|employee_?id|national_?id)($|_)"
+    r"(^|_)(social_?security|passport|licen[cs]e|e_?mail|card|credit_?card|ip|ip_?address|"
+    r"url|username|user_?name|first_?name|last_?name|full_?name|surname|given_?name|name|"
+    r"address|street)($|_)"
 )
 _NAME_QI = re.compile(
-    r"(^|_)(age|sex|gender|zip|zip_?code|postcode|post_?code|postal_?code|plz|birth|"
-    r"birth_?date|date_?of_?birth|dob|yob|birth_?year|race|ethnicity|ethnic|marital|"
-    r"marital_?status|nationality|native_?country|country|citizenship|education|occupation|"
-    r"job|profession|religion|city|town|county|state|region|district|language|relationship|"
-    r"workclass|height|weight)($|_)"
+    r"(^|_)(age|sex|gender|birth|birth_?date|date_?of_?birth|dob|yob|birth_?year|race|"
+    r"ethnicity|ethnic|marital|marital_?status|nationality|native_?country|country|"
+    r"citizenship|education|occupation|job|profession|religion|city|town|county|state|region|"
+    r"district|language|relationship|workclass|height|weight)($|_)"
+)
+# Household-survey key variables (sdcMicro's testdata; IHSN/World Bank SDC practice guide):
+# location (urban/rural), dwelling characteristics and the relation to the household head.
+# They name quasi-identifiers only when the column holds codes, not amounts.
+_NAME_QI_CODED = re.compile(
+    r"(^|_)(urbrur|urb_?rur|urban|rural|urban_?rural|roof|walls?|floor|water|toilet|"
+    r"electricity|electcon|relat|relation|relation_?to_?head|dwelling|tenure)($|_)"
 )
 _NAME_SENSITIVE = re.compile(
     r"(^|_)(income|salary|wage|wages|earnings|diagnosis|disease|condition|illness|health|"
     r"hiv|cancer|medication|drug|treatment|charges|cost|debt|credit_?score|sexual|"
     r"orientation|political|party|religion_?belief|criminal|conviction|disability|"
-    r"pregnan\w*|genetic|biometric|union)($|_)"
+    r"pregnan\w*|genetic|biometric|union|expend|expenditures?|expenses?|spending|savings|"
+    r"wealth|assets)($|_)"
 )
+#: Words that name a survey weight on their own (``fnlwgt``, ``wgt``, ``pwgtp``).
+_WEIGHT_WORDS = frozenset(
+    {"wgt", "wgts", "fnlwgt", "finalwgt", "pweight", "perwt", "hhwt", "wgtp", "pwgtp", "sampw"}
+)
+#: Words that make ``weight``/``wt`` a survey weight, not a body weight.
+_WEIGHT_QUALIFIERS = frozenset(
+    {
+        "sampling", "sample", "survey", "household", "hh", "final", "design", "person",
+        "expansion", "base", "calibrated", "calibration", "raking", "inflation", "grossing",
+        "population", "probability", "cross", "sectional", "longitudinal", "replicate",
+    }
+)  # fmt: skip
+#: Postal-code words among the codes: a postal code is a quasi-identifier, not an identifier.
+_POSTAL_WORDS = frozenset({"zip", "zipcode", "postcode", "postalcode", "postal", "plz", "cap"})
 
 
 #: Name words of columns that hold codes, not quantities: postal codes, phone and fax numbers,
@@ -135,7 +159,13 @@ def suggest_role(profile: ColumnProfile) -> RoleSuggestion:
     """Suggest a role for one column from its name and profiled content.
 
     Content beats names: a column whose values are e-mail addresses is an identifier
-    whatever it is called.
+    whatever it is called. Then, in order: a name that marks a code
+    (:func:`names_a_code`; a postal code is a quasi-identifier, any other code an
+    identifier) or a direct identifier; a numeric survey weight (:func:`names_a_weight`);
+    a column of distinct codes (identifier; distinct *numbers* are an amount, not a code);
+    a sensitive name; a quasi-identifier name (household-survey key variables such as
+    ``roof`` or ``urbrur`` only when the column holds codes, see :func:`holds_codes`);
+    dates.
 
     >>> from core.profile import profile_column
     >>> import pandas as pd
@@ -143,8 +173,14 @@ def suggest_role(profile: ColumnProfile) -> RoleSuggestion:
     <Role.IDENTIFIER: 'identifier'>
     >>> suggest_role(profile_column(pd.Series([34, 51, 34], name="Age"))).role
     <Role.QUASI_IDENTIFIER: 'quasi_identifier'>
+    >>> suggest_role(profile_column(pd.Series([100.0, 250.0], name="sampling_weight"))).role
+    <Role.WEIGHT: 'weight'>
     """
     name = _normalize(profile.name)
+
+    def suggestion(role: Role, why: str) -> RoleSuggestion:
+        return RoleSuggestion(column=profile.name, role=role, reasons=(why,))
+
     reasons: list[str] = []
     for det, share in profile.detected:
         reasons.append(f"{100 * share:.0f}% of sampled values match: {det.label}")
@@ -152,45 +188,126 @@ def suggest_role(profile: ColumnProfile) -> RoleSuggestion:
         det = profile.detected[0][0]
         role = Role.IDENTIFIER if det.identifier else Role.QUASI_IDENTIFIER
         return RoleSuggestion(column=profile.name, role=role, reasons=tuple(reasons))
+    if names_a_code(profile.name):
+        if _names_a_postal_code(profile.name):
+            return suggestion(Role.QUASI_IDENTIFIER, "the column name is a postal code")
+        return suggestion(Role.IDENTIFIER, "the column name marks an identifier or code")
     if _NAME_IDENTIFIER.search(name):
-        return RoleSuggestion(
-            column=profile.name,
-            role=Role.IDENTIFIER,
-            reasons=("the column name suggests a direct identifier",),
-        )
+        return suggestion(Role.IDENTIFIER, "the column name suggests a direct identifier")
+    if names_a_weight(profile.name):
+        if _numeric(profile):
+            return suggestion(
+                Role.WEIGHT, "the column name is a survey weight (records each one stands for)"
+            )
+        return suggestion(Role.OTHER, "named as a survey weight, but it does not hold numbers")
+    distinct = f"{100 * profile.uniqueness:.1f}% of its values are distinct"
     if (
-        profile.kind in (Kind.IDENTIFIER,)
+        profile.kind == Kind.IDENTIFIER
         and profile.uniqueness >= limits.IDENTIFIER_UNIQUENESS
         and not _NAME_QI.search(name)
+        and not _numeric(profile)
     ):
-        return RoleSuggestion(
-            column=profile.name,
-            role=Role.IDENTIFIER,
-            reasons=(
-                f"{100 * profile.uniqueness:.1f}% of its values are distinct: it singles out "
-                "records on its own",
-            ),
-        )
+        return suggestion(Role.IDENTIFIER, f"{distinct}: it singles out records on its own")
     if _NAME_SENSITIVE.search(name):
-        return RoleSuggestion(
-            column=profile.name,
-            role=Role.SENSITIVE,
-            reasons=("the column name suggests a sensitive attribute",),
-        )
+        return suggestion(Role.SENSITIVE, "the column name suggests a sensitive attribute")
     if _NAME_QI.search(name):
         why = "the column name is a known quasi-identifier"
         if "birth" in name or name in ("dob", "yob"):
             why = "a date of birth is a strong quasi-identifier"
-        return RoleSuggestion(column=profile.name, role=Role.QUASI_IDENTIFIER, reasons=(why,))
-    if profile.kind == Kind.DATETIME:
-        return RoleSuggestion(
-            column=profile.name,
-            role=Role.QUASI_IDENTIFIER,
-            reasons=("dates can be linked to outside records (events, births)",),
+        return suggestion(Role.QUASI_IDENTIFIER, why)
+    if _NAME_QI_CODED.search(name) and holds_codes(profile):
+        return suggestion(
+            Role.QUASI_IDENTIFIER,
+            "a coded household or dwelling characteristic, a key variable of household surveys",
         )
-    return RoleSuggestion(
-        column=profile.name, role=Role.OTHER, reasons=("no identifying pattern found",)
+    if profile.kind == Kind.DATETIME:
+        return suggestion(
+            Role.QUASI_IDENTIFIER, "dates can be linked to outside records (events, births)"
+        )
+    if profile.kind == Kind.IDENTIFIER and _numeric(profile):
+        return suggestion(
+            Role.OTHER,
+            f"{distinct}, but they are numbers: an amount, not a code. Mark it sensitive if "
+            "it must not be learned",
+        )
+    return suggestion(Role.OTHER, "no identifying pattern found")
+
+
+def names_a_weight(name: str) -> bool:
+    """Whether a column's name marks it as a survey (sampling) weight.
+
+    A weight word of its own (``fnlwgt``, ``wgt``, ``pwgtp``) or ``weight``/``wt`` with a word
+    that makes it a survey weight (``sampling_weight``, ``household_weights``,
+    ``final weight``). A bare ``weight`` is a body weight.
+
+    >>> [names_a_weight(n) for n in ("sampling_weight", "fnlwgt", "HH_WT", "final weight")]
+    [True, True, True, True]
+    >>> [names_a_weight(n) for n in ("weight", "weight_kg", "birth_weight", "wt")]
+    [False, False, False, False]
+    """
+    tokens = set(name_tokens(name))
+    if tokens & _WEIGHT_WORDS:
+        return True
+    return bool(tokens & {"weight", "weights", "wt", "wts"}) and bool(
+        tokens & _WEIGHT_QUALIFIERS
     )
+
+
+def holds_codes(profile: ColumnProfile) -> bool:
+    """Whether a column holds a few category codes (text categories or whole-number codes).
+
+    Whole numbers count as codes when there are at most
+    :data:`core.limits.CODED_MAX_CODES` distinct values, at least two, each seen twice on
+    average.
+
+    >>> from core.profile import profile_column
+    >>> import pandas as pd
+    >>> holds_codes(profile_column(pd.Series([1, 2, 4, 4, 2, 1], name="roof")))
+    True
+    >>> holds_codes(profile_column(pd.Series([1.5, 2.25, 1.5, 2.25], name="x")))
+    False
+    """
+    if profile.kind in (Kind.CATEGORICAL, Kind.BOOLEAN):
+        return True
+    return (
+        profile.kind == Kind.INTEGER
+        and 2 <= profile.n_distinct <= limits.CODED_MAX_CODES
+        and profile.n - profile.missing >= 2 * profile.n_distinct
+    )
+
+
+def coded_columns(profiles: tuple[ColumnProfile, ...]) -> tuple[str, ...]:
+    """Whole-number columns that hold category codes (:func:`holds_codes`), in table order.
+
+    Such a column (``roof`` = 2, 4, 5, 9) is better declared ``category`` on the Data page:
+    correlations, associations, charts and masking then treat it as categories, not as
+    quantities. Survey weights are left out.
+
+    >>> import pandas as pd
+    >>> from core.profile import profile_frame
+    >>> frame = pd.DataFrame({"roof": [2, 4, 9] * 4, "age": range(12)})
+    >>> coded_columns(profile_frame(frame))
+    ('roof',)
+    """
+    return tuple(
+        p.name
+        for p in profiles
+        if p.kind == Kind.INTEGER and holds_codes(p) and not names_a_weight(p.name)
+    )
+
+
+def _numeric(profile: ColumnProfile) -> bool:
+    """Whether the column is stored as numbers (int or float), not text or categories."""
+    return profile.dtype.lower().startswith(("int", "uint", "float"))
+
+
+def _names_a_postal_code(name: str) -> bool:
+    tokens = [t for t in name_tokens(name) if not t.isdigit()]
+    if tokens and tokens[-1] in _POSTAL_WORDS:
+        return True
+    return len(tokens) >= 2 and tokens[-1] in _CODE_NAME_TAILS and tokens[-2] in _POSTAL_WORDS | {
+        "post"
+    }
 
 
 def suggest_roles(profiles: tuple[ColumnProfile, ...]) -> dict[str, RoleSuggestion]:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from core.detectors import DETECTORS, detect, iban_valid, luhn_valid
 from core.profile import Kind, profile_column, profile_frame
-from core.roles import Role, apply_role_edits, columns_with_role, suggest_role, suggest_roles
+from core.roles import (
+    Role,
+    apply_role_edits,
+    coded_columns,
+    columns_with_role,
+    suggest_role,
+    suggest_roles,
+)
 from core.samples import adult, patients
 
 BY_NAME = {d.name: d for d in DETECTORS}
@@ -99,6 +108,24 @@ def test_detect_needs_a_majority_share():
         ("first_name", ["Ann", "Bob", "Ann"], Role.IDENTIFIER),
         ("colour", ["red", "blue", "red"], Role.OTHER),
         ("amount", [1.5, 2.5, 1.5], Role.OTHER),
+        # Survey weights are weights, whatever their abbreviation; a bare "weight" is a body
+        # weight (a quasi-identifier in health data).
+        ("sampling_weight", [100, 100, 100], Role.WEIGHT),
+        ("household_weights", [8.3, 25.0, 100.0], Role.WEIGHT),
+        ("fnlwgt", [77516, 83311, 215646], Role.WEIGHT),
+        ("PWGTP", [12, 40, 7], Role.WEIGHT),
+        ("final weight", [1.2, 3.4, 1.2], Role.WEIGHT),
+        ("weight", [70.5, 82.1, 64.0], Role.QUASI_IDENTIFIER),
+        ("sampling_weight", ["a", "b", "a"], Role.OTHER),  # not numbers: not a weight
+        # Codes are found by core.roles.names_a_code: the last word decides.
+        ("customer_id", ["a1", "b2", "a1"], Role.IDENTIFIER),
+        ("phone_count", [1, 2, 1], Role.OTHER),
+        ("account_balance", [10.5, 20.25, 10.5], Role.OTHER),
+        ("post_code", ["SW1A", "K1A", "SW1A"], Role.QUASI_IDENTIFIER),
+        # Household-survey key variables (dwelling, location, household relation) when coded.
+        ("urbrur", [1, 2, 1, 2], Role.QUASI_IDENTIFIER),
+        ("roof", [2, 4, 9, 4, 2, 9], Role.QUASI_IDENTIFIER),
+        ("water", [12.5, 30.25, 7.75, 8.0], Role.OTHER),  # an amount of water, not a code
     ],
 )
 def test_suggested_role(name, values, role):
@@ -110,6 +137,54 @@ def test_unique_codes_are_identifiers_but_continuous_floats_are_not():
     assert suggest_role(profile_column(codes)).role == Role.IDENTIFIER
     floats = pd.Series([i * 1.37 + 0.01 for i in range(100)], name="measurement")
     assert suggest_role(profile_column(floats)).role == Role.OTHER
+
+
+def test_a_continuous_unique_amount_is_not_an_identifier():
+    # 100 distinct whole amounts: the profile calls them identifier-like, the role does not.
+    spread = pd.Series([3_377 + 21_911 * i for i in range(100)])
+    assert profile_column(spread.rename("expend")).kind == Kind.IDENTIFIER
+    assert suggest_role(profile_column(spread.rename("expend"))).role == Role.SENSITIVE
+    other = suggest_role(profile_column(spread.rename("value")))
+    assert other.role == Role.OTHER
+    assert "amount" in " ".join(other.reasons)
+    # A unique code named as one stays an identifier.
+    assert suggest_role(profile_column(spread.rename("record_id"))).role == Role.IDENTIFIER
+
+
+TESTDATA = Path("/") / "work" / "shared" / "datasets" / "sdcmicro_testdata.csv"
+#: sdcMicro's documented set-up for ``testdata`` (createSdcObj examples, sdcMicro 5.x):
+#: keyVars = urbrur, roof, walls, water, electcon, relat, sex; numVars = expend, income,
+#: savings; w = sampling_weight.
+SDC_KEY_VARS = ["urbrur", "roof", "walls", "water", "electcon", "relat", "sex"]
+
+
+@pytest.fixture(scope="module")
+def testdata():
+    if not TESTDATA.exists():
+        pytest.skip("sdcMicro testdata CSV not available")
+    from core.data import load
+
+    return load(TESTDATA.read_bytes(), filename=TESTDATA.name).frame
+
+
+def test_sdcmicro_testdata_roles(testdata):
+    roles = {c: s.role for c, s in suggest_roles(profile_frame(testdata)).items()}
+    assert set(SDC_KEY_VARS) <= set(columns_with_role(roles, Role.QUASI_IDENTIFIER))
+    assert columns_with_role(roles, Role.WEIGHT) == ["sampling_weight", "household_weights"]
+    # The continuous amounts (sdcMicro's numVars) are sensitive, never direct identifiers.
+    assert {roles[c] for c in ("expend", "income", "savings")} == {Role.SENSITIVE}
+    assert Role.IDENTIFIER not in {roles[c] for c in ("expend", "income", "savings")}
+
+
+def test_sdcmicro_testdata_coded_columns(testdata):
+    # Few distinct whole-number codes: categories, not quantities (age has 88 values; the
+    # one-valued weight and the fractional household weights are not codes).
+    assert coded_columns(profile_frame(testdata)) == (*SDC_KEY_VARS, "hhcivil")
+
+
+def test_coded_columns_need_few_codes_and_enough_rows():
+    frame = pd.DataFrame({"code": [1, 2, 3] * 10, "count": range(30), "tiny": [1, 2] + [None] * 28})
+    assert coded_columns(profile_frame(frame)) == ("code",)
 
 
 def test_sixteen_digit_number_failing_luhn_is_not_a_card():
@@ -154,6 +229,7 @@ def test_adult_sample_roles():
         "education",
     }
     assert roles["income"] == Role.SENSITIVE
+    assert roles["fnlwgt"] == Role.WEIGHT  # the CPS final weight (adult.names)
     assert Role.IDENTIFIER not in roles.values()
 
 
