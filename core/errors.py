@@ -23,6 +23,7 @@ Exception tree::
     ├── ColumnError (KeyError)         a column that is missing or of the wrong kind
     ├── CastError (ValueError)         a column whose values do not fit the kind asked for
     ├── RecipeError (ValueError)       a hardening recipe that does not validate
+    ├── HierarchyError (ValueError)    a generalization hierarchy that does not validate
     ├── WorkspaceError (ValueError)    saved work that cannot be stored, found or restored
     │   ├── WorkspaceNotFoundError     no workspace for this token (wrong, expired or deleted)
     │   ├── StoreVersionError          a database written by a newer PrivLens
@@ -196,6 +197,13 @@ class CastError(PrivLensError, ValueError):
 
 class RecipeError(PrivLensError, ValueError):
     """A hardening recipe that does not validate."""
+
+
+class HierarchyError(PrivLensError, ValueError):
+    """A generalization hierarchy that is malformed or does not cover its column.
+
+    The message lists every problem found (line and level numbers, counts), never a value.
+    """
 
 
 # --- workspaces and projects ---------------------------------------------------------------

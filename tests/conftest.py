@@ -33,3 +33,15 @@ def app():
     at.run()
     assert not at.exception
     return at
+
+
+#: ARX's Adult extract and its hierarchy CSVs (Apache-2.0), next to the project's shared data.
+ARX_ADULT = ROOT.parent / "shared" / "datasets" / "arx-adult"
+
+
+@pytest.fixture(scope="session")
+def arx_adult() -> Path:
+    """The folder of ARX's Adult extract and hierarchies; skips when it is not there."""
+    if not (ARX_ADULT / "adult.csv").exists():
+        pytest.skip("ARX's Adult extract is not available")
+    return ARX_ADULT
