@@ -53,6 +53,7 @@ import json
 import re
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -817,20 +818,37 @@ class BuildEstimate:
     ----------
     rows : int
         Rows of the table.
+    file_bytes : int
+        Estimated size of the table file itself (``.csv``, ``.parquet``, ...), unzipped.
+    bundle_bytes : int or None
+        Estimated size of the zip bundle (the table deflated, plus the recipe, the report and
+        the manifest given), or None when no bundle is asked for.
     bytes : int
-        Estimated size of the file (encryption adds 16 bytes per MiB and a 162-byte header).
+        Estimated size of the download: the bundle or the file, encrypted if asked
+        (encryption adds 16 bytes per MiB and a 162-byte header).
     seconds : float
-        Estimated build time on this machine, encryption and scrypt included.
+        Estimated build time on this machine, zipping, encryption and scrypt included.
     sample_rows, sample_seconds
         Rows actually serialized and how long that took (what the estimate scales up).
+        When ``sample_rows == rows`` the sizes are exact, not scaled.
     """
 
     rows: int
+    file_bytes: int
+    bundle_bytes: int | None
     bytes: int
     seconds: float
     sample_rows: int
     sample_seconds: float
     warnings: tuple[str, ...] = ()
+
+
+def _deflated(data: bytes) -> tuple[int, float]:
+    """Bytes ``data`` takes in a zip (deflate, default level, as :mod:`zipfile`) and the time."""
+    start = time.perf_counter()
+    z = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+    size = len(z.compress(data)) + len(z.flush())
+    return size, time.perf_counter() - start
 
 
 def estimate_build(
@@ -842,6 +860,9 @@ def estimate_build(
     passphrase: bool = False,
     work_factor: int | None = None,
     sample_rows: int | None = None,
+    recipe_json: str | None = None,
+    report_html: str | None = None,
+    report_json: str | None = None,
 ) -> BuildEstimate:
     """Estimate the size and build time of :func:`build_download` before running it.
 
@@ -852,13 +873,16 @@ def estimate_build(
     fmt : str
         One of :data:`FORMATS`.
     bundle : bool
-        Zip it (the report's fixed size is not counted).
+        Zip it with the recipe and report given below (as :func:`export_bundle`).
     encrypted, passphrase : bool
         Count AES-256-GCM over the output, and one scrypt derivation.
     work_factor : int, optional
         scrypt log2 N (default ``SCRYPT_WORK_FACTOR_DEFAULT``).
     sample_rows : int, optional
-        Rows to serialize (default ``EXPORT_ESTIMATE_SAMPLE_ROWS``), evenly spaced.
+        Rows to serialize, evenly spaced (default ``EXPORT_ESTIMATE_PARQUET_SAMPLE_ROWS``
+        for Parquet, ``EXPORT_ESTIMATE_SAMPLE_ROWS`` for the others).
+    recipe_json, report_html, report_json : str, optional
+        What the bundle will hold besides the table; their size counts exactly.
 
     Returns
     -------
@@ -871,46 +895,77 @@ def estimate_build(
 
     Notes
     -----
-    Size and time are linear in the rows for these formats: ``bytes = s_b * n / m`` and
-    ``seconds = s_t * n / m`` where a sample of ``m`` rows serialized to ``s_b`` bytes in
-    ``s_t`` seconds (the better of two timings). Encryption is timed on the sample's bytes
-    and scaled the same way; scrypt is timed at log2 N = 10 and scaled by
-    ``2 ** (work_factor - 10)`` (its cost is linear in N). The time is measured on this
-    machine at the time of the call, so it follows the machine's load;
-    ``benchmarks/export_bench.py`` compares it with full builds.
+    The file's size is linear in the rows for the text formats: ``bytes = s_b * n / m``
+    where a sample of ``m`` rows serialized to ``s_b`` bytes. Parquet is not: its
+    dictionaries and run lengths store a larger table in fewer bytes per row, so a small
+    sample overestimates it (1.45 times from 20,000 of 300,000 rows of the Adult sample
+    repeated). Parquet is written about fifteen times faster than CSV, so its sample is
+    larger: up to ``EXPORT_ESTIMATE_PARQUET_SAMPLE_ROWS`` rows the whole table is written
+    and the size is exact.
+
+    The zip bundle deflates the table file: its share in the bundle is the file's estimate
+    times the deflate ratio measured on the sample's bytes (``zipfile``'s own compressor),
+    plus the other entries (recipe, report, manifest) deflated exactly, once.
+
+    The time is linear in the rows: the sample's serialization time (the better of two,
+    when the sample is not the whole table) and its deflate time scaled by ``n / m``.
+    Encryption is timed on the sample's bytes and scaled the same way; scrypt is timed at
+    log2 N = 10 and scaled by ``2 ** (work_factor - 10)`` (its cost is linear in N). The
+    time is measured on this machine at the time of the call, so it follows the machine's
+    load; ``benchmarks/export_bench.py`` compares it with full builds.
 
     Examples
     --------
     >>> e = estimate_build(pd.DataFrame({"a": ["xy"] * 1000}), "csv", sample_rows=100)
-    >>> (e.rows, e.sample_rows, e.bytes)  # the real file has 4,003 bytes (header + 1000 x 4)
+    >>> (e.rows, e.sample_rows, e.file_bytes)  # the real file has 4,003 bytes (header + 1000 x 4)
     (1000, 100, 4030)
     """
     from core import crypto
-    from core.limits import EXPORT_ESTIMATE_SAMPLE_ROWS, SCRYPT_WORK_FACTOR_DEFAULT
+    from core.limits import (
+        EXPORT_ESTIMATE_PARQUET_SAMPLE_ROWS,
+        EXPORT_ESTIMATE_SAMPLE_ROWS,
+        SCRYPT_WORK_FACTOR_DEFAULT,
+    )
 
-    if fmt not in FORMATS:
-        raise InvalidParameterError(
-            f"format must be one of {', '.join(FORMATS)}; got {fmt!r}. Pick one of those."
-        )
-    m = EXPORT_ESTIMATE_SAMPLE_ROWS if sample_rows is None else sample_rows
+    _check_format(fmt)
+    if sample_rows is not None:
+        m = sample_rows
+    elif fmt == "parquet":
+        m = EXPORT_ESTIMATE_PARQUET_SAMPLE_ROWS
+    else:
+        m = EXPORT_ESTIMATE_SAMPLE_ROWS
     if isinstance(m, bool) or not isinstance(m, int) or m < 1:
         raise InvalidParameterError(f"sample_rows must be a positive integer; got {m!r}.")
     n = len(frame)
     m = min(m, n) or 1
     step = max(1, n // m)
     sample = frame.iloc[::step].iloc[:m] if n else frame
+    whole = len(sample) == n
     spent = float("inf")
-    for _ in range(2):  # best of two: a single timing on a shared machine is noisy
+    for _ in range(1 if whole else 2):  # best of two: a single timing on a shared machine is noisy
         start = time.perf_counter()
-        data = (export_bundle if bundle else export_table)(sample, fmt).data
+        data = export_table(sample, fmt).data
         spent = min(spent, time.perf_counter() - start)
     scale = n / max(len(sample), 1)
-    size = int(round(len(data) * scale)) if n else len(data)
-    seconds = spent * scale
+    file_bytes = int(round(len(data) * scale)) if n else len(data)
+    size, seconds = file_bytes, spent * scale
+    bundle_bytes: int | None = None
+    if bundle:
+        deflated, zip_seconds = _deflated(data)
+        start = time.perf_counter()
+        empty = frame.iloc[:0]
+        rest = export_bundle(
+            empty, fmt, recipe_json=recipe_json, report_html=report_html, report_json=report_json
+        ).data
+        rest_seconds = time.perf_counter() - start
+        rest_bytes = len(rest) - _deflated(export_table(empty, fmt).data)[0]
+        bundle_bytes = rest_bytes + (int(round(deflated * scale)) if n else deflated)
+        size = bundle_bytes
+        seconds += zip_seconds * scale + rest_seconds
     if encrypted:
         start = time.perf_counter()
         crypto.encrypt_bytes(data, key=bytes(32))
-        seconds += (time.perf_counter() - start) * scale
+        seconds += (time.perf_counter() - start) * scale * (size / max(file_bytes, 1))
         size += crypto.HEADER_BYTES + crypto.TAG_BYTES * (size // 2**20 + 1)
     if passphrase:
         from Crypto.Protocol.KDF import scrypt
@@ -920,5 +975,158 @@ def estimate_build(
         scrypt(b"estimate", b"estimate-salt", 32, 1 << 10, 8, 1)
         seconds += (time.perf_counter() - start) * 2 ** (w - 10)
     return BuildEstimate(
-        rows=n, bytes=size, seconds=seconds, sample_rows=len(sample), sample_seconds=spent
+        rows=n,
+        file_bytes=file_bytes,
+        bundle_bytes=bundle_bytes,
+        bytes=size,
+        seconds=seconds,
+        sample_rows=len(sample),
+        sample_seconds=spent,
     )
+
+
+# --- what is exported: the recipe in one line ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecipeSummary:
+    """What the recipe being exported does, in numbers (for the Export page's headline).
+
+    Attributes
+    ----------
+    steps : int
+        Steps of the recipe after the kind changes.
+    kind_changes : int
+        Kind changes made on the Data page (already in the loaded table).
+    k : tuple of int
+        The distinct ``k`` of its suppression and microaggregation steps, ascending.
+    cells_suppressed, cells_changed : int
+        Cells present before and missing after; cells whose value changed.
+    share_suppressed, share_changed : float
+        Those counts over the cells of the table (rows times columns), in [0, 1].
+    records_removed, columns_dropped : int
+    noise_epsilon : float
+        Sum of the ε of its noisy steps (PRAM, per-record noise), charged to the budget.
+    changes_table : bool
+        Whether any step changed, suppressed, dropped or removed anything.
+    """
+
+    steps: int
+    kind_changes: int
+    k: tuple[int, ...]
+    cells_suppressed: int
+    cells_changed: int
+    share_suppressed: float
+    share_changed: float
+    records_removed: int
+    columns_dropped: int
+    noise_epsilon: float
+    changes_table: bool
+
+    def text(self) -> str:
+        """One line, e.g. ``"3 steps, k = 5, 2.1 % of cells suppressed"``."""
+        parts = [f"{self.steps:,} step{'s' if self.steps != 1 else ''}"]
+        if self.k:
+            parts.append("k = " + ", ".join(str(k) for k in self.k))
+        if self.cells_suppressed:
+            parts.append(f"{_percent(self.share_suppressed)} of cells suppressed")
+        if self.cells_changed:
+            parts.append(f"{_percent(self.share_changed)} of cells changed")
+        if self.records_removed:
+            parts.append(f"{self.records_removed:,} records removed")
+        if self.columns_dropped:
+            parts.append(f"{self.columns_dropped:,} columns dropped")
+        if self.noise_epsilon:
+            parts.append(f"noise under ε = {self.noise_epsilon:.4g}")
+        return ", ".join(parts)
+
+
+def _percent(share: float) -> str:
+    """``0.021`` -> ``'2.1 %'``; a share that rounds to 0 but is not 0 -> ``'< 0.1 %'``."""
+    pct = 100 * share
+    if 0 < pct < 0.05:
+        return "< 0.1 %"
+    return f"{pct:.1f} %"
+
+
+def recipe_summary(recipe: Any, result: Any, *, kind_changes: int = 0) -> RecipeSummary:
+    """Summarize a recipe and what it did to the table (:class:`RecipeSummary`).
+
+    Parameters
+    ----------
+    recipe : core.recipe.Recipe
+        The recipe as exported: ``kind_changes`` cast steps first, then the user's steps.
+    result : core.recipe.HardeningResult
+        The user's steps applied to the loaded table (its change log).
+    kind_changes : int
+        How many leading steps of ``recipe`` are the Data page's kind changes.
+
+    Returns
+    -------
+    RecipeSummary
+
+    Raises
+    ------
+    InvalidParameterError
+        ``kind_changes`` negative or more than the recipe's steps.
+
+    Notes
+    -----
+    Shares are over the cells of the loaded table, ``rows * columns`` (``result.n_cells``):
+    ``share_suppressed = sum(cells_suppressed) / n_cells``. Records removed and columns
+    dropped are counted apart, not as suppressed cells.
+
+    Examples
+    --------
+    >>> from core.recipe import Recipe, Step, apply
+    >>> t = pd.DataFrame({"a": [1, 1, 2, 3], "b": ["x", "x", "y", "y"]})
+    >>> r = Recipe(steps=(Step(transform="suppress", columns=("a",), params={"k": 2}),))
+    >>> recipe_summary(r, apply(t, r)).text()
+    '1 step, k = 2, 25.0 % of cells suppressed'
+    """
+    from core.recipe import NOISY_TRANSFORMS
+
+    if isinstance(kind_changes, bool) or not 0 <= kind_changes <= len(recipe.steps):
+        raise InvalidParameterError(
+            f"kind_changes must be between 0 and the recipe's {len(recipe.steps)} steps; got "
+            f"{kind_changes!r}. Pass how many leading steps are kind changes."
+        )
+    steps = recipe.steps[kind_changes:]
+    ks = sorted(
+        {int(s.params["k"]) for s in steps if s.transform in ("suppress", "microaggregate")}
+    )
+    suppressed = sum(c.cells_suppressed for c in result.changes if not c.dropped)
+    changed = sum(c.cells_changed for c in result.changes if not c.dropped)
+    dropped = sum(bool(c.dropped) for c in result.changes)
+    cells = max(int(result.n_cells), 1)
+    removed = int(result.records_removed)
+    return RecipeSummary(
+        steps=len(steps),
+        kind_changes=kind_changes,
+        k=tuple(ks),
+        cells_suppressed=suppressed,
+        cells_changed=changed,
+        share_suppressed=min(1.0, suppressed / cells),
+        share_changed=min(1.0, changed / cells),
+        records_removed=removed,
+        columns_dropped=dropped,
+        noise_epsilon=float(
+            sum(float(s.params["epsilon"]) for s in steps if s.transform in NOISY_TRANSFORMS)
+        ),
+        changes_table=bool(suppressed or changed or dropped or removed),
+    )
+
+
+def noise_charged(events: Any, token: str) -> bool:
+    """Whether the budget's audit log holds the charge of the hardened table ``token``.
+
+    ``events`` are :class:`core.workspace.AuditEvent` (``event``, ``detail``); the Export
+    page charges a noisy table's steps with ``detail={"hardening": token, ...}``, once.
+
+    >>> from types import SimpleNamespace as E
+    >>> noise_charged([E(event="spend", detail={"hardening": "t1"})], "t1")
+    True
+    >>> noise_charged([E(event="spend", detail={"hardening": "t1"})], "t2")
+    False
+    """
+    return any(e.event == "spend" and e.detail.get("hardening") == token for e in events)
