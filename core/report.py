@@ -16,7 +16,7 @@ import hashlib
 import html
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +26,7 @@ import pandas as pd
 import core
 from core.errors import InvalidParameterError
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2  # 2: the audit trail (releases and exports)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,6 +42,63 @@ class PrivacyReport:
     def to_html(self) -> str:
         """A self-contained HTML page (plotly.js embedded once, no external requests)."""
         return _render_html(self.data)
+
+    def with_audit(
+        self, releases: Sequence[Any] = (), exports: Sequence[Any] = ()
+    ) -> PrivacyReport:
+        """The same report with its audit trail replaced (see :func:`audit_trail`)."""
+        return replace(self, data={**self.data, "audit": audit_trail(releases, exports)})
+
+
+def _when(at: float) -> str:
+    return datetime.fromtimestamp(float(at), UTC).isoformat(timespec="seconds")
+
+
+def audit_trail(releases: Sequence[Any] = (), exports: Sequence[Any] = ()) -> dict[str, Any]:
+    """The workspace's history as the report shows it: each release and each export.
+
+    Parameters
+    ----------
+    releases : sequence of core.workspace.ReleaseRecord
+        Differentially private releases: query, column, mechanism, ε, δ, time.
+    exports : sequence of core.workspace.ExportRecord
+        Exports: format, encryption (the choice, never the key or passphrase), the digest of
+        the recipe exported, time.
+
+    Returns
+    -------
+    dict
+        ``{"releases": [...], "exports": [...]}``, oldest first, times in ISO 8601 UTC.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as R
+    >>> audit_trail(exports=[R(format="csv", encryption="key", recipe_digest="ab", at=0)])
+    {'releases': [], 'exports': [{'format': 'csv', 'encryption': 'key', \
+'recipe_digest': 'ab', 'time': '1970-01-01T00:00:00+00:00'}]}
+    """
+    return {
+        "releases": [
+            {
+                "query": str(r.query),
+                "column": None if r.column is None else str(r.column),
+                "mechanism": str(r.mechanism),
+                "epsilon": float(r.epsilon),
+                "delta": float(r.delta),
+                "time": _when(r.at),
+            }
+            for r in sorted(releases, key=lambda r: r.at)
+        ],
+        "exports": [
+            {
+                "format": str(e.format),
+                "encryption": str(e.encryption),
+                "recipe_digest": str(e.recipe_digest),
+                "time": _when(e.at),
+            }
+            for e in sorted(exports, key=lambda e: e.at)
+        ],
+    }
 
 
 def _json_default(value: object) -> object:
@@ -210,6 +267,8 @@ def build_report(
     missing: str = "category",
     threshold: float = 0.2,
     dataset_name: str = "",
+    releases: Sequence[Any] = (),
+    exports: Sequence[Any] = (),
 ) -> PrivacyReport:
     """Assemble the report of a release.
 
@@ -227,6 +286,9 @@ def build_report(
         Its change log (cells changed and suppressed per column).
     dp_spent : (epsilon, delta), optional
         Differential-privacy budget spent on this dataset.
+    releases, exports : sequences of records, optional
+        The workspace's history, for the audit trail (:func:`audit_trail`); a report
+        built once can take a newer history with :meth:`PrivacyReport.with_audit`.
     """
     if len(original) == 0:
         raise InvalidParameterError("The original table is empty; load data before reporting.")
@@ -270,6 +332,7 @@ def build_report(
             "per_column": changes,
             "correlation": correlation_change(original, released),
         },
+        "audit": audit_trail(releases, exports),
         "assumptions": [
             "Prosecutor risk assumes the attacker knows the person is in the data.",
             "Quasi-identifiers are the columns an attacker can link to outside sources; "
@@ -455,7 +518,43 @@ def _render_html(data: dict[str, Any]) -> str:
                 f"<td>{'yes' if c['dropped'] else ''}</td></tr>"
             )
         parts.append("</table>")
+    parts.append(_audit_html(data.get("audit") or {}))
     parts.append("<h2>Assumptions</h2><ul>")
     parts.extend(f"<li>{html.escape(a)}</li>" for a in data["assumptions"])
     parts.append("</ul></body></html>")
+    return "\n".join(parts)
+
+
+def _audit_html(audit: dict[str, Any]) -> str:
+    releases, exports = audit.get("releases", []), audit.get("exports", [])
+    parts = ["<h2>Audit trail</h2>"]
+    if releases:
+        parts.append(
+            "<h3>Differentially private releases</h3><table><tr><th>time (UTC)</th>"
+            "<th>query</th><th>column</th><th>mechanism</th><th>ε</th><th>δ</th></tr>"
+        )
+        for r in releases:
+            parts.append(
+                f"<tr><td>{html.escape(r['time'])}</td><td>{html.escape(r['query'])}</td>"
+                f"<td>{html.escape(r['column'] or '–')}</td>"
+                f"<td>{html.escape(r['mechanism'])}</td><td>{_fmt(r['epsilon'])}</td>"
+                f"<td>{_fmt(r['delta'])}</td></tr>"
+            )
+        parts.append("</table>")
+    else:
+        parts.append("<p>No differentially private release is recorded in this workspace.</p>")
+    if exports:
+        parts.append(
+            "<h3>Exports</h3><table><tr><th>time (UTC)</th><th>format</th><th>encryption</th>"
+            "<th>recipe digest</th></tr>"
+        )
+        for e in exports:
+            parts.append(
+                f"<tr><td>{html.escape(e['time'])}</td><td>{html.escape(e['format'])}</td>"
+                f"<td>{html.escape(e['encryption'])}</td>"
+                f"<td><code>{html.escape(e['recipe_digest'])}</code></td></tr>"
+            )
+        parts.append("</table>")
+    else:
+        parts.append("<p>No earlier export is recorded in this workspace.</p>")
     return "\n".join(parts)

@@ -217,3 +217,102 @@ def test_no_report_field_depends_on_the_withheld_cells(mode):
         differing = sorted(k for k in expected if json.dumps(expected[k], default=str)
                            != json.dumps(got[k], default=str))  # fmt: skip
         assert differing == [], differing
+
+
+# --- the audit trail: the workspace's releases and exports --------------------------------
+
+
+def _history():
+    from core.workspace import ReleaseRecord, Workspace
+
+    recipe, _ = _harden(_frame())
+    ws = Workspace()
+    ws = ws.with_recipe(ws.recipe.change(recipe))
+    ws = ws.record_release(
+        ReleaseRecord(
+            query="mean",
+            column="<b>age</b>",  # a user's column name: escaped in the HTML
+            mechanism="laplace",
+            epsilon=0.25,
+            delta=0.0,
+            at=1_700_000_000.0,
+        )
+    )
+    ws = ws.record_export(format="parquet", encryption="passphrase", at=1_700_000_060.0)
+    return ws
+
+
+def test_the_audit_trail_lists_each_release_and_export_with_its_fields():
+    ws = _history()
+    frame = _frame()
+    recipe, result = _harden(frame)
+    report = build_report(
+        frame, result.frame, roles=ROLES, recipe=recipe, hardening=result,
+        releases=ws.releases, exports=ws.exports,
+    )  # fmt: skip
+    audit = json.loads(report.to_json())["audit"]
+    assert audit["releases"] == [
+        {
+            "query": "mean",
+            "column": "<b>age</b>",
+            "mechanism": "laplace",
+            "epsilon": 0.25,
+            "delta": 0.0,
+            "time": "2023-11-14T22:13:20+00:00",
+        }
+    ]
+    assert audit["exports"] == [
+        {
+            "format": "parquet",
+            "encryption": "passphrase",
+            "recipe_digest": ws.recipe.digest(),
+            "time": "2023-11-14T22:14:20+00:00",
+        }
+    ]
+    html = report.to_html()
+    assert "<h2>Audit trail</h2>" in html
+    assert "&lt;b&gt;age&lt;/b&gt;" in html and "<b>age</b>" not in html
+    assert ws.recipe.digest() in html and "2023-11-14T22:14:20+00:00" in html
+
+
+def test_with_audit_replaces_the_trail_and_keeps_the_rest():
+    frame = _frame()
+    report = build_report(frame, frame, roles=ROLES)
+    assert report.data["audit"] == {"releases": [], "exports": []}
+    assert "No earlier export is recorded" in report.to_html()
+    ws = _history()
+    newer = report.with_audit(ws.releases, ws.exports)
+    assert len(newer.data["audit"]["exports"]) == 1 and len(newer.data["audit"]["releases"]) == 1
+    assert report.data["audit"]["exports"] == []  # the first report is unchanged
+    assert {k: v for k, v in newer.data.items() if k != "audit"} == {
+        k: v for k, v in report.data.items() if k != "audit"
+    }
+
+
+def test_an_encrypted_bundle_holds_the_trail_and_no_passphrase_or_key():
+    import io
+    import zipfile
+
+    from core import crypto
+    from core.export import build_download
+
+    passphrase = "orbit-lantern-quartz-meadow"
+    key = crypto.generate_key()
+    ws = _history()
+    frame = _frame()
+    recipe, result = _harden(frame)
+    report = build_report(frame, result.frame, roles=ROLES, recipe=recipe, hardening=result)
+    report = report.with_audit(ws.releases, ws.exports)
+    for secret in ({"passphrase": passphrase}, {"key": key}):
+        blob = build_download(
+            result.frame, "csv", bundle=True, recipe_json=recipe.to_json(), report=report,
+            **secret,
+        )  # fmt: skip
+        plain = crypto.decrypt_bytes(blob.data, **secret)
+        with zipfile.ZipFile(io.BytesIO(plain)) as zf:
+            entries = {n: zf.read(n) for n in zf.namelist()}
+        inside = json.loads(entries["report.json"])
+        assert inside["audit"]["exports"][0]["encryption"] == "passphrase"
+        everything = b"".join(entries.values())
+        assert passphrase.encode() not in everything
+        assert key not in everything and crypto.key_to_text(key).encode() not in everything
