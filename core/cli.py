@@ -1,11 +1,12 @@
-"""Command line: ``python -m core analyze | harden | decrypt | keygen``.
+"""Command line: ``python -m core analyze | harden | anonymize | decrypt | keygen``.
 
 ``analyze`` prints the re-identification risk and leakage summary of a table; ``harden``
 replays a recipe made on the Masking page and, with ``--encrypt``, writes the hardened table
 (or, with ``--bundle``, a zip of table, recipe and privacy report) encrypted exactly as the
-Export page does; ``decrypt`` opens a PrivLens (``.plenc``) or age passphrase file;
-``keygen`` writes a fresh pseudonymization key (or, with ``--encryption``, an encryption key
-file).
+Export page does; ``anonymize`` searches the lattice of generalization hierarchies for the
+least-loss transformation that meets privacy models (ARX-style) and can write it as a
+recipe; ``decrypt`` opens a PrivLens (``.plenc``) or age passphrase file; ``keygen``
+writes a fresh pseudonymization key (or, with ``--encryption``, an encryption key file).
 
 Secrets never come from the command line (where ``ps`` and shell history would show
 them): a key is read from a file (``--key-file``, ``--encrypt-key-file``), a passphrase from
@@ -880,8 +881,180 @@ def _add_keygen(sub: Any) -> None:
     p.set_defaults(handler=_keygen)
 
 
+# --- anonymize -----------------------------------------------------------------------------
+
+
+def _parse_models(args: argparse.Namespace) -> list[Any]:
+    """Privacy models from --k, --l, --t, --max-risk, --avg-risk."""
+    from core import anonymize as an
+
+    models: list[Any] = []
+    if args.k is not None:
+        models.append(an.KAnonymity(args.k))
+    for spec in args.l or []:
+        kind, _, rest = spec.partition(":")
+        parts = rest.rsplit(":", 2 if kind == "recursive" else 1)
+        try:
+            if kind == "distinct" and len(parts) == 2:
+                models.append(an.DistinctLDiversity(parts[0], int(parts[1])))
+            elif kind == "entropy" and len(parts) == 2:
+                models.append(an.EntropyLDiversity(parts[0], float(parts[1])))
+            elif kind == "recursive" and len(parts) == 3:
+                models.append(an.RecursiveCLDiversity(parts[0], float(parts[1]), int(parts[2])))
+            else:
+                raise ValueError
+        except ValueError:
+            raise InvalidParameterError(
+                "--l must be distinct:COLUMN:L, entropy:COLUMN:L or recursive:COLUMN:C:L "
+                f"(e.g. distinct:salary-class:2); got a value with {len(parts)} part(s) after "
+                "the kind."
+            ) from None
+    for spec in args.t or []:
+        kind, _, rest = spec.partition(":")
+        col, _, value = rest.rpartition(":")
+        cls = {"equal": an.EqualTCloseness, "ordered": an.OrderedTCloseness}.get(kind)
+        try:
+            if cls is None or not col:
+                raise ValueError
+            models.append(cls(col, float(value)))
+        except ValueError:
+            raise InvalidParameterError(
+                "--t must be equal:COLUMN:T or ordered:COLUMN:T with T in [0, 1] (e.g. "
+                "equal:salary-class:0.2)."
+            ) from None
+    if args.max_risk is not None:
+        models.append(an.MaxRisk(args.max_risk))
+    if args.avg_risk is not None:
+        models.append(an.AverageRisk(args.avg_risk))
+    if not models:
+        raise InvalidParameterError(
+            "Give at least one privacy model: --k, --l, --t, --max-risk or --avg-risk."
+        )
+    return models
+
+
+def _anonymize(args: argparse.Namespace, out: TextIO, progress: _Progress) -> int:
+    from core import anonymize as an
+    from core.recipe import Recipe
+
+    df = _load(args.file, args.na_values, progress)
+    qis = _split(args.qi)
+    files: dict[str, str] = {}
+    for spec in args.hierarchy or []:
+        col, sep, path = spec.partition("=")
+        if not sep or not col or not path:
+            raise InvalidParameterError(
+                "--hierarchy must be COLUMN=FILE (an ARX hierarchy CSV), e.g. age=age.csv; got "
+                "a value without '='."
+            )
+        files[col.strip()] = path
+    hier = {
+        c: an.read_hierarchy(path, name=f"the hierarchy of '{c}'")
+        for c, path in files.items()
+        if c in qis
+    }
+    models = _parse_models(args)
+    progress(f"Searching the lattice of {len(qis)} quasi-identifier(s)")
+    res = an.anonymize(
+        df,
+        qis,
+        hier,
+        models=models,
+        suppression_limit=args.suppression_limit,
+        metric=args.metric,
+        method=args.method,
+        time_limit=args.time_limit,
+    )
+    for w in res.warnings:
+        progress(f"warning: {w}")
+    summary = res.to_json_dict()
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    if args.recipe_out and res.found:
+        steps = an.to_recipe_steps(res, hier, df)
+        rec = Recipe(steps=tuple(steps), source_columns=tuple(map(str, df.columns)))
+        Path(args.recipe_out).write_text(rec.checked().to_json(), encoding="utf-8")
+    if args.format == "json":
+        json.dump(summary, out, indent=2)
+        out.write("\n")
+    else:
+        out.write(_anonymize_text(res))
+    return 0 if res.found else 1
+
+
+def _anonymize_text(res: Any) -> str:
+    if not res.found:
+        return (
+            f"No anonymous transformation ({res.label}); {res.nodes_checked:,} of "
+            f"{res.lattice_size:,} transformations checked.\n"
+        )
+    lines = [
+        f"Best transformation ({res.label}), metric {res.metric} = {res.score:.6g}",
+        "  levels: " + ", ".join(f"{q}={lv}" for q, lv in res.levels_by_qi().items()),
+        f"  models: {'; '.join(res.models)}; suppression limit {res.suppression_limit:g}",
+        f"  suppressed records {res.suppressed_records:,}, classes {res.classes:,}, "
+        f"smallest class {res.min_class_size:,}",
+        f"  highest risk {_pct(res.max_risk)}, average risk {_pct(res.avg_risk)}",
+        f"  {res.nodes_checked:,} of {res.lattice_size:,} transformations checked in "
+        f"{res.seconds:.2f} s",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _add_anonymize(sub: Any) -> None:
+    p = sub.add_parser(
+        "anonymize",
+        help="find the generalization with the least information loss (ARX-style search)",
+        description="Search the lattice of hierarchy levels for the transformation that meets "
+        "the privacy models within the suppression limit with the least information loss.",
+    )
+    p.add_argument("file", help="CSV, TSV, XLSX, Parquet or JSON file")
+    p.add_argument("--qi", required=True, help="quasi-identifiers, comma-separated")
+    p.add_argument(
+        "--hierarchy",
+        action="append",
+        metavar="COLUMN=FILE",
+        help="ARX hierarchy CSV of a quasi-identifier; repeat for each",
+    )
+    p.add_argument("--k", type=int, help="k-anonymity")
+    p.add_argument(
+        "--l",
+        action="append",
+        metavar="KIND:COLUMN:L",
+        help="l-diversity: distinct:COL:L, entropy:COL:L or recursive:COL:C:L",
+    )
+    p.add_argument(
+        "--t",
+        action="append",
+        metavar="KIND:COLUMN:T",
+        help="t-closeness: equal:COL:T or ordered:COL:T",
+    )
+    p.add_argument("--max-risk", type=float, help="highest re-identification risk allowed")
+    p.add_argument("--avg-risk", type=float, help="average re-identification risk allowed")
+    p.add_argument(
+        "--suppression-limit", type=float, default=0.0, help="share of records (default 0)"
+    )
+    p.add_argument(
+        "--metric",
+        default="loss",
+        choices=("loss", "discernibility", "dm-star", "height", "entropy", "aecs"),
+        help="quality model (default loss)",
+    )
+    p.add_argument("--method", default="optimal", choices=("optimal", "heuristic"))
+    p.add_argument("--time-limit", type=float, help="seconds; then the best found is returned")
+    p.add_argument("--json", metavar="OUT", help="write the result summary as JSON")
+    p.add_argument("--recipe-out", metavar="FILE", help="write the result as a recipe JSON")
+    p.set_defaults(handler=_anonymize)
+
+
 #: Subcommand registrars, in help order.
-COMMANDS: list[Callable[[Any], None]] = [_add_analyze, _add_harden, _add_decrypt, _add_keygen]
+COMMANDS: list[Callable[[Any], None]] = [
+    _add_analyze,
+    _add_harden,
+    _add_anonymize,
+    _add_decrypt,
+    _add_keygen,
+]
 
 
 class _Parser(argparse.ArgumentParser):
