@@ -87,7 +87,10 @@ def test_hostile_names_and_values_reach_every_page_chart_escaped():
     at.switch_page("pages/correlations.py").run()
     at.radio(key="corr_method").set_value("Association").run()
     for pair in ((HOSTILE_NAME, "group"), ("group", "sex"), ("sex", "group")):
-        at.session_state["corr_pair"] = pair  # the drill-down of a clicked pair
+        # the drill-down of a clicked pair, as the workspace keeps it
+        at.session_state["workspace"] = at.session_state["workspace"].with_option(
+            "correlations", "pair", pair
+        )
         at.run()
         assert not at.exception, (pair, [e.message for e in at.exception])
         _check(_specs(at), (escaped_value,))
@@ -115,7 +118,7 @@ def test_a_click_on_an_escaped_matrix_cell_selects_the_columns_by_position():
     }
     at.run()
     assert not at.exception, [e.message for e in at.exception]
-    assert tuple(at.session_state["corr_pair"]) == (HOSTILE_NAME, "group")
+    assert at.session_state["workspace"].correlations.options["pair"] == (HOSTILE_NAME, "group")
     assert any("pair you clicked" in c.value for c in at.caption)
 
 
