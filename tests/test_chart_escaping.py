@@ -97,7 +97,7 @@ def test_hostile_names_and_values_reach_every_page_chart_escaped():
     at.switch_page("pages/differential_privacy.py").run()
     assert not at.exception
     at.selectbox(key="dp_column").set_value("group").run()
-    at.selectbox(key="dp_query_False").set_value("mode").run()
+    at.selectbox(key="dp_question").set_value("mode").run()
     assert not at.exception, [e.message for e in at.exception]
     _check(_specs(at), (escaped_value,))
 
