@@ -232,6 +232,15 @@ class AnonymizationResult:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class _Rows:
+    """Distinct input rows with a weight each, and their codes at every level."""
+
+    weight: np.ndarray
+    row_gen: tuple[tuple[np.ndarray, ...], ...]
+    sensitive: tuple[tuple[np.ndarray, SensitiveCodes], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Problem:
     """Everything precomputed once for a search (internal; built by :func:`prepare`)."""
 
@@ -253,6 +262,11 @@ class Problem:
     class_k: int  # the largest k of the k / max-risk models (0 when none)
     monotone: bool  # anonymity is monotone under generalization
     warnings: tuple[str, ...]
+
+    @property
+    def rows(self) -> _Rows:
+        """The distinct input rows."""
+        return _Rows(weight=self.weight, row_gen=self.row_gen, sensitive=self.sensitive)
 
 
 def _check_limit(limit: float) -> float:
@@ -381,9 +395,14 @@ def _hier_warnings(h: Hierarchy, qi: str) -> list[str]:
 # --- one node ------------------------------------------------------------------------------
 
 
-def _classes(p: Problem, levels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Class id per distinct row (first-met order) and class sizes."""
-    key = np.zeros(p.weight.size, dtype=np.int64)
+def _classes(p: Problem, rows: _Rows, levels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Class id per distinct row and class sizes.
+
+    The level codes are combined into one mixed-radix key; when the key's range is small
+    (a few times the number of distinct rows) the classes are counted directly with
+    ``bincount``, otherwise the key is hash-factorized.
+    """
+    key = np.zeros(rows.weight.size, dtype=np.int64)
     span = 1
     for j, lv in enumerate(levels):
         card = p.n_codes[j][lv]
@@ -392,11 +411,20 @@ def _classes(p: Problem, levels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]
         if span * card >= 2**62:
             key = pd.factorize(key)[0].astype(np.int64)
             span = int(key.max()) + 1
-        key = key * card + p.row_gen[j][lv]
+        key = key * card + _gen(rows, j, lv)
         span *= card
+    if span <= max(8 * rows.weight.size, 4096):
+        counts = np.bincount(key, weights=rows.weight, minlength=span)
+        present = counts > 0
+        rank = np.cumsum(present) - 1
+        return rank[key], counts[present].astype(np.int64)
     row_class = pd.factorize(key)[0].astype(np.int64)
-    sizes = np.bincount(row_class, weights=p.weight).astype(np.int64)
+    sizes = np.bincount(row_class, weights=rows.weight).astype(np.int64)
     return row_class, sizes
+
+
+def _gen(rows: _Rows, j: int, level: int) -> np.ndarray:
+    return rows.row_gen[j][level]
 
 
 def _lower_bound(p: Problem, levels: Sequence[int], sizes: np.ndarray) -> float:
@@ -419,6 +447,7 @@ def _lower_bound(p: Problem, levels: Sequence[int], sizes: np.ndarray) -> float:
 
 def _score(
     p: Problem,
+    rows: _Rows,
     levels: Sequence[int],
     sizes: np.ndarray,
     supp_class: np.ndarray,
@@ -433,28 +462,30 @@ def _score(
         return mt.discernibility(sizes, supp_class, p.n)
     if m is Metric.AECS:
         return mt.aecs(int((~supp_class).sum()), bool(supp_class.any()), p.n)
-    w = p.weight[supp_rows]
+    w = rows.weight[supp_rows]
     if m is Metric.LOSS:
         per_qi = []
         for j, lv in enumerate(levels):
-            share = p.hierarchies[j].share[lv][p.row_gen[j][lv][supp_rows]]
+            share = p.hierarchies[j].share[lv][_gen(rows, j, lv)[supp_rows]]
             raw = p.loss_all[j][lv] + float(np.dot(w, 1.0 - share))
             per_qi.append(mt.loss_per_qi(raw, p.n, p.hierarchies[j].domain_size))
         return mt.loss_score(per_qi)
     raws = [
-        p.entropy_gen[j][lv] + mt.entropy_suppression_part(p.row_gen[j][lv][supp_rows], w)
+        p.entropy_gen[j][lv] + mt.entropy_suppression_part(_gen(rows, j, lv)[supp_rows], w)
         for j, lv in enumerate(levels)
     ]
     return mt.entropy_score(raws)
 
 
-def _evaluate(p: Problem, levels: tuple[int, ...]) -> tuple[Transformation, np.ndarray]:
-    row_class, sizes = _classes(p, levels)
+def _evaluate(
+    p: Problem, levels: tuple[int, ...], rows: _Rows
+) -> tuple[Transformation, np.ndarray]:
+    row_class, sizes = _classes(p, rows, levels)
     view = ClassView(
         row_class=row_class,
-        row_weight=p.weight,
+        row_weight=rows.weight,
         sizes=sizes,
-        sensitive={sc.column: (codes, sc) for codes, sc in p.sensitive},
+        sensitive={sc.column: (codes, sc) for codes, sc in rows.sensitive},
     )
     supp = sizes < p.class_k if p.class_k else np.zeros(sizes.size, dtype=bool)
     for m in p.models:
@@ -463,7 +494,7 @@ def _evaluate(p: Problem, levels: tuple[int, ...]) -> tuple[Transformation, np.n
     suppressed = int(sizes[supp].sum())
     for m in p.models:
         if isinstance(m, AverageRisk) and suppressed <= p.max_outliers:
-            supp, suppressed = _enforce_average(m, sizes, supp, suppressed)
+            supp, suppressed = _enforce_average(m, sizes, supp, suppressed, row_class)
     anonymous = suppressed <= p.max_outliers
     if anonymous:
         kept = sizes[~supp]
@@ -472,7 +503,7 @@ def _evaluate(p: Problem, levels: tuple[int, ...]) -> tuple[Transformation, np.n
     n_kept = int(kept.sum())
     min_size = int(kept.min()) if kept.size else 0
     supp_rows = np.flatnonzero(supp[row_class])
-    score = _score(p, levels, sizes, supp, supp_rows) if anonymous else math.nan
+    score = _score(p, rows, levels, sizes, supp, supp_rows) if anonymous else math.nan
     node = Transformation(
         levels=levels,
         anonymous=anonymous,
@@ -489,22 +520,24 @@ def _evaluate(p: Problem, levels: tuple[int, ...]) -> tuple[Transformation, np.n
 
 
 def _enforce_average(
-    m: AverageRisk, sizes: np.ndarray, supp: np.ndarray, suppressed: int
+    m: AverageRisk, sizes: np.ndarray, supp: np.ndarray, suppressed: int, row_class: np.ndarray
 ) -> tuple[np.ndarray, int]:
     """Suppress the fewest smallest kept classes (first met first) until the average holds."""
     kept_idx = np.flatnonzero(~supp)
     k_cls, k_rec = kept_idx.size, int(sizes[kept_idx].sum())
     if m.fulfilled(k_cls, k_rec):
         return supp, suppressed
-    order = kept_idx[np.argsort(sizes[kept_idx], kind="stable")]
+    first = np.full(sizes.size, row_class.size, dtype=np.int64)
+    np.minimum.at(first, row_class, np.arange(row_class.size))  # rows are in first-met order
+    order = kept_idx[np.lexsort((first[kept_idx], sizes[kept_idx]))]
     removed = np.concatenate([[0], np.cumsum(sizes[order])])
     t = np.arange(order.size + 1)
     ok = (k_cls - t) <= m.threshold * (k_rec - removed) * (1 + 1e-12)
     ok |= (k_rec - removed) == 0
-    first = int(np.argmax(ok))
+    cut = int(np.argmax(ok))
     supp = supp.copy()
-    supp[order[:first]] = True
-    return supp, suppressed + int(removed[first])
+    supp[order[:cut]] = True
+    return supp, suppressed + int(removed[cut])
 
 
 def evaluate(problem: Problem, levels: Sequence[int]) -> Transformation:
@@ -535,7 +568,7 @@ def evaluate(problem: Problem, levels: Sequence[int]) -> Transformation:
             f"levels must give one level per quasi-identifier ({len(problem.qis)}), each "
             f"between 0 and its hierarchy's top {list(problem.max_levels)}; got {list(lv)}."
         )
-    node, row_supp = _evaluate(problem, lv)
+    node, row_supp = _evaluate(problem, lv, problem.rows)
     return Transformation(
         **{
             f: getattr(node, f)
@@ -554,6 +587,7 @@ class _Search:
 
     def __init__(self, p: Problem, deadline: float | None) -> None:
         self.p = p
+        self.rows = p.rows
         self.deadline = deadline
         self.cache: dict[tuple[int, ...], Transformation] = {}
         self.checked: list[CheckedNode] = []
@@ -566,7 +600,7 @@ class _Search:
     def eval(self, levels: tuple[int, ...]) -> Transformation:
         t = self.cache.get(levels)
         if t is None:
-            t, _ = _evaluate(self.p, levels)
+            t, _ = _evaluate(self.p, levels, self.rows)
             self.cache[levels] = t
             self.checked.append(
                 CheckedNode(
