@@ -41,8 +41,8 @@ except PrivLensError as exc:  # e.g. an unwritable database: the app still opens
     st.session_state["startup_error"] = str(exc)
 
 # Sidebar order: Data, Correlations, Re-identification risk, Differential privacy, Masking,
-# Export, Decrypt. Icons are Material Symbols (":material/name:"), which Streamlit bundles;
-# emoji need a system font that servers often lack.
+# Export, History, Decrypt. Icons are Material Symbols (":material/name:"), which Streamlit
+# bundles; emoji need a system font that servers often lack.
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
     st.Page("pages/data.py", title="Data", icon=":material/table:", url_path="data"),
@@ -66,6 +66,7 @@ PAGES = [
     ),
     st.Page("pages/masking.py", title="Masking", icon=":material/masks:", url_path="masking"),
     st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="export"),
+    st.Page("pages/history.py", title="History", icon=":material/history:", url_path="history"),
     st.Page("pages/decrypt.py", title="Decrypt", icon=":material/lock_open:", url_path="decrypt"),
 ]
 nav.register(PAGES)

@@ -1,10 +1,10 @@
-"""Home: what PrivLens is, what each page answers, and the current dataset."""
+"""Home: what PrivLens is, what each page answers, the current dataset, and the workspace."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from ui import nav
+from ui import nav, state, workspace_panel
 from ui.feedback import show_error
 from ui.router import ensure_routed
 from ui.text import md
@@ -14,9 +14,25 @@ ensure_routed()  # a deep link right after start-up must still go through app.py
 st.title("PrivLens")
 st.markdown(
     "See how exposed a table of personal data is, harden it, and export a version that is "
-    "safe to share. Everything runs on this server, in memory: nothing is uploaded anywhere "
-    "else and no usage statistics are sent."
+    "safe to share. Everything runs on this server: nothing is uploaded anywhere else and no "
+    "usage statistics are sent."
 )
+
+# Said once per browser session (the flags stay for other callers).
+if (link_error := st.session_state.get(state.LINK_ERROR)) and not st.session_state.get(
+    "home_link_error_shown"
+):
+    st.session_state["home_link_error_shown"] = True
+    show_error(link_error)
+    st.info("A new workspace was started instead. The old link opens nothing.")
+if st.session_state.get("ws_restored") and not st.session_state.get("home_restored_shown"):
+    st.session_state["home_restored_shown"] = True
+    st.success("Restored your workspace from this page's link: data, settings and history.")
+workspace_panel.deleted_notice()
+
+data_page = next((p for p in nav.pages() if p.url_path == "data"), None)
+if data_page is not None:
+    st.page_link(data_page, label="Upload your own data", icon=":material/upload_file:")
 
 df = st.session_state.get("dataset")
 if df is not None:
@@ -24,18 +40,21 @@ if df is not None:
     c1, c2, c3 = st.columns(3)
     c1.metric("Rows", f"{len(df):,}", help="Number of records in the loaded table.")
     c2.metric("Columns", df.shape[1], help="Number of variables in the loaded table.")
-    qi = sum(1 for r in st.session_state.get("roles", {}).values() if r == "quasi_identifier")
     c3.metric(
         "Quasi-identifiers",
-        qi,
+        sum(1 for r in state.roles().values() if r == "quasi_identifier"),
         help="Columns that, combined, could single a person out (set on the Data page).",
     )
     st.caption(
         f"**{md(st.session_state.get('dataset_name', ''))}**. "
-        f"{st.session_state.get('dataset_note', '')}"
+        f"{md(st.session_state.get('dataset_note', ''))}"
     )
 elif "startup_error" in st.session_state:
     show_error(st.session_state["startup_error"])
+
+st.subheader("Your workspace")
+st.caption(workspace_panel.storage_notice())
+workspace_panel.delete_section()
 
 st.subheader("Pages")
 for page in nav.pages()[1:]:

@@ -100,11 +100,15 @@ def bootstrap(default: Callable[[], tuple[pd.DataFrame, str, str]]) -> None:
     - A new session with ``?ws=`` in its link resumes that workspace; a wrong, expired or
       deleted token opens nothing of it: the message is kept for the Home page
       (:data:`LINK_ERROR`) and a new workspace starts.
+    - A session whose workspace the user deleted (:func:`delete_workspace`) starts nothing
+      until the user loads a table.
     - Otherwise ``default()`` gives ``(frame, name, note)`` for a new workspace.
     """
     ss = st.session_state
     if sync():
         return
+    if ss.get("ws_deleted"):
+        return  # the user deleted the workspace: nothing new starts until they load a table
     store, _ = _connections()
     try:
         store.expire()
@@ -220,6 +224,7 @@ def _start(
             ws = ws.with_option("data", f"reason:{column}", why)
     ws = _default_settings(ws)
     sess.update(ws)
+    ss.pop("ws_deleted", None)
     old_token = ss.get("ws_token")
     ss["ws_token"] = sess.token
     ss["workspace"] = ws
