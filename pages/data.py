@@ -19,6 +19,7 @@ from core.samples import (
     patients,
 )
 from ui import kinds as kinds_section
+from ui import state
 from ui.feedback import show_error, show_warnings
 from ui.router import ensure_routed
 from ui.state import dataset_id, roles, set_dataset, set_roles
@@ -39,13 +40,15 @@ def _load_upload() -> None:
     st.session_state.pop("data_warnings", None)
     if uploaded is None:
         return
-    extra_na = [s.strip() for s in st.session_state.get("data_na", "").split(",") if s.strip()]
+    options = _load_options()
+    extra_na = [s.strip() for s in str(options["na_markers"]).split(",") if s.strip()]
     try:
         result = load(uploaded.getvalue(), filename=uploaded.name, na_values=extra_na)
     except PrivLensError as exc:
         st.session_state["data_error"] = f"'{uploaded.name}' was not loaded: {exc}"
         return
     set_dataset(result.frame, name=uploaded.name, note="Uploaded file, held in memory only.")
+    state.set_options("data", options)  # the new workspace keeps the Data page's choices
     st.session_state["data_warnings"] = list(result.warnings)
     st.session_state["data_loaded_msg"] = (
         f"Loaded {len(result.frame):,} rows × {result.frame.shape[1]} columns from "
@@ -57,9 +60,19 @@ def _load_upload() -> None:
     st.session_state["roles_version"] = st.session_state.get("roles_version", 0) + 1
 
 
+def _load_options() -> dict[str, str]:
+    """The Data page's load settings (kept in the workspace, carried to the next one)."""
+    sample = state.get("data.options.sample", SAMPLES[0])
+    return {
+        "na_markers": str(state.get("data.options.na_markers", "") or ""),
+        "sample": sample if sample in SAMPLES else SAMPLES[0],
+    }
+
+
 def _load_sample() -> None:
     """Callback of the sample button."""
-    choice = st.session_state.get("data_sample", SAMPLES[0])
+    options = _load_options()
+    choice = options["sample"]
     st.session_state.pop("data_error", None)
     try:
         if choice == SAMPLES[0]:
@@ -68,6 +81,7 @@ def _load_sample() -> None:
             )
         else:
             set_dataset(patients(), name="Synthetic patients", note=PATIENTS_NOTE)
+        state.set_options("data", options)
     except PrivLensError as exc:
         st.session_state["data_error"] = str(exc)
         return
@@ -115,13 +129,19 @@ with st.container(border=True):
         )
         st.text_input(
             "Also read these strings as missing (comma-separated)",
-            key="data_na",
             placeholder="e.g. ?, -, unknown",
+            **state.widget("data.options.na_markers", key="data_na", default=""),
             help="Applied to the next upload. Empty cells, NA, N/A, NaN and NULL are always "
             "missing.",
         )
     with sample_col:
-        st.selectbox("Built-in sample", SAMPLES, key="data_sample")
+        st.selectbox(
+            "Built-in sample",
+            SAMPLES,
+            **state.widget(
+                "data.options.sample", key="data_sample", default=SAMPLES[0], options=SAMPLES
+            ),
+        )
         st.button("Load sample", key="data_load_sample", on_click=_load_sample)
 
 if "data_error" in st.session_state:
@@ -178,7 +198,9 @@ st.caption(
     "**Direct identifier**: names a person on its own (name, e-mail, SSN) — remove or "
     "pseudonymize. **Quasi-identifier**: harmless alone, identifying in combination (age, "
     "ZIP, sex) — the risk pages group records by these. **Sensitive attribute**: what must "
-    "not be learned about a person (diagnosis, income). **Other**: none of these."
+    "not be learned about a person (diagnosis, income). **Sampling weight**: how many people "
+    "each record stands for (a survey weight such as sampling\\_weight or fnlwgt); the Risk "
+    "page uses it by default. **Other**: none of these."
 )
 current = roles()
 reasons = st.session_state.get("role_reasons", {})

@@ -176,3 +176,22 @@ def test_a_new_load_starts_without_kind_changes(app):
     assert _kinds_table(app)["age"] == "integer"
     _change(app, "age", "text")
     assert _casts(app) == (("age", "text", None),)
+
+
+def test_integer_codes_are_offered_as_categories_and_declared_in_one_click(app):
+    app.switch_page("pages/data.py").run()
+    rows = "".join(f"{i % 2 + 1},{(2, 4, 9)[i % 3]},{20 + i}\n" for i in range(40))
+    app.file_uploader(key="data_upload").upload("s.csv", ("urbrur,roof,age\n" + rows).encode())
+    app.run()
+    assert not app.exception
+    (offer,) = [i.value for i in app.info if "hold only a few codes" in i.value]
+    assert "urbrur" in offer and "roof" in offer and "age" not in offer
+    app.button(key="data_kind_declare").click().run()
+    assert not app.exception
+    kinds = _kinds_table(app)
+    assert (kinds["urbrur"], kinds["roof"], kinds["age"]) == ("category", "category", "integer")
+    assert _casts(app) == (("urbrur", "category", None), ("roof", "category", None))
+    assert not any("hold only a few codes" in i.value for i in app.info)
+    # A single column can also be declared category with the form (integer -> category).
+    _change(app, "age", "category")
+    assert _kinds_table(app)["age"] == "category"

@@ -13,8 +13,10 @@ import streamlit as st
 
 from core.errors import PrivLensError
 from core.kinds import KINDS, cast_column, column_kinds
+from core.profile import profile_frame
+from core.roles import coded_columns
 from ui.feedback import show_error, show_warnings
-from ui.state import kind_changes, record_kind_change
+from ui.state import dataset_id, kind_changes, record_kind_change
 from ui.text import md
 
 _ERROR = "data_kind_error"
@@ -48,6 +50,37 @@ def _change_kind() -> None:
     )
 
 
+@st.cache_data(max_entries=4, show_spinner=False)
+def _coded(_frame: pd.DataFrame, key: str) -> tuple[str, ...]:
+    """Whole-number columns of few codes (keyed by the dataset token, not the frame)."""
+    return coded_columns(profile_frame(_frame))
+
+
+def _declare_categories() -> None:
+    """Callback: make every suggested coded column a category, one recorded change each."""
+    for key in (_ERROR, _WARNINGS, _DONE):
+        st.session_state.pop(key, None)
+    columns = list(st.session_state.get("data_kind_coded") or ())
+    done = []
+    for column in columns:
+        frame = st.session_state.get("dataset")
+        if frame is None or column not in frame.columns:
+            continue
+        try:
+            result = cast_column(frame, column, "category")
+        except PrivLensError as exc:
+            st.session_state[_ERROR] = str(exc)
+            break
+        if result.changed:
+            record_kind_change(result.frame, str(column), "category")
+            done.append(str(column))
+    if done:
+        st.session_state[_DONE] = (
+            f"{len(done)} column(s) are now category: {', '.join(done)}. The changes are the "
+            "first steps of the recipe on the Masking and Export pages."
+        )
+
+
 def render(frame: pd.DataFrame) -> None:
     """Draw the section for ``frame`` (the loaded dataset)."""
     st.subheader("Column kinds")
@@ -69,6 +102,21 @@ def render(frame: pd.DataFrame) -> None:
         hide_index=True,
         key="data_kinds",
     )
+    coded = _coded(frame, dataset_id())
+    if coded:
+        st.info(
+            f"{len(coded)} whole-number column(s) hold only a few codes, like categories "
+            "(e.g. 1 = urban, 2 = rural): "
+            + ", ".join(md(c) for c in coded)
+            + ". As numbers, they get Pearson correlations, least-squares lines and Bin/Round "
+            "steps; as categories, they get association measures and grouping."
+        )
+        st.session_state["data_kind_coded"] = list(coded)
+        st.button(
+            f"Declare the {len(coded)} column(s) category",
+            key="data_kind_declare",
+            on_click=_declare_categories,
+        )
     with st.form("data_kind_form", border=False):
         c1, c2, c3, c4 = st.columns([2, 2, 2, 1], vertical_alignment="bottom")
         c1.selectbox("Column", [k.column for k in kinds], key="data_kind_column")
