@@ -44,10 +44,58 @@ class PrivacyReport:
         return _render_html(self.data)
 
     def with_audit(
-        self, releases: Sequence[Any] = (), exports: Sequence[Any] = ()
+        self,
+        releases: Sequence[Any] = (),
+        exports: Sequence[Any] = (),
+        *,
+        dp_spent: tuple[float, float] | None = None,
     ) -> PrivacyReport:
-        """The same report with its audit trail replaced (see :func:`audit_trail`)."""
-        return replace(self, data={**self.data, "audit": audit_trail(releases, exports)})
+        """The same report with its audit trail and the budget spent replaced.
+
+        The risk figures take the work; the history changes at every release or export, so
+        a page builds the report once per table and brings its history up to date here.
+        """
+        data = {**self.data, "audit": audit_trail(releases, exports)}
+        data["differential_privacy"] = _dp_block(dp_spent)
+        return replace(self, data=data)
+
+
+def _dp_block(dp_spent: tuple[float, float] | None) -> dict[str, Any] | None:
+    if dp_spent is None:
+        return None
+    return {"epsilon": float(dp_spent[0]), "delta": float(dp_spent[1]), "composition": "see ledger"}
+
+
+#: The rows of :func:`risk_comparison`: report key, label, decimals (None: a count).
+_COMPARED = (
+    ("k", "k (smallest class)", None),
+    ("sample_uniques", "sample uniques", None),
+    ("records_at_risk", "records at risk", None),
+    ("prosecutor_average_risk", "average prosecutor risk", 4),
+    ("prosecutor_highest_risk", "highest prosecutor risk", 4),
+)
+
+
+def risk_comparison(data: dict[str, Any]) -> list[tuple[str, Any, Any]] | None:
+    """The headline risk measures before and after, as ``(measure, before, after)`` rows.
+
+    None when the report has no quasi-identifier (no risk to compare). Shares are rounded to
+    4 decimals; a measure the released table lacks (its QIs were dropped) is None after.
+
+    >>> risk_comparison({"risk_before": {"quasi_identifiers": []}, "risk_after": {}}) is None
+    True
+    """
+    before, after = data["risk_before"], data["risk_after"]
+    if "k" not in before:
+        return None
+    rows = []
+    for key, label, decimals in _COMPARED:
+        b, a = before.get(key), after.get(key)
+        if decimals is not None:
+            b = None if b is None else round(float(b), decimals)
+            a = None if a is None else round(float(a), decimals)
+        rows.append((label, b, a))
+    return rows
 
 
 def _when(at: float) -> str:
@@ -317,11 +365,7 @@ def build_report(
         },
         "roles": dict(roles),
         "transforms": recipe.to_dict()["steps"] if recipe is not None else [],
-        "differential_privacy": (
-            {"epsilon": dp_spent[0], "delta": dp_spent[1], "composition": "see ledger"}
-            if dp_spent is not None
-            else None
-        ),
+        "differential_privacy": _dp_block(dp_spent),
         "risk_before": _risk_block(original, qis, sens, missing=missing, threshold=threshold),
         "risk_after": _risk_block(released, qis, sens, missing=missing, threshold=threshold),
         "utility": {
