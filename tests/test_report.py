@@ -316,3 +316,26 @@ def test_an_encrypted_bundle_holds_the_trail_and_no_passphrase_or_key():
         everything = b"".join(entries.values())
         assert passphrase.encode() not in everything
         assert key not in everything and crypto.key_to_text(key).encode() not in everything
+
+
+def test_risk_comparison_rows_are_the_reports_own_figures():
+    from core.report import risk_comparison
+
+    frame = _frame()
+    recipe, result = _harden(frame)
+    report = build_report(frame, result.frame, roles=ROLES, recipe=recipe, hardening=result)
+    rows = {label: (b, a) for label, b, a in risk_comparison(report.data)}
+    assert rows["k (smallest class)"] == (1, 6)  # hand-worked above
+    assert rows["sample uniques"] == (1, 0)
+    assert rows["average prosecutor risk"] == (0.5, round(1 / 6, 4))
+    no_qis = build_report(frame, frame, roles={"age": "other"})
+    assert risk_comparison(no_qis.data) is None
+
+
+def test_with_audit_sets_the_budget_spent():
+    frame = _frame()
+    report = build_report(frame, frame, roles=ROLES)
+    assert report.data["differential_privacy"] is None
+    spent = report.with_audit(dp_spent=(0.75, 1e-6))
+    assert spent.data["differential_privacy"]["epsilon"] == 0.75
+    assert "ε = 0.75" in spent.to_html()
