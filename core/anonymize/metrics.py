@@ -109,7 +109,7 @@ def dm_star(sizes: np.ndarray) -> float:
     13.0
     """
     s = sizes.astype(np.float64)
-    return float(np.dot(s, s))
+    return float(np.sum(s * s))  # elementwise: no BLAS threads for one small product
 
 
 def discernibility(sizes: np.ndarray, suppressed: np.ndarray, n: int) -> float:
@@ -120,7 +120,7 @@ def discernibility(sizes: np.ndarray, suppressed: np.ndarray, n: int) -> float:
     """
     s = sizes.astype(np.float64)
     kept = ~suppressed
-    return float(np.dot(s[kept], s[kept]) + n * s[suppressed].sum())
+    return float(np.sum(s[kept] ** 2) + n * s[suppressed].sum())
 
 
 def aecs(n_kept_classes: int, any_suppressed: bool, n: int) -> float:

@@ -350,7 +350,7 @@ def prepare(
         for j, e in enumerate(enc)
     )
     loss_all = tuple(
-        tuple(float(np.dot(weight, e.share[lv][row_gen[j][lv]])) for lv in range(e.n_levels))
+        tuple(float(np.sum(weight * e.share[lv][row_gen[j][lv]])) for lv in range(e.n_levels))
         for j, e in enumerate(enc)
     )
     entropy_gen = tuple(
@@ -395,13 +395,8 @@ def _hier_warnings(h: Hierarchy, qi: str) -> list[str]:
 # --- one node ------------------------------------------------------------------------------
 
 
-def _classes(p: Problem, rows: _Rows, levels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Class id per distinct row and class sizes.
-
-    The level codes are combined into one mixed-radix key; when the key's range is small
-    (a few times the number of distinct rows) the classes are counted directly with
-    ``bincount``, otherwise the key is hash-factorized.
-    """
+def _key(p: Problem, rows: _Rows, levels: Sequence[int]) -> tuple[np.ndarray, int]:
+    """One mixed-radix int64 key per row from the level codes, and the key's range."""
     key = np.zeros(rows.weight.size, dtype=np.int64)
     span = 1
     for j, lv in enumerate(levels):
@@ -411,9 +406,26 @@ def _classes(p: Problem, rows: _Rows, levels: Sequence[int]) -> tuple[np.ndarray
         if span * card >= 2**62:
             key = pd.factorize(key)[0].astype(np.int64)
             span = int(key.max()) + 1
-        key = key * card + _gen(rows, j, lv)
+        key *= card
+        key += _gen(rows, j, lv)
         span *= card
-    if span <= max(8 * rows.weight.size, 4096):
+    return key, span
+
+
+def _small(rows: _Rows, span: int) -> bool:
+    """Count classes directly over the key's range when it is a few times the rows."""
+    return span <= max(4 * rows.weight.size, 4096)
+
+
+def _classes(p: Problem, rows: _Rows, levels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Class id per distinct row and class sizes.
+
+    The level codes are combined into one mixed-radix key; when the key's range is small
+    the classes are counted directly with ``bincount``, otherwise the key is
+    hash-factorized.
+    """
+    key, span = _key(p, rows, levels)
+    if _small(rows, span):
         counts = np.bincount(key, weights=rows.weight, minlength=span)
         present = counts > 0
         rank = np.cumsum(present) - 1
@@ -421,6 +433,15 @@ def _classes(p: Problem, rows: _Rows, levels: Sequence[int]) -> tuple[np.ndarray
     row_class = pd.factorize(key)[0].astype(np.int64)
     sizes = np.bincount(row_class, weights=rows.weight).astype(np.int64)
     return row_class, sizes
+
+
+def _sizes_only(p: Problem, rows: _Rows, levels: Sequence[int]) -> np.ndarray:
+    """Class sizes alone (no class id per row): enough to refute k-anonymity."""
+    key, span = _key(p, rows, levels)
+    if _small(rows, span):
+        counts = np.bincount(key, weights=rows.weight, minlength=span)
+        return counts[counts > 0].astype(np.int64)
+    return np.bincount(pd.factorize(key)[0], weights=rows.weight).astype(np.int64)
 
 
 def _gen(rows: _Rows, j: int, level: int) -> np.ndarray:
@@ -467,7 +488,7 @@ def _score(
         per_qi = []
         for j, lv in enumerate(levels):
             share = p.hierarchies[j].share[lv][_gen(rows, j, lv)[supp_rows]]
-            raw = p.loss_all[j][lv] + float(np.dot(w, 1.0 - share))
+            raw = p.loss_all[j][lv] + float(np.sum(w * (1.0 - share)))
             per_qi.append(mt.loss_per_qi(raw, p.n, p.hierarchies[j].domain_size))
         return mt.loss_score(per_qi)
     raws = [
@@ -475,6 +496,29 @@ def _score(
         for j, lv in enumerate(levels)
     ]
     return mt.entropy_score(raws)
+
+
+def _refuted(p: Problem, levels: tuple[int, ...], rows: _Rows) -> Transformation | None:
+    """The node, when class sizes alone show it is not anonymous (k / max-risk models)."""
+    if not p.class_k or not all(isinstance(m, KAnonymity | MaxRisk) for m in p.models):
+        return None
+    sizes = _sizes_only(p, rows, levels)
+    suppressed = int(sizes[sizes < p.class_k].sum())
+    if suppressed <= p.max_outliers:
+        return None
+    min_size = int(sizes.min())
+    return Transformation(
+        levels=levels,
+        anonymous=False,
+        score=math.nan,
+        lower_bound=_lower_bound(p, levels, sizes),
+        suppressed_records=suppressed,
+        classes=int(sizes.size),
+        min_class_size=min_size,
+        max_risk=1.0 / min_size,
+        avg_risk=sizes.size / p.n,
+        record_suppressed=np.zeros(0, dtype=bool),
+    )
 
 
 def _evaluate(
@@ -600,7 +644,7 @@ class _Search:
     def eval(self, levels: tuple[int, ...]) -> Transformation:
         t = self.cache.get(levels)
         if t is None:
-            t, _ = _evaluate(self.p, levels, self.rows)
+            t = _refuted(self.p, levels, self.rows) or _evaluate(self.p, levels, self.rows)[0]
             self.cache[levels] = t
             self.checked.append(
                 CheckedNode(
@@ -681,10 +725,11 @@ def _exhaustive(s: _Search) -> None:
     nodes = _lattice(p.max_levels)
     bound = _cheap_bounds(p, nodes)
     height = nodes.sum(axis=1)
+    cols = [np.ascontiguousarray(nodes[:, j]) for j in range(nodes.shape[1])]
     radix = np.cumprod([1] + [t + 1 for t in reversed(p.max_levels)])[:-1][::-1]
 
     def cheap(lv: tuple[int, ...]) -> float:
-        return float(bound[int(np.dot(lv, radix))])
+        return float(bound[sum(int(a) * int(b) for a, b in zip(lv, radix, strict=True))])
 
     _greedy(s, cheap)
     if s.timed_out:
@@ -692,7 +737,7 @@ def _exhaustive(s: _Search) -> None:
     not_anon = np.zeros(nodes.shape[0], dtype=bool)
     skip = np.zeros(nodes.shape[0], dtype=bool)
     for lv, t in s.cache.items():
-        _learn(p, nodes, lv, t, not_anon, skip, s.best_score())
+        _learn(p, cols, lv, t, not_anon, skip, s.best_score())
     order = np.lexsort((bound, -height))  # top of the lattice first, then smaller bound
     for i in order:
         if skip[i] or not_anon[i]:
@@ -705,12 +750,20 @@ def _exhaustive(s: _Search) -> None:
         if s.out_of_time():
             return
         t = s.eval(lv)
-        _learn(p, nodes, lv, t, not_anon, skip, s.best_score())
+        _learn(p, cols, lv, t, not_anon, skip, s.best_score())
+
+
+def _cmp(cols: list[np.ndarray], lv: tuple[int, ...], below: bool) -> np.ndarray:
+    """Nodes component-wise <= lv (below) or >= lv, one contiguous column at a time."""
+    out = cols[0] <= lv[0] if below else cols[0] >= lv[0]
+    for c, x in zip(cols[1:], lv[1:], strict=True):
+        out &= c <= x if below else c >= x
+    return out
 
 
 def _learn(
     p: Problem,
-    nodes: np.ndarray,
+    nodes: list[np.ndarray],
     lv: tuple[int, ...],
     t: Transformation,
     not_anon: np.ndarray,
@@ -718,16 +771,13 @@ def _learn(
     best: float,
 ) -> None:
     """Propagate what one evaluated node proves about the nodes below and above it."""
-    arr = np.asarray(lv, dtype=np.int16)
     if not t.anonymous and p.monotone:
-        not_anon |= np.all(nodes <= arr, axis=1)
-    above = None
+        not_anon |= _cmp(nodes, lv, below=True)
     if t.lower_bound > best + _TOL * max(1.0, abs(best)):
-        above = np.all(nodes >= arr, axis=1)
+        skip |= _cmp(nodes, lv, below=False)
     elif t.anonymous and p.monotone and p.metric.monotone:
-        above = np.all(nodes >= arr, axis=1)
-        above[np.all(nodes == arr, axis=1)] = False
-    if above is not None:
+        above = _cmp(nodes, lv, below=False)
+        above &= ~_cmp(nodes, lv, below=True)  # strictly above: not the node itself
         skip |= above
 
 
