@@ -42,7 +42,24 @@ def test_pram_needs_a_public_category_list():
         apply(df, no_list)
 
 
-# --- the Masking page charges the ledger when the hardened table is handed to Export ------------
+def test_a_recipes_noisy_steps_are_charged_to_the_tables_budget_all_or_none(tmp_path):
+    # The budget of a table lives in the database, keyed by the table's fingerprint; a
+    # recipe's noisy steps are charged together (what Export does when the table leaves).
+    from core.workspace import BudgetBook
+
+    book = BudgetBook.open(tmp_path / "b.sqlite3")
+    fp = "cd" * 32
+    book.ensure(fp, total_epsilon=1.0)
+    recipe = Recipe(steps=(PRAM, KEEP, NOISE))
+    ledger = book.spend_many(fp, noise_spends(recipe), detail={"query": "export"})
+    assert [(e.epsilon, e.delta) for e in ledger.entries] == [(0.5, 0.0), (0.25, 0.0)]
+    with pytest.raises(BudgetExceededError):
+        book.spend_many(fp, noise_spends(recipe))  # 0.75 + 0.75 > 1: nothing recorded
+    again = BudgetBook.open(tmp_path / "b.sqlite3")  # another session on the same file
+    assert [e.epsilon for e in again.ledger(fp).entries] == [0.5, 0.25]
+
+
+# --- the Masking page shows noisy steps but never charges them -----------------------------
 
 PAGE = "pages/masking.py"
 
@@ -68,34 +85,24 @@ def _set_pram(at, epsilon: float) -> None:
     assert not at.exception and not at.error, [e.value for e in at.error]
 
 
-def test_handing_off_pram_without_a_budget_is_refused(page):
-    at = page
-    _set_pram(at, 0.5)
-    at.button(key="mask_use").click().run()
-    assert any("privacy budget" in e.value for e in at.error)
-    assert "hardening" not in at.session_state or at.session_state["hardening"] is None
+def _spends(at) -> int:
+    """How many spends the database holds for the loaded table (every epoch)."""
+    from core.workspace import BudgetBook, default_db_path
+
+    fingerprint = at.session_state["workspace"].dataset.fingerprint
+    return len(BudgetBook.open(default_db_path()).records(fingerprint))
 
 
-def test_handing_off_pram_charges_the_ledger_and_refuses_over_budget(page):
+def test_a_noisy_recipe_on_the_page_is_in_the_workspace_and_not_charged(page):
     at = page
-    ds = at.session_state["dataset_id"]
-    at.session_state["dp_ledgers"] = {ds: Ledger(total_epsilon=1.0)}
+    before = _spends(at)
     _set_pram(at, 0.5)
-    at.button(key="mask_use").click().run()
-    assert not at.exception and not at.error
-    ledger = at.session_state["dp_ledgers"][ds]
-    assert [(e.epsilon, e.delta) for e in ledger.entries] == [(0.5, 0.0)]
-    assert "race" in ledger.entries[0].label
-    first = at.session_state["hardening"].recipe
-    # the same hardened table handed over again is not charged twice
-    at.button(key="mask_use").click().run()
-    assert len(at.session_state["dp_ledgers"][ds].entries) == 1
-    # a new noisy release over the remaining budget is refused and nothing is handed over
-    _set_pram(at, 0.8)
-    at.button(key="mask_use").click().run()
-    assert any("budget" in e.value for e in at.error)
-    assert len(at.session_state["dp_ledgers"][ds].entries) == 1
-    assert at.session_state["hardening"].recipe == first  # the charged table stays handed over
+    steps = at.session_state["workspace"].recipe.current.steps
+    assert any(s.transform == "pram" and s.params["epsilon"] == 0.5 for s in steps)
+    assert _spends(at) == before  # looking at the draw on the page is not charged
+    text = " ".join(c.value for c in at.caption)
+    assert "ε = 0.5 in all" in text and "Export page charges" in text
+    assert "dp_ledgers" not in at.session_state  # the budget is the database's, not a tab's
 
 
 def test_per_record_noise_refuses_missing_values_it_would_release_exactly():

@@ -86,8 +86,6 @@ def test_the_change_leads_the_recipe_on_masking_and_export(app):
     app.switch_page("pages/masking.py").run()
     assert not app.exception
     assert "Change kind" not in app.selectbox(key="mask_t_0").options  # set on the Data page
-    app.button(key="mask_use").click().run()
-    assert not app.exception
     hardening = app.session_state["hardening"][1]  # (recipe key, Hardening)
     steps = [s.to_dict() for s in hardening.recipe.steps]
     assert steps[:2] == [

@@ -1,4 +1,7 @@
-"""AppTest of the Masking page's large-table levers: per-session memo and sampled utility."""
+"""AppTest of the Masking page's large-table levers: per-session memo and sampled utility.
+
+The current recipe is applied once per dataset, key and recipe (``ui.state.hardening``), and
+the Masking and Export pages share that table."""
 
 from __future__ import annotations
 
@@ -22,31 +25,39 @@ def page(app):
     return app
 
 
+def _hardening(at):
+    """The session's memo of the current recipe applied: (memo key, Hardening)."""
+    return at.session_state["hardening"]
+
+
 def test_unchanged_recipe_is_not_applied_again(page):
     at = page
-    token, result = at.session_state["mask_applied"]
+    token, h = _hardening(at)
+    result = h.result
     key = at.session_state["masking_key"]
     assert key.hex() not in token and repr(key) not in token
     at.multiselect(key="mask_qi").set_value(QIS).run()  # risk settings only
     assert not at.exception
-    assert at.session_state["mask_applied"][1] is result
-    at.button(key="mask_use").click().run()
-    assert at.session_state["hardening"].result is result
+    assert _hardening(at)[1].result is result
+    at.switch_page("pages/export.py").run()  # Export exports this very table
+    assert not at.exception
+    assert _hardening(at)[1].result is result
+    at.switch_page(PAGE).run()
     # a new key version is a new recipe result (pseudonyms would change)
     at.button(key="mask_key_new").click().run()
-    assert at.session_state["mask_applied"][0] != token
+    assert _hardening(at)[0] != token
 
 
 def test_changed_recipe_is_applied_and_its_risk_follows(page):
     at = page
     at.multiselect(key="mask_qi").set_value(QIS).run()
-    first = at.session_state["mask_applied"]
+    first = _hardening(at)
     at.toggle(key="mask_suppress").set_value(True).run()
     assert not at.exception
-    token, result = at.session_state["mask_applied"]
+    token, h = _hardening(at)
     assert token != first[0] and '"suppress"' in token
     (memo_key, after) = at.session_state["mask_after_risk"]
-    assert memo_key == (token, tuple(QIS))
+    assert memo_key == (h.token, tuple(QIS))
     assert _metric(at, "k (k-anonymity)").value == f"{after.k:,}" and after.k >= 5
 
 
@@ -68,7 +79,7 @@ def test_utility_on_a_labelled_sample_matches_core(page, monkeypatch, mode):
     at.radio(key="mask_mode").set_value(mode).run()
     assert not at.exception
     df = at.session_state["dataset"]
-    result = at.session_state["mask_applied"][1]
+    result = _hardening(at)[1].result
     roles = at.session_state["roles"]
     cols = [c for c in df.columns if c in result.frame.columns and roles[c] != "identifier"]
     rows = np.sort(np.random.default_rng(0).choice(len(df), size=2_000, replace=False))
@@ -84,7 +95,7 @@ def test_small_tables_use_every_row(page):
     assert len(df) <= limits.MASKING_UTILITY_SAMPLE_ROWS
     metric = _metric(at, "Mean |Δ association|")
     assert "sample" not in metric.proto.help
-    result = at.session_state["mask_applied"][1]
+    result = _hardening(at)[1].result
     roles = at.session_state["roles"]
     cols = [c for c in df.columns if c in result.frame.columns and roles[c] != "identifier"]
     assert metric.value == f"{_expected_delta(df, result.frame, np.arange(len(df)), cols):.3f}"

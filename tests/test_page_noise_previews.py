@@ -50,6 +50,8 @@ def test_masking_preview_of_noisy_steps_says_it_is_not_charged(page):
     at.text_input(key=f"mask_p_{i}_pram_categories").set_value(
         ", ".join(codebooks.categories_for("race"))
     ).run()
+    assert "fresh noise" not in _captions(at)  # no epsilon typed yet: not a step
+    at.number_input(key=f"mask_p_{i}_pram_epsilon").set_value(1.0).run()
     assert not at.exception
     text = _captions(at)
     assert "fresh noise" in text and "not charged" in text

@@ -1,0 +1,338 @@
+"""The Masking page's editor: a transform per column and the k-anonymity section.
+
+Every widget is bound to a draft in the workspace (``masking.options``, see
+:mod:`core.recipe_editor`), so what the user typed survives navigation and reloads. After each
+change the drafts are turned into the recipe and saved as the workspace's current recipe
+(:func:`save_recipe`): that recipe is what the Export page exports. Undo and redo move through
+the saved recipes, and the drafts follow (:func:`load`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core import limits, masking
+from core.errors import PrivLensError
+from core.recipe import TRANSFORMS, ParamSpec, Recipe
+from core.recipe_editor import (
+    K_DEFAULT,
+    KEEP,
+    MODES,
+    EditorResult,
+    build_recipe,
+    default_draft,
+    drafts_from_recipe,
+    editable_steps,
+    offered_transforms,
+    param_option,
+    shown_params,
+    suggested_recipe,
+    transform_option,
+)
+from core.roles import Role
+from ui import state
+from ui.feedback import show_error
+from ui.text import md
+
+OPT = "masking.options."
+
+
+def _tkey(i: int) -> str:
+    return f"mask_t_{i}"
+
+
+def _pkey(i: int, transform: str, name: str) -> str:
+    return f"mask_p_{i}_{transform}_{name}"
+
+
+# --- drafts <-> the workspace's recipe ---------------------------------------------------------
+
+
+def current() -> EditorResult:
+    """The recipe the saved drafts make (with what keeps a column's draft out of it)."""
+    ws = state.workspace()
+    assert ws.dataset is not None
+    return build_recipe(
+        ws.masking.options,
+        ws.dataset.column_names,
+        ws.dataset.kinds,
+        default_qis=ws.risk.quasi_identifiers,
+    )
+
+
+def save_recipe() -> None:
+    """Make the drafts' recipe the workspace's current recipe (undo can go back)."""
+    built = current()
+    if built.recipe != state.recipe():
+        state.set_recipe(built.recipe)
+
+
+def load(recipe: Recipe) -> None:
+    """Set the drafts so that the editor shows ``recipe``."""
+    ws = state.workspace()
+    assert ws.dataset is not None
+    state.set_options(
+        "masking", drafts_from_recipe(recipe, ws.masking.options, ws.dataset.column_names)
+    )
+
+
+def start(df: pd.DataFrame) -> EditorResult:
+    """The editor's state for this run.
+
+    On the first visit to a workspace the suggestions from the column roles become the
+    recipe. When the recipe was changed elsewhere (undo, redo, an opened project) the drafts
+    follow it; a step the column's kind no longer takes (a kind changed on the Data page) is
+    removed from the recipe, and the page says so.
+    """
+    ws = state.workspace()
+    if not ws.masking.options.get("seeded"):
+        first = ws.recipe.current if ws.recipe.current.steps else None
+        recipe = first or suggested_recipe(df, state.roles())
+        drafts = drafts_from_recipe(recipe, ws.masking.options, ws.dataset.column_names)
+        drafts.setdefault("quasi_identifiers", tuple(ws.risk.quasi_identifiers))
+        drafts.setdefault("k", K_DEFAULT)
+        drafts.setdefault("mode", "cells")
+        state.set_options("masking", {**drafts, "seeded": True})
+        save_recipe()
+    built = current()
+    saved = state.recipe()
+    if built.recipe.steps != saved.steps:
+        load(saved)
+        built = current()
+        if built.recipe.steps != saved.steps:
+            gone = [s.describe() for s in saved.steps if s not in built.recipe.steps]
+            state.set_recipe(built.recipe)
+            st.session_state["mask_removed"] = gone
+    if gone := st.session_state.pop("mask_removed", None):
+        st.warning(
+            md(
+                f"{len(gone)} step(s) no longer fit their column's kind (set on the Data page) "
+                "and were removed from the recipe: " + "; ".join(gone) + "."
+            )
+        )
+    return built
+
+
+def _undo() -> None:
+    state.undo_recipe()
+    load(state.recipe())
+
+
+def _redo() -> None:
+    state.redo_recipe()
+    load(state.recipe())
+
+
+def history_buttons() -> None:
+    """Undo and redo of the recipe (the widgets follow)."""
+    history = state.workspace().recipe
+    u, r, _ = st.columns([1, 1, 4])
+    u.button(
+        "Undo",
+        key="mask_undo",
+        icon=":material/undo:",
+        on_click=_undo,
+        disabled=not history.can_undo,
+        help="Go back to the recipe before the last change.",
+    )
+    r.button(
+        "Redo",
+        key="mask_redo",
+        icon=":material/redo:",
+        on_click=_redo,
+        disabled=not history.can_redo,
+        help="Apply the last undone change again.",
+    )
+
+
+# --- the widgets ---------------------------------------------------------------------------
+
+
+def _label(t: str) -> str:
+    return "Keep as is" if t == KEEP else TRANSFORMS[t].label
+
+
+def transforms(built: EditorResult) -> None:
+    """One row per column: name, role and kind; the transform; its parameters; a hint."""
+    ws = state.workspace()
+    assert ws.dataset is not None
+    kinds = ws.dataset.kinds
+    roles = state.roles()
+    for i, col in enumerate(ws.dataset.column_names):
+        kind = kinds.get(col, "other")
+        offered = offered_transforms(kind)
+        name_cell, pick_cell = st.columns([1, 2], vertical_alignment="center")
+        role = Role(roles.get(col, Role.OTHER))
+        name_cell.markdown(f"**{md(col)}**  \n:gray[{role.label} · {kind}]")
+        transform = pick_cell.selectbox(
+            f"Transform for {md(col)}",
+            offered,
+            format_func=_label,
+            label_visibility="collapsed",
+            **state.widget(
+                OPT + transform_option(col),
+                key=_tkey(i),
+                default=KEEP,
+                options=offered,
+                after=save_recipe,
+            ),
+        )
+        if transform == KEEP:
+            continue
+        params = shown_params(transform)
+        for cell, p in zip(st.columns(max(len(params), 1)), params, strict=False):
+            _param_widget(cell, i, col, transform, p)
+        if col in built.errors:
+            show_error(built.errors[col])
+        elif col in built.pending:
+            st.caption(":material/edit_note: " + md(built.pending[col]))
+
+
+def _param_widget(cell: Any, i: int, col: str, transform: str, p: ParamSpec) -> Any:
+    label = p.name.replace("_", " ")
+    path = OPT + param_option(col, transform, p.name)
+    key = _pkey(i, transform, p.name)
+    default = default_draft(p)
+    if p.kind == "date":
+        bind = state.widget(
+            path,
+            key=key,
+            default=default,
+            to_widget=lambda v: dt.date.fromisoformat(v) if v else None,
+            from_widget=lambda d: d.isoformat() if d else None,
+            after=save_recipe,
+        )
+        return cell.date_input(label, value=None, min_value=dt.date(1800, 1, 1), **bind)
+    bind = state.widget(path, key=key, default=default, after=save_recipe)
+    if p.kind == "int":
+        lo = None if p.minimum is None else int(p.minimum)
+        hi = None if p.maximum is None else int(p.maximum)
+        if default is None:
+            return cell.number_input(label, lo, hi, value=None, step=1, **bind)
+        return cell.number_input(label, lo, hi, step=1, **bind)
+    if p.kind == "number" and p.required:
+        return cell.number_input(label, value=None, format="%g", **bind)
+    if p.kind == "bool":
+        return cell.checkbox(label, **bind)
+    if p.kind == "choice":
+        return cell.selectbox(label, p.choices, **bind)
+    if p.kind == "mapping":
+        return cell.text_area(label, help="One 'value = group' per line.", **bind)
+    helps = {"numbers": "Numbers separated by commas.", "texts": "Separated by commas."}
+    help_text = " ".join(h for h in (helps.get(p.kind), p.help) if h) or None
+    return cell.text_input(label, help=help_text, **bind)
+
+
+def suppression(columns: list[str]) -> None:
+    """Quasi-identifiers (risk is measured over them) and local suppression until k."""
+    st.multiselect(
+        "Quasi-identifiers (risk is measured over these)",
+        columns,
+        **state.widget(
+            OPT + "quasi_identifiers",
+            key="mask_qi",
+            default=(),
+            options=columns,
+            after=save_recipe,
+        ),
+    )
+    on = st.toggle(
+        "Suppress until k-anonymous",
+        help="Local suppression: blank the fewest quasi-identifier values (or remove whole "
+        "records) until every combination is shared by at least k records.",
+        **state.widget(OPT + "suppress", key="mask_suppress", default=False, after=save_recipe),
+    )
+    k_cell, mode_cell = st.columns(2)
+    k_cell.slider(
+        "k",
+        limits.K_MIN,
+        limits.K_MAX,
+        disabled=not on,
+        **state.widget(OPT + "k", key="mask_k", default=K_DEFAULT, after=save_recipe),
+    )
+    mode_cell.radio(
+        "Suppress",
+        MODES,
+        horizontal=True,
+        disabled=not on,
+        format_func=lambda m: "cells (values)" if m == "cells" else "whole records",
+        **state.widget(
+            OPT + "mode", key="mask_mode", default="cells", options=MODES, after=save_recipe
+        ),
+    )
+
+
+# --- the sidebar: recipe file, reset, key --------------------------------------------------------
+
+
+def _on_upload() -> None:
+    upload = st.session_state.get("mask_upload")
+    if upload is None:
+        return
+    ws = state.workspace()
+    assert ws.dataset is not None
+    try:
+        recipe = editable_steps(
+            Recipe.from_json(upload.getvalue()),
+            ws.dataset.column_names,
+            ws.dataset.kinds,
+            cast_steps=state.cast_steps(),
+        )
+        load(recipe)
+        save_recipe()
+    except PrivLensError as exc:
+        st.session_state["mask_upload_error"] = str(exc)
+        return
+    st.session_state.pop("mask_upload_error", None)
+
+
+def _reset(df: pd.DataFrame) -> None:
+    load(suggested_recipe(df, state.roles()))
+    save_recipe()
+
+
+def _new_key() -> None:
+    state.set_masking_key(masking.generate_key())
+
+
+def _use_entered_key() -> None:
+    try:
+        key = masking.key_from_text(st.session_state.get("mask_key_text", ""))
+    except PrivLensError as exc:
+        st.session_state["mask_key_error"] = str(exc)
+        return
+    st.session_state.pop("mask_key_error", None)
+    state.set_masking_key(key)
+    st.session_state["mask_key_text"] = ""
+
+
+def sidebar(df: pd.DataFrame) -> None:
+    """Recipe file (load, reset to suggestions) and the session's pseudonymization key."""
+    with st.sidebar.expander("Recipe file", icon=":material/receipt_long:"):
+        st.file_uploader("Load a recipe (JSON)", type=["json"], key="mask_upload",
+                         on_change=_on_upload)  # fmt: skip
+        if err := st.session_state.get("mask_upload_error"):
+            show_error(err)
+        st.button("Reset to suggestions", key="mask_reset", on_click=_reset, args=(df,))
+    key = state.masking_key()
+    with st.sidebar.expander("Pseudonymization key", icon=":material/key:"):
+        st.caption(
+            "A random 256-bit key was made for this browser session. It is never stored, "
+            "written into the recipe or exported. Download it to get the same pseudonyms with "
+            "`python -m core harden --key-file`."
+        )
+        # Built on click (a deferred download): bytes passed directly would be published in
+        # the media store on every render, readable at its URL without the session.
+        st.download_button("Download key", lambda key=key: key.hex() + "\n",
+                           file_name="pseudonym.key", key="mask_key_download",
+                           on_click="ignore")  # fmt: skip
+        st.button("New random key", key="mask_key_new", on_click=_new_key)
+        st.text_input("Or enter your key (hex or passphrase)", type="password",
+                      key="mask_key_text")  # fmt: skip
+        st.button("Use this key", key="mask_key_use", on_click=_use_entered_key)
+        if err := st.session_state.get("mask_key_error"):
+            show_error(err)

@@ -1,0 +1,202 @@
+"""The Masking page's results: risk and utility before -> after, the change log, a preview.
+
+Everything here shows the workspace's current recipe applied (:func:`ui.state.hardening`),
+the very table the Export page exports.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import correlation, limits, risk
+from core.errors import PrivLensError
+from core.recipe import noise_spends
+from core.recipe_editor import EditorResult, MetricChange, risk_changes, utility_rows
+from core.roles import Role
+from ui import state
+from ui.feedback import show_error, show_warnings
+from ui.state import Hardening
+from ui.text import md
+
+PREVIEW_ROWS = 8
+_ASSOC_HELP = (
+    "Mean absolute change of the association matrix (|Pearson r|, Cramér's V, eta) over the "
+    "pairs of kept non-identifier columns: 0 = structure preserved."
+)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _risk(_df: pd.DataFrame, token: str, qis: tuple[str, ...]) -> risk.RiskSummary:
+    return risk.risk_summary(_df, list(qis))
+
+
+@st.cache_data(max_entries=16, show_spinner="Comparing associations…")
+def _association(_df: pd.DataFrame, token: str, columns: tuple[str, ...]) -> np.ndarray:
+    return np.abs(correlation.association_matrix(_df, columns=list(columns)).value)
+
+
+def _after_risk(h: Hardening, qis: tuple[str, ...]) -> risk.RiskSummary:
+    """Risk of the hardened table, remembered for this session next to it.
+
+    Kept in ``st.session_state`` rather than a shared cache: the hardened table is this
+    session's alone, and its per-record arrays (8 bytes a row each) need not be copied.
+    """
+    memo = st.session_state.get("mask_after_risk")
+    if memo is not None and memo[0] == (h.token, qis):
+        return memo[1]
+    summary = risk.risk_summary(h.result.frame, list(qis))
+    st.session_state["mask_after_risk"] = ((h.token, qis), summary)
+    return summary
+
+
+def _card(where: st.delta_generator.DeltaGenerator, c: MetricChange) -> None:
+    if c.delta is None:  # nothing changed: no arrow, no colour
+        where.metric(c.label, c.value, "no change", delta_color="off", delta_arrow="off",
+                     help=c.help)  # fmt: skip
+        return
+    # green when the change helps privacy, red when it hurts it, whatever its sign
+    color = "green" if c.better else "red"
+    where.metric(c.label, c.value, c.delta, delta_color=color, help=c.help)
+
+
+def risk_cards(df: pd.DataFrame, built: EditorResult, h: Hardening) -> None:
+    """k, uniques, records at risk and average risk, before -> after."""
+    if not built.quasi_identifiers:
+        st.info("Pick quasi-identifiers (left) to measure the re-identification risk.")
+        return
+    if not built.kept_quasi_identifiers:
+        st.info("Every quasi-identifier is dropped: nothing left to link on.")
+        return
+    try:
+        before = _risk(df, state.dataset_id(), built.quasi_identifiers)
+        after = _after_risk(h, built.kept_quasi_identifiers)
+    except PrivLensError as exc:
+        show_error(exc)
+        return
+    changes = risk_changes(before, after)
+    for row in (changes[:2], changes[2:]):
+        for cell, c in zip(st.columns(2), row, strict=True):
+            _card(cell, c)
+    st.caption(
+        f"Before: k = {before.k:,}, {before.sample_uniques:,} uniques, "
+        f"{before.prosecutor.records_at_risk:,} records at risk, average "
+        f"{100 * before.prosecutor.average:.2f}% over {before.n:,} rows; after over "
+        f"{len(h.result.frame):,}."
+    )
+
+
+def utility(df: pd.DataFrame, h: Hardening) -> None:
+    """How much the recipe changes: cells, records, and the association structure."""
+    result = h.result
+    n_kept = len(result.frame)
+    c1, c2, c3 = st.columns(3)
+    c1.metric(
+        "Cells changed or suppressed",
+        f"{100 * result.share_changed:.1f}%",
+        help="Share of all cells whose value changed, was suppressed, or is in a dropped "
+        "column or a removed record. A value that only changes kind (39 → \"39\") is unchanged.",
+    )
+    c2.metric(
+        "Records changed",
+        f"{result.records_changed:,}",
+        help=f"Records (of {n_kept:,} kept) with at least one value changed or suppressed; "
+        f"{result.records_removed:,} record(s) removed and dropped columns are counted apart.",
+    )
+    identifiers = set(state.role_columns(Role.IDENTIFIER))
+    cols = tuple(
+        str(c) for c in df.columns if c in result.frame.columns and str(c) not in identifiers
+    )
+    if len(cols) < 2:
+        c3.metric("Mean |Δ association|", "—", help=_ASSOC_HELP)
+        return
+    rows = utility_rows(len(df), limits.MASKING_UTILITY_SAMPLE_ROWS)
+    sample = df if rows is None else df.iloc[rows]
+    kept = result.frame
+    if rows is not None:
+        if kept.index.equals(df.index):  # no record removed: the same positions
+            kept = kept.iloc[rows]
+        else:
+            kept = kept.loc[kept.index.isin(sample.index)]
+    try:
+        a = _association(sample, f"{state.dataset_id()}:{len(sample)}", cols)
+        b = _association(kept, f"{h.token}:{len(sample)}", cols)
+    except PrivLensError as exc:
+        c3.metric("Mean |Δ association|", "—", help=_ASSOC_HELP)
+        st.caption(md(exc))
+        return
+    iu = np.triu_indices(len(cols), k=1)
+    diff = np.abs(a[iu] - b[iu])
+    value = float(np.nanmean(diff)) if np.isfinite(diff).any() else float("nan")
+    note = (
+        ""
+        if rows is None
+        else f" Estimated on a uniform random sample of {len(sample):,} of {len(df):,} rows "
+        "(the same rows before and after)."
+    )
+    c3.metric("Mean |Δ association|", "—" if np.isnan(value) else f"{value:.3f}",
+              help=_ASSOC_HELP + note)  # fmt: skip
+    if rows is not None:
+        c3.caption(f"Estimate: {len(sample):,}-row sample of {len(df):,}.")
+
+
+def change_log(h: Hardening) -> None:
+    """What each column went through, and how many of its cells changed."""
+    result = h.result
+    log = pd.DataFrame(
+        [
+            {
+                "column": c.column,
+                "transforms": "dropped" if c.dropped else ", ".join(c.transforms),
+                "cells changed": c.cells_changed,
+                "cells suppressed": c.cells_suppressed,
+            }
+            for c in result.changes
+            if c.transforms or c.cells_changed or c.cells_suppressed
+        ]
+    )
+    if not log.empty:
+        st.dataframe(log, hide_index=True, key="mask_log")
+    else:
+        st.caption("The recipe changes nothing: Export exports the table as loaded.")
+    if result.records_removed:
+        st.caption(f"Records removed: {result.records_removed:,}")
+    show_warnings(result.warnings)
+
+
+def noise_note(h: Hardening) -> None:
+    """Noisy steps: what is shown here is not charged; Export charges the table once."""
+    spends = noise_spends(h.recipe)
+    if not spends:
+        return
+    total = sum(e for _, e, _ in spends)
+    st.caption(
+        f"PRAM and per-record noise ({len(spends)} step(s), ε = {total:g} in all) draw fresh "
+        "noise each time the recipe or the key changes. Looking at the draw here is not "
+        "charged; the Export page charges its ε to the table's privacy budget when the table "
+        "leaves. Picking among draws spends ε for each draw you look at: settle the recipe "
+        "first, then export the draw you get."
+    )
+
+
+def preview(df: pd.DataFrame, h: Hardening) -> None:
+    """The first rows before and after."""
+    st.caption(f"First {PREVIEW_ROWS} rows, before and after")
+    idx = df.index[:PREVIEW_ROWS]
+    frame = h.result.frame
+    st.dataframe(df.loc[idx], hide_index=True)
+    st.dataframe(frame.loc[frame.index.intersection(idx)], hide_index=True)
+
+
+def download(h: Hardening) -> None:
+    """The recipe (kind changes first) as JSON; never a key."""
+    st.download_button(
+        "Download recipe (JSON)",
+        h.recipe.to_json(),
+        file_name="privlens-recipe.json",
+        mime="application/json",
+        key="mask_download",
+        on_click="ignore",
+        help="Steps and parameters only; the pseudonymization key is never in it.",
+    )
