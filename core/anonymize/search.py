@@ -916,7 +916,7 @@ def to_recipe_steps(
     Raises
     ------
     InvalidParameterError
-        No transformation was found, or records were suppressed for a model other than
+        No transformation was found, or some records were suppressed by a model other than
         k-anonymity / maximum risk (a recipe step cannot yet replay that suppression).
     """
     from core.masking import _text_values
@@ -936,14 +936,22 @@ def to_recipe_steps(
         params = {"mapping": mapping, "other": "*"}
         steps.append(Step(transform="group", columns=(qi,), params=params))
     if result.suppressed_records:
-        ks = [m.k if isinstance(m, KAnonymity | MaxRisk) else None for m in result.privacy_models]
-        if any(k is None for k in ks) or not ks:
+        ks = [m.k for m in result.privacy_models if isinstance(m, KAnonymity | MaxRisk)]
+        k = max(ks, default=0)
+        explained = 0
+        if k > 1:  # the records k alone suppresses (a subset of those the models suppress)
+            alone = prepare(
+                df, result.quasi_identifiers, hierarchies, models=[KAnonymity(k)],
+                suppression_limit=1.0, metric=result.metric,
+            )  # fmt: skip
+            explained = evaluate(alone, result.levels).suppressed_records
+        if explained != result.suppressed_records:
             raise InvalidParameterError(
-                f"{result.suppressed_records} record(s) were suppressed under models other "
-                "than k-anonymity or maximum risk; a recipe cannot replay that suppression "
-                "yet. Set the suppression limit to 0, or use k-anonymity only."
+                f"{result.suppressed_records} record(s) were suppressed, "
+                f"{result.suppressed_records - explained} of them by models other than "
+                "k-anonymity or maximum risk; a recipe cannot replay that suppression yet. "
+                "Set the suppression limit to 0, or use k-anonymity only."
             )
-        k = max(k for k in ks if k is not None)
         steps.append(
             Step(
                 transform="suppress",
