@@ -18,6 +18,12 @@ CSV and Parquet it prints, side by side, the median build time of:
 with the output size, the ratio to the baseline and the throughput in rows per second. It
 also prints the estimate ``core.export.estimate_build`` makes before the click (from a
 sample of the rows), next to the measured time, so the page's estimate can be checked.
+
+A last table checks the sizes the page names, each against the real download: the table
+file and the zip bundle (with the recipe and a real privacy report), estimate / real.
+``--sizes`` prints only that table::
+
+    python -m benchmarks.export_bench --rows 300000 --sizes
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core import crypto  # noqa: E402
 from core.export import build_download, estimate_build  # noqa: E402
+from core.recipe import Recipe, Step  # noqa: E402
+from core.report import build_report  # noqa: E402
 from core.samples import adult  # noqa: E402
 
 
@@ -60,16 +68,53 @@ def _baseline(frame: pd.DataFrame, fmt: str) -> bytes:
     return buf.getvalue()
 
 
+def _sizes(frame: pd.DataFrame, base: pd.DataFrame) -> None:
+    """Estimated vs real size of the table file and of the zip bundle, per format."""
+    import zipfile
+
+    recipe = Recipe(
+        steps=(Step(transform="suppress", columns=("age", "sex"), params={"k": 5}),),
+        source_columns=tuple(frame.columns),
+    )
+    roles = {"age": "quasi_identifier", "sex": "quasi_identifier"}
+    report = build_report(base.iloc[:2000], base.iloc[:2000], roles=roles, recipe=recipe)
+    print(f"\n{'format':<8}{'size of':<12}{'estimate MB':>12}{'real MB':>10}{'est/real':>10}"
+          f"{'est s':>8}{'real s':>8}")  # fmt: skip
+    for fmt in ("csv", "parquet"):
+        start = time.perf_counter()
+        real = build_download(frame, fmt, bundle=True, recipe_json=recipe.to_json(), report=report)
+        real_seconds = time.perf_counter() - start
+        with zipfile.ZipFile(io.BytesIO(real.data)) as zf:
+            real_file = zf.getinfo(f"privlens-export.{fmt}").file_size
+        est = estimate_build(
+            frame, fmt, bundle=True, recipe_json=recipe.to_json(),
+            report_html=report.to_html(), report_json=report.to_json(),
+        )  # fmt: skip
+        for what, e, r in (
+            ("file", est.file_bytes, real_file),
+            ("zip bundle", est.bundle_bytes or 0, len(real.data)),
+        ):
+            print(
+                f"{fmt:<8}{what:<12}{e / 1e6:>12.2f}{r / 1e6:>10.2f}{e / r:>10.3f}"
+                f"{est.seconds:>8.1f}{real_seconds:>8.1f}"
+            )
+
+
 def main() -> None:
     """Print the side-by-side table."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--sizes", action="store_true", help="only the size table")
     args = ap.parse_args()
 
     base = adult().frame
     reps = -(-args.rows // len(base))
     frame = pd.concat([base] * reps, ignore_index=True).iloc[: args.rows]
+    if args.sizes:
+        print(f"{len(frame):,} rows x {frame.shape[1]} columns (Adult repeated)")
+        _sizes(frame, base)
+        return
     key = crypto.generate_key()
     passphrase = "benchmark passphrase, not a secret"
     print(f"{len(frame):,} rows x {frame.shape[1]} columns (Adult repeated), median of "
@@ -103,6 +148,7 @@ def main() -> None:
                 f"{est.seconds:>9.2f}{'':>8}{est.bytes / 1e6:>9.1f}"
                 f"   from {est.sample_rows:,} rows in {est.sample_seconds:.3f} s"
             )
+    _sizes(frame, base)
 
 
 if __name__ == "__main__":
