@@ -641,7 +641,7 @@ class _Search:
     def key(self, t: Transformation) -> tuple[float, int, tuple[int, ...]]:
         return (t.score, sum(t.levels), t.levels)
 
-    def eval(self, levels: tuple[int, ...]) -> Transformation:
+    def check(self, levels: tuple[int, ...]) -> Transformation:
         t = self.cache.get(levels)
         if t is None:
             t = _refuted(self.p, levels, self.rows) or _evaluate(self.p, levels, self.rows)[0]
@@ -672,13 +672,13 @@ def _greedy(s: _Search, bound: Any) -> None:
     """Descend from the top, always to the anonymous predecessor with the smallest bound."""
     p = s.p
     cur = tuple(p.max_levels)
-    if not s.eval(cur).anonymous:
+    if not s.check(cur).anonymous:
         return
     while not s.out_of_time():
         preds = [cur[:j] + (cur[j] - 1,) + cur[j + 1 :] for j in range(len(cur)) if cur[j] > 0]
         preds.sort(key=lambda lv: (bound(lv), sum(lv), lv))
         for lv in preds:
-            if s.eval(lv).anonymous:
+            if s.check(lv).anonymous:
                 cur = lv
                 break
         else:
@@ -749,7 +749,7 @@ def _exhaustive(s: _Search) -> None:
             continue
         if s.out_of_time():
             return
-        t = s.eval(lv)
+        t = s.check(lv)
         _learn(p, cols, lv, t, not_anon, skip, s.best_score())
 
 
