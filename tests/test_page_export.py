@@ -204,6 +204,7 @@ def _settings(app):
         app.radio(key=ENC).value,
         _download(app).proto.label,
         [s.value for s in app.success],
+        [d.value.to_dict() for d in app.dataframe],  # the report's before/after table
     )
 
 
@@ -222,6 +223,7 @@ def _change_settings(app):
 def test_settings_survive_navigation_and_live_in_the_workspace(app):
     before = _change_settings(app)
     assert before[:5] == ("parquet", False, False, "age", "Download privlens-export.parquet.age")
+    assert before[6] and "k = 5" in before[5][0]
     for page in ("pages/masking.py", "pages/risk.py", "pages/data.py"):
         app.switch_page(page).run()
         assert not app.exception
