@@ -1,4 +1,5 @@
-"""Real browser: on the Masking page, switch on suppression and see the risk improve."""
+"""Real browser: on the Masking page, switch on suppression and see the risk improve beside the
+controls; the work is still there after a visit to Export; a fresh choice waits for its values."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ def _value(page: Page, label: str) -> int:
 
 
 def test_suppression_makes_the_table_k_anonymous(page: Page):
+    page.set_viewport_size({"width": 1400, "height": 900})
     wait_idle(page)
     go_to(page, "Masking")
     expect(page.get_by_role("heading", name="Masking", exact=True)).to_be_visible()
@@ -24,8 +26,40 @@ def test_suppression_makes_the_table_k_anonymous(page: Page):
     uniques_before = _value(page, "Sample uniques")
     assert _value(page, "k (k-anonymity)") < 5
 
-    page.get_by_text("Suppress until k-anonymous").click()
+    # The results sit beside the controls, not far below them.
+    first_row = page.locator(".st-key-mask_t_0")
+    assert abs(k_card.bounding_box()["y"] - first_row.bounding_box()["y"]) < 300
+
+    toggle = page.locator(".st-key-mask_suppress")
+    toggle.scroll_into_view_if_needed()
+    label = toggle.get_by_text("Suppress until k-anonymous")
+    expect(label).to_be_visible()
+    # the whole label is shown, not cut off with an ellipsis
+    assert label.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
+    label.click()
     expect(k_card.get_by_test_id("stMetricValue")).to_have_text("5", timeout=60_000)
     wait_idle(page)
     assert _value(page, "Sample uniques") == 0 < uniques_before
+    assert_no_exception(page)
+
+    # Export and back: the suppression and the results are as left.
+    go_to(page, "Export")
+    go_to(page, "Masking")
+    expect(k_card.get_by_test_id("stMetricValue")).to_have_text("5", timeout=60_000)
+    expect(page.locator(".st-key-mask_suppress input[type=checkbox]")).to_be_checked()
+    assert _value(page, "Sample uniques") == 0
+    assert_no_exception(page)
+
+
+def test_group_categories_waits_for_a_mapping(page: Page):
+    wait_idle(page)
+    go_to(page, "Masking")
+    row = page.locator(".st-key-mask_t_3")  # education
+    row.scroll_into_view_if_needed()
+    row.get_by_role("combobox").click()
+    page.get_by_role("option", name="Group categories", exact=True).click()
+    wait_idle(page)
+    expect(page.get_by_text("Type a value for 'mapping' to apply this step.")).to_be_visible()
+    expect(page.get_by_test_id("stAlertContentError")).to_have_count(0)
+    expect(page.get_by_test_id("stMetric").filter(has_text="k (k-anonymity)")).to_have_count(1)
     assert_no_exception(page)
