@@ -39,14 +39,13 @@ def save_download(page: Page, button, folder: Path, timeout: float = 120_000) ->
 
 
 def save_recipe_key_and_hand_off(page: Page, folder: Path) -> tuple[Path, Path]:
-    """On the Masking page: download the recipe and the pseudonymization key, then hand the
-    hardened table to the Export page. Returns (recipe path, key path)."""
+    """On the Masking page: download the recipe and the pseudonymization key. The Export page
+    exports the current recipe by itself; nothing is handed over. Returns (recipe path, key
+    path)."""
     recipe_path = save_download(
         page, page.get_by_role("button", name="Download recipe (JSON)"), folder
     )
     sidebar = page.get_by_test_id("stSidebar")
     sidebar.get_by_text("Pseudonymization key").click()
     key_path = save_download(page, sidebar.get_by_role("button", name="Download key"), folder)
-    page.get_by_role("button", name="Use the hardened table for export").click()
-    expect(page.get_by_text("The Export page will export the hardened table")).to_be_visible()
     return recipe_path, key_path
