@@ -13,11 +13,13 @@ from ui import masking_editor as editor
 from ui import masking_results as results
 from ui.feedback import show_error
 from ui.router import ensure_routed
-from ui.state import hardening, require_dataset
+from ui.state import hardening, require_dataset, workspace
 
 ensure_routed()  # a deep link right after start-up must still go through app.py
 
 df = require_dataset()
+if workspace().dataset is None:  # the workspace could not be opened (the error is shown above)
+    st.stop()
 st.title("Masking")
 st.caption(
     "What must change so this table is safe enough, and what does each change cost? Pick a "
