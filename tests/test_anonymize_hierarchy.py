@@ -164,3 +164,10 @@ def test_mapping_builder_and_unmapped_values():
     assert h.n_levels == 3  # the last level has one value: no extra '*'
     with pytest.raises(HierarchyError, match=r"mapping 1 does not list 1 of the 2 value"):
         mapping_hierarchy(["Married", "Single"], levels=[{"Married": "together"}])
+
+
+def test_mixed_types_match_their_own_rows_as_the_risk_engine_keeps_them_apart():
+    # 1, True, 1.0 and "1" are four values for core.risk; each finds the row of its text
+    h = Hierarchy(rows=(("1", "a", "*"), ("True", "b", "*"), ("1.0", "a", "*"), ("NULL", "n", "*")))
+    col = pd.Series([1, True, 1.0, "1", None], dtype=object)
+    assert encode_hierarchy(h, col, name="x").record_codes.tolist() == [0, 1, 2, 0, 3]

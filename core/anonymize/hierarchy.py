@@ -34,6 +34,7 @@ import pandas as pd
 
 from core.errors import HierarchyError
 from core.masking import _fmt, _text_values
+from core.risk import factorize_values
 
 __all__ = [
     "NULL",
@@ -587,8 +588,11 @@ def encode_hierarchy(hierarchy: Hierarchy, column: pd.Series, *, name: str) -> E
     ([2, 0, 2], [0, 0, 1], ('x', 'y'))
     """
     hierarchy = validate_hierarchy(hierarchy, name=f"the hierarchy of '{name}'")
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    texts = _text_values(pd.Series(uniques, dtype=column.dtype if len(uniques) else object))
+    # type-tagged codes, as the risk engine's (1, True and "1" are distinct values there)
+    codes, n_values = factorize_values(column)
+    first = np.full(n_values, len(column), dtype=np.int64)
+    np.minimum.at(first, codes[codes >= 0], np.flatnonzero(codes >= 0))
+    texts = _text_values(column.iloc[first].reset_index(drop=True))
     index = pd.Index(hierarchy.values)
     pos = index.get_indexer(pd.Index(texts.astype(str).to_numpy(dtype=object)))
     null_pos = int(index.get_indexer([NULL])[0])
