@@ -18,6 +18,7 @@ import pytest
 from core.anonymize import (
     AverageRisk,
     DistinctLDiversity,
+    EntropyLDiversity,
     EqualTCloseness,
     KAnonymity,
     anonymize,
@@ -48,11 +49,15 @@ def _floor10(x):
 _BRUTE: dict[tuple, dict] = {}
 
 
-def _brute_force(df, files, qis, k, limit, sensitive_l=None, t_equal=None, avg_risk=None):
+def _brute_force(
+    df, files, qis, k, limit, sensitive_l=None, t_equal=None, avg_risk=None, entropy_l=None
+):
     """Every node's (anonymous, {metric: score}), computed directly from the text values."""
-    key = (tuple(qis), k, limit, sensitive_l, t_equal, avg_risk)
+    key = (tuple(qis), k, limit, sensitive_l, t_equal, avg_risk, entropy_l)
     if key not in _BRUTE:
-        _BRUTE[key] = _brute(df, files, qis, k, limit, sensitive_l, t_equal, avg_risk)
+        _BRUTE[key] = _brute(
+            df, files, qis, k, limit, sensitive_l, t_equal, avg_risk, entropy_l
+        )  # fmt: skip
     return _BRUTE[key]
 
 
@@ -61,14 +66,14 @@ def _sa_codes(df, col):
     return codes, len(uniq)
 
 
-def _brute(df, files, qis, k, limit, sensitive_l, t_equal, avg_risk):
+def _brute(df, files, qis, k, limit, sensitive_l, t_equal, avg_risk, entropy_l):
     n = len(df)
     data = {}
     for q in qis:
         codes, uniq = pd.factorize(df[q].astype(str))
         data[q] = (codes, [str(u) for u in uniq], _rows(files[q]))
     max_out = math.floor(limit * n)
-    sa_codes = {c: _sa_codes(df, c) for c in (sensitive_l or t_equal or ("salary-class",))[:1]}
+    sa_codes = {"salary-class": _sa_codes(df, "salary-class")}
     out = {}
     for levels in itertools.product(*[range(len(data[q][2][0])) for q in qis]):
         gen, labels = [], []
@@ -92,6 +97,13 @@ def _brute(df, files, qis, k, limit, sensitive_l, t_equal, avg_risk):
             q_ = np.bincount(cls * m + sa, minlength=sizes.size * m).reshape(-1, m)
             q_ = q_ / sizes[:, None]
             bad |= 0.5 * np.abs(q_ - p).sum(axis=1) > t_equal[1] + 1e-12
+        if entropy_l is not None:  # exp(-sum q ln q) >= l per class
+            sa, m = sa_codes[entropy_l[0]]
+            q_ = np.bincount(cls * m + sa, minlength=sizes.size * m).reshape(-1, m)
+            q_ = q_ / sizes[:, None]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                h = -np.nansum(np.where(q_ > 0, q_ * np.log(q_), 0.0), axis=1)
+            bad |= np.exp(h) < entropy_l[1] - 1e-9
         if avg_risk is not None:  # suppress the smallest kept classes until it holds
             kept = np.flatnonzero(~bad)
             order = kept[np.argsort(sizes[kept], kind="stable")]
@@ -150,6 +162,7 @@ CASES = [
     (("age", "native-country", "education"), 5, 0.01, {"sensitive_l": ("salary-class", 2)}),
     (("age", "sex", "race"), 2, 0.02, {"t_equal": ("salary-class", 0.15)}),
     (("age", "sex", "workclass"), 1, 0.03, {"avg_risk": 0.05}),
+    (("sex", "age", "race"), 1, 0.1, {"entropy_l": ("salary-class", 1.4)}),  # 5 of 20
 ]
 
 
@@ -161,6 +174,8 @@ def _models(k, extra):
         models.append(EqualTCloseness(*extra["t_equal"]))
     if "avg_risk" in extra:
         models.append(AverageRisk(extra["avg_risk"]))
+    if "entropy_l" in extra:
+        models.append(EntropyLDiversity(*extra["entropy_l"]))
     return models
 
 
@@ -255,3 +270,15 @@ def test_no_anonymous_node_is_reported():
     assert not res.found and res.levels is None and res.optimal
     assert any("not anonymous" in w for w in res.warnings)
     assert res.to_json_dict()["score"] is None
+
+
+def test_lattice_above_the_cap_uses_the_labelled_heuristic(adult, monkeypatch):
+    from core.anonymize import search
+
+    df, files = adult
+    qis = ["age", "education", "occupation"]
+    hier = {q: read_hierarchy(files[q]) for q in qis}
+    monkeypatch.setattr(search, "MAX_LATTICE_NODES", 10)
+    res = anonymize(df, qis, hier, models=[KAnonymity(5)], suppression_limit=0.01)
+    assert not res.optimal and res.label == "best found, not proven optimal" and res.found
+    assert any("above the 10 the exhaustive search" in w for w in res.warnings)
