@@ -171,3 +171,10 @@ def test_mixed_types_match_their_own_rows_as_the_risk_engine_keeps_them_apart():
     h = Hierarchy(rows=(("1", "a", "*"), ("True", "b", "*"), ("1.0", "a", "*"), ("NULL", "n", "*")))
     col = pd.Series([1, True, 1.0, "1", None], dtype=object)
     assert encode_hierarchy(h, col, name="x").record_codes.tolist() == [0, 1, 2, 0, 3]
+
+
+def test_unreadable_hierarchy_files(tmp_path):
+    with pytest.raises(HierarchyError, match="^The hierarchy of 'age' could not be read"):
+        read_hierarchy(tmp_path / "missing.csv", name="the hierarchy of 'age'")
+    with pytest.raises(HierarchyError, match="not UTF-8"):
+        read_hierarchy(b"\xff\xfe;\x00*\n")

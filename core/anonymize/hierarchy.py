@@ -232,6 +232,7 @@ def read_hierarchy(
     >>> h.n_levels, h.values
     (2, ('Male', 'Female'))
     """
+    title = name[:1].upper() + name[1:]
     if isinstance(source, bytes):
         data = source
     else:
@@ -240,23 +241,23 @@ def read_hierarchy(
             size = path.stat().st_size
             if size > HIERARCHY_MAX_BYTES:
                 raise HierarchyError(
-                    f"{name} file is {size:,} bytes, above the limit of "
+                    f"{title} is {size:,} bytes, above the limit of "
                     f"{HIERARCHY_MAX_BYTES:,}. A hierarchy has one row per distinct value."
                 )
             data = path.read_bytes()
         except OSError as exc:
             raise HierarchyError(
-                f"{name} file could not be read ({type(exc).__name__}). Check the path."
+                f"{title} could not be read ({type(exc).__name__}). Check the path."
             ) from None
     if len(data) > HIERARCHY_MAX_BYTES:
         raise HierarchyError(
-            f"{name} file is {len(data):,} bytes, above the limit of {HIERARCHY_MAX_BYTES:,}."
+            f"{title} is {len(data):,} bytes, above the limit of {HIERARCHY_MAX_BYTES:,}."
         )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise HierarchyError(
-            f"{name} file is not UTF-8 text. Save it as UTF-8 (ARX writes UTF-8)."
+            f"{title} is not UTF-8 text. Save it as UTF-8 (ARX writes UTF-8)."
         ) from None
     lines = text.splitlines()
     if delimiter is None:
