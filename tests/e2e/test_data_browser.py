@@ -52,6 +52,24 @@ def test_opens_on_the_sample_then_upload_shows_preview_and_roles(
     assert_no_exception(page)
     page.screenshot(path=str(tmp_path / "data.png"), full_page=True)
 
+    # The extra missing markers are a setting of the workspace: a reload of the tab (the
+    # link holds the workspace token) brings them back with the uploaded table.
+    markers = page.locator(".st-key-data_na input")
+    markers.fill("?, -")
+    markers.press("Enter")
+    wait_idle(page)
+    go_to(page, "Home")
+    go_to(page, "Data")
+    expect(markers).to_have_value("?, -")
+    assert "ws=" in page.url
+    page.reload()  # stays on the Data page, now in a new session
+    wait_idle(page)
+    expect(page.get_by_role("heading", name="Preview: people.csv")).to_be_visible()
+    expect(markers).to_have_value("?, -")
+    go_to(page, "Home")
+    expect(page.get_by_text("Restored your workspace")).to_be_visible()
+    assert_no_exception(page)
+
     log = server_log.read_text()
     assert "Traceback" not in log
     assert "st.navigation" not in log  # no routing warning from Streamlit
