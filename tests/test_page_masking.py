@@ -153,7 +153,7 @@ def test_cells_and_records_changed_count_values_that_changed(page):
     assert _log(at).loc["age", "cells changed"] == n17
     assert _metric(at, "Records changed").value == f"{n17:,}"
     share = n17 / (len(df) * df.shape[1])
-    assert _metric(at, "Cells changed or suppressed").value == f"{100 * share:.1f}%"
+    assert _metric(at, "Cells changed").value == f"{100 * share:.1f}%"
 
 
 def test_recipe_upload_sets_the_editor(page):

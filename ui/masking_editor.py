@@ -130,8 +130,8 @@ def _redo() -> None:
 def history_buttons() -> None:
     """Undo and redo of the recipe (the widgets follow)."""
     history = state.workspace().recipe
-    u, r, _ = st.columns([1, 1, 4])
-    u.button(
+    row = st.container(horizontal=True)
+    row.button(
         "Undo",
         key="mask_undo",
         icon=":material/undo:",
@@ -139,7 +139,7 @@ def history_buttons() -> None:
         disabled=not history.can_undo,
         help="Go back to the recipe before the last change.",
     )
-    r.button(
+    row.button(
         "Redo",
         key="mask_redo",
         icon=":material/redo:",

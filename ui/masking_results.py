@@ -91,9 +91,9 @@ def utility(df: pd.DataFrame, h: Hardening) -> None:
     """How much the recipe changes: cells, records, and the association structure."""
     result = h.result
     n_kept = len(result.frame)
-    c1, c2, c3 = st.columns(3)
+    c1, c2 = st.columns(2)
     c1.metric(
-        "Cells changed or suppressed",
+        "Cells changed",
         f"{100 * result.share_changed:.1f}%",
         help="Share of all cells whose value changed, was suppressed, or is in a dropped "
         "column or a removed record. A value that only changes kind (39 → \"39\") is unchanged.",
@@ -104,6 +104,7 @@ def utility(df: pd.DataFrame, h: Hardening) -> None:
         help=f"Records (of {n_kept:,} kept) with at least one value changed or suppressed; "
         f"{result.records_removed:,} record(s) removed and dropped columns are counted apart.",
     )
+    c3, _ = st.columns(2)
     identifiers = set(state.role_columns(Role.IDENTIFIER))
     cols = tuple(
         str(c) for c in df.columns if c in result.frame.columns and str(c) not in identifiers
