@@ -745,12 +745,23 @@ def _exhaustive(s: _Search) -> None:
         if bound[i] > s.best_score() + _TOL * max(1.0, abs(s.best_score())):
             continue
         lv = tuple(int(x) for x in nodes[i])
-        if lv in s.cache:
+        if lv in s.cache or _loses_tie(s, p, float(bound[i]), lv):
             continue
         if s.out_of_time():
             return
         t = s.check(lv)
         _learn(p, cols, lv, t, not_anon, skip, s.best_score())
+
+
+def _loses_tie(s: _Search, p: Problem, bound: float, lv: tuple[int, ...]) -> bool:
+    """Height: a node whose exact score equals the best cannot win when it is higher or later.
+
+    Only for the height metric, whose bound is the exact integer score, so equality is exact.
+    """
+    b = s.best
+    if b is None or p.metric is not Metric.HEIGHT or bound != b.score:
+        return False
+    return (sum(lv), lv) > (sum(b.levels), b.levels)
 
 
 def _cmp(cols: list[np.ndarray], lv: tuple[int, ...], below: bool) -> np.ndarray:
