@@ -33,7 +33,8 @@ Heuristic (``method="heuristic"``, or a time limit reached)
 
 Ties
     Among nodes of equal score, the one with the smaller height (sum of levels) wins, then
-    the lexicographically smaller level vector (in the order the QIs were given).
+    the lexicographically smaller level vector (in the order the QIs were given). Under the
+    height metric a node that could only tie the best and lose this tie-break is skipped.
 
 References
 ----------
