@@ -45,7 +45,8 @@ def workbench() -> None:
         if waiting := len(built.errors) + len(built.pending):
             st.info(f"{waiting} column(s) have a step not applied yet (see their rows).")
         try:
-            h = hardening()
+            with st.spinner("Applying the recipe…"):
+                h = hardening()
         except PrivLensError as exc:
             show_error(exc)
             return
