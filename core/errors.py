@@ -24,6 +24,7 @@ Exception tree::
     ├── CastError (ValueError)         a column whose values do not fit the kind asked for
     ├── RecipeError (ValueError)       a hardening recipe that does not validate
     ├── HierarchyError (ValueError)    a generalization hierarchy that does not validate
+    ├── WeightsError (ValueError)      a model weights file or weights recipe that cannot be used
     ├── WorkspaceError (ValueError)    saved work that cannot be stored, found or restored
     │   ├── WorkspaceNotFoundError     no workspace for this token (wrong, expired or deleted)
     │   ├── StoreVersionError          a database written by a newer PrivLens
@@ -203,6 +204,15 @@ class HierarchyError(PrivLensError, ValueError):
     """A generalization hierarchy that is malformed or does not cover its column.
 
     The message lists every problem found (line and level numbers, counts), never a value.
+    """
+
+
+class WeightsError(PrivLensError, ValueError):
+    """A model weights file that cannot be read safely, or a weights recipe that does not apply.
+
+    Raised for pickle-based formats (refused: loading them runs code), damaged or lying
+    headers, files above the weights limits of ``core.limits`` and tensors a step cannot take.
+    The message names tensors, shapes, dtypes and sizes, never a weight value.
     """
 
 

@@ -166,3 +166,19 @@ EXPORT_ESTIMATE_SAMPLE_ROWS = 20_000
 #: Rows of that sample for Parquet, which is written about fifteen times faster than CSV
 #: and whose size grows less than linearly (dictionaries): up to here the size is exact.
 EXPORT_ESTIMATE_PARQUET_SAMPLE_ROWS = 1_000_000
+
+# --- model weights -------------------------------------------------------------------------
+#: Largest weights file read (safetensors, .npz, ONNX), in bytes (checked before reading).
+WEIGHTS_MAX_FILE_BYTES = _setting("WEIGHTS_MAX_FILE_BYTES", 4 * 2**30)
+#: Largest safetensors JSON header, in bytes, checked before the header is read.
+WEIGHTS_MAX_HEADER_BYTES = _setting("WEIGHTS_MAX_HEADER_BYTES", 8 * 2**20)
+#: Most tensors in one weights file, and most dimensions of one tensor.
+WEIGHTS_MAX_TENSORS = _setting("WEIGHTS_MAX_TENSORS", 100_000)
+WEIGHTS_MAX_NDIM = 8
+#: Largest tensor a compressed file may expand to when read back, in bytes.
+WEIGHTS_MAX_TENSOR_BYTES = _setting("WEIGHTS_MAX_TENSOR_BYTES", 4 * 2**30)
+#: Largest ONNX file read whole (protobuf has no lazy reader), in bytes.
+WEIGHTS_MAX_ONNX_BYTES = _setting("WEIGHTS_MAX_ONNX_BYTES", 2 * 2**30)
+#: Bins of a tensor's histogram: default and most.
+WEIGHTS_HISTOGRAM_BINS = 60
+WEIGHTS_HISTOGRAM_MAX_BINS = 1_000
