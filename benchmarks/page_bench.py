@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import statistics
 import subprocess
 import sys
@@ -66,12 +67,15 @@ def _has(at: AppTest, kind: str, key: str) -> bool:
     return True
 
 
-def _set(kind: str, key: str, value: object) -> Callable[[AppTest], bool]:
+def _set(kind: str, keys: str | tuple[str, ...], value: object) -> Callable[[AppTest], bool]:
+    """Set the widget of the first key the page has (a key may differ between versions)."""
+
     def act(at: AppTest) -> bool:
-        if not _has(at, kind, key):
-            return False
-        getattr(at, kind)(key=key).set_value(value)
-        return True
+        for key in (keys,) if isinstance(keys, str) else keys:
+            if _has(at, kind, key):
+                getattr(at, kind)(key=key).set_value(value)
+                return True
+        return False
 
     return act
 
@@ -101,7 +105,9 @@ def _click(key: str) -> Callable[[AppTest], bool]:
 
 def _qi_drop_last(key_prefix: str) -> Callable[[AppTest], bool]:
     def act(at: AppTest) -> bool:
-        box = next(m for m in at.multiselect if str(m.key).startswith(key_prefix))
+        box = next((m for m in at.multiselect if str(m.key).startswith(key_prefix)), None)
+        if box is None:
+            return False
         box.set_value(list(box.value)[:-1])
         return True
 
@@ -115,10 +121,10 @@ def _age_width(at: AppTest) -> bool:
 
 
 RISK: list[Step] = [
-    ("threshold 0.2 -> 0.3", _set("number_input", "risk_threshold", 0.3)),
+    ("threshold 0.2 -> 0.3", _set("number_input", ("risk_threshold", "risk_max"), 0.3)),
     ("missing values -> wildcard", _set("radio", "risk_missing", "wildcard")),
     ("missing values -> category", _set("radio", "risk_missing", "category")),
-    ("drop one quasi-identifier", _qi_drop_last("risk_qi_")),
+    ("drop one quasi-identifier", _qi_drop_last("risk_qi")),
     ("population model on", _set("toggle", "risk_is_sample", True)),
     ("switch on leave-one-out", _switch_on("risk_loo_on")),
     ("switch on subset scores", _switch_on("risk_subsets_on")),
@@ -147,18 +153,28 @@ def _quiet() -> None:
 def _scenario(
     page: Path, df: pd.DataFrame, roles: dict[str, str], steps: list[Step]
 ) -> list[float | None]:
-    """Seconds of the first render and of each step (None: the page has no such widget)."""
+    """Seconds of the first render and of each step (None: the page has no such widget).
+
+    A page of the working tree runs under ``app.py``'s router, as in the app: the first run
+    (not timed) puts the table into a new workspace on Home, then the page is opened.
+    """
     _quiet()
     st.cache_data.clear()
-    at = AppTest.from_file(str(page), default_timeout=900)
+    routed = page.parent == ROOT / "pages"
+    at = AppTest.from_file(str(ROOT / "app.py" if routed else page), default_timeout=900)
     at.session_state["dataset"] = df
     at.session_state["dataset_id"] = uuid.uuid4().hex
     at.session_state["dataset_name"] = "Adult sample, replicated"
     at.session_state["roles"] = roles
+    if routed:
+        at.run()
+        at.switch_page(f"pages/{page.name}")
     times: list[float | None] = []
     t0 = time.perf_counter()
     at.run()
     times.append(time.perf_counter() - t0)
+    if at.exception:
+        raise SystemExit(f"{page.name}: exception on the first render: {at.exception[0].message}")
     for name, act in steps:
         if not act(at):
             times.append(None)
@@ -189,6 +205,9 @@ def main() -> None:
     args = ap.parse_args()
 
     df, roles = _table(args.rows)
+    db_dir = tempfile.TemporaryDirectory()  # the workspaces of this run, deleted at exit
+    os.environ["PRIVLENS_DB"] = str(Path(db_dir.name) / "privlens.sqlite3")
+    os.environ.pop("PRIVLENS_SECRET_FILE", None)
     print(f"table: {len(df):,} rows x {df.shape[1]} columns (Adult sample replicated)")
     print(f"before: pages at {args.baseline}; after: working tree; {args.repeats} runs each\n")
     scenarios = {"risk": RISK, "masking": MASKING}
