@@ -51,6 +51,50 @@ EPSILON_OPTIONS = tuple(
 )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Question:
+    """One DP question as the page has set it up: column, query, mechanism and parameters."""
+
+    column: str
+    query: str
+    is_numeric: bool
+    mechanism: str
+    domain: str = "declared"
+    categories: tuple[str, ...] = ()
+    lower: float | None = None
+    upper: float | None = None
+    bins: int = 20
+    q: float = 0.5
+    delta: float = 0.0
+
+    @property
+    def candidates(self) -> int:
+        """Output candidates of the exponential mechanism (see :func:`candidates`)."""
+        return candidates(self.query, self.domain, self.categories)
+
+    def release(self, df: pd.DataFrame, *, epsilon: float) -> dp.DPResult:
+        """The release itself (secure noise), by :func:`core.dp.release`.
+
+        >>> Question(column="a", query="count", is_numeric=True, mechanism="discrete_laplace"
+        ...          ).release(pd.DataFrame({"a": [1, 2]}), epsilon=1.0).query
+        'count'
+        """
+        return dp.release(
+            df,
+            self.column,
+            query=self.query,
+            epsilon=epsilon,
+            mechanism=self.mechanism,
+            delta=self.delta,
+            lower=self.lower,
+            upper=self.upper,
+            bins=self.bins,
+            q=self.q,
+            categories=list(self.categories) or None,
+            domain=self.domain,
+        )
+
+
 def numeric_columns(kinds: Mapping[str, str]) -> list[str]:
     """Columns whose kind is a number, in order.
 
@@ -225,20 +269,7 @@ class Preview:
 
 
 def preview(
-    df: pd.DataFrame,
-    column: str,
-    *,
-    query: str,
-    is_numeric: bool,
-    epsilon: float,
-    mechanism: str,
-    delta: float,
-    domain: str,
-    lower: float | None,
-    upper: float | None,
-    bins: int,
-    categories: Sequence[str],
-    clamped: np.ndarray | None,
+    df: pd.DataFrame, qn: Question, *, epsilon: float, clamped: np.ndarray | None
 ) -> Preview | None:
     """The page's overlay: what one release at ``epsilon`` could look like (seeded, screen only).
 
@@ -249,6 +280,9 @@ def preview(
     PrivLensError
         Parameters the release functions refuse.
     """
+    column, query, is_numeric, mechanism = qn.column, qn.query, qn.is_numeric, qn.mechanism
+    delta, domain, lower, upper, bins = qn.delta, qn.domain, qn.lower, qn.upper, qn.bins
+    categories = qn.categories
     if query == "histogram" and domain == "threshold" and not is_numeric:
         sim = dp.dp_histogram(
             df, column, epsilon=epsilon, domain="threshold", delta=delta, source=0

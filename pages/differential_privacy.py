@@ -14,10 +14,8 @@ from core.errors import PrivLensError
 from core.roles import Role
 from ui import dp_panels as panels
 from ui import state
-from ui.charts import dp as charts
 from ui.feedback import show_error
 from ui.router import ensure_routed
-from ui.text import md as escape_md
 
 ensure_routed()  # a deep link right after start-up must still go through app.py
 ss = st.session_state
@@ -196,8 +194,11 @@ blocker = dp_form.input_blocker(
     categories_needed=dp_form.uses_domain(query, is_numeric) and domain == "declared",
     categories=categories,
 )
+qn = dp_form.Question(
+    column=column, query=query, is_numeric=is_numeric, mechanism=mechanism, domain=domain,
+    categories=categories, lower=lower, upper=upper, bins=bins, q=q, delta=delta,
+)  # fmt: skip
 curve = sensitivity = clamped = None
-candidates = dp_form.candidates(query, domain, categories)
 try:
     if bounds_needed and blocker is None:
         clamped, n_missing, n_clipped = _clamped(df, ds, column, *dp.check_bounds(lower, upper))
@@ -208,7 +209,7 @@ try:
     if not bounds_needed or blocker is None:
         n_public = int(df[column].notna().sum())
         sensitivity = dp_utility.query_sensitivity(query, lower=lower, upper=upper, n=n_public)
-        curve = _curve(mechanism, sensitivity, delta, candidates)
+        curve = _curve(mechanism, sensitivity, delta, qn.candidates)
 except PrivLensError as exc:
     show_error(exc)
     st.stop()
@@ -224,39 +225,6 @@ elif query == "mean":
     )
 else:
     st.markdown(f"**Sensitivity** {fmt(sensitivity)} · **neighbouring datasets**: {dp.ADD_REMOVE}")
-
-
-def _release(epsilon: float) -> None:
-    ledger = state.ledger()
-    why = blocker or dp_form.budget_blocker(ledger, epsilon=epsilon, delta=delta)
-    if why is None and ledger is not None:
-        after = ledger.preview(epsilon=epsilon, delta=delta)
-        st.info(
-            f"Releasing costs ε = {epsilon:g}, δ = {delta:g}. Total afterwards: "
-            f"ε = {after.epsilon:.4g}, δ = {after.delta:.2g} ({after.method} composition) "
-            f"of the budget ε = {ledger.total_epsilon:g}, δ = {ledger.total_delta:g}."
-        )
-    r1, r2 = st.columns([1, 3], vertical_alignment="center")
-    clicked = r1.button(
-        "Release (spends budget)", key="dp_release", type="primary", disabled=why is not None
-    )
-    if why is not None:
-        r2.caption(why)
-    if not clicked or blocker is not None or ledger is None:
-        return  # the budget itself decides below: a concurrent spend may have taken it
-    try:
-        ss["dp_last"] = state.release(
-            lambda: dp.release(
-                df, column, query=query, epsilon=epsilon, mechanism=mechanism, delta=delta,
-                lower=lower, upper=upper, bins=bins, q=q, categories=list(categories) or None,
-                domain=domain,
-            ),
-            query=query, column=column, mechanism=mechanism, epsilon=epsilon, delta=delta,
-        )  # fmt: skip
-    except PrivLensError as exc:
-        show_error(exc)
-    else:
-        st.rerun()
 
 
 # --- the live part: the ε slider redraws only this fragment ------------------------------------
@@ -285,83 +253,14 @@ def live_panel() -> None:
         )
     if curve is not None and sensitivity is not None:
         try:
-            _noise(epsilon)
+            panels.noise(
+                df, qn, curve=curve, sensitivity=sensitivity, clamped=clamped, epsilon=epsilon
+            )
         except PrivLensError as exc:
             show_error(exc)
-    _attacker(epsilon)
-    _release(epsilon)
+    panels.attacker(df, qn, epsilon)
+    panels.release(df, qn, blocker, epsilon)
     panels.microdata(df, ds, numeric_cols, epsilon)
-
-
-def _noise(epsilon: float) -> None:
-    """Noise figures, the error curve and the simulated preview at this ε."""
-    scale = dp_utility.noise_scale(
-        mechanism=mechanism, epsilon=epsilon, sensitivity=sensitivity, delta=delta
-    )
-    hw = dp_utility.half_width(
-        mechanism=mechanism, scale=scale, epsilon=epsilon, candidates=candidates
-    )
-    unit = curve.unit if mechanism != "exponential" else "ranks"
-    m1, m2, m3 = st.columns(3)
-    m1.metric(
-        "Noise scale",
-        fmt(scale),
-        help="Spread of the added noise: b for Laplace, σ for the Gaussians, t for discrete "
-        "Laplace, 2/ε for the exponential mechanism. Larger means noisier.",
-    )
-    m2.metric(
-        "95% error half-width",
-        f"±{fmt(hw)}",
-        help=f"In 95% of releases the noisy answer lies within ± this of the true answer ({unit}).",
-    )
-    if mechanism == "gaussian" and epsilon < 1:
-        classic = dp.classic_gaussian_sigma(epsilon=epsilon, delta=delta, sensitivity=sensitivity)
-        m3.metric(
-            "Classic-formula σ (comparison)",
-            fmt(classic),
-            help="σ = Δ₂·√(2 ln(1.25/δ))/ε, the textbook formula (valid for ε < 1), for "
-            "comparison only: the analytic calibration in use needs the smaller σ on the left.",
-        )
-    fig, band_at_zero = charts.error_curve(curve, epsilon=epsilon, mechanism=mechanism, unit=unit)
-    st.plotly_chart(fig, key="dp_curve")
-    if band_at_zero:
-        st.caption(
-            "Where the shaded band touches the bottom of the chart, at least 5% of the "
-            "simulated releases were exactly right (|error| = 0), which a log axis cannot show."
-        )
-    for w in curve.warnings:
-        st.caption(escape_md(w))
-    p = dp_form.preview(
-        df, column, query=query, is_numeric=is_numeric, epsilon=epsilon, mechanism=mechanism,
-        delta=delta, domain=domain, lower=lower, upper=upper, bins=bins,
-        categories=categories, clamped=clamped,
-    )  # fmt: skip
-    if p is None and query == "histogram" and not is_numeric:
-        st.info("List the public categories above to preview the histogram.")
-    if p is not None:
-        if p.note:
-            st.caption(p.note)
-        st.plotly_chart(charts.overlay(p, epsilon=epsilon, is_numeric=is_numeric), key="dp_overlay")
-
-
-def _attacker(epsilon: float) -> None:
-    a1, a2 = st.columns(2)
-    prior = a1.slider(
-        "Attacker's prior belief about one person", 0.01, 0.99, step=0.01,
-        **state.widget("dp.options.prior", key="dp_prior", default=0.5),
-    )  # fmt: skip
-    a1.metric(
-        "Largest posterior after the release",
-        f"{dp_utility.posterior_bound(prior, epsilon=epsilon):.1%}",
-        help="e^ε·p / (e^ε·p + 1 − p): how sure the attacker can become at most.",
-    )
-    if not is_numeric:
-        k = max(2, candidates if query == "mode" else int(df[column].nunique(dropna=False)))
-        a2.metric(
-            "Randomized response: true value guessed",
-            f"{dp_utility.rr_guess_rate(epsilon=epsilon, k=k):.1%}",
-            help=f"Keep probability e^ε/(e^ε+k−1) with k = {k}; a blind guess: {1 / k:.1%}.",
-        )
 
 
 live_panel()
@@ -378,7 +277,7 @@ if curve is not None and sensitivity is not None:
             try:
                 eps_needed = dp_utility.epsilon_for_half_width(
                     target, mechanism=mechanism, sensitivity=sensitivity, delta=delta,
-                    candidates=candidates,
+                    candidates=qn.candidates,
                 )  # fmt: skip
             except PrivLensError as exc:
                 show_error(exc)

@@ -11,14 +11,15 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import dp, dp_utility, limits
-from core.dp_form import DOMAIN_LABELS
+from core import dp, dp_form, dp_utility, limits
+from core.dp_form import DOMAIN_LABELS, Question
 from core.dp_form import format_number as fmt
 from core.errors import PrivLensError
 from core.workspace import Workspace
 from ui import state
 from ui.charts import dp as charts
 from ui.feedback import show_error, show_warnings
+from ui.text import md as escape_md
 from ui.text import md_list
 
 ss = st.session_state
@@ -104,6 +105,127 @@ def _reset_budget() -> None:
     else:
         ss["dp_reset_open"] = False
         ss.pop("dp_reset_reason", None)
+
+
+def release(df: pd.DataFrame, qn: Question, blocker: str | None, epsilon: float) -> None:
+    """The cost of a release, the Release button (or why it is disabled), and the release."""
+    ledger = state.ledger()
+    why = blocker or dp_form.budget_blocker(ledger, epsilon=epsilon, delta=qn.delta)
+    if why is None and ledger is not None:
+        after = ledger.preview(epsilon=epsilon, delta=qn.delta)
+        st.info(
+            f"Releasing costs ε = {epsilon:g}, δ = {qn.delta:g}. Total afterwards: "
+            f"ε = {after.epsilon:.4g}, δ = {after.delta:.2g} ({after.method} composition) "
+            f"of the budget ε = {ledger.total_epsilon:g}, δ = {ledger.total_delta:g}."
+        )
+    r1, r2 = st.columns([1, 3], vertical_alignment="center")
+    clicked = r1.button(
+        "Release (spends budget)", key="dp_release", type="primary", disabled=why is not None
+    )
+    if why is not None:
+        r2.caption(why)
+    if not clicked or blocker is not None or ledger is None:
+        return  # the budget itself decides below: a concurrent spend may have taken it
+    try:
+        ss["dp_last"] = state.release(
+            lambda: qn.release(df, epsilon=epsilon),
+            query=qn.query,
+            column=qn.column,
+            mechanism=qn.mechanism,
+            epsilon=epsilon,
+            delta=qn.delta,
+        )
+    except PrivLensError as exc:
+        show_error(exc)
+    else:
+        st.rerun()
+
+
+def noise(
+    df: pd.DataFrame,
+    qn: Question,
+    *,
+    curve: dp_utility.ErrorCurve,
+    sensitivity: float,
+    clamped: np.ndarray | None,
+    epsilon: float,
+) -> None:
+    """Noise figures, the error curve and the simulated preview at this ε."""
+    scale = dp_utility.noise_scale(
+        mechanism=qn.mechanism, epsilon=epsilon, sensitivity=sensitivity, delta=qn.delta
+    )
+    hw = dp_utility.half_width(
+        mechanism=qn.mechanism, scale=scale, epsilon=epsilon, candidates=qn.candidates
+    )
+    unit = curve.unit if qn.mechanism != "exponential" else "ranks"
+    m1, m2, m3 = st.columns(3)
+    m1.metric(
+        "Noise scale",
+        fmt(scale),
+        help="Spread of the added noise: b for Laplace, σ for the Gaussians, t for discrete "
+        "Laplace, 2/ε for the exponential mechanism. Larger means noisier.",
+    )
+    m2.metric(
+        "95% error half-width",
+        f"±{fmt(hw)}",
+        help=f"In 95% of releases the noisy answer lies within ± this of the true answer ({unit}).",
+    )
+    if qn.mechanism == "gaussian" and epsilon < 1:
+        classic = dp.classic_gaussian_sigma(
+            epsilon=epsilon, delta=qn.delta, sensitivity=sensitivity
+        )
+        m3.metric(
+            "Classic-formula σ (comparison)",
+            fmt(classic),
+            help="σ = Δ₂·√(2 ln(1.25/δ))/ε, the textbook formula (valid for ε < 1), for "
+            "comparison only: the analytic calibration in use needs the smaller σ on the left.",
+        )
+    fig, band_at_zero = charts.error_curve(
+        curve, epsilon=epsilon, mechanism=qn.mechanism, unit=unit
+    )
+    st.plotly_chart(fig, key="dp_curve")
+    if band_at_zero:
+        st.caption(
+            "Where the shaded band touches the bottom of the chart, at least 5% of the "
+            "simulated releases were exactly right (|error| = 0), which a log axis cannot show."
+        )
+    for w in curve.warnings:
+        st.caption(escape_md(w))
+    p = dp_form.preview(df, qn, epsilon=epsilon, clamped=clamped)
+    if p is None and qn.query == "histogram" and not qn.is_numeric:
+        st.info("List the public categories above to preview the histogram.")
+    if p is not None:
+        if p.note:
+            st.caption(p.note)
+        st.plotly_chart(
+            charts.overlay(p, epsilon=epsilon, is_numeric=qn.is_numeric), key="dp_overlay"
+        )
+
+
+def attacker(df: pd.DataFrame, qn: Question, epsilon: float) -> None:
+    """The attacker's largest posterior, and the guess rate of randomized response."""
+    a1, a2 = st.columns(2)
+    prior = a1.slider(
+        "Attacker's prior belief about one person",
+        0.01,
+        0.99,
+        step=0.01,
+        **state.widget("dp.options.prior", key="dp_prior", default=0.5),
+    )
+    a1.metric(
+        "Largest posterior after the release",
+        f"{dp_utility.posterior_bound(prior, epsilon=epsilon):.1%}",
+        help="e^ε·p / (e^ε·p + 1 − p): how sure the attacker can become at most.",
+    )
+    if not qn.is_numeric:
+        k = max(
+            2, qn.candidates if qn.query == "mode" else int(df[qn.column].nunique(dropna=False))
+        )
+        a2.metric(
+            "Randomized response: true value guessed",
+            f"{dp_utility.rr_guess_rate(epsilon=epsilon, k=k):.1%}",
+            help=f"Keep probability e^ε/(e^ε+k−1) with k = {k}; a blind guess: {1 / k:.1%}.",
+        )
 
 
 def microdata(df: pd.DataFrame, ds: str, numeric_cols: list[str], epsilon: float) -> None:
