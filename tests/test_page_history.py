@@ -176,6 +176,12 @@ def test_save_delete_open_restores_recipe_roles_and_ledger(app):
 
 def test_wrong_passphrase_and_other_table_give_clear_errors_and_keep_the_data(app):
     _own_table(app)
+    app.switch_page("pages/history.py").run()
+    app.button(key="project_save").click().run()  # no passphrase typed
+    assert not app.exception
+    (error,) = app.error
+    assert error.value.startswith("The project was not saved") and "passphrase" in error.value
+    assert "project_file" not in app.session_state
     blob = _save(app, PASS, with_data=False)
     data = app.session_state["dataset"]
     _open(app, blob, "not the passphrase")
