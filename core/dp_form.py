@@ -196,11 +196,12 @@ def format_number(value: float) -> str:
         return "∞" if x > 0 else "−∞"
     if x == 0:
         return "0"
-    if 1_000 <= abs(x) < 1e15:
-        return f"{x:,.0f}"
     if abs(x) < 1e-4 or abs(x) >= 1e15:
         return f"{x:.3g}"
-    return f"{x:.4g}"
+    short = f"{x:.4g}"
+    if abs(float(short)) >= 1_000:  # also 999.95, which rounds up to 1000
+        return f"{x:,.0f}"
+    return short
 
 
 def input_blocker(
