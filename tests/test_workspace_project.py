@@ -127,3 +127,12 @@ def test_the_file_holds_no_plaintext(table):
 def test_nothing_to_save_without_a_dataset(table):
     with pytest.raises(WorkspaceError, match="load a table first"):
         save_project(Workspace(), table, passphrase=PASS, work_factor=10)
+
+
+def test_a_project_with_its_data_opens_over_another_loaded_table(table):
+    blob = save_project(
+        _workspace(table, SERVER_A), table, passphrase=PASS, include_data=True, work_factor=10
+    )
+    project = open_project(blob, passphrase=PASS, secret=SERVER_B, table=table.head(10))
+    assert len(project.table) == len(table)
+    assert project.table.equals(table)

@@ -168,7 +168,8 @@ def open_project(
     secret : bytes
         This server's secret, to recompute the table fingerprint (the budget key).
     table : pandas.DataFrame, optional
-        The loaded table. Without one, the file must contain its table.
+        The loaded table, which a file without its own table must match. A file that
+        contains its table restores that table instead.
     max_work_factor : int, default 20
         Refuse files whose scrypt cost is above this.
 
@@ -188,13 +189,15 @@ def open_project(
     if not isinstance(check, dict) or not {"salt", "digest"} <= set(check):
         raise WorkspaceError("The project file has no data check. Save the project again.")
     salt = bytes.fromhex(str(check["salt"]))
-    if table is None:
-        if not data:
-            raise WorkspaceError(
-                "This project file does not contain its table. Load the table it was made "
-                "on first, then open the project."
-            )
+    if data:
+        # the file holds its own table: that is the table the project restores (a loaded
+        # table is replaced, not compared); the check below still proves it is the saved one
         table = frame_from_bytes(data)
+    elif table is None:
+        raise WorkspaceError(
+            "This project file does not contain its table. Load the table it was made "
+            "on first, then open the project."
+        )
     meta = workspace.dataset
     assert meta is not None  # save_project refuses a workspace without a dataset
     if table_fingerprint(table, secret=salt) != check["digest"]:
