@@ -276,7 +276,9 @@ def quantize_tensor(
         lo = np.minimum(_reduce(rows, np.min), 0.0)
         hi = np.maximum(_reduce(rows, np.max), 0.0)
         scale = (hi - lo) / (q_max - q_min)
-    scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
+    # float32 scales, never below the smallest normal float32 (subnormal weights), 1 for zeros
+    tiny = float(np.finfo(np.float32).tiny)
+    scale = np.where(scale > 0, np.maximum(scale, tiny), 1.0).astype(np.float32)
     if not symmetric:
         zero = np.clip(np.round(q_min - lo / scale), q_min, q_max).astype(np.int8)
     codes = np.empty(rows.shape, dtype=np.int8)
