@@ -1,5 +1,7 @@
 """Real browser: the Differential privacy page's ε slider redraws the curves, in its fragment.
 
+Release starts disabled, with its reason next to it (no budget yet).
+
 Moving the slider with the keyboard must change the error curve's title and marker, the
 half-width metric and the microdata chart, and the browser must ask the server to rerun
 only the fragment (the rerun request carries a fragment id, and every element the server
@@ -87,6 +89,9 @@ def test_epsilon_slider_redraws_only_its_fragment(page: Page):
     settle_on(page, f"{CURVE}")
     expect(chart(page, "ε = 1")).to_have_count(1)
     before = half_width(page)
+    # no budget yet: Release is disabled and says why next to it
+    expect(page.get_by_role("button", name="Release (spends budget)")).to_be_disabled()
+    expect(page.get_by_text("Start a privacy budget first (below).")).to_be_visible()
 
     # a categorical column for the microdata curve (a real multiselect, typed and chosen)
     box = page.locator(".st-key-dp_md_categorical")
