@@ -104,3 +104,23 @@ def test_a_new_column_choice_turns_the_switches_off(large):
     assert _chart(at, LOO_TITLE) is None
     _switch(at, "risk_loo_on").set_value(True).run()
     assert _chart(at, LOO_TITLE) is not None
+
+
+def test_switched_on_sections_survive_navigation(large):
+    # the switches live in the workspace: a visit to another page keeps the figures drawn
+    at = large
+    _switch(at, "risk_loo_on").set_value(True).run()
+    at.slider(key="risk_subset_size").set_value(1).run()
+    _switch(at, "risk_subsets_on").set_value(True).run()
+    loo, subsets = _chart(at, LOO_TITLE), _chart(at, SUBSET_TITLE)
+    assert loo is not None and subsets is not None
+    at.switch_page("pages/home.py").run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert _switch(at, "risk_loo_on").value and _switch(at, "risk_subsets_on").value
+    assert at.slider(key="risk_subset_size").value == 1
+    assert _chart(at, LOO_TITLE)["data"] == loo["data"]
+    assert _chart(at, SUBSET_TITLE)["data"] == subsets["data"]
+    options = at.session_state["workspace"].risk.options
+    assert options["loo_on"] is True and options["subsets_on"] is True
+    assert options["subset_size"] == 1
