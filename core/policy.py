@@ -259,8 +259,8 @@ def check_policy(
     Raises
     ------
     InvalidParameterError, ColumnError
-        As :func:`core.risk.equivalence_classes`; ``classes`` grouped on other columns,
-        another rule or another table.
+        As :func:`core.risk.equivalence_classes`; ``policy`` not a :class:`Policy`;
+        ``classes`` grouped on other columns, another rule or another table.
 
     Notes
     -----
@@ -279,6 +279,11 @@ def check_policy(
     >>> v.failing.tolist()
     [5]
     """
+    if not isinstance(policy, Policy):
+        raise InvalidParameterError(
+            f"policy must be a Policy; got {type(policy).__name__}. Build one with "
+            "Policy(k=..., max_risk=..., average_risk=...)."
+        )
     qis = list(quasi_identifiers)
     if classes is None:
         classes = risk.equivalence_classes(df, qis, missing=missing)

@@ -161,6 +161,11 @@ def test_guidance_presets_are_consistent():
     assert GUIDANCE["EMA Policy 0070"].average_risk == 0.09
 
 
+def test_a_policy_must_be_a_policy():
+    with pytest.raises(InvalidParameterError, match="policy must be a Policy"):
+        check_policy(ONE, ["a"], {"k": 5})
+
+
 def test_errors_name_columns_never_values():
     df = pd.DataFrame({"secret": ["Ann Smith"]})
     with pytest.raises(Exception) as info:
