@@ -193,6 +193,16 @@ def test_page_options_keep_lists_and_survive_json():
     assert back.masking.options["t:age"] == "round"
 
 
+def test_anonymize_options_survive_json():
+    ws = _full().with_setting("anonymize.options.qis", ["age", "sex"])
+    ws = ws.with_option("anonymize", "k", 5).with_option("anonymize", "suppression", 0.02)
+    back = Workspace.from_json(ws.to_json())
+    assert back == ws
+    assert back.option("anonymize", "qis") == ("age", "sex")
+    assert back.anonymize.options["k"] == 5
+    assert json.loads(ws.to_json())["anonymize"]["options"]["suppression"] == 0.02
+
+
 @pytest.mark.parametrize(
     "value", [{"a": [1, 2]}, {"a": float("nan")}, {"a": {"nested": 1}}, {3: "x"}]
 )

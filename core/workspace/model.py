@@ -413,6 +413,7 @@ _SECTIONS: dict[str, type] = {
     "risk": RiskSettings,
     "dp": DpSettings,
     "masking": PageSettings,
+    "anonymize": PageSettings,
     "export": ExportSettings,
 }
 
@@ -441,6 +442,7 @@ class Workspace:
     risk: RiskSettings = field(default_factory=RiskSettings)
     dp: DpSettings = field(default_factory=DpSettings)
     masking: PageSettings = field(default_factory=PageSettings)
+    anonymize: PageSettings = field(default_factory=PageSettings)
     export: ExportSettings = field(default_factory=ExportSettings)
     releases: tuple[ReleaseRecord, ...] = ()
     exports: tuple[ExportRecord, ...] = ()
@@ -588,6 +590,7 @@ class Workspace:
             "risk": plain(self.risk),
             "dp": plain(self.dp),
             "masking": plain(self.masking),
+            "anonymize": plain(self.anonymize),
             "export": plain(self.export),
             "releases": [plain(r) for r in self.releases],
             "exports": [plain(e) for e in self.exports],
@@ -655,6 +658,7 @@ class Workspace:
                 data=_section(PageSettings, data.get("data", {}), "data"),
                 correlations=_section(PageSettings, data.get("correlations", {}), "correlations"),
                 masking=_section(PageSettings, data.get("masking", {}), "masking"),
+                anonymize=_section(PageSettings, data.get("anonymize", {}), "anonymize"),
                 risk=_section(RiskSettings, data.get("risk", {}), "risk"),
                 dp=_section(DpSettings, data.get("dp", {}), "dp"),
                 export=_section(ExportSettings, data.get("export", {}), "export"),
