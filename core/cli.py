@@ -1,4 +1,4 @@
-"""Command line: ``python -m core analyze | harden | anonymize | decrypt | keygen``.
+"""Command line: ``python -m core analyze | harden | anonymize | decrypt | keygen | weights``.
 
 ``analyze`` prints the re-identification risk and leakage summary of a table; ``harden``
 replays a recipe made on the Masking page and, with ``--encrypt``, writes the hardened table
@@ -6,7 +6,8 @@ replays a recipe made on the Masking page and, with ``--encrypt``, writes the ha
 Export page does; ``anonymize`` searches the lattice of generalization hierarchies for the
 least-loss transformation that meets privacy models (ARX-style) and can write it as a
 recipe; ``decrypt`` opens a PrivLens (``.plenc``) or age passphrase file; ``keygen``
-writes a fresh pseudonymization key (or, with ``--encryption``, an encryption key file).
+writes a fresh pseudonymization key (or, with ``--encryption``, an encryption key file);
+``weights inspect | compress | encrypt`` works on model weights (:mod:`core.weights.commands`).
 
 Secrets never come from the command line (where ``ps`` and shell history would show
 them): a key is read from a file (``--key-file``, ``--encrypt-key-file``), a passphrase from
@@ -1095,6 +1096,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser = add_parser  # type: ignore[method-assign,assignment]
     for register in COMMANDS:
         register(sub)
+    from core.weights.commands import add_weights
+
+    add_weights(sub, common)
     return parser
 
 
