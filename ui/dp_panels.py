@@ -101,7 +101,7 @@ def _reset_budget() -> None:
             confirm=True, reason=ss.get("dp_reset_reason") or "", total_epsilon=ss["dp_reset_eps"]
         )
     except PrivLensError as exc:
-        ss[ERROR] = str(exc)
+        ss["dp_reset_error"] = str(exc)
     else:
         ss["dp_reset_open"] = False
         ss.pop("dp_reset_reason", None)
@@ -407,6 +407,8 @@ def budget() -> None:
                 "although the answers released with it are still known. Reset only when those "
                 "releases were withdrawn or never left. The reset and its reason are logged."
             )
+            if ss.get("dp_reset_error"):
+                show_error(ss.pop("dp_reset_error"))
             st.text_input("Why reset? (kept in the budget log)", key="dp_reset_reason")
             st.number_input(
                 "New total ε", min_value=limits.EPSILON_MIN, max_value=100.0,
