@@ -31,7 +31,7 @@ import numpy as np
 from core.errors import WeightsError
 
 #: Rows quantized at a time, so temporaries stay a slice of the tensor.
-_BLOCK_ELEMENTS = 1 << 20
+_BLOCK_ELEMENTS = 1 << 16
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -287,7 +287,8 @@ def quantize_tensor(
         block = rows[i : i + step]
         s = scale[i : i + step, None] if axis == 0 else scale[:, None]
         z = zero[i : i + step, None] if axis == 0 else zero[:, None]
-        t = np.round(block / s)
+        t = block / s
+        np.round(t, out=t)
         if not symmetric:
             t += z
         np.clip(t, q_min, q_max, out=t)
