@@ -50,3 +50,13 @@ def test_wrong_token_opens_nothing_and_says_so(app):
 def test_link_without_token_starts_a_new_workspace(app):
     other = _fresh()
     assert other.session_state["ws_token"] != app.session_state["ws_token"]
+
+
+def test_a_table_put_in_place_with_an_unknown_role_is_still_adopted(app):
+    app.session_state["dataset"] = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    app.session_state["roles"] = {"a": "insensitive", "b": "quasi_identifier"}
+    app.run()
+    assert not app.exception and not app.error
+    ws = app.session_state["workspace"]
+    assert ws.dataset.n_rows == 2
+    assert ws.roles.get("b") == "quasi_identifier" and ws.roles.get("a") != "insensitive"

@@ -214,7 +214,11 @@ def _start(
         suggestions = suggest_roles(profile_frame(frame))
         role_map = {c: str(s.role) for c, s in suggestions.items()}
         reasons = {c: "; ".join(s.reasons) for c, s in suggestions.items()}
-    role_map = {c: r for c, r in role_map.items() if c in set(map(str, frame.columns))}
+    known = {r.value for r in Role}
+    # roles kept from an older caller: only valid roles of columns this table has
+    role_map = {
+        c: r for c, r in role_map.items() if c in set(map(str, frame.columns)) and r in known
+    }
     sess = WorkspaceSession.start(
         store, book, frame, name=name or "Table", secret=server_secret(), roles=role_map
     )
