@@ -65,6 +65,12 @@ PAGES = [
         url_path="dp",
     ),
     st.Page("pages/masking.py", title="Masking", icon=":material/masks:", url_path="masking"),
+    st.Page(
+        "pages/anonymize.py",
+        title="Find a safe table",
+        icon=":material/travel_explore:",
+        url_path="anonymize",
+    ),
     st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="export"),
     st.Page("pages/history.py", title="History", icon=":material/history:", url_path="history"),
     st.Page("pages/decrypt.py", title="Decrypt", icon=":material/lock_open:", url_path="decrypt"),

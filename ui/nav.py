@@ -11,6 +11,7 @@ QUESTIONS = {
     "risk": "If this table were released, who could be re-identified, and why?",
     "dp": "How much noise does a given ε cost, and what does an attacker still learn?",
     "masking": "What must change so the table is safe enough, and at what cost in utility?",
+    "anonymize": "Which generalization is safe enough and loses the least, as ARX finds it?",
     "export": "How do I hand this data over so only the recipient can read it?",
     "history": "What was released and exported, what did it cost, and how do I save my work?",
     "decrypt": "How do I open a file PrivLens encrypted?",
