@@ -194,6 +194,10 @@ F32 = {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]}
             None,
             "overlap",
         ),
+        # a gap between tensors (safetensors requires them contiguous)
+        ({"w": {**F32, "shape": [3], "data_offsets": [4, 16]}}, b"\0" * 16, None, "cover 12 of"),
+        # trailing bytes after the last tensor
+        ({"w": F32}, b"\0" * 24, None, "cover 16 of the data section's 24"),
         # an entry that is not an object
         ({"w": [1, 2]}, b"\0" * 16, None, "not an object"),
         # metadata that is not a map of strings

@@ -269,6 +269,14 @@ def _check_entries(path: Path, header: dict[str, Any], data_bytes: int) -> list[
     for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
         if start < end:
             raise _damaged(path.name, "two tensors' bytes overlap")
+        if start > end:
+            raise _damaged(path.name, "the tensors' bytes leave a gap")
+    covered = sum(end - start for start, end in spans)
+    if (spans and spans[0][0] != 0) or covered != data_bytes:
+        raise _damaged(
+            path.name,
+            f"the tensors cover {covered:,} of the data section's {data_bytes:,} bytes",
+        )
     return specs
 
 
