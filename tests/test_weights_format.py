@@ -279,3 +279,15 @@ def test_tampered_compressed_files_are_clear_errors(tmp_path, model, steps, edit
         wf = open_weights(path)
         for name in wf.names:
             wf.tensor(name)
+
+
+def test_error_messages_never_hold_a_weight_value(tmp_path):
+    x = np.full((4, 4), 98765.4321, dtype=np.float32)
+    x[0, 0] = np.inf
+    save_file({"w": x}, str(tmp_path / "m.safetensors"))
+    messages = []
+    for recipe in (WeightsRecipe(steps=(Quantize(),)), WeightsRecipe(steps=(Prune(sparsity=0.5),))):
+        with pytest.raises(WeightsError) as info:
+            compress_file(tmp_path / "m.safetensors", tmp_path / "o.safetensors", recipe)
+        messages.append(str(info.value))
+    assert messages and not any("98765" in m or "inf" in m.lower().split() for m in messages)
