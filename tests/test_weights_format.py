@@ -291,3 +291,32 @@ def test_error_messages_never_hold_a_weight_value(tmp_path):
             compress_file(tmp_path / "m.safetensors", tmp_path / "o.safetensors", recipe)
         messages.append(str(info.value))
     assert messages and not any("98765" in m or "inf" in m.lower().split() for m in messages)
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        (Quantize(bits=4, symmetric=False), Prune(sparsity=0.5), Sparsify()),
+        (Quantize(bits=8, per_channel=False), Sparsify(layout="bitmask")),
+        (Prune(sparsity=0.5, scope="global"), Sparsify(layout="bitmask")),
+        (Cast(dtype="bfloat16"),),
+    ],
+    ids=repr,
+)
+def test_empty_scalar_and_all_zero_tensors(tmp_path, steps):
+    t = {
+        "empty_rows": np.zeros((0, 5), np.float32),  # no output channel
+        "empty_cols": np.zeros((5, 0), np.float32),  # channels without inputs
+        "scalar": np.array(2.0, np.float32),
+        "zeros": np.zeros((3, 3), np.float32),
+        "half": np.ones((2, 2), np.float16),
+    }
+    save_file(t, str(tmp_path / "m.safetensors"))
+    compress_file(
+        tmp_path / "m.safetensors", tmp_path / "o.safetensors", WeightsRecipe(steps=steps)
+    )
+    back = open_weights(tmp_path / "o.safetensors")
+    for name, x in t.items():
+        assert back.tensor(name).shape == x.shape
+    assert np.array_equal(back.tensor("zeros"), t["zeros"])
+    assert back.tensor("scalar") == 2.0

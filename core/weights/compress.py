@@ -23,6 +23,7 @@ float rounding), a zero stays exactly zero, and a channel of zeros gets ``s = 1`
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -157,6 +158,15 @@ def validate_steps(steps: tuple[Any, ...]) -> None:
             raise WeightsError(f"Sparsify layout must be 'csr' or 'bitmask'; got {s.layout!r}.")
 
 
+def as_rows(x: np.ndarray) -> np.ndarray:
+    """``x`` viewed as ``(shape[0], rest)`` (output channels by inputs); empty tensors too.
+
+    >>> as_rows(np.zeros((0, 3, 2))).shape, as_rows(np.zeros((4, 3, 2))).shape
+    ((0, 6), (4, 6))
+    """
+    return x.reshape(x.shape[0], math.prod(x.shape[1:]))
+
+
 def is_prunable(x: np.ndarray) -> bool:
     """Whether quantize and prune act on ``x``: floating, with two or more dimensions."""
     return x.dtype.kind == "f" and x.ndim >= 2
@@ -266,7 +276,7 @@ def quantize_tensor(
     """
     q_min, q_max = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
     axis = 0 if per_channel and x.ndim >= 2 else None
-    rows = x.reshape(x.shape[0], -1) if axis == 0 else x.reshape(1, -1)
+    rows = as_rows(x) if axis == 0 else x.reshape(1, x.size)
     n_rows = rows.shape[0]
     if symmetric:
         hi = _reduce(rows, np.max, absolute=True)

@@ -24,7 +24,7 @@ import numpy as np
 
 from core.errors import WeightsError
 from core.limits import WEIGHTS_MAX_NDIM, WEIGHTS_MAX_TENSOR_BYTES
-from core.weights.compress import Quantized, dequantize, to_bfloat16_bits
+from core.weights.compress import Quantized, as_rows, dequantize, to_bfloat16_bits
 from core.weights.intake import FORMAT_KEY, TensorSpec, WeightsFile, bfloat16_to_float32
 
 #: Version of the metadata layout written.
@@ -118,7 +118,7 @@ def encode_tensor(
     if layout == "bitmask":
         parts[name + SEP + "mask"] = np.packbits(nonzero.reshape(-1))
     else:
-        rows = nonzero.reshape(x.shape[0], -1) if x.ndim >= 2 else nonzero.reshape(1, -1)
+        rows = as_rows(nonzero) if x.ndim >= 2 else nonzero.reshape(1, x.size)
         r, c = np.nonzero(rows)
         counts = np.bincount(r, minlength=rows.shape[0])
         parts[name + SEP + "indptr"] = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
