@@ -9,6 +9,8 @@ import zipfile
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from safetensors.numpy import save_file
 
 from core import limits
@@ -260,3 +262,53 @@ def test_unknown_tensor_name_does_not_echo_it(tmp_path):
     with pytest.raises(WeightsError) as info:
         open_weights(tmp_path / "m.safetensors").tensor("secret-name-xyz")
     assert "secret-name-xyz" not in str(info.value)
+
+
+header_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+entries = st.fixed_dictionaries(
+    {},
+    optional={
+        "dtype": st.sampled_from(["F32", "F16", "BF16", "I8", "U8", "BOOL", "F64", "X"]),
+        "shape": st.lists(st.integers(-2, 6), max_size=3) | header_values,
+        "data_offsets": st.lists(st.integers(-4, 80), min_size=0, max_size=3) | header_values,
+    },
+)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    header=st.dictionaries(st.text(max_size=6), entries | header_values, max_size=4),
+    data=st.binary(max_size=80),
+)
+def test_any_safetensors_header_reads_or_is_a_weights_error(tmp_path, header, data):
+    path = tmp_path / "f.safetensors"
+    _raw_safetensors(path, header, data)
+    try:
+        wf = open_weights(path)
+        for name in wf.names:
+            wf.tensor(name)
+    except WeightsError:
+        pass
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(blob=st.binary(max_size=200), ext=st.sampled_from([".safetensors", ".npz", ".onnx"]))
+def test_any_bytes_read_or_are_a_weights_error(tmp_path, blob, ext):
+    path = tmp_path / f"f{ext}"
+    path.write_bytes(blob)
+    try:
+        wf = open_weights(path)
+        for name in wf.names:
+            wf.tensor(name)
+    except WeightsError:
+        pass
