@@ -4,10 +4,11 @@
 Run from the repository root::
 
     python -m benchmarks.weights_bench                      # 1,000,000 parameters
-    python -m benchmarks.weights_bench --params 10000000 --repeat 3
+    python -m benchmarks.weights_bench --params 10000000 --repeat 9
 
 On a generated float32 safetensors file of ``--params`` parameters (three matrices of 1,024
-columns holding 1/2, 1/4 and 1/4 of them), prints side by side:
+columns holding 1/2, 1/4 and 1/4 of them), prints side by side (the two sides of a
+comparison run alternately, median of ``--repeat`` runs each):
 
 1. int8 symmetric per-channel quantization of every tensor read from the file:
    ``core.weights.quantize_tensor`` against the bare NumPy expression
@@ -62,6 +63,17 @@ def _median(run: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
+def _paired(a: Callable[[], object], b: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Median seconds of ``a`` and of ``b``, run alternately so load drifts hit both alike."""
+    ta, tb = [], []
+    for _ in range(repeat):
+        for run, times in ((a, ta), (b, tb)):
+            start = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - start)
+    return statistics.median(ta), statistics.median(tb)
+
+
 def _make_file(path: Path, params: int) -> None:
     from safetensors.numpy import save_file
 
@@ -102,7 +114,7 @@ def main() -> None:
     parser.add_argument(
         "--params", type=int, default=1_000_000, help="parameters (default 1,000,000)"
     )
-    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per figure (median)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "model.safetensors"
@@ -121,8 +133,9 @@ def main() -> None:
         read = time.perf_counter() - start
         for x in arrays:
             assert np.array_equal(_ours(x), _bare(x))
-        t_bare = _median(lambda: [_bare(x) for x in arrays], args.repeat)
-        t_ours = _median(lambda: [_ours(x) for x in arrays], args.repeat)
+        t_bare, t_ours = _paired(
+            lambda: [_bare(x) for x in arrays], lambda: [_ours(x) for x in arrays], args.repeat
+        )
         arrays.clear()
         print("\n1. int8 per-channel quantization (same arrays, codes equal)")
         print(f"   {'reading the tensors (once)':<40}{read:>9.3f} s")
@@ -155,11 +168,10 @@ def main() -> None:
                 step = min(left, 16 * MiB)
                 fh.write(os.urandom(step))
                 left -= step
-        t_file = _median(
-            lambda: crypto.encrypt_file(plain, Path(tmp) / "p.plenc", key=key), args.repeat
-        )
-        t_weights = _median(
-            lambda: encrypt_weights(src, Path(tmp) / "w.plenc", key=key), args.repeat
+        t_file, t_weights = _paired(
+            lambda: crypto.encrypt_file(plain, Path(tmp) / "p.plenc", key=key),
+            lambda: encrypt_weights(src, Path(tmp) / "w.plenc", key=key),
+            args.repeat,
         )
         print("\n4. encryption (key file), same size")
         print(
