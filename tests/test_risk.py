@@ -196,7 +196,7 @@ def test_francdat_hand_worked_fk_Fk_and_risk():
 
 
 def test_francdat_csv_sample_matches_inline_copy():
-    path = Path("/") / "work" / "shared" / "datasets" / "sdcmicro_francdat.csv"
+    path = ROOT.parent / "shared" / "datasets" / "sdcmicro_francdat.csv"
     if not path.exists():
         pytest.skip("francdat CSV not available")
     pd.testing.assert_frame_equal(pd.read_csv(path), FRANCDAT, check_dtype=False)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
@@ -18,6 +16,7 @@ from core.roles import (
     suggest_roles,
 )
 from core.samples import adult, patients
+from tests.conftest import ROOT
 
 BY_NAME = {d.name: d for d in DETECTORS}
 
@@ -151,7 +150,7 @@ def test_a_continuous_unique_amount_is_not_an_identifier():
     assert suggest_role(profile_column(spread.rename("record_id"))).role == Role.IDENTIFIER
 
 
-TESTDATA = Path("/") / "work" / "shared" / "datasets" / "sdcmicro_testdata.csv"
+TESTDATA = ROOT.parent / "shared" / "datasets" / "sdcmicro_testdata.csv"
 #: sdcMicro's documented set-up for ``testdata`` (createSdcObj examples, sdcMicro 5.x):
 #: keyVars = urbrur, roof, walls, water, electcon, relat, sex; numVars = expend, income,
 #: savings; w = sampling_weight.
