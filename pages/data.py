@@ -124,8 +124,8 @@ with st.container(border=True):
             key="data_upload",
             on_change=_load_upload,
             help=f"CSV/TSV/TXT (delimiter and encoding are detected), Excel .xlsx, Parquet, "
-            f"JSON or JSON Lines, up to {limits.MAX_UPLOAD_MB} MB. The file stays in this "
-            "server's memory and is never written to disk.",
+            f"JSON or JSON Lines, up to {limits.MAX_UPLOAD_MB} MB. The file is read in this "
+            "server's memory; the table is kept only encrypted, in your workspace (see Home).",
         )
         st.text_input(
             "Also read these strings as missing (comma-separated)",
