@@ -12,7 +12,7 @@ import streamlit as st
 
 from core.errors import PrivLensError
 from core.samples import ADULT_CITATION, ADULT_NOTE, adult
-from ui import nav, state
+from ui import nav, state, workspace_panel
 from ui.downloads import serve_downloads_by_whole_content
 from ui.text import md
 from ui.uploads import keep_uploads_in_memory
@@ -82,5 +82,8 @@ with st.sidebar:
     df = st.session_state.get("dataset")
     if df is not None:
         st.caption(f"Dataset: **{md(name)}** · {len(df):,} rows × {df.shape[1]} columns")
+
+# A link whose workspace is gone says so above whichever page it opened, once.
+workspace_panel.link_notice()
 
 st.navigation(PAGES).run()

@@ -18,13 +18,8 @@ st.markdown(
     "usage statistics are sent."
 )
 
-# Said once per browser session (the flags stay for other callers).
-if (link_error := st.session_state.get(state.LINK_ERROR)) and not st.session_state.get(
-    "home_link_error_shown"
-):
-    st.session_state["home_link_error_shown"] = True
-    show_error(link_error)
-    st.info("A new workspace was started instead. The old link opens nothing.")
+# Said once per browser session, on the first page the link opened (app.py says it first).
+workspace_panel.link_notice()
 if st.session_state.get("ws_restored") and not st.session_state.get("home_restored_shown"):
     st.session_state["home_restored_shown"] = True
     st.success("Restored your workspace from this page's link: data, settings and history.")

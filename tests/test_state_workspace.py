@@ -60,3 +60,23 @@ def test_a_table_put_in_place_with_an_unknown_role_is_still_adopted(app):
     ws = app.session_state["workspace"]
     assert ws.dataset.n_rows == 2
     assert ws.roles.get("b") == "quasi_identifier" and ws.roles.get("a") != "insensitive"
+
+
+def test_a_link_whose_workspace_is_gone_says_so_on_the_page_it_opens(monkeypatch):
+    # A reload of /risk with an expired or deleted workspace's link: not a silent new sample.
+    # In a browser every run starts in app.py; AppTest runs a switched-to page alone unless
+    # no page is registered yet, when the page hands the run to app.py (ui.router).
+    from ui import nav
+
+    monkeypatch.setattr(nav, "_pages", [])
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["ws"] = "A" * 43
+    at.switch_page("pages/risk.py")
+    at.run()
+    assert not at.exception
+    assert at.session_state["dataset_name"] == "Adult census sample"  # a new workspace
+    errors = [e.value for e in at.error]
+    assert any("no workspace" in e.lower() or "workspace of this link" in e for e in errors)
+    assert any("A new workspace was started instead" in i.value for i in at.info)
+    at.switch_page("pages/home.py").run()  # said once, not again on Home
+    assert not any("A new workspace was started instead" in i.value for i in at.info)

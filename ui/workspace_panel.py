@@ -94,6 +94,20 @@ def _delete() -> None:
         st.session_state["ws_delete_error"] = str(exc)
 
 
+def link_notice() -> None:
+    """Say once, on whichever page the link opened, that its workspace could not be opened.
+
+    Run by ``app.py`` before the page: a reload of any page with the link of an expired or
+    deleted workspace must not show a new workspace's table without a word.
+    """
+    ss = st.session_state
+    if not (error := ss.get(state.LINK_ERROR)) or ss.get("home_link_error_shown"):
+        return
+    ss["home_link_error_shown"] = True
+    show_error(error)
+    st.info("A new workspace was started instead. The old link opens nothing.")
+
+
 def deleted_notice() -> None:
     """What the page says after the workspace was deleted, with a way to start again."""
     if error := st.session_state.pop("ws_delete_error", None):
