@@ -259,7 +259,8 @@ squares = {m: res.frame("r") for m, res in results.items()}
 if assoc is not None:
     squares = {"association": assoc.frame("value")}
 
-heat, drill = st.columns([3, 2], gap="medium")
+# many columns: the matrix takes two thirds of the width so each cell stays readable
+heat, drill = st.columns([2, 1] if len(columns) > 10 else [3, 2], gap="medium")
 with heat:
     if assoc is not None:
         st.caption(

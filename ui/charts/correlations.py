@@ -85,7 +85,18 @@ def heatmap(
             zmax=1,
             zmid=0,
             colorscale="RdBu",
-            colorbar={"title": "value", "tickvals": [-1, -0.5, 0, 0.5, 1]},
+            # above the matrix, so the cells get the whole width
+            colorbar={
+                "title": {"text": "value", "side": "right"},
+                "tickvals": [-1, -0.5, 0, 0.5, 1],
+                "orientation": "h",
+                "x": 0.5,
+                "xanchor": "center",
+                "y": 1.0,
+                "yanchor": "bottom",
+                "thickness": 12,
+                "len": 0.6,
+            },
             texttemplate=template,
             **common,
         )
@@ -120,12 +131,14 @@ def heatmap(
     )
     font = 12 if k <= 20 else 10
     ticks = {"tickmode": "array", "tickvals": shown, "ticktext": shown, "tickfont": {"size": font}}
+    # fixed margins that fit the longest name (automatic margins can keep plotly redrawing)
+    longest = min(max((len(str(c)) for c in labels), default=1), 40) * font * 0.6
     fig.update_layout(
         title=title,
-        height=max(420, CELL_PX * k + 220),
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        yaxis={"autorange": "reversed", "automargin": True, **ticks},
-        xaxis={"tickangle": -45, "automargin": True, **ticks},
+        height=max(420, CELL_PX * k + int(longest * 0.71) + 120),
+        margin={"l": int(longest) + 10, "r": 10, "t": 100, "b": int(longest * 0.71) + 20},
+        yaxis={"autorange": "reversed", **ticks},
+        xaxis={"tickangle": -45, **ticks},
         clickmode="event+select",
         dragmode=False,
     )
