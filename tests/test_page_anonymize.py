@@ -171,3 +171,31 @@ def test_a_bad_hierarchy_gets_a_clear_message_and_is_not_kept(page):
         models=[an.KAnonymity(5)], suppression_limit=0.0,
     )  # fmt: skip
     assert _levels_table(at) == direct.levels_by_qi()
+
+
+def test_a_clicked_point_is_previewed_with_its_own_figures_and_can_be_used(page):
+    from core.anonymize import evaluate, prepare
+    from ui.charts.anonymize import anonymous_points
+
+    at = _search(page)
+    df = at.session_state["dataset"]
+    hs = {q: h for q, h in builtin_hierarchies(df).items() if q in QIS}
+    direct = an.anonymize(df, QIS, hs, models=[an.KAnonymity(5)], suppression_limit=0.02)
+    other = next(p for p in anonymous_points(direct) if p.levels != direct.levels)
+    # what a click on that marker stores (the chart's selection cannot be sent headless)
+    ws = at.session_state["workspace"]
+    at.session_state["workspace"] = ws.with_option(
+        "anonymize", "chosen", ",".join(map(str, other.levels))
+    )
+    at.run()
+    assert not at.exception
+    assert any("a point you clicked" in m.value for m in at.markdown)
+    node = evaluate(prepare(df, QIS, hs, models=[an.KAnonymity(5)], suppression_limit=0.02),
+                    other.levels)  # fmt: skip
+    shown = _figures(at)[1]
+    assert shown["Suppressed records"] == f"{node.suppressed_records:,} of {len(df):,}"
+    assert shown["Smallest class (k)"] == f"{node.min_class_size:,}"
+    _button(at, "Use this").click().run()
+    groups = {s.columns[0]: s for s in at.session_state["workspace"].recipe.current.steps
+              if s.transform == "group"}  # fmt: skip
+    assert sorted(groups) == sorted(q for q, lv in zip(QIS, other.levels, strict=True) if lv)
