@@ -54,6 +54,8 @@ def page(app):
 
 
 def test_optimum_equals_the_core_search(page):
+    risk_qis = list(page.session_state["workspace"].risk.quasi_identifiers)
+    assert risk_qis and page.multiselect(key=OPT + "qis").value == risk_qis  # from the roles
     at = _search(page)
     df = at.session_state["dataset"]
     hs = {q: h for q, h in builtin_hierarchies(df).items() if q in QIS}
