@@ -1099,6 +1099,9 @@ def build_parser() -> argparse.ArgumentParser:
     from core.weights.commands import add_weights
 
     add_weights(sub, common)
+    from core.models.commands import add_model_risk
+
+    add_model_risk(sub)
     return parser
 
 
