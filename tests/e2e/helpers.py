@@ -141,13 +141,23 @@ def settle(page: Page, *, quiet_ms: int = 700, rounds: int = 40) -> dict:
 
 def nav_titles(page: Page) -> list[str]:
     """Titles of the sidebar's pages, in order (icon names left out)."""
-    links = page.get_by_test_id("stSidebarNav").get_by_role("link")
+    nav = page.get_by_test_id("stSidebarNav")
+    more = nav.get_by_test_id("stSidebarNavViewButton")
+    if more.count() and "more" in more.inner_text():
+        more.click()
+    links = nav.get_by_role("link")
     return [t.strip().splitlines()[-1].strip() for t in links.all_inner_texts()]
 
 
 def visit(page: Page, title: str) -> dict:
     """Open a page from the sidebar (same session), wait until it settles, return its snapshot."""
-    link = page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True)
+    nav = page.get_by_test_id("stSidebarNav")
+    expect(nav).to_be_visible(timeout=120_000)
+    more = nav.get_by_test_id("stSidebarNavViewButton")
+    if more.count() and "more" in more.inner_text():  # a long page list starts folded
+        more.click()
+    link = nav.get_by_role("link", name=title, exact=True)
+    expect(link).to_be_visible(timeout=120_000)
     href = link.get_attribute("href") or ""
     link.click()
     page.wait_for_url(lambda url: urlsplit(url).path == urlsplit(href).path)

@@ -190,7 +190,7 @@ def test_reload_brings_back_the_workspace_data_settings_and_spent_budget(tab):
     visit(page, "Differential privacy")
     spent = metric(page, "ε spent")
     page.reload()
-    wait_idle(page)
+    settle(page)
     assert token(page) == link
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar).to_contain_text(FILE)
