@@ -103,3 +103,25 @@ def test_dp_training_reports_the_bound_and_spent_epsilon():
 def test_settings_out_of_range(kwargs, match):
     with pytest.raises(InvalidParameterError, match=match):
         membership_risk(_random_table(50, 2, 0, 1.0), "target", **kwargs)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pd.DataFrame({"a": [], "y": []}),  # no rows
+        pd.DataFrame({"a": [1, 2, 3], "y": [None, None, None]}),  # target all missing
+        pd.DataFrame([[1, "a", "x"], [2, "b", "y"]], columns=["a", "a", "y"]),  # duplicate names
+        pd.DataFrame({"d": pd.to_datetime(["2020-01-01"] * 20), "y": ["p", "n"] * 10}),  # dates
+        pd.DataFrame({"a": [np.inf, 1.0] * 10, "y": ["p", "n"] * 10}),  # infinities
+        pd.DataFrame({"a": range(6), "y": ["p"] + ["n"] * 5}),  # a split with one class
+        pd.DataFrame({"a": [True, False] * 10, "y": ["p", "n"] * 10}),  # booleans
+    ],
+)
+def test_awkward_tables_give_a_result_or_a_privlens_error(frame):
+    from core.errors import PrivLensError
+
+    try:
+        r = membership_risk(frame, "y", repeats=2)
+    except PrivLensError:
+        return
+    assert -1 <= r.advantage <= 1 and 0 <= r.accuracy <= 1

@@ -58,13 +58,13 @@ def _check_layers(layers: Sequence[Mapping[str, Any]], tensors: Mapping[str, np.
                 f"Layer {i} is not a dense layer with a known activation "
                 f"({', '.join(_ACTIVATIONS)})."
             )
-        w, b = layer.get("weight"), layer.get("bias")
+        w, b = str(layer.get("weight")), str(layer.get("bias"))
         if w not in tensors or b not in tensors:
             raise WeightsError(
                 f"Layer {i} needs tensors {w!r} and {b!r}; {len(tensors)} tensor(s) were given "
                 "and at least one is missing."
             )
-        ws, bs = np.shape(tensors[w]), np.shape(tensors[b])
+        ws, bs = tuple(tensors[w].shape), tuple(tensors[b].shape)
         out, inp = layer.get("out"), layer.get("in")
         if ws != (out, inp) or bs != (out,) or (width is not None and inp != width):
             raise WeightsError(
