@@ -183,3 +183,15 @@ def test_rows_outside_the_unit_ball_are_refused():
         dp_logistic_regression(
             np.array([[2.0, 0.0], [0.1, 0.1]]), np.array([0, 1]), epsilon=1.0, l2=0.1
         )
+
+
+def test_the_returned_epsilon_charges_a_ledger():
+    from core.dp_budget import Ledger
+    from core.errors import BudgetExceededError
+
+    X, y = _separable(200)
+    m = dp_logistic_regression(X, y, epsilon=0.6, l2=0.1, source=0)
+    ledger = Ledger(total_epsilon=1.0).spend("DP logistic regression", epsilon=m.epsilon_spent)
+    assert ledger.remaining_epsilon == pytest.approx(0.4)
+    with pytest.raises(BudgetExceededError):
+        ledger.spend("a second model", epsilon=m.epsilon_spent)
