@@ -8,6 +8,7 @@ least-loss transformation that meets privacy models (ARX-style) and can write it
 recipe; ``decrypt`` opens a PrivLens (``.plenc``) or age passphrase file; ``keygen``
 writes a fresh pseudonymization key (or, with ``--encryption``, an encryption key file);
 ``weights inspect | compress | encrypt`` works on model weights (:mod:`core.weights.commands`).
+``model-risk`` measures what a model trained on a table leaks (:mod:`core.models.commands`).
 
 Secrets never come from the command line (where ``ps`` and shell history would show
 them): a key is read from a file (``--key-file``, ``--encrypt-key-file``), a passphrase from
