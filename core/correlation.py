@@ -1555,6 +1555,29 @@ def _plot_values(series: pd.Series) -> np.ndarray:
     return out
 
 
+def _least_squares_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
+    """Slope and intercept of the least-squares line of ``y`` on ``x``, or None.
+
+    None when ``x`` has no spread a float can measure (its squared deviations underflow to
+    zero) or the sums overflow: no line is drawn rather than a made-up one.
+
+    >>> _least_squares_line(np.array([1.0, 2.0, 3.0]), np.array([2.0, 4.0, 6.0]))
+    (2.0, 0.0)
+    >>> _least_squares_line(np.array([0.0, -1e-300]), np.array([1.0, 2.0])) is None
+    True
+    """
+    with np.errstate(all="ignore"):
+        dx = x - x.mean()
+        sxx = float(np.dot(dx, dx))
+        if not (np.isfinite(sxx) and sxx > 0):
+            return None
+        slope = float(np.dot(dx, y - y.mean())) / sxx
+        intercept = float(y.mean() - slope * x.mean())
+    if not (np.isfinite(slope) and np.isfinite(intercept)):
+        return None
+    return slope, intercept
+
+
 def drilldown(
     df: pd.DataFrame,
     a: str,
@@ -1621,11 +1644,8 @@ def drilldown(
         sampled = n > int(max_points)
         if sampled:
             pts = pts.sample(int(max_points), random_state=rng)
-        line = x_range = None
-        if n >= 2 and np.ptp(xv) > 0:
-            slope, intercept = np.polyfit(xv, yv, 1)
-            line = (float(slope), float(intercept))
-            x_range = (float(xv.min()), float(xv.max()))
+        line = _least_squares_line(xv, yv) if n >= 2 else None
+        x_range = None if line is None else (float(xv.min()), float(xv.max()))
         return Drilldown(
             column_a=a, column_b=b, view="scatter", x=a, y=b, n=n, points=pts,
             sampled=sampled, line=line, x_range=x_range,

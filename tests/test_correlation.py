@@ -864,3 +864,16 @@ def test_ranked_pairs_of_several_matrices() -> None:
     assert nothing is None and len(none) == 1
     with pytest.raises(InvalidParameterError):
         ranked_pairs()
+
+
+def test_drilldown_line_of_a_nearly_constant_column_is_no_line_not_a_crash() -> None:
+    # found by the fuzz: x = 0, ..., -1e-300 has a spread whose square underflows, and
+    # np.polyfit raised LinAlgError (not a PrivLensError) from the page's drill-down
+    df = pd.DataFrame({"x": [0.0, 0.0, 0.0, 0.0, -1e-300], "y": [0, 0, 0, 0, 0]})
+    d = drilldown(df, "x", "y")
+    assert d.view == "scatter" and d.n == 5 and d.line is None
+    huge = pd.DataFrame({"x": [1e300, -1e300, 0.0], "y": [1.0, 2.0, 3.0]})
+    assert drilldown(huge, "x", "y").line is None  # the sums overflow: no line drawn
+    plain = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [2.0, 4.1, 5.9, 8.2]})
+    slope, intercept = np.polyfit(plain["x"], plain["y"], 1)
+    assert drilldown(plain, "x", "y").line == pytest.approx((slope, intercept), rel=1e-12)

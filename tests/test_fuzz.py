@@ -490,6 +490,86 @@ def workspace(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
     return call(fingerprint.table_fingerprint, df, secret=KEY)
 
 
+_KINDS = ("text", "integer", "decimal", "date", "category", "boolean", "other")
+
+
+def _kinds(draw: Draw, df: pd.DataFrame) -> dict[str, str]:
+    """Column kinds as the Data page sets them (any kind for any column: a stale setting)."""
+    return {str(c): draw(st.sampled_from(_KINDS)) for c in _cols(draw, df, 0, 4)}
+
+
+@target("correlation.coded_columns", "correlation.numeric_columns", "correlation.drilldown")
+def correlation_kinds(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
+    from core import correlation
+
+    kinds = draw(st.one_of(st.none(), st.just(_kinds(draw, df))))
+    call(correlation.coded_columns, df, kinds)
+    call(correlation.numeric_columns, df, kinds)
+    return call(correlation.drilldown, df, _col(draw, df), _col(draw, df), kinds=kinds)
+
+
+@target("dp_form.preview")
+def dp_preview(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
+    from core import dp, dp_form
+
+    column = _col(draw, df)
+    is_numeric = draw(st.booleans())
+    query = draw(
+        st.sampled_from(dp_form.NUMERIC_QUESTIONS if is_numeric else dp_form.CATEGORICAL_QUESTIONS)
+    )
+    domain = draw(st.sampled_from(["declared", "threshold"]))
+    mechanism = draw(st.sampled_from(dp_form.mechanisms(query, domain)))
+    lower, upper = draw(st.sampled_from([(None, None), (0.0, 100.0), (-1.0, 1.0)]))
+    clamped = None
+    if is_numeric and lower is not None and column in df.columns:
+        out = call(dp.clamp, df[column], lower, upper)
+        clamped = None if out is None else out[0]
+    qn = dp_form.Question(
+        column=column, query=query, is_numeric=is_numeric, mechanism=mechanism, domain=domain,
+        categories=tuple(draw(st.lists(st.sampled_from(["a", "b", "0", "1"]), max_size=3))),
+        lower=lower, upper=upper, bins=draw(st.integers(2, 5)), q=0.5,
+        delta=draw(st.sampled_from([0.0, 1e-6])),
+    )  # fmt: skip
+    return call(dp_form.preview, df, qn, epsilon=draw(st.sampled_from([0.1, 1.0])), clamped=clamped)
+
+
+@target("policy.check_policy")
+def policy(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
+    from core import policy as pol
+
+    rules = pol.Policy(
+        k=draw(st.integers(2, 5)),
+        max_risk=draw(st.sampled_from([0.2, 0.5, 1.0])),
+        average_risk=draw(st.sampled_from([0.05, 0.5])),
+    )
+    missing = draw(st.sampled_from(["category", "wildcard"]))
+    return call(
+        pol.check_policy,
+        df,
+        _cols(draw, df),
+        rules,
+        missing=missing,
+        leave_one_out=draw(st.booleans()),
+    )
+
+
+@target("recipe.records_changed", "recipe_editor.suggested_recipe")
+def recipe_pages(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
+    from core import recipe as rc
+    from core import recipe_editor
+
+    roles = {
+        str(c): draw(st.sampled_from(["identifier", "quasi_identifier", "sensitive", "other"]))
+        for c in _cols(draw, df, 0, 3)
+    }
+    plan = call(recipe_editor.suggested_recipe, df, roles)
+    after = df.iloc[: max(len(df) - 1, 0)]
+    if plan is not None:
+        out = call(rc.apply, df, plan, secrets={rc.DEFAULT_SECRET: KEY}, source=0)
+        after = after if out is None else out.frame
+    return call(rc.records_changed, df, after)
+
+
 @target("cli.write_table")
 def cli_write(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
     from core import cli
