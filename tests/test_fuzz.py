@@ -570,6 +570,62 @@ def recipe_pages(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
     return call(rc.records_changed, df, after)
 
 
+@target(
+    "anonymize.redaction_hierarchy",
+    "anonymize.interval_hierarchy",
+    "anonymize.date_hierarchy",
+    "anonymize.mapping_hierarchy",
+    "anonymize.build_hierarchy",
+    "anonymize.builtin_hierarchies",
+    "anonymize.encode_hierarchy",
+    "anonymize.encode_sensitive",
+    "anonymize.prepare",
+    "anonymize.anonymize",
+    "anonymize.to_recipe_steps",
+)
+def anonymize_search(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
+    from core import anonymize as an
+    from core.anonymize.models import encode_sensitive
+    from core.anonymize.setup import build_hierarchy, builtin_hierarchies
+
+    column = _series(draw, df)
+    call(an.interval_hierarchy, column, widths=draw(st.sampled_from([[5.0], [2.0, 10.0]])))
+    call(an.date_hierarchy, column)
+    call(an.mapping_hierarchy, column, levels=[{"a": "x"}])
+    source = draw(st.sampled_from(["redaction", "intervals"]))
+    call(build_hierarchy, column, source, name="c", widths="5, 10")
+    call(builtin_hierarchies, df)
+    call(encode_sensitive, df, _col(draw, df))
+    qis = _cols(draw, df, 1, 2)
+    hierarchies = {}
+    for q in qis:
+        values = df.iloc[:, list(df.columns).index(q)]  # by position: labels may repeat
+        h = call(an.redaction_hierarchy, values)
+        if h is None:
+            return None
+        hierarchies[q] = h
+        call(an.encode_hierarchy, h, values, name=str(q)[:20])
+    models = [an.KAnonymity(draw(st.integers(2, 3)))]
+    limit = draw(st.sampled_from([0.0, 0.1]))
+    call(an.prepare, df, qis, hierarchies, models=models, suppression_limit=limit)
+    result = call(an.anonymize, df, qis, hierarchies, models=models, suppression_limit=limit)
+    if result is None:
+        return None
+    return call(an.to_recipe_steps, result, hierarchies, df)
+
+
+@target("models.fit_features", "models.design", "models.targets", "models.membership_risk")
+def models_fit(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
+    from core import models as md
+
+    target_col = _col(draw, df)
+    spec = call(md.fit_features, df, target_col)
+    if spec is not None:
+        call(md.design, spec, df)
+        call(md.targets, spec, df)
+    return call(md.membership_risk, df, target_col, repeats=2, seed=1)
+
+
 @target("cli.write_table")
 def cli_write(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
     from core import cli
@@ -603,7 +659,7 @@ def _call(name: str, df: pd.DataFrame, draw: Draw) -> None:
                 OUTCOMES[kind] += 1
                 BY_FUNCTION[label][kind] += 1
                 found = leaked(str(exc), df)
-                assert not found, f"{label}: {kind} message repeats cell values"
+                assert not found, f"{label}: {kind} message repeats cell values {found}"
                 return None
         OUTCOMES["result"] += 1
         BY_FUNCTION[label]["result"] += 1
@@ -743,3 +799,11 @@ def test_odd_column_names_get_a_column_error(frame: pd.DataFrame) -> None:
     for call in calls:
         with pytest.raises(ColumnError, match="column"):
             call()
+
+
+def test_interval_hierarchy_of_an_infinite_value_is_a_hierarchy_error() -> None:
+    from core.anonymize import interval_hierarchy
+    from core.errors import HierarchyError
+
+    with pytest.raises(HierarchyError, match="infinite"):
+        interval_hierarchy(pd.Series([1.0, float("inf")]), widths=[5])

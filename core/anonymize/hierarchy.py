@@ -360,6 +360,12 @@ def interval_hierarchy(
             "category mapping or redaction hierarchy for text."
         )
     distinct = pd.Series(pd.unique(num.dropna()))
+    infinite = int((~np.isfinite(distinct.to_numpy(dtype=float))).sum())
+    if infinite:
+        raise HierarchyError(
+            f"interval hierarchies need finite numbers; {infinite} distinct value(s) are "
+            "infinite. Top-code them first, or use a category mapping."
+        )
     texts = _text_values(distinct).astype(str).tolist()
     integral = bool(np.all(np.mod(distinct, 1) == 0)) and all(float(w).is_integer() for w in ws)
     rows: list[list[str]] = []

@@ -105,6 +105,11 @@ def encode_sensitive(df: pd.DataFrame, column: str) -> SensitiveCodes:
             f"Sensitive column '{column}' is not in the table ({df.shape[1]} columns). Pick an "
             "existing column."
         )
+    if int((df.columns == column).sum()) > 1:
+        raise ColumnError(
+            f"The table has {int((df.columns == column).sum())} columns named like the "
+            "sensitive column; rename them so each name is used once."
+        )
     codes, m, ordered = _value_codes(df[column])
     p = np.bincount(codes, minlength=m) / len(df)
     return SensitiveCodes(
