@@ -42,7 +42,7 @@ def test_awkward_csv_keeps_zip_and_account_from_upload_to_download(
     assert_no_exception(page)
 
     go_to(page, "Export")
-    expect(page.get_by_text("this exports the table as loaded")).to_be_visible()
+    expect(page.get_by_text("this exports the loaded table as is")).to_be_visible()
     page.get_by_text("Bundle with recipe and report (zip)").click()  # the plain CSV file
     wait_idle(page)
     button = page.get_by_test_id("stDownloadButton").filter(has_text="Download privlens-export.csv")

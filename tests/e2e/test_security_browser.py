@@ -194,7 +194,13 @@ def test_a_large_upload_never_touches_the_disk(browser: Browser, tmp_path: Path)
     finally:
         _stop(proc)
     assert len(polls) > 100  # the watcher ran all along
-    # Files the server reads (its code, static assets) are fine; anything else it opened
-    # (a spooled upload part in the temporary directory) holds uploaded data.
-    readonly = (sys.prefix, sys.base_prefix, str(APP.parent))
+    # Files the server reads (its code, static assets) are fine, and so is the workspace
+    # database, which holds the table encrypted (checked below); anything else it opened (a
+    # spooled upload part in the temporary directory) holds uploaded data.
+    db_dir = str(Path(os.environ["PRIVLENS_DB"]).parent)
+    readonly = (sys.prefix, sys.base_prefix, str(APP.parent), db_dir)
     assert not [f for f in seen if not f.startswith(readonly)], seen
+    for stored in Path(db_dir).iterdir():  # the stored workspace holds no plaintext of it
+        if stored.is_file():
+            blob = stored.read_bytes()
+            assert b"abcdefghij" not in blob and b"klmnopqrstuvwxyz" not in blob, stored.name
