@@ -187,9 +187,17 @@ def set_multiselect(page: Page, box, options: list[str]) -> None:
     for name in options:
         if name in held:
             continue
-        box.get_by_role("combobox").click()
-        page.keyboard.type(name)
-        page.get_by_role("option", name=name, exact=True).click()
+        for attempt in range(3):  # a rerun started by the last change can close the list
+            wait_idle(page)
+            box.get_by_role("combobox").click()
+            page.keyboard.type(name)
+            try:
+                page.get_by_role("option", name=name, exact=True).click(timeout=20_000)
+                break
+            except Exception:  # noqa: BLE001 - playwright's timeout; try again, then fail
+                page.keyboard.press("Escape")
+                if attempt == 2:
+                    raise
         page.keyboard.press("Escape")
         wait_idle(page)
 
