@@ -414,6 +414,7 @@ _SECTIONS: dict[str, type] = {
     "dp": DpSettings,
     "masking": PageSettings,
     "anonymize": PageSettings,
+    "model": PageSettings,
     "export": ExportSettings,
 }
 
@@ -443,6 +444,7 @@ class Workspace:
     dp: DpSettings = field(default_factory=DpSettings)
     masking: PageSettings = field(default_factory=PageSettings)
     anonymize: PageSettings = field(default_factory=PageSettings)
+    model: PageSettings = field(default_factory=PageSettings)
     export: ExportSettings = field(default_factory=ExportSettings)
     releases: tuple[ReleaseRecord, ...] = ()
     exports: tuple[ExportRecord, ...] = ()
@@ -591,6 +593,7 @@ class Workspace:
             "dp": plain(self.dp),
             "masking": plain(self.masking),
             "anonymize": plain(self.anonymize),
+            "model": plain(self.model),
             "export": plain(self.export),
             "releases": [plain(r) for r in self.releases],
             "exports": [plain(e) for e in self.exports],
@@ -659,6 +662,7 @@ class Workspace:
                 correlations=_section(PageSettings, data.get("correlations", {}), "correlations"),
                 masking=_section(PageSettings, data.get("masking", {}), "masking"),
                 anonymize=_section(PageSettings, data.get("anonymize", {}), "anonymize"),
+                model=_section(PageSettings, data.get("model", {}), "model"),
                 risk=_section(RiskSettings, data.get("risk", {}), "risk"),
                 dp=_section(DpSettings, data.get("dp", {}), "dp"),
                 export=_section(ExportSettings, data.get("export", {}), "export"),
