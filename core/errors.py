@@ -29,6 +29,7 @@ Exception tree::
     │   ├── WorkspaceNotFoundError     no workspace for this token (wrong, expired or deleted)
     │   ├── StoreVersionError          a database written by a newer PrivLens
     │   └── ProjectMismatchError       a project file made on a different table
+    ├── EngineError (RuntimeError)     a large-data engine (DuckDB, Spark) could not run a query
     └── DecryptionError (ValueError)   a file that cannot be decrypted
         ├── WrongKeyError              wrong passphrase or key
         ├── TamperedDataError          authentication failed on the data
@@ -172,6 +173,11 @@ class ResourceLimitError(DataLoadError):
             "smaller extract (fewer rows or columns), or ask the operator to raise the limit "
             f"with the environment variable PRIVLENS_{limit}."
         )
+
+
+class EngineError(PrivLensError, RuntimeError):
+    """A large-data engine (DuckDB, Spark) could not run a query: out of memory or disk, or
+    an internal failure. The message says which engine and what to change."""
 
 
 # --- parameters and columns ----------------------------------------------------------------

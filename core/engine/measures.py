@@ -1,0 +1,415 @@
+"""The measures on any engine: SQL plans for DuckDB/Spark, the ``core`` functions for pandas.
+
+A SQL engine runs the plans of :mod:`core.engine.plans` and gets back a class-size
+histogram (one row per distinct ``(size, f_k)``) and a few sums; this module turns them into
+small frozen results with the same figures :mod:`core.risk` computes. The pandas engine
+answers the same functions with :mod:`core.risk` itself, so the two can be compared number
+by number (``tests/test_engine_duckdb.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from core import risk
+from core.engine import plans
+from core.engine.base import Engine, Table
+from core.engine.pandas_engine import PandasEngine
+from core.errors import ColumnError, InvalidParameterError
+from core.limits import RISK_THRESHOLD_DEFAULT
+from core.risk import (
+    MissingPolicy,
+    _check_threshold,
+    _fp_risk,
+    _policy,
+    _resolve_fraction,
+)
+
+__all__ = [
+    "ClassHistogram",
+    "EngineRiskSummary",
+    "class_histogram",
+    "k_anonymity",
+    "risk_summary",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClassHistogram:
+    """How many equivalence classes have each size and sample frequency.
+
+    Attributes
+    ----------
+    sizes : numpy.ndarray
+        Class sizes (records with the exact QI pattern), ascending with ``fk``.
+    fk : numpy.ndarray
+        Sample frequency ``f_k`` of those classes (the size under ``"category"``; with the
+        wildcard matches under ``"wildcard"``).
+    classes : numpy.ndarray
+        Number of classes with that ``(size, f_k)``.
+    """
+
+    sizes: np.ndarray
+    fk: np.ndarray
+    classes: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """Number of records."""
+        return int(np.dot(self.sizes, self.classes))
+
+    @property
+    def n_classes(self) -> int:
+        """Number of equivalence classes."""
+        return int(self.classes.sum())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineRiskSummary:
+    """The headline risk figures, as any engine computes them (no per-record arrays).
+
+    Attributes
+    ----------
+    engine : str
+        Name of the engine that computed them.
+    n, k, n_classes, sample_uniques, below_2, below_3, below_5 : int
+        As :class:`core.risk.RiskSummary`.
+    prosecutor_highest, prosecutor_average : float
+        ``1 / k`` and the mean of ``1 / f_k`` over records.
+    threshold : float
+    records_at_risk : int
+        Records whose prosecutor risk ``1 / f_k`` exceeds the threshold.
+    share_at_risk : float
+    marketer : float
+    journalist : float or None
+        Only with a sampling fraction or population size.
+    journalist_records_at_risk : int or None
+        Records whose journalist risk exceeds the threshold (ARX), same condition.
+    expected_reidentifications, expected_share : float
+        sdcMicro's ``sum_k r_k`` and its share of n.
+    histogram : ClassHistogram
+    warnings : tuple of str
+    """
+
+    engine: str
+    n: int
+    k: int
+    n_classes: int
+    sample_uniques: int
+    below_2: int
+    below_3: int
+    below_5: int
+    prosecutor_highest: float
+    prosecutor_average: float
+    threshold: float
+    records_at_risk: int
+    share_at_risk: float
+    marketer: float
+    journalist: float | None
+    journalist_records_at_risk: int | None
+    expected_reidentifications: float
+    expected_share: float
+    histogram: ClassHistogram
+    warnings: tuple[str, ...] = ()
+
+
+# --- validation ----------------------------------------------------------------------------
+
+
+def _check_table(table: Table, qis: Sequence[str], weight: str | None) -> tuple[str, ...]:
+    if isinstance(qis, str):
+        qis = [qis]
+    names = tuple(qis)
+    if not names:
+        raise InvalidParameterError(
+            "No quasi-identifiers were chosen; got 0 columns. Pick at least one column an "
+            "attacker could know (age, ZIP code, sex, ...)."
+        )
+    if len(set(names)) != len(names):
+        raise InvalidParameterError(
+            f"A quasi-identifier is listed twice (got {len(names)} names, "
+            f"{len(set(names))} distinct). List each column once."
+        )
+    if table.n_rows == 0:
+        raise InvalidParameterError(
+            "The table has 0 rows, so there is no risk to measure. Load a table with data."
+        )
+    absent = [c for c in names if c not in table.columns]
+    if absent:
+        raise ColumnError(
+            f"Quasi-identifier column(s) not found in the table: {', '.join(absent)}. "
+            f"The table has {len(table.columns)} column(s); pick existing ones."
+        )
+    if weight is not None and weight not in table.columns:
+        raise ColumnError(
+            f"Weight column not found in the table: {weight}. "
+            f"The table has {len(table.columns)} column(s); pick existing ones."
+        )
+    return names
+
+
+def _missing_warning(
+    quote: plans.Quote, engine: Engine, table: Table, qis: tuple[str, ...], policy: str
+) -> tuple[str, ...]:
+    row = engine.query(plans.missing_counts(quote, table.name, qis)).iloc[0]
+    rows_na = int(row["rows_na"] or 0)
+    if rows_na == 0:
+        return ()
+    cols = [q for j, q in enumerate(qis) if int(row[f"na_{j}"] or 0) > 0]
+    rule = (
+        "their own category (ARX convention)."
+        if policy == MissingPolicy.CATEGORY
+        else "wildcards matching any value (sdcMicro convention)."
+    )
+    return (
+        f"{rows_na} record(s) have a missing value in {', '.join(cols)}; missing values are "
+        f"treated as {rule}",
+    )
+
+
+# --- measures ------------------------------------------------------------------------------
+
+
+def class_histogram(
+    engine: Engine,
+    table: Table,
+    quasi_identifiers: Sequence[str],
+    *,
+    missing: MissingPolicy | str = MissingPolicy.CATEGORY,
+) -> ClassHistogram:
+    """Classes per ``(size, f_k)`` over the quasi-identifiers.
+
+    Parameters
+    ----------
+    engine : Engine
+    table : Table
+        A table ``engine`` opened.
+    quasi_identifiers : sequence of str
+    missing : {"category", "wildcard"}
+        Missing-value rule, as :func:`core.risk.equivalence_classes`.
+
+    Returns
+    -------
+    ClassHistogram
+
+    Raises
+    ------
+    InvalidParameterError, ColumnError
+        As :func:`core.risk.equivalence_classes`.
+
+    Examples
+    --------
+    >>> from core.engine.duckdb_engine import DuckDBEngine
+    >>> with DuckDBEngine(memory_limit="256MB") as eng:
+    ...     t = eng.open(pd.DataFrame({"a": [1, 1, 2, None]}))
+    ...     h = class_histogram(eng, t, ["a"], missing="wildcard")
+    >>> h.sizes.tolist(), h.fk.tolist(), h.classes.tolist()
+    ([1, 1, 2], [2, 4, 3], [1, 1, 1])
+    """
+    policy = _policy(missing)
+    qis = _check_table(table, quasi_identifiers, None)
+    if isinstance(engine, PandasEngine):
+        ec = risk.equivalence_classes(engine.frame(table), qis, missing=policy)
+        pairs = pd.DataFrame({"s": ec.class_sizes, "f": ec.class_fk})
+        counts = pairs.groupby(["s", "f"]).size().reset_index(name="c")
+        return _histogram(counts["s"], counts["f"], counts["c"])
+    res = engine.query(plans.class_histogram(engine.quote, table.name, qis, missing=policy))
+    return _histogram(res["n_rec"], res["fk"], res["classes"])
+
+
+def _histogram(s: pd.Series, f: pd.Series, c: pd.Series) -> ClassHistogram:
+    order = np.lexsort((f.to_numpy(), s.to_numpy()))
+    return ClassHistogram(
+        sizes=s.to_numpy(dtype=np.int64)[order],
+        fk=f.to_numpy(dtype=np.int64)[order],
+        classes=c.to_numpy(dtype=np.int64)[order],
+    )
+
+
+def k_anonymity(
+    engine: Engine,
+    table: Table,
+    quasi_identifiers: Sequence[str],
+    *,
+    missing: MissingPolicy | str = MissingPolicy.CATEGORY,
+) -> int:
+    """The k of k-anonymity (smallest ``f_k``), as :func:`core.risk.k_anonymity`."""
+    return int(class_histogram(engine, table, quasi_identifiers, missing=missing).fk.min())
+
+
+def risk_summary(
+    engine: Engine,
+    table: Table,
+    quasi_identifiers: Sequence[str],
+    *,
+    missing: MissingPolicy | str = MissingPolicy.CATEGORY,
+    threshold: float = RISK_THRESHOLD_DEFAULT,
+    sampling_fraction: float | None = None,
+    population_size: int | None = None,
+    weight_column: str | None = None,
+) -> EngineRiskSummary:
+    """Every headline re-identification figure of :func:`core.risk.risk_summary`, on an engine.
+
+    Parameters
+    ----------
+    engine : Engine
+    table : Table
+        A table ``engine`` opened.
+    quasi_identifiers : sequence of str
+    missing : {"category", "wildcard"}
+    threshold : float
+        Risk threshold in (0, 1].
+    sampling_fraction, population_size : optional
+        The population model, as :func:`core.risk.risk_summary`.
+    weight_column : str, optional
+        Sampling weights for sdcMicro's individual risk.
+
+    Returns
+    -------
+    EngineRiskSummary
+
+    Raises
+    ------
+    InvalidParameterError, ColumnError
+        As :func:`core.risk.risk_summary`.
+    EngineError
+        The engine failed (out of memory and disk).
+
+    Notes
+    -----
+    On a SQL engine every figure is a sum over the class histogram (``f_k`` per class, the
+    class's size) except the weighted individual risk, whose ``F_k`` differs per class and
+    is summed in the engine (:func:`core.engine.plans.weighted_individual_risk`). The
+    formulas are those of :mod:`core.risk`.
+
+    Examples
+    --------
+    >>> eng = PandasEngine()
+    >>> s = risk_summary(eng, eng.open(pd.DataFrame({"a": [1, 1, 1, 2, 2, 3]})), ["a"])
+    >>> s.k, s.n_classes, s.sample_uniques, s.below_3, s.prosecutor_average
+    (1, 3, 1, 3, 0.5)
+    """
+    policy = _policy(missing)
+    t = _check_threshold(threshold)
+    qis = _check_table(table, quasi_identifiers, weight_column)
+    pi: float | None = None
+    if sampling_fraction is not None or population_size is not None:
+        pi = _resolve_fraction(table.n_rows, sampling_fraction, population_size)
+    if isinstance(engine, PandasEngine):
+        return _pandas_summary(engine, table, qis, policy, t, pi, weight_column)
+    hist = class_histogram(engine, table, qis, missing=policy)
+    warnings = _missing_warning(engine.quote, engine, table, qis, policy)
+    if weight_column is not None:
+        expected, more = _weighted_expected(engine, table, qis, policy, weight_column)
+        warnings += more
+    else:
+        f = hist.fk.astype(np.float64)
+        r = _fp_risk(f, f / (1.0 if pi is None else pi))
+        expected = float(np.sum(hist.classes * hist.sizes * r))
+    return _from_histogram(engine.name, hist, t, pi, expected, warnings)
+
+
+def _weighted_expected(
+    engine: Engine, table: Table, qis: tuple[str, ...], policy: str, weight: str
+) -> tuple[float, tuple[str, ...]]:
+    check = engine.query(plans.weight_check(engine.quote, table.name, weight)).iloc[0]
+    bad, below = int(check["bad"] or 0), int(check["below_one"] or 0)
+    if bad:
+        raise ColumnError(
+            f"Weight column '{weight}' has {bad} missing, zero, negative or infinite "
+            "value(s). Sampling weights must be positive numbers; fix or drop those rows."
+        )
+    warnings: tuple[str, ...] = ()
+    if below:
+        warnings = (
+            f"{below} weight(s) in '{weight}' are below 1, so some population frequencies "
+            "are below the sample frequencies; the risks of those records are capped at "
+            "1 / f_k.",
+        )
+    sql = plans.weighted_individual_risk(engine.quote, table.name, qis, weight, missing=policy)
+    return float(engine.query(sql)["expected"].iloc[0]), warnings
+
+
+def _from_histogram(
+    name: str,
+    hist: ClassHistogram,
+    t: float,
+    pi: float | None,
+    expected: float,
+    warnings: tuple[str, ...],
+) -> EngineRiskSummary:
+    s, f, c = hist.sizes, hist.fk, hist.classes
+    records = s * c  # records in the classes of each histogram cell
+    n = int(records.sum())
+    class_risk = 1.0 / f
+    at_risk = int(records[class_risk > t].sum())
+    fraction = 1.0 if pi is None else pi
+    return EngineRiskSummary(
+        engine=name,
+        n=n,
+        k=int(f.min()),
+        n_classes=int(c.sum()),
+        sample_uniques=int(records[f == 1].sum()),
+        below_2=int(records[f < 2].sum()),
+        below_3=int(records[f < 3].sum()),
+        below_5=int(records[f < 5].sum()),
+        prosecutor_highest=float(class_risk.max()),
+        prosecutor_average=float(np.dot(records, class_risk) / n),
+        threshold=t,
+        records_at_risk=at_risk,
+        share_at_risk=at_risk / n,
+        marketer=float(np.sum(records * fraction / f) / n),
+        journalist=None if pi is None else float(np.max(pi / f)),
+        journalist_records_at_risk=None if pi is None else int(records[pi / f > t].sum()),
+        expected_reidentifications=expected,
+        expected_share=expected / n,
+        histogram=hist,
+        warnings=warnings,
+    )
+
+
+def _pandas_summary(
+    engine: PandasEngine,
+    table: Table,
+    qis: tuple[str, ...],
+    policy: MissingPolicy,
+    t: float,
+    pi: float | None,
+    weight: str | None,
+) -> EngineRiskSummary:
+    df = engine.frame(table)
+    ec = risk.equivalence_classes(df, qis, missing=policy)
+    rs = risk.risk_summary(
+        df, qis, threshold=t, sampling_fraction=pi, weight_column=weight, classes=ec
+    )
+    jr = None
+    if pi is not None:
+        jr = risk.journalist_records_at_risk(ec, threshold=t, sampling_fraction=pi)
+    pairs = pd.DataFrame({"s": ec.class_sizes, "f": ec.class_fk})
+    counts = pairs.groupby(["s", "f"]).size().reset_index(name="c")
+    return EngineRiskSummary(
+        engine=engine.name,
+        n=rs.n,
+        k=rs.k,
+        n_classes=rs.n_classes,
+        sample_uniques=rs.sample_uniques,
+        below_2=rs.below_2,
+        below_3=rs.below_3,
+        below_5=rs.below_5,
+        prosecutor_highest=rs.prosecutor.highest,
+        prosecutor_average=rs.prosecutor.average,
+        threshold=rs.prosecutor.threshold,
+        records_at_risk=rs.prosecutor.records_at_risk,
+        share_at_risk=rs.prosecutor.share_at_risk,
+        marketer=rs.marketer,
+        journalist=rs.journalist,
+        journalist_records_at_risk=None if jr is None else jr.records_at_risk,
+        expected_reidentifications=rs.individual.expected_reidentifications,
+        expected_share=rs.individual.expected_share,
+        histogram=_histogram(counts["s"], counts["f"], counts["c"]),
+        warnings=rs.warnings,
+    )
