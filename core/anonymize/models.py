@@ -266,8 +266,16 @@ class AverageRisk(PrivacyModel):
         return np.zeros(view.n_classes, dtype=bool)
 
     def fulfilled(self, kept_classes: int, kept_records: int) -> bool:
-        """``kept_classes / kept_records <= threshold`` (true when nothing is kept)."""
-        return kept_records == 0 or kept_classes <= self.threshold * kept_records * (1 + 1e-12)
+        """``1 / (kept_records / kept_classes) <= threshold``, in ARX's floating-point form.
+
+        True when nothing is kept: then every class is suppressed and only the suppression
+        limit decides (ARX's verdict for a transformation is its number of suppressed
+        records against the limit).
+
+        >>> AverageRisk(0.05).fulfilled(5, 100), AverageRisk(0.05).fulfilled(6, 100)
+        (True, False)
+        """
+        return kept_records == 0 or 1.0 / (kept_records / kept_classes) <= self.threshold
 
     def describe(self) -> str:
         """E.g. ``average risk <= 0.05``."""

@@ -539,7 +539,7 @@ def _evaluate(
     suppressed = int(sizes[supp].sum())
     for m in p.models:
         if isinstance(m, AverageRisk) and suppressed <= p.max_outliers:
-            supp, suppressed = _enforce_average(m, sizes, supp, suppressed, row_class)
+            supp, suppressed = _enforce_average(p, rows, levels, m, sizes, supp, row_class)
     anonymous = suppressed <= p.max_outliers
     if anonymous:
         kept = sizes[~supp]
@@ -565,24 +565,82 @@ def _evaluate(
 
 
 def _enforce_average(
-    m: AverageRisk, sizes: np.ndarray, supp: np.ndarray, suppressed: int, row_class: np.ndarray
+    p: Problem,
+    rows: _Rows,
+    levels: Sequence[int],
+    m: AverageRisk,
+    sizes: np.ndarray,
+    supp: np.ndarray,
+    row_class: np.ndarray,
 ) -> tuple[np.ndarray, int]:
-    """Suppress the fewest smallest kept classes (first met first) until the average holds."""
-    kept_idx = np.flatnonzero(~supp)
-    k_cls, k_rec = kept_idx.size, int(sizes[kept_idx].sum())
+    """Suppress kept classes in ARX's order until the average risk holds.
+
+    As ARX's ``RiskBasedCriterion.enforce`` on a ``HashGroupifyDistribution``:
+
+    - the distribution holds the kept classes except the *completely generalized* one
+      (every QI ``*``), which counts as suppressed for the risk and is never suppressed
+      by this model;
+    - candidates are sorted by size, then (Loss metric only) by the class's own loss
+      ``prod_j (|E| * share_j + 1)^(1/d) - 1``, then by the class's first record;
+    - the condition is ``1 / (records / classes) <= threshold`` over the distribution
+      (false when it is empty), and the shortest prefix of the order that meets it is
+      suppressed. ARX finds it by binary search; the condition only improves as the
+      smallest remaining class goes (it is never above the average), so the first
+      prefix that meets it is the one the binary search finds (the tests run a port of
+      that binary search). When no prefix meets it, every candidate is suppressed.
+    """
+    cand = np.flatnonzero(~supp & ~_all_star_classes(p, rows, levels, row_class, sizes.size))
+    k_cls, k_rec = cand.size, int(sizes[cand].sum())
     if m.fulfilled(k_cls, k_rec):
-        return supp, suppressed
+        return supp, int(sizes[supp].sum())
     first = np.full(sizes.size, row_class.size, dtype=np.int64)
     np.minimum.at(first, row_class, np.arange(row_class.size))  # rows are in first-met order
-    order = kept_idx[np.lexsort((first[kept_idx], sizes[kept_idx]))]
-    removed = np.concatenate([[0], np.cumsum(sizes[order])])
-    t = np.arange(order.size + 1)
-    ok = (k_cls - t) <= m.threshold * (k_rec - removed) * (1 + 1e-12)
-    ok |= (k_rec - removed) == 0
-    cut = int(np.argmax(ok))
+    keys = [first[cand]]
+    if p.metric is Metric.LOSS:
+        keys.append(_class_loss(p, rows, levels, sizes, first, cand))
+    keys.append(sizes[cand])
+    order = cand[np.lexsort(keys)]
+    records = k_rec - np.concatenate([[0], np.cumsum(sizes[order])])
+    classes = k_cls - np.arange(order.size + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ok = (records == 0) | (1.0 / (records / classes) <= m.threshold)  # as fulfilled()
+    cut = int(np.argmax(ok))  # the last entry (nothing kept) is always ok
     supp = supp.copy()
     supp[order[:cut]] = True
-    return supp, suppressed + int(removed[cut])
+    return supp, int(sizes[supp].sum())
+
+
+def _all_star_classes(
+    p: Problem, rows: _Rows, levels: Sequence[int], row_class: np.ndarray, n_classes: int
+) -> np.ndarray:
+    """Per class, whether every QI's generalized value is ``*`` (ARX's suppressed tuple)."""
+    star = np.ones(row_class.size, dtype=bool)
+    for j, lv in enumerate(levels):
+        labels = p.hierarchies[j].labels[lv]
+        if "*" not in labels:
+            return np.zeros(n_classes, dtype=bool)
+        star &= _gen(rows, j, lv) == labels.index("*")
+    out = np.zeros(n_classes, dtype=bool)
+    out[row_class[star]] = True
+    return out
+
+
+def _class_loss(
+    p: Problem,
+    rows: _Rows,
+    levels: Sequence[int],
+    sizes: np.ndarray,
+    first: np.ndarray,
+    cand: np.ndarray,
+) -> np.ndarray:
+    """ARX's Loss of each class on its own (``MetricMDNMLoss`` per entry, not normalized)."""
+    rep = first[cand]
+    d = len(levels)
+    out = np.ones(cand.size)
+    for j, lv in enumerate(levels):
+        share = p.hierarchies[j].share[lv][_gen(rows, j, lv)[rep]]
+        out *= (sizes[cand] * share + 1.0) ** (1.0 / d)
+    return out - 1.0
 
 
 def evaluate(problem: Problem, levels: Sequence[int]) -> Transformation:
