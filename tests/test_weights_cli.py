@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -125,7 +127,12 @@ def test_encrypt_then_decrypt_with_a_passphrase(tmp_path, model, pass_file):
 
 def test_encrypted_weights_open_with_the_independent_decryptor(tmp_path, model, pass_file):
     pytest.importorskip("cryptography")
-    from tests.test_crypto_spec import spec_decrypt
+    # by path: an installed distribution may ship a top-level package named "tests"
+    path = Path(__file__).with_name("test_crypto_spec.py")
+    spec = importlib.util.spec_from_file_location("privlens_crypto_spec", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    spec_decrypt = module.spec_decrypt
 
     enc = tmp_path / "m.plenc"
     code, _, err = run(
