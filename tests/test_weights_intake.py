@@ -312,3 +312,29 @@ def test_any_bytes_read_or_are_a_weights_error(tmp_path, blob, ext):
             wf.tensor(name)
     except WeightsError:
         pass
+
+
+def _torch_zip(path):
+    """What torch.save writes: a zip whose records are a pickle and raw storages."""
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("archive/data.pkl", b"\x80\x02}q\x00.")
+        zf.writestr("archive/data/0", b"\0" * 16)
+
+
+@pytest.mark.parametrize(
+    ("name", "write"),
+    [
+        ("renamed.npz", _torch_zip),
+        ("renamed.safetensors", _torch_zip),
+        ("renamed.safetensors", lambda p: p.write_bytes(b"\x80\x04\x95" + b"\0" * 40)),
+    ],
+    ids=["torch-zip-as-npz", "torch-zip-as-safetensors", "pickle-as-safetensors"],
+)
+def test_pickle_content_under_another_extension_is_refused_with_why(tmp_path, name, write):
+    path = tmp_path / name
+    write(path)
+    with pytest.raises(WeightsError) as info:
+        open_weights(path)
+    msg = str(info.value)
+    assert "pickle" in msg and "runs whatever code" in msg
+    assert "safetensors" in msg

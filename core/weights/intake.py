@@ -152,13 +152,7 @@ def open_weights(path: str | os.PathLike[str]) -> WeightsFile:
     p = Path(path)
     ext = p.suffix.lower()
     if ext in PICKLE_EXTENSIONS:
-        raise WeightsError(
-            f"{p.name} is a pickle-based format ({ext}), which PrivLens does not open: loading "
-            "a pickle runs whatever code the file names. Convert it where you trust it, e.g. "
-            "with safetensors (torch: safetensors.torch.save_file(model.state_dict(), "
-            "'model.safetensors'), or the Hugging Face 'convert to safetensors' tool), and "
-            "open the .safetensors file."
-        )
+        raise _pickle_refused(p.name, f"a pickle-based format ({ext})")
     size = p.stat().st_size
     if size > WEIGHTS_MAX_FILE_BYTES:
         raise WeightsError(
@@ -167,7 +161,13 @@ def open_weights(path: str | os.PathLike[str]) -> WeightsFile:
             "PRIVLENS_WEIGHTS_MAX_FILE_BYTES."
         )
     if ext == ".safetensors":
-        wf = _open_safetensors(p, size)
+        try:
+            wf = _open_safetensors(p, size)
+        except WeightsError:
+            what = _sniff_pickle(p)
+            if what:
+                raise _pickle_refused(p.name, what) from None
+            raise
         if FORMAT_KEY in wf.metadata:
             from core.weights.format import open_compressed
 
@@ -181,6 +181,35 @@ def open_weights(path: str | os.PathLike[str]) -> WeightsFile:
         f"{p.name}: weights files are read as .safetensors, .npz or .onnx; got "
         f"'{ext or 'no extension'}'. Save the weights as safetensors."
     )
+
+
+def _pickle_refused(name: str, what: str) -> WeightsError:
+    return WeightsError(
+        f"{name} is {what}, which PrivLens does not open: loading a pickle runs whatever "
+        "code the file names. Convert it where you trust it, e.g. with safetensors (torch: "
+        "safetensors.torch.save_file(model.state_dict(), 'model.safetensors'), or the Hugging "
+        "Face 'convert to safetensors' tool), and open the .safetensors file."
+    )
+
+
+def _sniff_pickle(path: Path) -> str | None:
+    """What pickle-based content ``path`` holds (a raw pickle, a torch zip), or ``None``.
+
+    Asked only once a file failed to open as its extension says, so a valid file is never
+    taken for a pickle.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(2)
+    if len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5:  # PROTO opcode, version
+        return f"a pickle (protocol {head[1]}) under another extension"
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None
+    if any(n.endswith(".pkl") for n in names):
+        return "a zip of pickles (as torch.save writes) under another extension"
+    return None
 
 
 def _damaged(name: str, what: str) -> WeightsError:
@@ -316,6 +345,10 @@ def _open_npz(path: Path, size: int) -> WeightsFile:
     specs: list[TensorSpec] = []
     try:
         with zipfile.ZipFile(path) as zf:
+            if any(i.filename.endswith(".pkl") for i in zf.infolist()):
+                raise _pickle_refused(
+                    path.name, "a zip of pickles (as torch.save writes), not a NumPy .npz"
+                )
             members = [i for i in zf.infolist() if i.filename.endswith(".npy")]
             if len(members) > WEIGHTS_MAX_TENSORS:
                 raise WeightsError(
@@ -361,6 +394,9 @@ def _open_npz(path: Path, size: int) -> WeightsFile:
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, SyntaxError, TokenError) as exc:
         if isinstance(exc, WeightsError):
             raise
+        what = _sniff_pickle(path)
+        if what:
+            raise _pickle_refused(path.name, what) from None
         raise WeightsError(
             f"{path.name} is not a readable .npz archive ({type(exc).__name__}). Save the "
             "weights again with numpy.savez."
@@ -421,7 +457,7 @@ def _open_onnx(path: Path, size: int) -> WeightsFile:
         shape = tuple(int(d) for d in t.dims)
         if len(shape) > WEIGHTS_MAX_NDIM or any(d < 0 for d in shape):
             raise WeightsError(f"{path.name}: initializer {i} has a bad shape.")
-        n = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        n = math.prod(shape)
         specs.append(
             TensorSpec(name=t.name, shape=shape, dtype=dtype.name, nbytes=n * dtype.itemsize)
         )
