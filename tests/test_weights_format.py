@@ -320,3 +320,52 @@ def test_empty_scalar_and_all_zero_tensors(tmp_path, steps):
         assert back.tensor(name).shape == x.shape
     assert np.array_equal(back.tensor("zeros"), t["zeros"])
     assert back.tensor("scalar") == 2.0
+
+
+@pytest.mark.parametrize(
+    ("x", "steps", "match"),
+    [
+        # float16 tops out at 65,504: 1e6 would be stored as infinity
+        (np.array([[1e6, 1.0], [2.0, 3.0]], np.float32), (Cast(dtype="float16"),), "float16"),
+        # the largest float32 rounds up to infinity in bfloat16
+        (np.array([[3.4e38, 1.0], [2.0, 3.0]], np.float32), (Cast(dtype="bfloat16"),), "bfloat16"),
+        # quantized tensors are rebuilt as float32, whose range 1e300 leaves
+        (np.array([[1e300, 1.0], [2.0, 3.0]]), (Quantize(),), "float32"),
+        (np.array([[1e300, 1.0], [2.0, 3.0]]), (Cast(dtype="bfloat16"),), "bfloat16"),
+    ],
+    ids=["float16", "bfloat16", "quantize-float64", "bfloat16-float64"],
+)
+def test_values_beyond_the_target_range_are_refused_by_name_and_count(tmp_path, x, steps, match):
+    save_file({"w": x}, str(tmp_path / "m.safetensors"))
+    with pytest.raises(WeightsError, match=rf"'w' has 1 value\(s\) beyond the range of {match}"):
+        compress_file(
+            tmp_path / "m.safetensors", tmp_path / "o.safetensors", WeightsRecipe(steps=steps)
+        )
+
+
+@pytest.mark.parametrize("bits", [8, 4])
+def test_asymmetric_quantization_at_the_edge_of_float32_stays_finite(tmp_path, bits):
+    top = float(np.finfo(np.float32).max)
+    x = np.array([[top, -top, 0.5 * top], [2.0, 3.0, 0.0]], np.float32)
+    save_file({"w": x}, str(tmp_path / "m.safetensors"))
+    steps = (Quantize(bits=bits, symmetric=False),)
+    report = compress_file(
+        tmp_path / "m.safetensors", tmp_path / "o.safetensors", WeightsRecipe(steps=steps)
+    )
+    back = open_weights(tmp_path / "o.safetensors").tensor("w")
+    assert np.isfinite(back).all()
+    scale = (2 * top) / (2**bits - 1)
+    assert np.abs(back[0].astype(np.float64) - x[0]).max() <= scale / 2 * (1 + 1e-6)
+    assert math.isfinite(report.tensors[0].snr_db)
+
+
+def test_error_metrics_of_huge_float64_tensors_do_not_overflow():
+    x = np.array([1e300, -1e300, 3e299])
+    y = x * (1 + 1e-3)
+    rel, mx, snr = tensor_error(x, y)
+    assert rel == pytest.approx(1e-3)
+    assert mx == pytest.approx(1e297)
+    assert snr == pytest.approx(60.0)
+    # an infinite reconstruction is an infinite error, not a crash
+    rel, mx, snr = tensor_error(np.array([1.0, 2.0]), np.array([np.inf, 2.0]))
+    assert (rel, mx, snr) == (math.inf, math.inf, -math.inf)

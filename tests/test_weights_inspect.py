@@ -84,3 +84,12 @@ def test_histogram_bins_range(wf, bins):
 def test_histogram_of_a_missing_tensor(wf):
     with pytest.raises(WeightsError, match="no tensor of that name"):
         histogram(wf[0], "nope")
+
+
+def test_statistics_of_huge_float64_values_do_not_overflow():
+    x = np.array([[1e300, -1e300], [5e299, 0.0]])
+    s = tensor_stats("w", x)
+    scaled = x / 1e300  # the same statistics, computed where nothing overflows
+    assert s.mean == pytest.approx(1e300 * scaled.mean())
+    assert s.std == pytest.approx(1e300 * scaled.std())
+    assert (s.min, s.max) == (-1e300, 1e300)

@@ -181,6 +181,34 @@ def _require_finite(name: str, x: np.ndarray) -> None:
         )
 
 
+#: The largest finite value of each dtype a step may write (bfloat16: 0x7F7F).
+_FLOAT_MAX = {
+    "float16": float(np.finfo(np.float16).max),
+    "bfloat16": 3.3895313892515355e38,
+    "float32": float(np.finfo(np.float32).max),
+}
+
+
+def _require_in_range(name: str, x: np.ndarray, target: str) -> None:
+    """Raise unless every finite value of ``x`` stays finite when stored as ``target``.
+
+    The cast is done for real (float16, bfloat16 by round to nearest even, float32), so a
+    value just above the largest finite one that rounds down to it passes.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        if target == "bfloat16":
+            y = (to_bfloat16_bits(x) & 0x7FFF) == 0x7F80
+        else:
+            y = np.isinf(x.astype(target))
+        bad = int(np.count_nonzero(y & np.isfinite(x)))
+    if bad:
+        raise WeightsError(
+            f"Tensor {name!r} has {bad:,} value(s) beyond the range of {target} (largest "
+            f"finite {_FLOAT_MAX[target]:.5g}), which would be stored as infinity. Quantize "
+            "it, or leave it in its own dtype."
+        )
+
+
 # --- prune ---------------------------------------------------------------------------------
 
 
@@ -289,8 +317,10 @@ def quantize_tensor(
     # float32 scales, never below the smallest normal float32 (subnormal weights), 1 for zeros
     tiny = float(np.finfo(np.float32).tiny)
     scale = np.where(scale > 0, np.maximum(scale, tiny), 1.0).astype(np.float32)
+    lo_code = hi_code = None
     if not symmetric:
         zero = np.clip(np.round(q_min - lo / scale), q_min, q_max).astype(np.int8)
+        lo_code, hi_code = _finite_code_range(scale, zero, q_min, q_max)
     codes = np.empty(rows.shape, dtype=np.int8)
     step = max(1, _BLOCK_ELEMENTS // max(1, rows.shape[1]))
     for i in range(0, n_rows, step):
@@ -302,6 +332,9 @@ def quantize_tensor(
         if not symmetric:
             t += z
         np.clip(t, q_min, q_max, out=t)
+        if lo_code is not None and hi_code is not None:
+            sl = slice(i, i + step) if axis == 0 else slice(None)
+            np.clip(t, lo_code[sl, None], hi_code[sl, None], out=t)
         codes[i : i + step] = t
     return Quantized(
         codes=codes.reshape(x.shape),
@@ -311,6 +344,23 @@ def quantize_tensor(
         axis=axis,
         symmetric=symmetric,
     )
+
+
+def _finite_code_range(
+    scale: np.ndarray, zero: np.ndarray, q_min: int, q_max: int
+) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
+    """Per-channel code bounds keeping ``(q - z)·s`` finite in float32, or ``(None, None)``.
+
+    Only a range near float32's limit needs them: there a code at the end of the grid would
+    dequantize one step past the largest float32. The kept codes still lie within half a step
+    of every value, which is itself finite.
+    """
+    top = _FLOAT_MAX["float32"]
+    s = scale.astype(np.float64)
+    if not np.any(s * (q_max - q_min) > top):
+        return None, None
+    z = zero.astype(np.float64)
+    return np.maximum(q_min, np.ceil(-top / s) + z), np.minimum(q_max, np.floor(top / s) + z)
 
 
 def _reduce(rows: np.ndarray, fn: Any, *, absolute: bool = False) -> np.ndarray:

@@ -74,7 +74,11 @@ def tensor_stats(name: str, x: np.ndarray, nbytes: int | None = None) -> TensorS
     else:
         v = flat.astype(np.float64)
         lo, hi = float(v.min()), float(v.max())
-        mean, std = float(v.mean()), float(v.std())
+        # sums overflow above ~1e150 (squares) or 1e308: compute on values scaled by max|v|
+        m = max(abs(lo), abs(hi))
+        m = m if m > 1e150 else 1.0
+        u = v / m if m != 1.0 else v
+        mean, std = m * float(u.mean()), m * float(u.std())
     return TensorStats(
         name=name,
         shape=tuple(int(d) for d in x.shape),

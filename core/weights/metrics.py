@@ -26,6 +26,7 @@ from core.weights.compress import (
     Sparsify,
     WeightsRecipe,
     _require_finite,
+    _require_in_range,
     global_prune_masks,
     is_prunable,
     prune_tensor,
@@ -75,13 +76,25 @@ def tensor_error(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
         raise WeightsError(f"Shapes differ: {x.shape} against {y.shape}.")
     if x.size == 0:
         return 0.0, 0.0, math.inf
-    x64, d = x.astype(np.float64), y.astype(np.float64) - x.astype(np.float64)
-    signal, noise = float(np.sum(x64 * x64)), float(np.sum(d * d))
-    if noise == 0:
-        return 0.0, 0.0, math.inf
+    with np.errstate(all="ignore"):  # inf - inf is NaN, and says so below
+        x64 = x.astype(np.float64).reshape(-1)
+        d = y.astype(np.float64).reshape(-1) - x64
+        max_d = float(np.max(np.abs(d)))
+        if max_d == 0:
+            return 0.0, 0.0, math.inf
+        if not math.isfinite(max_d):  # NaN stays NaN; an infinite error is infinite
+            return (max_d, max_d, -max_d) if max_d > 0 else (max_d, max_d, max_d)
+        # sums of squares overflow above ~1e154 and underflow below ~1e-154: scale them
+        m = max(float(np.max(np.abs(x64))), max_d)
+        if 1e-150 < m < 1e150:
+            m = 1.0
+        xs, ds = x64 / m, d / m
+        signal, noise = float(np.sum(xs * xs)), float(np.sum(ds * ds))
+    if noise == 0:  # an error below 1e-154 of the largest value
+        return 0.0, max_d, math.inf
     rel = math.sqrt(noise / signal) if signal else math.inf
     snr = 10 * math.log10(signal / noise) if signal else -math.inf
-    return rel, float(np.max(np.abs(d))), snr
+    return rel, max_d, snr
 
 
 def compress_file(
@@ -164,8 +177,15 @@ def _encode(
 ) -> Encoded:
     """One tensor through the steps that apply to it."""
     if not is_prunable(x):
-        return encode_tensor(name, x, cast=cast.dtype if cast and x.dtype.kind == "f" else None)
+        if cast is None or x.dtype.kind != "f":
+            return encode_tensor(name, x)
+        _require_in_range(name, x, cast.dtype)
+        return encode_tensor(name, x, cast=cast.dtype)
     _require_finite(name, x)
+    if x.dtype.itemsize > 4 and quant is not None:  # quantized tensors read back as float32
+        _require_in_range(name, x, "float32")
+    if cast is not None:
+        _require_in_range(name, x, cast.dtype)
     if prune is not None:
         if name in global_idx:
             x = np.array(x, copy=True)
