@@ -969,15 +969,14 @@ def _anonymize(args: argparse.Namespace, out: TextIO, progress: _Progress) -> in
     )
     for w in res.warnings:
         progress(f"warning: {w}")
-    summary = res.to_json_dict()
-    if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    if args.json:  # exactly the fields the issue lists; stdout's JSON adds the label etc.
+        Path(args.json).write_text(json.dumps(res.to_json_dict(), indent=2) + "\n", "utf-8")
     if args.recipe_out and res.found:
         steps = an.to_recipe_steps(res, hier, df)
         rec = Recipe(steps=tuple(steps), source_columns=tuple(map(str, df.columns)))
         Path(args.recipe_out).write_text(rec.checked().to_json(), encoding="utf-8")
     if args.format == "json":
-        json.dump(summary, out, indent=2)
+        json.dump(res.to_summary_dict(), out, indent=2)
         out.write("\n")
     else:
         out.write(_anonymize_text(res))

@@ -36,9 +36,9 @@ def test_anonymize_writes_the_issue_json_and_a_replayable_recipe(arx_adult, tmp_
     )  # fmt: skip
     assert code == 0, err
     res = json.loads(out_json.read_text())
-    for key in ("levels", "metric", "score", "optimal", "suppressed_records", "min_class_size",
-                "classes", "nodes_checked", "seconds"):  # fmt: skip
-        assert key in res
+    # exactly the issue's fields, in its order
+    assert list(res) == ["levels", "metric", "score", "optimal", "suppressed_records",
+                         "min_class_size", "classes", "nodes_checked", "seconds"]  # fmt: skip
     assert set(res["levels"]) == set(QIS) and res["metric"] == "loss" and res["optimal"]
     assert "proven optimal" in out
     # the same optimum as the Python API
@@ -68,6 +68,19 @@ def test_anonymize_with_l_and_t_and_json_stdout(arx_adult):
     res = json.loads(out)
     assert res["optimal"] and res["metric"] == "height"
     assert any("distinct-2-diversity" in m for m in res["models"])
+    assert res["label"] == "proven optimal"  # the printed summary carries the label too
+
+
+def test_anonymize_heuristic_says_best_found_in_every_output(arx_adult, tmp_path):
+    out_json = tmp_path / "r.json"
+    args = ["anonymize", arx_adult / "adult.csv", "--qi", "age,sex",
+            *_hier_args(arx_adult, ["age", "sex"]), "--k", 5, "--method", "heuristic", "-q"]
+    code, out, err = run(*args, "--json", out_json)
+    assert code == 0, err
+    assert "best found, not proven optimal" in out
+    assert json.loads(out_json.read_text())["optimal"] is False
+    code, out, err = run(*args, "--format", "json")
+    assert json.loads(out)["label"] == "best found, not proven optimal"
 
 
 @pytest.mark.parametrize(

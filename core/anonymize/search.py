@@ -209,21 +209,31 @@ class AnonymizationResult:
         return dict(zip(self.quasi_identifiers, self.levels, strict=True))
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The summary the command line writes with ``--json``."""
+        """What the command line writes with ``--json``: exactly the issue's fields.
+
+        ``optimal`` false is the label "best found, not proven optimal"; ``score`` is
+        ``None`` when nothing was found.
+        """
         return {
             "levels": self.levels_by_qi(),
             "metric": self.metric,
             "score": None if math.isnan(self.score) else self.score,
             "optimal": self.optimal,
-            "label": self.label,
             "suppressed_records": self.suppressed_records,
             "min_class_size": self.min_class_size,
             "classes": self.classes,
+            "nodes_checked": self.nodes_checked,
+            "seconds": self.seconds,
+        }
+
+    def to_summary_dict(self) -> dict[str, Any]:
+        """:meth:`to_json_dict` plus the label, risks, lattice size, models and limit."""
+        return {
+            **self.to_json_dict(),
+            "label": self.label,
             "max_risk": self.max_risk,
             "avg_risk": self.avg_risk,
-            "nodes_checked": self.nodes_checked,
             "lattice_size": self.lattice_size,
-            "seconds": self.seconds,
             "models": list(self.models),
             "suppression_limit": self.suppression_limit,
         }
