@@ -10,8 +10,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.anonymize import AverageRisk, Hierarchy, KAnonymity
+from core.anonymize import (
+    AverageRisk,
+    Hierarchy,
+    KAnonymity,
+    anonymize,
+    output_frame,
+    to_recipe_steps,
+)
 from core.anonymize.search import evaluate, prepare
+from core.anonymize.setup import result_for
+from core.errors import InvalidParameterError
+from core.recipe import Recipe, apply
 
 # Level 1 groups z1, z2 into Z; y is in the hierarchy but not in the data (domain of 5 rows).
 H_A = Hierarchy(
@@ -128,3 +138,49 @@ def test_average_risk_suppression_equals_arx_binary_search():
         want = {by_first[i] for i in _arx_binary_search(ported, threshold)}
         gone = {int(c) for c in np.unique(recs[got.record_suppressed])}
         assert gone == want, (case, sizes, threshold)
+
+
+def _result(df, h, models, limit, metric="loss"):
+    return anonymize(df, ["a"], {"a": h}, models=models, suppression_limit=limit, metric=metric)
+
+
+def test_average_risk_suppression_replays_when_it_takes_every_class_below_a_size():
+    # level 0: classes 1, 1, 2, 6 (risk 4 / 10); 0.3 takes both singletons (2 / 8 = 0.25):
+    # exactly the classes below 2, so "remove the records of classes smaller than 2" replays it
+    h = Hierarchy(rows=(("p", "*"), ("q", "*"), ("r", "*"), ("s", "*")))
+    df = pd.DataFrame({"a": ["p", "q", "r", "r"] + ["s"] * 6})
+    res = _result(df, h, [AverageRisk(0.3)], 0.2, metric="height")
+    assert res.levels == (0,) and res.suppressed_records == 2
+    steps = to_recipe_steps(res, {"a": h}, df)
+    assert [(s.transform, s.params) for s in steps] == [
+        ("suppress", {"k": 2, "mode": "records"})
+    ]
+    after = apply(df, Recipe(steps=tuple(steps), source_columns=("a",))).frame
+    assert sorted(after["a"]) == ["r", "r"] + ["s"] * 6
+
+
+def test_average_risk_suppression_inside_a_size_is_refused_with_a_reason():
+    # TIE at level 1 under 0.25: one of two classes of 2 goes, which no "smaller than k"
+    # step can say; the message names the counts and what to do
+    p = prepare(TIE, ["a"], {"a": H_A}, models=[AverageRisk(0.25)], suppression_limit=0.2)
+    res = result_for(_result(TIE, H_A, [AverageRisk(0.25)], 0.2), evaluate(p, (1,)))
+    assert res.levels == (1,) and res.suppressed_records == 2
+    with pytest.raises(InvalidParameterError, match=r"2 record\(s\).*smaller than") as exc:
+        to_recipe_steps(res, {"a": H_A}, TIE)
+    assert "z1" not in str(exc.value) and "'Z'" not in str(exc.value)
+
+
+def test_output_frame_stars_the_qis_of_suppressed_records_as_arx_does():
+    # k = 3 at level 1: z1 (Z, 1 record) and x, x (X, 2) are suppressed; W (5) is kept
+    df = pd.DataFrame({"a": ["z1", "x", "x"] + ["w"] * 5, "dx": list("abcdefgh")})
+    p = prepare(df, ["a"], {"a": H_A}, models=[KAnonymity(3)], suppression_limit=0.5)
+    t = evaluate(p, (1,))
+    arx = output_frame(df, ["a"], {"a": H_A}, t)
+    assert arx["a"].tolist() == ["*", "*", "*"] + ["W"] * 5  # n unchanged, QIs '*'
+    assert arx["dx"].tolist() == list("abcdefgh")  # other columns keep their values
+    removed = output_frame(df, ["a"], {"a": H_A}, t, suppressed="remove")
+    assert removed["a"].tolist() == ["W"] * 5 and removed["dx"].tolist() == list("defgh")
+    with pytest.raises(InvalidParameterError, match="'star' \\(ARX\\) or 'remove'"):
+        output_frame(df, ["a"], {"a": H_A}, t, suppressed="drop")
+    with pytest.raises(InvalidParameterError, match="8 record"):
+        output_frame(df.head(3), ["a"], {"a": H_A}, t)

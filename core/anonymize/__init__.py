@@ -47,6 +47,7 @@ from core.anonymize.search import (
     Transformation,
     anonymize,
     evaluate,
+    output_frame,
     prepare,
     to_recipe_steps,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "hierarchy_to_csv",
     "interval_hierarchy",
     "mapping_hierarchy",
+    "output_frame",
     "prepare",
     "read_hierarchy",
     "redaction_hierarchy",

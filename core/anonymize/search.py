@@ -81,6 +81,7 @@ __all__ = [
     "Transformation",
     "anonymize",
     "evaluate",
+    "output_frame",
     "prepare",
     "to_recipe_steps",
 ]
@@ -980,6 +981,65 @@ def anonymize(
     )
 
 
+# --- output --------------------------------------------------------------------------------
+
+
+def output_frame(
+    df: pd.DataFrame,
+    quasi_identifiers: Sequence[str],
+    hierarchies: Mapping[str, Hierarchy],
+    transformation: Transformation,
+    *,
+    suppressed: str = "star",
+) -> pd.DataFrame:
+    """The table a transformation gives: each QI at its level, suppressed records handled.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table the transformation was evaluated on (same rows, same order).
+    quasi_identifiers : sequence of str
+        In the order of ``transformation.levels``.
+    hierarchies : mapping of str to Hierarchy
+    transformation : Transformation
+        From :func:`evaluate` (with ``record_suppressed``).
+    suppressed : {"star", "remove"}
+        ``"star"`` (default, ARX's output, ``DataHandleOutput``): suppressed records stay,
+        every QI ``*``; other columns keep their values, ``n`` is unchanged.
+        ``"remove"``: suppressed records are left out (what a recipe replays).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy; the QI columns are text.
+
+    Raises
+    ------
+    InvalidParameterError
+        An unknown ``suppressed``, or a transformation of another table or QI list.
+    """
+    if suppressed not in ("star", "remove"):
+        raise InvalidParameterError(
+            f"suppressed must be 'star' (ARX) or 'remove'; got {suppressed!r}."
+        )
+    qis = list(quasi_identifiers)
+    mask = np.asarray(transformation.record_suppressed, dtype=bool)
+    if len(qis) != len(transformation.levels) or mask.size != len(df):
+        raise InvalidParameterError(
+            f"The transformation has {len(transformation.levels)} level(s) and "
+            f"{mask.size} record(s); the table has {len(qis)} quasi-identifier(s) and "
+            f"{len(df)} record(s). Evaluate it on this table first."
+        )
+    out = df.copy()
+    for qi, lv in zip(qis, transformation.levels, strict=True):
+        enc = encode_hierarchy(hierarchies[qi], df[qi], name=qi)
+        labels = np.asarray(enc.labels[lv], dtype=object)[enc.gen[enc.record_codes, lv]]
+        if suppressed == "star":
+            labels = np.where(mask, "*", labels)
+        out[qi] = pd.Series(labels, index=df.index, dtype=object)
+    return out.loc[~mask] if suppressed == "remove" else out
+
+
 # --- recipe --------------------------------------------------------------------------------
 
 
@@ -989,15 +1049,20 @@ def to_recipe_steps(
     """Recipe steps that replay the result on ``df``: group per QI, then suppression.
 
     Each generalized QI becomes a ``group`` step mapping the column's values (text form) to
-    their label at the chosen level; values not listed become ``*``. Suppressed records
-    become a ``suppress`` step in ``records`` mode with the models' ``k``: the recipe
-    removes the records ARX would keep with ``*`` in every QI.
+    their label at the chosen level; values not listed become ``*``.
+
+    Suppressed records become a ``suppress`` step in ``records`` mode with ``k`` = one more
+    than the largest suppressed class: the recipe *removes* those records. ARX keeps them
+    and replaces their QIs by ``*`` (:func:`output_frame` with ``suppressed="star"``, the
+    default there); a recipe step has no per-record ``*`` yet, so a replay removes what
+    ARX stars. The figures of the result (``n``, the scores) follow ARX either way.
 
     Raises
     ------
     InvalidParameterError
-        No transformation was found, or some records were suppressed by a model other than
-        k-anonymity / maximum risk (a recipe step cannot yet replay that suppression).
+        No transformation was found, or the suppressed records are not exactly the records
+        of every class smaller than some size (l-diversity, t-closeness, or an average-risk
+        cut between classes of one size), which a ``suppress`` step cannot replay.
     """
     from core.masking import _text_values
 
@@ -1016,22 +1081,7 @@ def to_recipe_steps(
         params = {"mapping": mapping, "other": "*"}
         steps.append(Step(transform="group", columns=(qi,), params=params))
     if result.suppressed_records:
-        ks = [m.k for m in result.privacy_models if isinstance(m, KAnonymity | MaxRisk)]
-        k = max(ks, default=0)
-        explained = 0
-        if k > 1:  # the records k alone suppresses (a subset of those the models suppress)
-            alone = prepare(
-                df, result.quasi_identifiers, hierarchies, models=[KAnonymity(k)],
-                suppression_limit=1.0, metric=result.metric,
-            )  # fmt: skip
-            explained = evaluate(alone, result.levels).suppressed_records
-        if explained != result.suppressed_records:
-            raise InvalidParameterError(
-                f"{result.suppressed_records} record(s) were suppressed, "
-                f"{result.suppressed_records - explained} of them by models other than "
-                "k-anonymity or maximum risk; a recipe cannot replay that suppression yet. "
-                "Set the suppression limit to 0, or use k-anonymity only."
-            )
+        k = _replay_k(result, hierarchies, df)
         steps.append(
             Step(
                 transform="suppress",
@@ -1040,3 +1090,31 @@ def to_recipe_steps(
             )
         )
     return steps
+
+
+def _replay_k(
+    result: AnonymizationResult, hierarchies: Mapping[str, Hierarchy], df: pd.DataFrame
+) -> int:
+    """The ``k`` whose record suppression removes exactly the result's suppressed records."""
+    assert result.levels is not None
+    p = prepare(
+        df, result.quasi_identifiers, hierarchies, models=result.privacy_models,
+        suppression_limit=result.suppression_limit, metric=result.metric,
+    )  # fmt: skip
+    node, row_supp = _evaluate(p, result.levels, p.rows)
+    row_class, sizes = _classes(p, p.rows, result.levels)
+    supp_class = np.zeros(sizes.size, dtype=bool)
+    supp_class[row_class[row_supp]] = True
+    k = int(sizes[supp_class].max()) + 1 if supp_class.any() else 1
+    if node.suppressed_records != result.suppressed_records or not np.array_equal(
+        supp_class, sizes < k
+    ):
+        odd = int(sizes[supp_class != (sizes < k)].sum())
+        raise InvalidParameterError(
+            f"{node.suppressed_records} record(s) were suppressed, but not exactly the "
+            f"records of every class smaller than {k} ({odd} record(s) differ): l-diversity, "
+            "t-closeness or the average risk chose them, and a recipe step can only remove "
+            "the classes smaller than a k. Set the suppression limit to 0, or use "
+            "k-anonymity and maximum risk only."
+        )
+    return k
