@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import dp, masking
+from core import codes, dp, masking
 from core.dp_budget import Ledger
 from core.errors import CastError, ColumnError, InvalidParameterError, RecipeError
 from core.frames import check_frame
@@ -709,6 +709,11 @@ class HardeningResult:
     secure : bool
         False if a random step drew from a seeded (non-CSPRNG) source.
     warnings : tuple of str
+    column_codes : mapping of str to numpy.ndarray
+        For columns of :attr:`frame` known without reading them (changed by value-wise steps
+        only, or unchanged and already factorized), per row the code of its value (``-1`` =
+        missing), grouping rows exactly as their values do: the equivalence classes of the
+        hardened table come from them (:func:`core.risk.equivalence_classes`).
     """
 
     frame: pd.DataFrame
@@ -718,6 +723,7 @@ class HardeningResult:
     n_cells: int = 0
     secure: bool = True
     warnings: tuple[str, ...] = ()
+    column_codes: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def share_changed(self) -> float:
@@ -836,6 +842,22 @@ def column_encryption_key(secret: bytes) -> bytes:
     return hmac.new(secret, b"privlens/v1/column-encryption-key", hashlib.sha256).digest()
 
 
+_VALUE_FNS: dict[str, Callable[..., pd.Series]] = {
+    "mask": masking.mask_characters,
+    "mask_pattern": masking.mask_pattern,
+    "redact": masking.redact,
+    "replace": masking.replace,
+    "bin_width": masking.bin_width,
+    "bin_quantiles": masking.bin_quantiles,
+    "bin_edges": masking.bin_edges,
+    "round": masking.round_to,
+    "top_bottom": masking.top_bottom_code,
+    "date": masking.generalize_date,
+    "postal_prefix": masking.truncate_prefix,
+    "group": masking.group_categories,
+}
+
+
 def _run_step(
     out: pd.DataFrame,
     step: Step,
@@ -885,21 +907,129 @@ def _run_step(
     if t == "pseudonymize":
         key = secrets[str(p.pop("secret", DEFAULT_SECRET))]
         return out.assign(**{col: masking.pseudonymize(out[col], key=key, **p)}), 0, True
-    fns: dict[str, Callable[..., pd.Series]] = {
-        "mask": masking.mask_characters,
-        "mask_pattern": masking.mask_pattern,
-        "redact": masking.redact,
-        "replace": masking.replace,
-        "bin_width": masking.bin_width,
-        "bin_quantiles": masking.bin_quantiles,
-        "bin_edges": masking.bin_edges,
-        "round": masking.round_to,
-        "top_bottom": masking.top_bottom_code,
-        "date": masking.generalize_date,
-        "postal_prefix": masking.truncate_prefix,
-        "group": masking.group_categories,
+    return out.assign(**{col: _VALUE_FNS[t](out[col], **p)}), 0, True
+
+
+#: Transforms that map each value on its own (given the set of distinct values): computed
+#: once per distinct value on the fast path of :func:`apply`.
+VALUEWISE = frozenset(
+    (
+        "mask",
+        "mask_pattern",
+        "redact",
+        "replace",
+        "bin_width",
+        "bin_edges",
+        "round",
+        "top_bottom",
+        "date",
+        "postal_prefix",
+        "group",
+        "pseudonymize",
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Chain:
+    """A column after value-wise steps only: their keys, the codes, and per distinct
+    loaded value the position of its image."""
+
+    key: tuple[tuple[str, str], ...]
+    cc: codes.ColumnCodes
+    base_map: np.ndarray
+
+
+def _valuewise(step: Step, secrets: Mapping[str, bytes]) -> Callable[[pd.Series], pd.Series]:
+    p = dict(step.params)
+    if step.transform == "pseudonymize":
+        key = secrets[str(p.pop("secret", DEFAULT_SECRET))]
+        return lambda s: masking.pseudonymize(s, key=key, **p)
+    fn = _VALUE_FNS[step.transform]
+    return lambda s: fn(s, **p)
+
+
+def _fast_step(
+    frame: pd.DataFrame,
+    step: Step,
+    secrets: Mapping[str, bytes],
+    memo: codes.ColumnMemo,
+    chains: Mapping[str, _Chain],
+    rowwise: set[str],
+) -> _Chain | None:
+    """The column after ``step`` computed per distinct value, or None (row by row)."""
+    col = step.columns[0]
+    if step.transform not in VALUEWISE or col in rowwise:
+        return None
+    prev = chains.get(col)
+    if prev is None:
+        if not memo.get(("eligible", col), lambda: codes.eligible(frame[col])):
+            return None
+        base = _base_codes(frame, col, memo)
+        prev = _Chain((), base, np.arange(len(base.values), dtype=np.int64))
+    key = (*prev.key, (step.transform, json.dumps(dict(step.params), sort_keys=True)))
+
+    def make() -> _Chain | None:
+        try:
+            cc, remap = codes.transform(prev.cc, _valuewise(step, secrets))
+        except (InvalidParameterError, ColumnError, CastError):
+            return None  # the row-by-row run raises the error with its exact counts
+        return _Chain(key, cc, remap[prev.base_map])
+
+    chain = memo.get(("chain", col, key), make)
+    return chain if isinstance(chain, _Chain) else None
+
+
+def _base_codes(frame: pd.DataFrame, col: str, memo: codes.ColumnMemo) -> codes.ColumnCodes:
+    cc = memo.get(("codes", col), lambda: codes.factorize(frame[col]))
+    assert isinstance(cc, codes.ColumnCodes)
+    return cc
+
+
+def _materialize(
+    frame: pd.DataFrame, out: pd.DataFrame, chains: Mapping[str, _Chain], memo: codes.ColumnMemo
+) -> pd.DataFrame:
+    """``out`` with each chained column written out, one value per row."""
+    if not chains:
+        return out
+    cols = {
+        c: memo.get(("series", c, ch.key), lambda ch=ch: ch.cc.series(frame.index))
+        for c, ch in chains.items()
     }
-    return out.assign(**{col: fns[t](out[col], **p)}), 0, True
+    return out.assign(**cols)
+
+
+def _all_change_masks(
+    frame: pd.DataFrame, out: pd.DataFrame, chains: Mapping[str, _Chain], memo: codes.ColumnMemo
+) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """:func:`_change_masks`, per distinct value for chained columns."""
+    for c, ch in chains.items():
+        base = _base_codes(frame, c, memo)
+
+        def make(c: str = c, ch: _Chain = ch, base: codes.ColumnCodes = base) -> object:
+            after = ch.cc.values.take(ch.base_map).reset_index(drop=True)
+            [(_, changed, suppressed)] = _change_masks(
+                pd.DataFrame({c: base.values}), pd.DataFrame({c: after})
+            )
+            return changed[base.codes], suppressed[base.codes]
+
+        changed, suppressed = memo.get(("masks", c, ch.key), make)  # type: ignore[misc]
+        yield c, changed, suppressed
+    rest = [c for c in frame.columns if c not in chains]
+    if rest:
+        yield from _change_masks(frame[rest], out)
+
+
+def _known_codes(
+    frame: pd.DataFrame, chains: Mapping[str, _Chain], rowwise: set[str], memo: codes.ColumnMemo
+) -> dict[str, np.ndarray]:
+    known = {c: ch.cc.class_codes() for c, ch in chains.items()}
+    for c in frame.columns:
+        if c not in chains and c not in rowwise:
+            cc = memo.peek(("codes", c))
+            if isinstance(cc, codes.ColumnCodes):
+                known[str(c)] = cc.class_codes()
+    return known
 
 
 def apply(
@@ -909,6 +1039,8 @@ def apply(
     secrets: Mapping[str, bytes] | None = None,
     source: dp.Source = None,
     progress: Callable[[int, int, str], None] | None = None,
+    memo: codes.ColumnMemo | None = None,
+    fast: bool = True,
 ) -> HardeningResult:
     """Run a recipe on a table.
 
@@ -926,6 +1058,14 @@ def apply(
         operating system's CSPRNG. Seeds are for tests and labelled previews only.
     progress : callable, optional
         Called as ``progress(step_number, n_steps, description)`` before each step.
+    memo : core.codes.ColumnMemo, optional
+        Factorized columns and value-wise chains of this table, kept between calls so a
+        change of one step recomputes one column. It must belong to this ``frame`` and to
+        these ``secrets`` (make a new one when either changes). Default: a memo for this
+        call only.
+    fast : bool
+        Compute value-wise steps once per distinct value (the default). ``False`` runs every
+        step row by row: the reference the fast path is tested against.
 
     Returns
     -------
@@ -940,25 +1080,40 @@ def apply(
     recipe = recipe.checked()
     keys = dict(secrets or {})
     validate(frame, recipe, secrets=keys)
+    if memo is None:
+        memo = codes.ColumnMemo()
     out = frame
     removed = 0
     secure = True
     notes: list[str] = []
     applied: dict[str, list[str]] = {str(c): [] for c in frame.columns}
+    chains: dict[str, _Chain] = {}  # columns changed so far by value-wise steps only
+    rowwise: set[str] = set()  # columns a row-by-row step has read or written
     for i, step in enumerate(recipe.steps):
         if progress is not None:
             progress(i + 1, len(recipe.steps), step.describe())
         try:
-            out, gone, ok = _run_step(out, step, keys, source, notes)
+            chain = _fast_step(frame, step, keys, memo, chains, rowwise) if fast else None
+            if chain is not None:
+                chains[step.columns[0]] = chain
+            else:
+                out = _materialize(frame, out, chains, memo)
+                rowwise.update(chains)  # materialized: no longer the loaded values
+                chains = {}
+                out, gone, ok = _run_step(out, step, keys, source, notes)
+                removed += gone
+                secure = secure and ok
+                rowwise.update(step.columns)
+                if gone or len(out) != len(frame):
+                    rowwise.update(str(c) for c in frame.columns)
         except (InvalidParameterError, ColumnError, CastError) as exc:
             raise RecipeError(f"Step {i + 1} ({step.describe()}) failed: {exc}") from None
-        removed += gone
-        secure = secure and ok
         for c in step.columns:
             applied.setdefault(c, []).append(step.transform)
+    out = _materialize(frame, out, chains, memo)
     counts: dict[str, tuple[int, int]] = {}
     touched = np.zeros(len(out), dtype=bool)
-    for c, changed, suppressed in _change_masks(frame, out):
+    for c, changed, suppressed in _all_change_masks(frame, out, chains, memo):
         counts[c] = (int(changed.sum()), int(suppressed.sum()))
         touched |= changed | suppressed
     changes = tuple(
@@ -979,6 +1134,7 @@ def apply(
         n_cells=int(frame.shape[0] * frame.shape[1]),
         secure=secure,
         warnings=tuple(dict.fromkeys(notes)),
+        column_codes=_known_codes(frame, chains, rowwise, memo),
     )
 
 

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -181,13 +181,23 @@ def factorize_values(s: pd.Series) -> tuple[np.ndarray, int]:
     return codes.astype(np.int64), len(uniques)
 
 
-def _qi_codes(df: pd.DataFrame, qis: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Factorize each QI; return codes (n x q, -1 = missing) and cardinalities (with NA)."""
+def _qi_codes(
+    df: pd.DataFrame, qis: Sequence[str], known: Mapping[str, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Factorize each QI; return codes (n x q, -1 = missing) and cardinalities (with NA).
+
+    ``known`` gives codes already computed for some columns (dense, -1 = missing, grouping
+    rows as their values do), which are used instead of reading the column.
+    """
     n = len(df)
     codes = np.empty((n, len(qis)), dtype=np.int64)
     cards = np.empty(len(qis), dtype=np.int64)
     for j, col in enumerate(qis):
-        c, n_values = factorize_values(df[col])
+        if known is not None and col in known:
+            c = known[col]
+            n_values = int(c.max()) + 1 if c.size else 0
+        else:
+            c, n_values = factorize_values(df[col])
         codes[:, j] = c
         cards[j] = n_values + 1  # one extra code for "missing"
     return codes, cards
@@ -232,6 +242,7 @@ def equivalence_classes(
     *,
     missing: MissingPolicy | str = MissingPolicy.CATEGORY,
     progress: Callable[[float], None] | None = None,
+    known_codes: Mapping[str, np.ndarray] | None = None,
 ) -> EquivalenceClasses:
     """Group records into equivalence classes over the quasi-identifiers.
 
@@ -246,6 +257,10 @@ def equivalence_classes(
     progress : callable, optional
         Called with the share of the wildcard matching done so far (a float in (0, 1]);
         only the ``"wildcard"`` policy on a table with missing values calls it.
+    known_codes : mapping of str to numpy.ndarray, optional
+        Per QI, codes already known (e.g. :attr:`core.recipe.HardeningResult.column_codes`):
+        per row, dense codes ``0 .. m - 1`` of its value, ``-1`` when missing, equal exactly
+        when the values are. The classes are the same as from the values themselves.
 
     Returns
     -------
@@ -288,7 +303,7 @@ def equivalence_classes(
     """
     qis = _validate_qis(df, quasi_identifiers)
     policy = _policy(missing)
-    codes, cards = _qi_codes(df, qis)
+    codes, cards = _qi_codes(df, qis, known_codes)
     is_na = codes < 0
     any_na = bool(is_na.any())
     dense = np.where(is_na, cards - 1, codes) if any_na else codes
