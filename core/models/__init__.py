@@ -6,8 +6,9 @@ encoding), :mod:`core.models.linear` (L2 logistic regression, L-BFGS),
 (accuracy, AUC, majority baseline, per-record loss), :mod:`core.models.membership` (the
 loss-threshold membership inference attack of Yeom et al. and the epsilon-DP advantage
 bounds), :mod:`core.models.dp_logistic` (objective and output perturbation of Chaudhuri,
-Monteleoni & Sarwate) and :mod:`core.models.saved` (safetensors weights with a JSON layer
-description, and the NumPy forward pass). Import from ``core.models``.
+Monteleoni & Sarwate), :mod:`core.models.leakage` (DP training swept over epsilon and the
+released DP model, on a public hashed encoding) and :mod:`core.models.saved` (safetensors
+weights with a JSON layer description, and the NumPy forward pass). Import from ``core.models``.
 """
 
 from __future__ import annotations
@@ -22,8 +23,19 @@ from core.models.dp_logistic import (
 )
 from core.models.evaluate import accuracy, auc, log_loss, majority_baseline
 from core.models.features import FeatureSpec, design, fit_features, spec_from_dict, targets
+from core.models.leakage import (
+    SWEEP_EPSILONS,
+    DPModelRelease,
+    DPSweep,
+    SweepPoint,
+    binary_columns,
+    dp_model_release,
+    dp_sweep,
+    public_design,
+)
 from core.models.linear import LogisticModel, fit_logistic, logistic_objective, predict_proba
 from core.models.membership import (
+    MODELS,
     AttackResult,
     MembershipReport,
     best_threshold_attack,
@@ -37,21 +49,29 @@ from core.models.mlp import MLPModel, fit_mlp, mlp_proba
 from core.models.saved import SavedModel, forward, load_model, save_model
 
 __all__ = [
+    "MODELS",
+    "SWEEP_EPSILONS",
     "AttackResult",
     "DPLogisticModel",
+    "DPModelRelease",
+    "DPSweep",
     "FeatureSpec",
     "LogisticModel",
     "MLPModel",
     "MembershipReport",
     "SavedModel",
+    "SweepPoint",
     "accuracy",
     "auc",
     "best_threshold_attack",
+    "binary_columns",
     "clip_rows",
     "design",
     "dp_advantage_bound",
     "dp_logistic_proba",
     "dp_logistic_regression",
+    "dp_model_release",
+    "dp_sweep",
     "fit_features",
     "fit_logistic",
     "fit_mlp",
@@ -67,6 +87,7 @@ __all__ = [
     "mlp_proba",
     "objective_perturbation_params",
     "predict_proba",
+    "public_design",
     "save_model",
     "spec_from_dict",
     "targets",

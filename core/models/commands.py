@@ -1,10 +1,11 @@
-"""``python -m core model-risk DATA --target COL [--recipe R] [--json OUT]``.
+"""``python -m core model-risk DATA --target COL [--model M] [--recipe R] [--json OUT]``.
 
-Trains logistic regression on repeated half/half splits of the table (and, with
-``--recipe``, of the hardened table) and prints utility (test accuracy, AUC, majority
-baseline) and the membership advantage of the loss-threshold attack with its confidence
-interval (:func:`core.models.membership_risk`). ``--epsilon`` trains the DP variant
-(objective perturbation) and adds the advantage bound that epsilon implies.
+Trains logistic regression (or, with ``--model mlp``, a one-hidden-layer perceptron) on
+repeated half/half splits of the table (and, with ``--recipe``, of the hardened table) and
+prints utility (test accuracy, AUC, majority baseline) and the membership advantage of the
+loss-threshold attack with its confidence interval (:func:`core.models.membership_risk`).
+``--epsilon`` trains the DP variant (objective perturbation, logistic regression only) and
+adds the advantage bound that epsilon implies.
 """
 
 from __future__ import annotations
@@ -33,6 +34,12 @@ def add_model_risk(sub: Any) -> None:
         metavar="[NAME=]FILE",
         help="pseudonymization key file the recipe needs; repeat per key name",
     )
+    p.add_argument(
+        "--model",
+        choices=("logistic", "mlp"),
+        default="logistic",
+        help="classifier: L2 logistic regression (default) or a one-hidden-layer MLP",
+    )
     p.add_argument("--repeats", type=int, default=5, help="random splits (default 5)")
     p.add_argument("--l2", type=float, default=1e-3, help="ridge strength (default 1e-3)")
     p.add_argument("--epsilon", type=float, help="train with epsilon-DP (objective perturbation)")
@@ -51,6 +58,7 @@ def _measure(df: Any, args: argparse.Namespace) -> dict[str, Any]:
         l2=args.l2,
         epsilon=args.epsilon,
         seed=args.seed,
+        model=args.model,
     )
     out = asdict(report)
     out["warnings"] = list(report.warnings)
@@ -59,8 +67,8 @@ def _measure(df: Any, args: argparse.Namespace) -> dict[str, Any]:
 
 def _text(name: str, r: dict[str, Any]) -> str:
     lines = [
-        f"{name}: {r['n_train']:,} training / {r['n_test']:,} held-out rows, "
-        f"{r['repeats']} repeats",
+        f"{name}: {r['model']} model, {r['n_train']:,} training / {r['n_test']:,} held-out "
+        f"rows, {r['repeats']} repeats",
         f"  test accuracy   {r['accuracy']:.4f}  "
         f"[{r['accuracy_ci'][0]:.4f}, {r['accuracy_ci'][1]:.4f}]",
         f"  test AUC        {r['auc']:.4f}",

@@ -53,6 +53,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 
@@ -172,11 +173,13 @@ def objective_perturbation_params(
 
 def _fit(X: np.ndarray, s: np.ndarray, l2: float, linear: np.ndarray | None) -> np.ndarray:
     n = X.shape[0]
+    # One-hot designs are mostly zeros: a sparse copy makes each gradient several times cheaper.
+    A = sparse.csr_array(X) if np.count_nonzero(X) < 0.3 * X.size else X
 
     def fun(w: np.ndarray) -> tuple[float, np.ndarray]:
-        z = s * (X @ w)
+        z = s * (A @ w)
         value = -float(np.sum(log_expit(z))) / n + 0.5 * l2 * float(w @ w)
-        grad = X.T @ (-s * expit(-z)) / n + l2 * w
+        grad = A.T @ (-s * expit(-z)) / n + l2 * w
         if linear is not None:
             value += float(linear @ w) / n
             grad = grad + linear / n

@@ -55,8 +55,10 @@ from core.models.dp_logistic import clip_rows, dp_logistic_proba, dp_logistic_re
 from core.models.evaluate import accuracy, auc, log_loss, majority_baseline
 from core.models.features import design, fit_features, targets
 from core.models.linear import fit_logistic, predict_proba
+from core.models.mlp import fit_mlp, mlp_proba
 
 __all__ = [
+    "MODELS",
     "AttackResult",
     "MembershipReport",
     "best_threshold_attack",
@@ -178,6 +180,11 @@ class MembershipReport:
     bound: float | None
     epsilon_spent: float
     warnings: tuple[str, ...] = ()
+    model: str = "logistic"
+
+
+#: The classifiers :func:`membership_risk` trains.
+MODELS = ("logistic", "mlp")
 
 
 def _check_settings(repeats: int, train_fraction: float, confidence: float) -> None:
@@ -202,8 +209,9 @@ def membership_risk(
     seed: int = 0,
     source: RandomSource | np.random.Generator | int | None = None,
     confidence: float = 0.95,
+    model: str = "logistic",
 ) -> MembershipReport:
-    """Train logistic regression on repeated splits and attack it (see the module docstring).
+    """Train a classifier on repeated splits and attack it (see the module docstring).
 
     Parameters
     ----------
@@ -225,6 +233,10 @@ def membership_risk(
     source : optional
         Noise source of the DP variant; ``None`` is the CSPRNG.
     confidence : float, default 0.95
+    model : {"logistic", "mlp"}, default "logistic"
+        L2 logistic regression (:func:`core.models.fit_logistic`) or the one-hidden-layer
+        perceptron (:func:`core.models.fit_mlp`, its defaults, seeded by ``seed`` and the
+        repeat). DP training (``epsilon``) is for logistic regression only.
 
     Returns
     -------
@@ -238,6 +250,15 @@ def membership_risk(
         The target is not binary, a split lacks a class, or a setting is out of range.
     """
     _check_settings(repeats, train_fraction, confidence)
+    if model not in MODELS:
+        raise InvalidParameterError(
+            f"model must be one of {', '.join(MODELS)}; got {str(model)[:40]!r}."
+        )
+    if model != "logistic" and epsilon is not None:
+        raise InvalidParameterError(
+            "DP training (epsilon) is available for logistic regression only; pick "
+            "model='logistic' or leave epsilon out."
+        )
     base = fit_features(df, target)  # checks the target; fixes the positive label
     y_all = targets(base, df)
     rows = np.flatnonzero(y_all >= 0)
@@ -248,7 +269,7 @@ def membership_risk(
         )
     rng = np.random.default_rng(seed)
     res: dict[str, list[float]] = {k: [] for k in ("acc", "auc", "base", "tacc", "adv", "best")}
-    for _ in range(repeats):
+    for repeat in range(repeats):
         perm = rng.permutation(rows)
         tr, te = np.sort(perm[:n_train]), np.sort(perm[n_train:])
         train, test = df.iloc[tr], df.iloc[te]
@@ -259,9 +280,12 @@ def membership_risk(
             raise InvalidParameterError(
                 "A split has only one target class; use more rows or a more balanced target."
             )
-        if epsilon is None:
-            model = fit_logistic(Xtr, ytr, l2=l2)
-            ptr, pte = predict_proba(model, Xtr), predict_proba(model, Xte)
+        if model == "mlp":
+            net = fit_mlp(Xtr, ytr, seed=seed + repeat)
+            ptr, pte = mlp_proba(net, Xtr), mlp_proba(net, Xte)
+        elif epsilon is None:
+            fitted = fit_logistic(Xtr, ytr, l2=l2)
+            ptr, pte = predict_proba(fitted, Xtr), predict_proba(fitted, Xte)
         else:
             Ctr = clip_rows(Xtr, intercept_feature=1.0)
             Cte = clip_rows(Xte, intercept_feature=1.0)
@@ -302,4 +326,5 @@ def membership_risk(
         bound=None if epsilon is None else dp_advantage_bound(epsilon),
         epsilon_spent=0.0 if epsilon is None else repeats * float(epsilon),
         warnings=tuple(warnings),
+        model=model,
     )
