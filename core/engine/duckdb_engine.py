@@ -118,6 +118,11 @@ class DuckDBEngine(Engine):
                 f"{type(source).__name__}. Pass a frame, a .parquet file, a folder or a glob."
             )
         columns = self._describe(from_clause)
+        if kind != "frame" and any(t in _FLOAT_TYPES for _, t in columns):
+            # DuckDB's Parquet statistics leave NaN out, and its statistics propagation then
+            # folds "isnan(x)" to false, so a NaN would not become NULL below. Turn that
+            # optimizer off for this connection (a frame's NaN is already NULL).
+            self._run("SET disabled_optimizers = 'statistics_propagation'")
         # float NaN is a missing value, as in pandas: map it to NULL for every measure
         select = ", ".join(
             (
@@ -129,12 +134,12 @@ class DuckDBEngine(Engine):
             for c, t in columns
         )
         self._run(f"CREATE OR REPLACE VIEW {q} AS SELECT {select} FROM {from_clause}")
-        n = int(self._run(f"SELECT COUNT(*) FROM {q}").fetchone()[0])
+        n = int(self._run(f"SELECT COUNT(*) AS n FROM {q}")["n"].iloc[0])
         return Table(name=name, columns=tuple(c for c, _ in columns), n_rows=n, source=kind)
 
     def query(self, sql: str) -> pd.DataFrame:
         """Run SQL and return its (small) result as a frame."""
-        return self._run(sql).df()
+        return self._run(sql)
 
     def sample(self, table: Table, n: int, seed: int) -> pd.DataFrame:
         """``min(n, rows)`` rows drawn uniformly without replacement (reservoir sampling)."""
@@ -142,7 +147,7 @@ class DuckDBEngine(Engine):
         return self._run(
             f"SELECT * FROM {self.quote(table.name)} "
             f"USING SAMPLE reservoir({n} ROWS) REPEATABLE ({int(seed)})"
-        ).df()
+        )
 
     def close(self) -> None:
         con = getattr(self, "_con", None)
@@ -156,17 +161,22 @@ class DuckDBEngine(Engine):
     # --- helpers -----------------------------------------------------------------------
 
     def _describe(self, from_clause: str) -> list[tuple[str, str]]:
-        rows = self._run(f"DESCRIBE SELECT * FROM {from_clause}").fetchall()
-        return [(str(r[0]), str(r[1]).upper()) for r in rows]
+        rows = self._run(f"DESCRIBE SELECT * FROM {from_clause}")
+        return [
+            (str(c), str(t).upper())
+            for c, t in zip(rows["column_name"], rows["column_type"], strict=True)
+        ]
 
-    def _run(self, sql: str):
+    def _run(self, sql: str) -> pd.DataFrame:
+        """Run one statement to completion; its result as a frame (empty for DDL)."""
         if self._con is None:
             raise InvalidParameterError(
                 "The DuckDB engine is closed; got a query after close(). Open a new engine."
             )
         duckdb = _duckdb()
         try:
-            return self._con.execute(sql)
+            cursor = self._con.execute(sql)
+            return cursor.df() if cursor.description else pd.DataFrame()
         except PrivLensError:
             raise
         except duckdb.OutOfMemoryException:

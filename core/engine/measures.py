@@ -217,8 +217,18 @@ def class_histogram(
         pairs = pd.DataFrame({"s": ec.class_sizes, "f": ec.class_fk})
         counts = pairs.groupby(["s", "f"]).size().reset_index(name="c")
         return _histogram(counts["s"], counts["f"], counts["c"])
-    res = engine.query(plans.class_histogram(engine.quote, table.name, qis, missing=policy))
+    pats = _patterns(engine, table, qis, policy)
+    sql = plans.class_histogram(engine.quote, table.name, qis, missing=policy, patterns=pats)
+    res = engine.query(sql)
     return _histogram(res["n_rec"], res["fk"], res["classes"])
+
+
+def _patterns(engine: Engine, table: Table, qis: tuple[str, ...], policy: str) -> tuple[int, ...]:
+    """The missingness patterns present (only the wildcard rule needs them)."""
+    if policy != MissingPolicy.WILDCARD:
+        return ()
+    res = engine.query(plans.missing_patterns(engine.quote, table.name, qis))
+    return tuple(sorted(int(p) for p in res["pat"]))
 
 
 def _histogram(s: pd.Series, f: pd.Series, c: pd.Series) -> ClassHistogram:
@@ -330,7 +340,10 @@ def _weighted_expected(
             "are below the sample frequencies; the risks of those records are capped at "
             "1 / f_k.",
         )
-    sql = plans.weighted_individual_risk(engine.quote, table.name, qis, weight, missing=policy)
+    pats = _patterns(engine, table, qis, policy)
+    sql = plans.weighted_individual_risk(
+        engine.quote, table.name, qis, weight, missing=policy, patterns=pats
+    )
     return float(engine.query(sql)["expected"].iloc[0]), warnings
 
 

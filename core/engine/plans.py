@@ -12,9 +12,10 @@ table, as pandas treats ``NaN`` as missing). The two rules of :mod:`core.risk`:
 - ``"category"``: ``GROUP BY`` puts every ``NULL`` of a column into one group, which is
   exactly "a missing value is one more category";
 - ``"wildcard"``: a class's ``f_k`` sums the sizes of every class that agrees with it on
-  each QI where both are observed. Classes with a missing value are few in practice, so the
-  plan joins every class only with those (a join whose size is
-  ``classes x classes-with-missing``), never all classes with all.
+  each QI where both are observed. The plan first asks which missingness patterns occur
+  (:func:`missing_patterns`, a handful of rows), then hash-joins the classes of each pattern
+  with the classes of every other pattern summed by the QIs both observe: one equi-join per
+  pair of patterns, never a comparison of every class with every other.
 
 Class-level rows stay inside the engine; what comes back is a histogram over
 ``(size, f_k)`` (a few hundred rows even for billions of records) or sums over classes.
@@ -31,6 +32,7 @@ __all__ = [
     "distinct_count",
     "group_count",
     "missing_counts",
+    "missing_patterns",
     "row_count",
     "weight_check",
     "weighted_individual_risk",
@@ -74,6 +76,18 @@ def distinct_count(quote: Quote, table: str, column: str) -> str:
     return f"SELECT COUNT(DISTINCT {quote(column)}) AS n_distinct FROM {quote(table)}"
 
 
+def missing_patterns(quote: Quote, table: str, qis: Sequence[str]) -> str:
+    """The distinct missingness patterns of the QIs: one row per pattern, column ``pat``, a
+    bit mask (bit j set = QI j missing). At most ``2^m`` rows, in practice a handful."""
+    return f"SELECT DISTINCT {_pattern_expr([quote(q) for q in qis])} AS pat FROM {quote(table)}"
+
+
+def _pattern_expr(columns: Sequence[str]) -> str:
+    return " + ".join(
+        f"(CASE WHEN {c} IS NULL THEN {1 << j} ELSE 0 END)" for j, c in enumerate(columns)
+    )
+
+
 def class_table(
     quote: Quote,
     table: str,
@@ -81,9 +95,10 @@ def class_table(
     *,
     missing: str = "category",
     weight: str | None = None,
+    patterns: Sequence[int] = (),
 ) -> str:
     """One row per equivalence class: keys ``q0 .. q{m-1}``, ``n_rec`` (size), ``fk`` and,
-    with a weight column, ``w_sum`` and ``big_fk``. Meant as a sub-query, not collected.
+    with a weight column, ``big_fk``. Meant as a sub-query, not collected.
 
     Parameters
     ----------
@@ -97,6 +112,9 @@ def class_table(
         Missing-value rule (see the module docstring).
     weight : str, optional
         Column of sampling weights; ``F_k`` sums them over the class's matches.
+    patterns : sequence of int
+        Under ``"wildcard"``, the missingness patterns present (from
+        :func:`missing_patterns`); none but 0 means no missing value.
     """
     keys = _keys(qis)
     select_keys = ", ".join(f"{quote(q)} AS {k}" for q, k in zip(qis, keys, strict=True))
@@ -105,43 +123,59 @@ def class_table(
     base = (
         f"SELECT {select_keys}, COUNT(*) AS {_N}{wcol} FROM {quote(table)} GROUP BY {group}"
     )
-    if missing == "category":
-        wsel = f", {_W}, {_W} AS {_BIG}" if weight else ""
-        return f"SELECT {', '.join(keys)}, {_N}, {_N} AS {_FK}{wsel} FROM ({base}) c"
-    return _wildcard_table(keys, base, weight is not None)
+    wsel = f", {_W} AS {_BIG}" if weight else ""
+    plain = f"SELECT {', '.join(keys)}, {_N}, {_N} AS {_FK}{wsel} FROM ({base}) c"
+    if missing == "category" or not any(patterns):
+        return plain
+    return _wildcard_table(keys, base, weight is not None, sorted(set(patterns)))
 
 
-def _wildcard_table(keys: list[str], base: str, weighted: bool) -> str:
-    """Classes with ``f_k``/``F_k`` under the wildcard rule, as a union of three joins."""
-    any_null = " OR ".join(f"{k} IS NULL" for k in keys)
-    match = " AND ".join(
-        f"(a.{k} = b.{k} OR a.{k} IS NULL OR b.{k} IS NULL)" for k in keys
-    )
-    same = " AND ".join(f"a.{k} IS NOT DISTINCT FROM b.{k}" for k in keys)
-    b_complete = " AND ".join(f"b.{k} IS NOT NULL" for k in keys)
+def _wildcard_table(keys: list[str], base: str, weighted: bool, patterns: list[int]) -> str:
+    """Classes with ``f_k``/``F_k`` under the wildcard rule.
+
+    Two classes of missingness patterns ``Pa`` and ``Pb`` match when they agree on the QIs
+    both observe (``S``). Within one pattern that is the class itself; for ``Pa != Pb`` the
+    classes of ``Pb`` are summed by ``S`` and hash-joined to the classes of ``Pa`` on ``S``.
+    So the work is one join per ordered pair of patterns present, never a comparison of
+    every class with every other.
+    """
+    w_self = f", {_W} AS w_part" if weighted else ""
+    w_sum = f", SUM({_W}) AS w_part" if weighted else ""
     a_keys = ", ".join(f"a.{k}" for k in keys)
-    # w_part: the matched class's weight sum; own_w: the class's own (first branch only)
-    w_self = f", {_W} AS w_part, {_W} AS own_w" if weighted else ""
-    w_b = ", b.w_sum, 0.0" if weighted else ""
-    pairs = (
-        f"SELECT {', '.join(keys)}, {_N} AS size, {_N} AS f_part{w_self} FROM cls "
-        "UNION ALL "
-        f"SELECT {a_keys}, a.{_N}, b.{_N}{w_b} FROM cls a JOIN miss b "
-        f"ON {match} WHERE NOT ({same}) "
-        "UNION ALL "
-        f"SELECT {a_keys}, a.{_N}, b.{_N}{w_b} FROM miss a JOIN cls b "
-        f"ON {match} WHERE {b_complete}"
-    )
-    wsum = f", SUM(own_w) AS {_W}, SUM(w_part) AS {_BIG}" if weighted else ""
+    w_g = ", g.w_part" if weighted else ""
+    branches = [f"SELECT {', '.join(keys)}, {_N} AS size, {_N} AS f_part{w_self} FROM cls"]
+    for pa in patterns:
+        for pb in patterns:
+            if pa == pb:
+                continue
+            both = [k for j, k in enumerate(keys) if not (pa >> j) & 1 and not (pb >> j) & 1]
+            by = ", ".join(both)
+            g = (
+                f"(SELECT {by + ', ' if by else ''}SUM({_N}) AS f_part{w_sum} FROM cls "
+                f"WHERE pat = {pb}{' GROUP BY ' + by if by else ''}) g"
+            )
+            on = " AND ".join(f"a.{k} = g.{k}" for k in both)
+            join = f"JOIN {g} ON {on}" if on else f"CROSS JOIN {g}"
+            branches.append(
+                f"SELECT {a_keys}, a.{_N}, g.f_part{w_g} FROM cls a {join} WHERE a.pat = {pa}"
+            )
+    big = f", SUM(w_part) AS {_BIG}" if weighted else ""
+    pattern = _pattern_expr(keys)
     return (
-        f"SELECT {', '.join(keys)}, size AS {_N}, SUM(f_part) AS {_FK}{wsum} FROM ("
-        f"WITH cls AS ({base}), miss AS (SELECT * FROM cls WHERE {any_null}) {pairs}"
+        f"SELECT {', '.join(keys)}, size AS {_N}, SUM(f_part) AS {_FK}{big} FROM ("
+        f"WITH cls AS (SELECT b.*, {pattern} AS pat FROM ({base}) b) "
+        f"{' UNION ALL '.join(branches)}"
         f") p GROUP BY {', '.join(keys)}, size"
     )
 
 
 def class_histogram(
-    quote: Quote, table: str, qis: Sequence[str], *, missing: str = "category"
+    quote: Quote,
+    table: str,
+    qis: Sequence[str],
+    *,
+    missing: str = "category",
+    patterns: Sequence[int] = (),
 ) -> str:
     """How many classes have each ``(size, f_k)``: columns ``n_rec``, ``fk``, ``classes``.
 
@@ -149,7 +183,7 @@ def class_histogram(
     reports (k, uniques, records below 2/3/5, prosecutor, journalist, marketer and the
     individual risk with a constant weight) is a sum over this histogram.
     """
-    inner = class_table(quote, table, qis, missing=missing)
+    inner = class_table(quote, table, qis, missing=missing, patterns=patterns)
     return (
         f"SELECT {_N}, {_FK}, COUNT(*) AS classes FROM ({inner}) t "
         f"GROUP BY {_N}, {_FK} ORDER BY {_N}, {_FK}"
@@ -175,16 +209,14 @@ def _horner(x: str, coefficients: Sequence[float]) -> str:
     return expr
 
 
-def fp_risk_expr(f: str, big: str) -> str:
-    """sdcMicro's individual risk ``r_k`` for ``f_k = f``, ``F_k = big`` as a SQL expression.
+def fp_risk_expr(f: str, x: str, p: str) -> str:
+    """sdcMicro's individual risk ``r_k`` as a SQL expression over three columns: ``f`` the
+    sample frequency (a double), ``x = (F - f) / F`` and ``p = f / F``.
 
     The same evaluation as :func:`core.risk._fp_risk` (no cancellation near ``F_k = f_k``):
-    with ``x = (F - f) / F`` and ``p = f / F``, ``L / x = sum x^(k-1) / k`` and
-    ``h(x) / x = sum x^(k-1) / (k (k+1))`` as 64-term series for ``x < 1/2``, closed forms
-    above; the result is clipped to ``[0, 1 / f]``.
+    ``L / x = sum x^(k-1) / k`` and ``h(x) / x = sum x^(k-1) / (k (k+1))`` as 64-term series
+    for ``x < 1/2``, closed forms above; the result is clipped to ``[0, 1 / f]``.
     """
-    x = f"(({big} - {f}) / {big})"
-    p = f"({f} / {big})"
     l_over_x_series = _horner(x, [1.0 / k for k in range(1, 65)])
     h_over_x_series = _horner(x, [1.0 / (k * (k + 1.0)) for k in range(1, 65)])
     l_big = f"(-LN({p}))"
@@ -202,13 +234,22 @@ def fp_risk_expr(f: str, big: str) -> str:
 
 
 def weighted_individual_risk(
-    quote: Quote, table: str, qis: Sequence[str], weight: str, *, missing: str = "category"
+    quote: Quote,
+    table: str,
+    qis: Sequence[str],
+    weight: str,
+    *,
+    missing: str = "category",
+    patterns: Sequence[int] = (),
 ) -> str:
     """Expected re-identifications ``sum_k r_k`` with ``F_k`` from a weight column: one row,
     column ``expected``."""
-    inner = class_table(quote, table, qis, missing=missing, weight=weight)
-    r = fp_risk_expr(f"CAST({_FK} AS DOUBLE)", _BIG)
-    return f"SELECT SUM({_N} * ({r})) AS expected FROM ({inner}) t"
+    inner = class_table(quote, table, qis, missing=missing, weight=weight, patterns=patterns)
+    cols = (
+        f"SELECT {_N}, CAST({_FK} AS DOUBLE) AS f, ({_BIG} - {_FK}) / {_BIG} AS x, "
+        f"{_FK} / {_BIG} AS p FROM ({inner}) t"
+    )
+    return f"SELECT SUM({_N} * ({fp_risk_expr('f', 'x', 'p')})) AS expected FROM ({cols}) r"
 
 
 def missing_counts(quote: Quote, table: str, qis: Sequence[str]) -> str:
