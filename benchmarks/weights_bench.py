@@ -15,9 +15,11 @@ comparison run alternately, median of ``--repeat`` runs each):
    ``np.round(x / s).clip(-128, 127).astype(np.int8)`` with ``s = max|x| / 127`` per row, on
    the same arrays (the read is timed apart, once), and the ratio (target: at most 2x);
    the codes are checked equal;
-2. the peak Python heap (tracemalloc, which sees NumPy's buffers) of reading and quantizing
-   all tensors one at a time, in multiples of the largest tensor: what is allocated above
-   the memory-mapped file (target: at most 1.5x);
+2. the peak memory of reading and quantizing all tensors one at a time, in multiples of the
+   largest tensor: what is allocated above the memory-mapped file (target: at most 1.5x),
+   measured twice: the Python heap (tracemalloc, which sees NumPy's buffers), and on Linux the
+   process's anonymous resident memory (``RssAnon`` of ``/proc/self/status``, which leaves
+   out the file's mapped pages) sampled every half millisecond in a fresh child process;
 3. the whole ``compress_file`` (read, quantize, write, read back, measure), for scale;
 4. ``encrypt_weights`` against ``core.crypto.encrypt_file`` on a random plain file of the
    same size (key-file mode: scrypt is not counted), and the throughput ratio (target: at
@@ -29,8 +31,10 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -108,6 +112,54 @@ def _peak(wf, quantize: Callable[[np.ndarray], np.ndarray]) -> float:
     return peak
 
 
+def _rss_anon() -> int:
+    """This process's anonymous resident bytes (Linux ``/proc/self/status``)."""
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
+    raise OSError("no RssAnon line")
+
+
+def _rss_child(path: str, which: str) -> None:
+    """In a fresh process: print the peak RssAnon above the start while reading + quantizing."""
+    wf = open_weights(path)
+    quantize = _ours if which == "ours" else _bare
+    base = _rss_anon()
+    peak = base
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, _rss_anon())
+            time.sleep(0.0005)
+
+    thread = threading.Thread(target=sample)
+    thread.start()
+    try:
+        for name in wf.names:
+            codes = quantize(wf.tensor(name))
+            del codes
+    finally:
+        stop.set()
+        thread.join()
+    print(max(peak, _rss_anon()) - base)
+
+
+def _rss_peak(path: Path, which: str) -> float | None:
+    """Peak anonymous RSS (bytes) of :func:`_rss_child`, or ``None`` off Linux."""
+    if not Path("/proc/self/status").exists():
+        return None
+    out = subprocess.run(
+        [sys.executable, __file__, "--rss-child", str(path), which],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return float(out.stdout.strip())
+
+
 def main() -> None:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -115,7 +167,11 @@ def main() -> None:
         "--params", type=int, default=1_000_000, help="parameters (default 1,000,000)"
     )
     parser.add_argument("--repeat", type=int, default=5, help="runs per figure (median)")
+    parser.add_argument("--rss-child", nargs=2, metavar=("FILE", "WHICH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.rss_child:
+        _rss_child(*args.rss_child)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "model.safetensors"
         _make_file(src, args.params)
@@ -144,15 +200,18 @@ def main() -> None:
         print(f"   {'ratio ours / bare (target <= 2)':<40}{t_ours / t_bare:>9.2f}")
 
         p_bare, p_ours = _peak(wf, _bare), _peak(wf, _ours)
-        print("\n2. peak heap above the memory-mapped file, read + quantize, tensor by tensor")
-        print(
-            f"   {'bare NumPy expression':<40}{p_bare / MiB:>9.1f} MiB "
-            f"{p_bare / largest:>6.2f}x largest"
-        )
-        print(
-            f"   {'core.weights.quantize_tensor':<40}{p_ours / MiB:>9.1f} MiB "
-            f"{p_ours / largest:>6.2f}x largest (target <= 1.5)"
-        )
+        r_bare, r_ours = _rss_peak(src, "bare"), _rss_peak(src, "ours")
+        print("\n2. peak memory above the memory-mapped file, read + quantize, tensor by tensor")
+        print(f"   {'':<40}{'heap (tracemalloc)':>26}{'anonymous RSS (sampled)':>30}")
+        for label, heap, rss, target in (
+            ("bare NumPy expression", p_bare, r_bare, ""),
+            ("core.weights.quantize_tensor", p_ours, r_ours, " (target <= 1.5)"),
+        ):
+            rss_text = "n/a" if rss is None else f"{rss / MiB:.1f} MiB {rss / largest:5.2f}x"
+            print(
+                f"   {label:<40}{heap / MiB:>9.1f} MiB {heap / largest:5.2f}x{rss_text:>30}{target}"
+            )
+        print("   (multiples of the largest tensor)")
 
         dst = Path(tmp) / "q.safetensors"
         recipe = WeightsRecipe(steps=(Quantize(bits=8, per_channel=True),))
