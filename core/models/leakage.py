@@ -49,7 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.dp_sampling import RandomSource
+from core.dp_sampling import RandomSource, resolve_source
 from core.errors import ColumnError, InvalidParameterError
 from core.models.dp_logistic import DPLogisticModel, clip_rows, dp_logistic_proba
 from core.models.dp_logistic import dp_logistic_regression as _dp_fit
@@ -270,6 +270,7 @@ def dp_sweep(
             f"Too few rows with a target ({len(y)}) to split into members and non-members."
         )
     rng = np.random.default_rng(seed)
+    src = resolve_source(source)  # one stream for every model: a seed must not restart it
     runs: list[dict[str, list[float]]] = [{"acc": [], "adv": [], "best": []} for _ in eps]
     base: list[float] = []
     for _ in range(repeats):
@@ -281,7 +282,7 @@ def dp_sweep(
             )
         base.append(majority_baseline(y[tr], y[te]))
         for run, e in zip(runs, eps, strict=True):
-            model = _dp_fit(X[tr], y[tr], epsilon=e, l2=l2, method=method, source=source)
+            model = _dp_fit(X[tr], y[tr], epsilon=e, l2=l2, method=method, source=src)
             ptr, pte = dp_logistic_proba(model, X[tr]), dp_logistic_proba(model, X[te])
             ltr, lte = log_loss(y[tr], ptr), log_loss(y[te], pte)
             run["acc"].append(accuracy(y[te], pte))

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from core.dp_sampling import RandomSource
+from core.dp_sampling import RandomSource, resolve_source
 from core.errors import InvalidParameterError
 from core.models.dp_logistic import clip_rows, dp_logistic_proba, dp_logistic_regression
 from core.models.evaluate import accuracy, auc, log_loss, majority_baseline
@@ -268,6 +268,7 @@ def membership_risk(
             f"Too few rows with a target ({rows.size}) to split into members and non-members."
         )
     rng = np.random.default_rng(seed)
+    src = resolve_source(source)  # one stream for every repeat: a seed must not restart it
     res: dict[str, list[float]] = {k: [] for k in ("acc", "auc", "base", "tacc", "adv", "best")}
     for repeat in range(repeats):
         perm = rng.permutation(rows)
@@ -289,7 +290,7 @@ def membership_risk(
         else:
             Ctr = clip_rows(Xtr, intercept_feature=1.0)
             Cte = clip_rows(Xte, intercept_feature=1.0)
-            dpm = dp_logistic_regression(Ctr, ytr, epsilon=epsilon, l2=l2, source=source)
+            dpm = dp_logistic_regression(Ctr, ytr, epsilon=epsilon, l2=l2, source=src)
             ptr, pte = dp_logistic_proba(dpm, Ctr), dp_logistic_proba(dpm, Cte)
         ltr, lte = log_loss(ytr, ptr), log_loss(yte, pte)
         res["acc"].append(accuracy(yte, pte))
