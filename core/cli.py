@@ -155,13 +155,18 @@ def _check_output_name(output: str) -> None:
 def _analyze(args: argparse.Namespace, out: TextIO, progress: _Progress) -> int:
     from core import correlation, risk
 
-    df = _load(args.file, args.na_values, progress)
     qis = _split(args.qi)
     sensitive = _split(args.sensitive)
+    engine = _engine_for(args.file, args.engine)
+    if engine != "pandas":
+        report = _analyze_on_engine(args, engine, qis, sensitive, progress)
+        return _write_analysis(report, args, out)
+    df = _load_table(args.file, args.na_values, progress)
     progress(f"Computing re-identification risk over {len(qis)} quasi-identifier(s)")
-    summary = risk.risk_summary(df, qis, threshold=args.threshold)
+    summary = risk.risk_summary(df, qis, threshold=args.threshold, missing=args.missing)
     report: dict[str, Any] = {
         "file": Path(args.file).name,
+        "engine": "pandas",
         "rows": summary.n,
         "columns": int(df.shape[1]),
         "quasi_identifiers": qis,
@@ -206,12 +211,96 @@ def _analyze(args: argparse.Namespace, out: TextIO, progress: _Progress) -> int:
                 ],
             }
         )
+    return _write_analysis(report, args, out)
+
+
+def _write_analysis(report: dict[str, Any], args: argparse.Namespace, out: TextIO) -> int:
     if args.format == "json":
         json.dump(report, out, indent=2, ensure_ascii=False)
         out.write("\n")
     else:
         out.write(_analyze_text(report))
     return 0
+
+
+def _engine_for(path: str, requested: str) -> str:
+    """The engine to use: ``auto`` keeps a single non-Parquet file (CSV, XLSX, ...) on pandas
+    and sizes Parquet input with :func:`core.engine.choose_engine`."""
+    from core.engine import choose_engine
+
+    if requested == "auto" and not _is_dataset(path) and Path(path).suffix.lower() != ".parquet":
+        return "pandas"
+    return choose_engine(requested, path)
+
+
+def _is_dataset(path: str) -> bool:
+    """A folder or a glob (read as a Parquet dataset), not a single file."""
+    return Path(path).is_dir() or any(ch in path for ch in "*?[")
+
+
+def _load_table(path: str, na_values: str | None, progress: _Progress) -> pd.DataFrame:
+    """A file through the loader; a Parquet folder or glob through the pandas engine."""
+    if not _is_dataset(path):
+        return _load(path, na_values, progress)
+    from core.engine import PandasEngine
+
+    progress(f"Reading the Parquet files of {Path(path).name} into memory")
+    eng = PandasEngine()
+    table = eng.open(path)
+    progress(f"Loaded {table.n_rows:,} rows x {len(table.columns)} columns ({table.source})")
+    return eng.frame(table)
+
+
+def _analyze_on_engine(
+    args: argparse.Namespace,
+    name: str,
+    qis: list[str],
+    sensitive: list[str],
+    progress: _Progress,
+) -> dict[str, Any]:
+    """The risk summary computed where the data is (DuckDB, Spark)."""
+    from core import engine as engines
+
+    if sensitive:
+        raise InvalidParameterError(
+            f"--sensitive (the leakage ranking) runs on the pandas engine only; got --engine "
+            f"{name}. Drop --sensitive, or use --engine pandas on a table that fits in memory."
+        )
+    options: dict[str, Any] = {}
+    if name == "duckdb":
+        options = {"memory_limit": args.memory_limit, "temp_directory": args.temp_dir}
+    progress(f"Opening {Path(args.file).name} with the {name} engine")
+    with engines.make_engine(name, **options) as eng:
+        table = eng.open(args.file)
+        progress(f"Opened {table.n_rows:,} rows x {len(table.columns)} columns ({table.source})")
+        progress(f"Computing re-identification risk over {len(qis)} quasi-identifier(s)")
+        s = engines.risk_summary(
+            eng, table, qis, threshold=args.threshold, missing=args.missing
+        )
+    progress("Done")
+    return {
+        "file": Path(args.file).name,
+        "engine": name,
+        "rows": s.n,
+        "columns": len(table.columns),
+        "quasi_identifiers": qis,
+        "risk": {
+            "k": s.k,
+            "classes": s.n_classes,
+            "sample_uniques": s.sample_uniques,
+            "records_below_2": s.below_2,
+            "records_below_5": s.below_5,
+            "threshold": args.threshold,
+            "records_at_risk": s.records_at_risk,
+            "share_at_risk": s.share_at_risk,
+            "highest_risk": s.prosecutor_highest,
+            "average_risk": s.prosecutor_average,
+            "marketer_risk": s.marketer,
+            "expected_reidentifications": s.expected_reidentifications,
+        },
+        "leakage": [],
+        "warnings": list(s.warnings),
+    }
 
 
 def _pct(x: float) -> str:
@@ -221,7 +310,7 @@ def _pct(x: float) -> str:
 def _analyze_text(r: dict[str, Any]) -> str:
     k = r["risk"]
     lines = [
-        f"{r['file']}: {r['rows']:,} rows, {r['columns']} columns",
+        f"{r['file']}: {r['rows']:,} rows, {r['columns']} columns ({r['engine']} engine)",
         f"Quasi-identifiers: {', '.join(r['quasi_identifiers'])}",
         "",
         "Re-identification risk (prosecutor model)",
@@ -722,11 +811,31 @@ Handler = Callable[[argparse.Namespace, TextIO, _Progress], int]
 
 def _add_analyze(sub: Any) -> None:
     p = sub.add_parser("analyze", help="risk and leakage summary of a table")
-    p.add_argument("file", help="CSV, TSV, XLSX, Parquet or JSON file")
+    p.add_argument(
+        "file", help="CSV, TSV, XLSX, Parquet or JSON file, or a Parquet folder or glob"
+    )
     p.add_argument("--qi", required=True, help="quasi-identifiers, comma-separated")
     p.add_argument("--sensitive", help="sensitive attribute(s), comma-separated")
     p.add_argument("--threshold", type=float, default=0.2, help="risk threshold (default 0.2)")
     p.add_argument("--top", type=int, default=5, help="leakage columns shown (default 5)")
+    p.add_argument(
+        "--missing",
+        choices=("category", "wildcard"),
+        default="category",
+        help="a missing QI value is its own category (default) or matches any value",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("auto", "pandas", "duckdb", "spark"),
+        default="auto",
+        help="where the measures run; auto = pandas for files up to 256 MB of Parquet (and "
+        "any CSV, XLSX or JSON file), DuckDB above. FILE may then be a Parquet folder or glob",
+    )
+    p.add_argument(
+        "--memory-limit", default="4GB", help="DuckDB's memory limit (default 4GB); it spills "
+        "to disk beyond"
+    )
+    p.add_argument("--temp-dir", help="where DuckDB spills (default: a fresh temporary folder)")
     p.set_defaults(handler=_analyze)
 
 

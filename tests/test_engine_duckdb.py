@@ -307,3 +307,53 @@ def test_plans_quote_with_the_engine_given():
     )
     assert "`a b`" in sql and '"' not in sql and "`t`" in sql
     assert isinstance(Table(name="t", columns=("a",), n_rows=1), Table)
+
+
+# --- python -m core analyze --engine -------------------------------------------------------
+
+
+def _cli(*argv: str) -> tuple[int, str, str]:
+    import io
+
+    from core import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_analyze_engine_duckdb_equals_pandas_on_a_parquet_folder(tmp_path, frames):
+    import json
+
+    df = frames["testdata_holes"]
+    for i, part in enumerate(np.array_split(np.arange(len(df)), 3)):
+        df.iloc[part].to_parquet(tmp_path / f"part-{i}.parquet", index=False)
+    qi = "urbrur,roof,sex,relat"
+    reports = {}
+    for engine in ("pandas", "duckdb"):
+        code, out, err = _cli(
+            "analyze", str(tmp_path), "--qi", qi, "--engine", engine, "--missing", "wildcard",
+            "--memory-limit", "256MB", "--format", "json",
+        )  # fmt: skip
+        assert code == 0, err
+        assert "Computing re-identification risk" in err  # progress on stderr
+        reports[engine] = json.loads(out)
+    pandas_report, duck_report = reports["pandas"], reports["duckdb"]
+    assert duck_report["engine"] == "duckdb" and pandas_report["engine"] == "pandas"
+    assert duck_report["rows"] == len(df) and duck_report["warnings"] == pandas_report["warnings"]
+    for key, value in pandas_report["risk"].items():
+        assert duck_report["risk"][key] == pytest.approx(value, rel=1e-9, abs=0), key
+    # auto keeps a small Parquet folder on pandas
+    code, out, _ = _cli("analyze", str(tmp_path / "*.parquet"), "--qi", qi, "-q")
+    assert code == 0 and "(pandas engine)" in out and "k-anonymity" in out
+
+
+def test_analyze_engine_errors_exit_1(tmp_path):
+    pd.DataFrame({"a": [1, 2]}).to_parquet(tmp_path / "t.parquet")
+    code, _, err = _cli("analyze", str(tmp_path / "none-*.parquet"), "--qi", "a", "-q")
+    assert code == 1 and "No Parquet file found" in err
+    code, _, err = _cli("analyze", str(tmp_path), "--qi", "a", "--engine", "duckdb",
+                        "--sensitive", "a", "-q")  # fmt: skip
+    assert code == 1 and "pandas engine only" in err and "Traceback" not in err
+    code, _, err = _cli("analyze", str(tmp_path), "--qi", "b", "--engine", "duckdb", "-q")
+    assert code == 1 and "not found in the table: b" in err
