@@ -205,3 +205,22 @@ def test_hostile_file_is_one_line_without_traceback(tmp_path):
     bad.write_bytes((2**62).to_bytes(8, "little") + b"{}")
     code, out, err = run("weights", "inspect", bad)
     assert code == 1 and out == "" and "Traceback" not in err and "above the limit" in err
+
+
+def test_compress_to_a_missing_folder_is_one_line(tmp_path, model):
+    code, _, err = run(
+        "weights", "compress", model, "--quantize", "int8", "-o", tmp_path / "no" / "o.safetensors"
+    )
+    assert code == 1 and "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "o.safetensors" in last and "folder" in last
+
+
+def test_compress_that_grows_a_tiny_file_says_larger(tmp_path):
+    save_file({"w": np.ones((2, 2), np.float32)}, str(tmp_path / "m.safetensors"))
+    out = tmp_path / "o.safetensors"
+    code, text, err = run(
+        "weights", "compress", tmp_path / "m.safetensors", "--quantize", "int8", "-o", out
+    )
+    assert code == 0, err
+    assert "larger" in text.splitlines()[0] and "smaller" not in text.splitlines()[0]

@@ -169,6 +169,15 @@ def test_recipe_json_round_trip_and_order_free():
         ((Quantize(bits=3),), "bits must be 8 or 4"),
         ((Cast(dtype="float8"),), "float16"),  # type: ignore[arg-type]
         ((Sparsify(layout="coo"),), "csr"),  # type: ignore[arg-type]
+        # JSON recipes hold any type: each is refused as itself, never a TypeError
+        ((Prune(sparsity="0.5"),), "sparsity must be a number"),  # type: ignore[arg-type]
+        ((Prune(threshold="0.1"),), "threshold must be a number"),  # type: ignore[arg-type]
+        ((Prune(sparsity=True),), "sparsity must be a number"),
+        ((Quantize(bits=8.0),), r"bits must be 8 or 4; got 8\.0"),  # type: ignore[arg-type]
+        ((Quantize(bits=True),), "bits must be 8 or 4"),
+        ((Quantize(symmetric="yes"),), "symmetric must be true or false"),  # type: ignore[arg-type]
+        ((Quantize(per_channel=1),), "per_channel must be true or false"),  # type: ignore[arg-type]
+        ((Cast(dtype=["float16"]),), "float16"),  # type: ignore[arg-type]
     ],
 )
 def test_invalid_recipes(steps, match):

@@ -152,7 +152,12 @@ def _compress(args: argparse.Namespace, out: TextIO, progress: Any) -> int:
         return 0
     lines = [
         f"Wrote {Path(args.output).name}: {report.written_bytes:,} bytes, from "
-        f"{report.original_bytes:,} ({report.ratio:.2f}x smaller)",
+        f"{report.original_bytes:,} ("
+        + (
+            f"{report.ratio:.2f}x smaller)"
+            if report.ratio >= 1
+            else f"{1 / report.ratio:.2f}x larger: the metadata outweighs the savings)"
+        ),
         f"  {'tensor':<32}{'storage':<10}{'layout':<9}{'sparsity':>9}{'rel. error':>12}"
         f"{'max abs':>11}{'SNR dB':>9}",
     ]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -140,18 +141,30 @@ def validate_steps(steps: tuple[Any, ...]) -> None:
         if isinstance(s, Prune):
             if (s.sparsity is None) == (s.threshold is None):
                 raise WeightsError("Prune needs exactly one of sparsity or threshold.")
+            for field_name in ("sparsity", "threshold"):
+                value = getattr(s, field_name)
+                if value is not None and (
+                    isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real)
+                ):
+                    raise WeightsError(
+                        f"Prune {field_name} must be a number; got a {type(value).__name__}. "
+                        "Write it without quotes."
+                    )
             if s.sparsity is not None and not 0 <= s.sparsity < 1:
                 raise WeightsError(f"Prune sparsity must be in [0, 1); got {s.sparsity}.")
             if s.threshold is not None and not s.threshold >= 0:
                 raise WeightsError(f"Prune threshold must be >= 0; got {s.threshold}.")
             if s.scope not in ("tensor", "global"):
                 raise WeightsError(f"Prune scope must be 'tensor' or 'global'; got {s.scope!r}.")
-        if isinstance(s, Quantize) and (
-            s.bits not in (4, 8)
-            or not isinstance(s.symmetric, bool)
-            or not isinstance(s.per_channel, bool)
-        ):
-            raise WeightsError(f"Quantize bits must be 8 or 4; got {s.bits}.")
+        if isinstance(s, Quantize):
+            if type(s.bits) is not int or s.bits not in (4, 8):
+                raise WeightsError(f"Quantize bits must be 8 or 4; got {s.bits!r}.")
+            for field_name in ("symmetric", "per_channel"):
+                if not isinstance(getattr(s, field_name), bool):
+                    raise WeightsError(
+                        f"Quantize {field_name} must be true or false; got a "
+                        f"{type(getattr(s, field_name)).__name__}."
+                    )
         if isinstance(s, Cast) and s.dtype not in ("float16", "bfloat16"):
             raise WeightsError(f"Cast dtype must be 'float16' or 'bfloat16'; got {s.dtype!r}.")
         if isinstance(s, Sparsify) and s.layout not in ("csr", "bitmask"):

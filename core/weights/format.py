@@ -146,7 +146,20 @@ def write_compressed(
         tensors.update({k: np.ascontiguousarray(v) for k, v in e.parts.items()})
         meta["tensors"][e.name] = e.entry
     meta["recipe"] = json.loads(recipe_json)
-    save_file(tensors, str(path), metadata={FORMAT_KEY: json.dumps(meta, separators=(",", ":"))})
+    from safetensors import SafetensorError
+
+    try:
+        save_file(
+            tensors, str(path), metadata={FORMAT_KEY: json.dumps(meta, separators=(",", ":"))}
+        )
+    except (SafetensorError, OSError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "I/O error"
+        if isinstance(exc, SafetensorError) and "No such file or directory" in str(exc):
+            reason = "its folder does not exist"
+        raise WeightsError(
+            f"Could not write {Path(path).name} ({reason}). Pick an output in a folder that "
+            "exists and that you may write to, with room for the file."
+        ) from None
     return Path(path).stat().st_size
 
 
