@@ -41,7 +41,7 @@ except PrivLensError as exc:  # e.g. an unwritable database: the app still opens
     st.session_state["startup_error"] = str(exc)
 
 # Sidebar order: Data, Correlations, Re-identification risk, Differential privacy, Masking,
-# Export, History, Decrypt. Icons are Material Symbols (":material/name:"), which Streamlit
+# Export, Model, History, Decrypt. Icons are Material Symbols (":material/name:"), which Streamlit
 # bundles; emoji need a system font that servers often lack.
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
@@ -72,6 +72,7 @@ PAGES = [
         url_path="anonymize",
     ),
     st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="export"),
+    st.Page("pages/model.py", title="Model", icon=":material/neurology:", url_path="model"),
     st.Page("pages/history.py", title="History", icon=":material/history:", url_path="history"),
     st.Page("pages/decrypt.py", title="Decrypt", icon=":material/lock_open:", url_path="decrypt"),
 ]

@@ -13,6 +13,7 @@ QUESTIONS = {
     "masking": "What must change so the table is safe enough, and at what cost in utility?",
     "anonymize": "Which generalization is safe enough and loses the least, as ARX finds it?",
     "export": "How do I hand this data over so only the recipient can read it?",
+    "model": "How small can a model's weights get, and does a model trained on this table leak?",
     "history": "What was released and exported, what did it cost, and how do I save my work?",
     "decrypt": "How do I open a file PrivLens encrypted?",
 }
