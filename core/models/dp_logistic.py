@@ -171,10 +171,17 @@ def objective_perturbation_params(
     return eps_prime / 2, extra
 
 
-def _fit(X: np.ndarray, s: np.ndarray, l2: float, linear: np.ndarray | None) -> np.ndarray:
+def _fit(
+    X: np.ndarray | sparse.csr_array, s: np.ndarray, l2: float, linear: np.ndarray | None
+) -> np.ndarray:
     n = X.shape[0]
     # One-hot designs are mostly zeros: a sparse copy makes each gradient several times cheaper.
-    A = sparse.csr_array(X) if np.count_nonzero(X) < 0.3 * X.size else X
+    if sparse.issparse(X):
+        A = X
+    elif np.count_nonzero(X) < 0.3 * X.size:
+        A = sparse.csr_array(X)
+    else:
+        A = X
 
     def fun(w: np.ndarray) -> tuple[float, np.ndarray]:
         z = s * (A @ w)
@@ -195,7 +202,34 @@ def _fit(X: np.ndarray, s: np.ndarray, l2: float, linear: np.ndarray | None) -> 
     return np.asarray(res.x)
 
 
-def _check(X: np.ndarray, y: np.ndarray, epsilon: float, l2: float, method: str) -> None:
+def _row_norms(X: np.ndarray | sparse.csr_array) -> np.ndarray:
+    if isinstance(X, sparse.sparray | sparse.spmatrix):
+        return np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+    return np.asarray(np.linalg.norm(X, axis=1))
+
+
+def _check_sparse(X: sparse.csr_array, y: np.ndarray) -> tuple[sparse.csr_array, np.ndarray]:
+    """:func:`core.models.linear.check_xy` for a SciPy sparse design."""
+    y = np.asarray(y)
+    if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0] or X.shape[0] < 2:
+        raise InvalidParameterError(
+            f"Features must be a 2-D matrix of at least 2 rows with one label per row; got "
+            f"shapes {X.shape} and {y.shape}. Pass matching rows."
+        )
+    A = sparse.csr_array(X, dtype=np.float64)
+    if not np.isfinite(A.data).all():
+        raise InvalidParameterError("The feature matrix has non-finite entries.")
+    if not np.isin(y, (0, 1)).all():
+        raise InvalidParameterError(
+            f"Labels must be 0 or 1; {int((~np.isin(y, (0, 1))).sum()):,} are not. "
+            "Drop rows with a missing target first."
+        )
+    return A, y.astype(np.float64)
+
+
+def _check(
+    X: np.ndarray | sparse.csr_array, y: np.ndarray, epsilon: float, l2: float, method: str
+) -> None:
     if not (isinstance(epsilon, (int, float)) and math.isfinite(epsilon) and 0 < epsilon <= 100):
         raise InvalidParameterError(
             f"epsilon must be in (0, 100]; got {epsilon!r}. Pick a positive value "
@@ -208,7 +242,7 @@ def _check(X: np.ndarray, y: np.ndarray, epsilon: float, l2: float, method: str)
         )
     if method not in ("objective", "output"):
         raise InvalidParameterError(f"method must be 'objective' or 'output'; got {method!r}.")
-    over = int((np.linalg.norm(X, axis=1) > 1 + _NORM_SLACK).sum())
+    over = int((_row_norms(X) > 1 + _NORM_SLACK).sum())
     if over:
         raise InvalidParameterError(
             f"{over:,} row(s) have a feature norm above 1, which the privacy proof forbids. "
@@ -217,7 +251,7 @@ def _check(X: np.ndarray, y: np.ndarray, epsilon: float, l2: float, method: str)
 
 
 def dp_logistic_regression(
-    X: np.ndarray,
+    X: np.ndarray | sparse.csr_array,
     y: np.ndarray,
     *,
     epsilon: float,
@@ -229,7 +263,7 @@ def dp_logistic_regression(
 
     Parameters
     ----------
-    X : numpy.ndarray
+    X : numpy.ndarray or scipy.sparse.csr_array
         ``n x d`` features, every row of norm ``<= 1`` (use :func:`clip_rows`).
     y : numpy.ndarray
         Labels in {0, 1}.
@@ -252,7 +286,7 @@ def dp_logistic_regression(
     InvalidParameterError
         epsilon, l2 or method out of range, rows of norm above 1, bad labels.
     """
-    X, yf = check_xy(X, y)
+    X, yf = _check_sparse(X, y) if sparse.issparse(X) else check_xy(X, y)
     _check(X, yf, epsilon, l2, method)
     src = resolve_source(source)
     n, d = X.shape
@@ -276,6 +310,7 @@ def dp_logistic_regression(
     )
 
 
-def dp_logistic_proba(model: DPLogisticModel, X: np.ndarray) -> np.ndarray:
+def dp_logistic_proba(model: DPLogisticModel, X: np.ndarray | sparse.csr_array) -> np.ndarray:
     """``P(y = 1 | x)`` for every row of ``X`` (rows prepared as for fitting)."""
-    return np.asarray(expit(np.asarray(X, dtype=np.float64) @ model.weights))
+    A = X if sparse.issparse(X) else np.asarray(X, dtype=np.float64)
+    return np.asarray(expit(A @ model.weights))

@@ -48,10 +48,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from core.dp_sampling import RandomSource, resolve_source
 from core.errors import ColumnError, InvalidParameterError
-from core.models.dp_logistic import DPLogisticModel, clip_rows, dp_logistic_proba
+from core.models.dp_logistic import DPLogisticModel, dp_logistic_proba
 from core.models.dp_logistic import dp_logistic_regression as _dp_fit
 from core.models.evaluate import accuracy, log_loss, majority_baseline
 from core.models.features import _is_numeric, _target_text, fit_features, targets
@@ -126,6 +127,29 @@ def _tokens(s: pd.Series) -> pd.Series:
     return t.fillna("<missing>").replace("", "<missing>").astype(object)
 
 
+def _public_sparse(df: pd.DataFrame, columns: Sequence[str], buckets: int) -> sparse.csr_array:
+    if not isinstance(buckets, int) or not 2 <= buckets <= 65_536:
+        raise InvalidParameterError(f"buckets must be an integer in [2, 65536]; got {buckets!r}.")
+    if not columns:
+        raise InvalidParameterError("The encoding needs at least 1 feature column; got 0.")
+    cols = []
+    for col in columns:
+        if col not in df.columns or isinstance(df[col], pd.DataFrame):
+            raise ColumnError(
+                f"Feature column {col!r} is missing or duplicated in this table. "
+                "Use the table the model was set up for."
+            )
+        codes, uniques = pd.factorize(_tokens(df[col]), use_na_sentinel=False)
+        lookup = np.array([_bucket(col, str(u), buckets) for u in uniques], dtype=np.int64)
+        cols.append(lookup[codes])
+    n = len(df)
+    rows = np.repeat(np.arange(n), len(cols))
+    hit = np.stack(cols, axis=1).ravel() if n else np.zeros(0, dtype=np.int64)
+    X = sparse.coo_array((np.ones(rows.size), (rows, hit)), shape=(n, buckets)).tocsr()
+    X.sum_duplicates()  # two columns in one bucket add up
+    return X
+
+
 def public_design(
     df: pd.DataFrame, columns: Sequence[str], *, buckets: int = HASH_BUCKETS
 ) -> np.ndarray:
@@ -141,26 +165,14 @@ def public_design(
     InvalidParameterError
         No column, or ``buckets`` outside [2, 65536].
     """
-    if not isinstance(buckets, int) or not 2 <= buckets <= 65_536:
-        raise InvalidParameterError(f"buckets must be an integer in [2, 65536]; got {buckets!r}.")
-    if not columns:
-        raise InvalidParameterError("The encoding needs at least 1 feature column; got 0.")
-    X = np.zeros((len(df), buckets), dtype=np.float64)
-    rows = np.arange(len(df))
-    for col in columns:
-        if col not in df.columns or isinstance(df[col], pd.DataFrame):
-            raise ColumnError(
-                f"Feature column {col!r} is missing or duplicated in this table. "
-                "Use the table the model was set up for."
-            )
-        codes, uniques = pd.factorize(_tokens(df[col]), use_na_sentinel=False)
-        lookup = np.array([_bucket(col, str(u), buckets) for u in uniques], dtype=np.int64)
-        np.add.at(X, (rows, lookup[codes]), 1.0)
-    return X
+    return np.asarray(_public_sparse(df, columns, buckets).toarray())
 
 
-def _prepare(df: pd.DataFrame, target: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """Clipped public design (with an intercept feature) and labels of rows with a target."""
+def _prepare(df: pd.DataFrame, target: str) -> tuple[sparse.csr_array, np.ndarray, tuple[str, ...]]:
+    """The design of rows with a target, clipped to the unit ball with an intercept feature.
+
+    Equal to ``clip_rows(public_design(...), intercept_feature=1.0)``, kept sparse.
+    """
     spec = fit_features(df, target)  # checks the target: two values, the positive one
     y = targets(spec, df)
     keep = y >= 0
@@ -169,7 +181,11 @@ def _prepare(df: pd.DataFrame, target: str) -> tuple[np.ndarray, np.ndarray, tup
         raise InvalidParameterError(
             f"No feature column besides target {target!r}. Add columns to learn from."
         )
-    X = clip_rows(public_design(df[keep], columns), intercept_feature=1.0)
+    X = _public_sparse(df[keep], columns, HASH_BUCKETS)
+    X = sparse.hstack([X, np.ones((X.shape[0], 1))], format="csr")
+    lengths = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+    scale = np.where(lengths > 1.0, 1.0 / np.where(lengths > 0, lengths, 1.0), 1.0)
+    X = sparse.csr_array(X.multiply(scale[:, None]))
     dropped = int((~keep).sum())
     warnings = (f"{dropped:,} row(s) with a missing target are left out.",) if dropped else ()
     return X, y[keep], warnings
@@ -276,14 +292,15 @@ def dp_sweep(
     for _ in range(repeats):
         perm = rng.permutation(len(y))
         tr, te = perm[:n_train], perm[n_train:]
+        Xtr, Xte = X[tr], X[te]
         if y[tr].min() == y[tr].max() or y[te].min() == y[te].max():
             raise InvalidParameterError(
                 "A split has only one target class; use more rows or a more balanced target."
             )
         base.append(majority_baseline(y[tr], y[te]))
         for run, e in zip(runs, eps, strict=True):
-            model = _dp_fit(X[tr], y[tr], epsilon=e, l2=l2, method=method, source=src)
-            ptr, pte = dp_logistic_proba(model, X[tr]), dp_logistic_proba(model, X[te])
+            model = _dp_fit(Xtr, y[tr], epsilon=e, l2=l2, method=method, source=src)
+            ptr, pte = dp_logistic_proba(model, Xtr), dp_logistic_proba(model, Xte)
             ltr, lte = log_loss(y[tr], ptr), log_loss(y[te], pte)
             run["acc"].append(accuracy(y[te], pte))
             run["adv"].append(loss_threshold_attack(ltr, lte).advantage)
