@@ -93,3 +93,12 @@ def test_statistics_of_huge_float64_values_do_not_overflow():
     assert s.mean == pytest.approx(1e300 * scaled.mean())
     assert s.std == pytest.approx(1e300 * scaled.std())
     assert (s.min, s.max) == (-1e300, 1e300)
+
+
+def test_histogram_of_values_spanning_float64_does_not_overflow(tmp_path):
+    top = float(np.finfo(np.float64).max)
+    x = np.array([[top, -top], [0.0, 0.25 * top]])
+    save_file({"w": x}, str(tmp_path / "m.safetensors"))
+    h = histogram(open_weights(tmp_path / "m.safetensors"), "w", bins=4)
+    assert h.counts == (1, 0, 2, 1)
+    assert h.edges[0] == -top and h.edges[-1] == top and all(map(math.isfinite, h.edges))

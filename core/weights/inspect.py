@@ -7,6 +7,7 @@ and the count in ``non_finite``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -130,7 +131,14 @@ def histogram(wf: WeightsFile, name: str, *, bins: int = WEIGHTS_HISTOGRAM_BINS)
     v = x[np.isfinite(x)] if x.dtype.kind == "f" else x
     if v.size == 0:
         return Histogram(name=name, edges=(0.0, 1.0), counts=(0,))
-    counts, edges = np.histogram(v.astype(np.float64), bins=bins)
+    v64 = v.astype(np.float64)
+    lo, hi = float(v64.min()), float(v64.max())
+    if math.isfinite(hi - lo):
+        counts, edges = np.histogram(v64, bins=bins)
+    else:  # the range itself overflows: bin the values scaled by max|v|, then scale back
+        m = max(abs(lo), abs(hi))
+        counts, edges = np.histogram(v64 / m, bins=bins, range=(lo / m, hi / m))
+        edges = edges * m
     return Histogram(
         name=name, edges=tuple(float(e) for e in edges), counts=tuple(int(c) for c in counts)
     )
