@@ -13,7 +13,7 @@ pseudonymization key changes.
 >>> s = pd.Series(["b", "a", None, "b"], dtype="str")
 >>> cc = factorize(s)
 >>> cc.codes.tolist(), cc.values.tolist()
-([0, 1, 2, 0], ['b', 'a', nan])
+([0, 1, -1, 0], ['b', 'a', nan])
 >>> cc.series(s.index).equals(s)
 True
 """
@@ -40,8 +40,9 @@ class ColumnCodes:
     Attributes
     ----------
     codes : numpy.ndarray
-        Per row, the position of its value in ``values`` (int64, never -1: a missing value
-        has its own entry).
+        Per row, the position of its value in ``values`` (int64), ``-1`` for a missing
+        value: the last entry of ``values`` is then the missing value, so
+        ``values.take(codes)`` is the column.
     values : pandas.Series
         The distinct values in order of first appearance, missing last if any, with the
         column's dtype and name.
@@ -61,9 +62,7 @@ class ColumnCodes:
 
     def class_codes(self) -> np.ndarray:
         """Per row, the code of its value, ``-1`` for a missing one (as ``pd.factorize``)."""
-        if not self.has_missing_entry:
-            return self.codes
-        return np.where(self.codes == len(self.values) - 1, -1, self.codes)
+        return self.codes
 
 
 def eligible(s: pd.Series) -> bool:
@@ -100,9 +99,8 @@ def _from_codes(s: pd.Series, codes: np.ndarray) -> ColumnCodes:
     # the first row of each code: scatter in reverse so the earliest row wins
     first[codes[rows[::-1]]] = rows[::-1]
     missing = bool((~present).any())
-    if missing:
+    if missing:  # the missing value last, where code -1 takes it from
         first = np.append(first, np.flatnonzero(~present)[0])
-        codes = np.where(present, codes, n_values)
     values = s.take(first).reset_index(drop=True)
     return ColumnCodes(codes=codes, values=values, has_missing_entry=missing)
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hmac
 import secrets as _secrets
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
@@ -886,25 +886,59 @@ def group_categories(
 # --- equivalence classes and local suppression -------------------------------------------
 
 
-def _column_codes(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
-    """An (n, q) int64 matrix of per-column factor codes, -1 for missing."""
-    out = np.empty((len(frame), len(columns)), dtype=np.int64)
+def _column_codes(
+    frame: pd.DataFrame, columns: Sequence[str], known: Mapping[str, np.ndarray] | None = None
+) -> np.ndarray:
+    """An (n, q) int64 matrix of per-column factor codes, -1 for missing.
+
+    ``known`` gives codes already computed for some columns (-1 = missing, equal exactly
+    when the values are), used instead of reading those columns.
+    """
+    out = np.empty((len(frame), len(columns)), dtype=np.int64, order="F")
     for j, c in enumerate(columns):
-        out[:, j] = pd.factorize(frame[c], use_na_sentinel=True)[0]
+        if known is not None and c in known:
+            out[:, j] = known[c]
+        else:
+            out[:, j] = pd.factorize(frame[c], use_na_sentinel=True)[0]
     return out
 
 
-def _sizes_of_codes(codes: np.ndarray) -> np.ndarray:
-    """Class size of each row of a code matrix (missing, -1, is a value of its own)."""
+def _patterns(codes: np.ndarray) -> tuple[np.ndarray, int]:
+    """Per row of a code matrix, the number of its distinct row (pattern), and their count.
+
+    Patterns are numbered in an arbitrary but fixed order; rows are equal exactly when
+    their numbers are.
+    """
+    n = codes.shape[0]
+    key = np.zeros(n, dtype=np.int64)
+    span = 1
+    for j in range(codes.shape[1]):
+        card = int(codes[:, j].max(initial=-1)) + 2
+        if span * card >= 2**62:  # compress before the mixed radix overflows
+            key = pd.factorize(key)[0].astype(np.int64)
+            span = int(key.max(initial=-1)) + 1
+        key = key * card + (codes[:, j] + 1)
+        span *= card
+    if span <= 4 * n + 1024:  # a dense key: rank the used values without hashing
+        used = np.bincount(key, minlength=span) > 0
+        rank = np.cumsum(used) - 1
+        return rank[key], int(used.sum())
+    inv = pd.factorize(key)[0].astype(np.int64)
+    return inv, int(inv.max(initial=-1)) + 1
+
+
+def _sizes_of_codes(codes: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Class size of each row of a code matrix (missing, -1, is a value of its own).
+
+    With ``weights``, row i stands for ``weights[i]`` records.
+    """
     n = codes.shape[0]
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    key = np.zeros(n, dtype=np.int64)
-    for j in range(codes.shape[1]):
-        col = codes[:, j] + 1
-        key = key * (int(col.max()) + 1) + col
-        key = pd.factorize(key)[0].astype(np.int64)
-    return np.bincount(key)[key]
+    key, m = _patterns(codes)
+    if weights is None:
+        return np.bincount(key, minlength=m)[key]
+    return np.bincount(key, weights=weights, minlength=m).astype(np.int64)[key]
 
 
 def class_sizes(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
@@ -990,6 +1024,14 @@ class SuppressionResult:
     k_before, k_after : int
         Smallest class size over the quasi-identifiers before and after (0 for no rows).
     warnings : tuple of str
+    newly_missing : numpy.ndarray, optional
+        ``mode="cells"``: an (n, q) boolean matrix, the cells set to missing, per
+        quasi-identifier in the order given.
+    kept : numpy.ndarray, optional
+        ``mode="records"``: per input row, whether it is kept.
+    codes : dict of str to numpy.ndarray
+        Per quasi-identifier, codes of its values after suppression on the kept rows
+        (-1 = missing, equal exactly when the values are).
     """
 
     frame: pd.DataFrame
@@ -998,6 +1040,9 @@ class SuppressionResult:
     k_before: int
     k_after: int
     warnings: tuple[str, ...] = ()
+    newly_missing: np.ndarray | None = field(default=None, repr=False)
+    kept: np.ndarray | None = field(default=None, repr=False)
+    codes: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
 
 def local_suppression(
@@ -1007,6 +1052,7 @@ def local_suppression(
     k: int,
     mode: Literal["cells", "records"] = "cells",
     importance: Sequence[str] | None = None,
+    codes: Mapping[str, np.ndarray] | None = None,
 ) -> SuppressionResult:
     """Suppress quasi-identifier cells (or whole records) until k-anonymity holds.
 
@@ -1026,6 +1072,10 @@ def local_suppression(
         Quasi-identifiers in the order they should be *kept*: the last one is suppressed
         first. By default, columns with more distinct values are suppressed first (they
         split classes most), ties in column order.
+    codes : mapping of str to numpy.ndarray, optional
+        Codes already computed for some quasi-identifiers (per row, ``-1`` = missing,
+        ``0 .. m - 1`` otherwise, equal exactly when the values are), used instead of reading
+        those columns (:attr:`core.recipe.HardeningResult.column_codes`).
 
     Returns
     -------
@@ -1080,10 +1130,10 @@ def local_suppression(
     k = _check_k(k, len(frame))
     if mode not in ("cells", "records"):
         raise InvalidParameterError(f"mode must be 'cells' or 'records'; got {mode!r}.")
-    codes = _column_codes(frame, qis)
+    codes_ = _column_codes(frame, qis, codes)
     if importance is None:
-        # factorize codes are dense (0 .. distinct - 1), so the largest code gives the count
-        distinct = [int(codes[:, j].max(initial=-1)) + 1 for j in range(len(qis))]
+        # codes are dense (0 .. distinct - 1), so the largest code gives the count
+        distinct = [int(codes_[:, j].max(initial=-1)) + 1 for j in range(len(qis))]
         order = sorted(range(len(qis)), key=lambda j: -distinct[j])
     else:
         if sorted(importance) != sorted(qis):
@@ -1092,11 +1142,17 @@ def local_suppression(
                 f"{len(importance)} names that do not match."
             )
         order = [qis.index(c) for c in reversed(list(importance))]
-    sizes = _sizes_of_codes(codes)
-    k_before = int(sizes.min()) if len(sizes) else 0
+    # the distinct patterns, each standing for its records
+    inv, m = _patterns(codes_)
+    first = np.full(m, -1, dtype=np.int64)
+    first[inv[::-1]] = np.arange(len(inv) - 1, -1, -1)
+    pat = codes_[first] if m else np.zeros((0, len(qis)), dtype=np.int64)
+    weight = np.bincount(inv, minlength=m).astype(np.float64)
+    sizes_p = _sizes_of_codes(pat, weight)
+    k_before = int(sizes_p.min()) if m else 0
     warnings: list[str] = []
     if mode == "records":
-        keep = sizes >= k
+        keep = (sizes_p >= k)[inv]
         out = frame.loc[keep]
         removed = int((~keep).sum())
         if len(frame) and not keep.any():
@@ -1104,7 +1160,7 @@ def local_suppression(
                 f"Every one of the {len(frame)} records is in a class smaller than {k}; all "
                 "were removed. Generalize the quasi-identifiers first, or lower k."
             )
-        k_after = int(sizes[keep].min()) if keep.any() else 0
+        k_after = int(sizes_p[sizes_p >= k].min()) if keep.any() else 0
         return SuppressionResult(
             frame=out,
             cells_suppressed=dict.fromkeys(qis, 0),
@@ -1112,37 +1168,42 @@ def local_suppression(
             k_before=k_before,
             k_after=k_after,
             warnings=tuple(warnings),
+            kept=keep,
+            codes={c: codes_[keep, j] for j, c in enumerate(qis)},
         )
 
-    original_na = codes < 0
+    original_na = pat < 0
     for _ in range(len(qis)):
-        unsafe = np.flatnonzero(sizes < k)
+        unsafe = np.flatnonzero(sizes_p < k)
         if unsafe.size == 0:
             break
         chosen = np.full(unsafe.size, -1, dtype=np.int64)
         for j in order:
-            free = (chosen < 0) & (codes[unsafe, j] >= 0)
+            free = (chosen < 0) & (pat[unsafe, j] >= 0)
             if not free.any():
                 continue
-            trial = codes.copy()
+            trial = pat.copy()
             trial[unsafe, j] = -1
-            ok = _sizes_of_codes(trial)[unsafe] >= k
+            ok = _sizes_of_codes(trial, weight)[unsafe] >= k
             chosen[free & ok] = j
         for j in order:  # no single column is enough: suppress in order
-            pick = (chosen < 0) & (codes[unsafe, j] >= 0)
+            pick = (chosen < 0) & (pat[unsafe, j] >= 0)
             chosen[pick] = j
         movable = chosen >= 0
         if not movable.any():
             break
-        codes[unsafe[movable], chosen[movable]] = -1
-        sizes = _sizes_of_codes(codes)
+        pat[unsafe[movable], chosen[movable]] = -1
+        sizes_p = _sizes_of_codes(pat, weight)
 
+    newly = ((pat < 0) & ~original_na)[inv]
+    sizes = sizes_p[inv]
     unsafe = np.flatnonzero(sizes < k)
     if unsafe.size:
         # Only the all-suppressed class is left below k: borrow the fewest records needed
         # from classes with a surplus over k, largest first.
+        rows_codes = pat[inv]
         need = k - unsafe.size
-        key = pd.factorize(_row_keys(codes))[0]
+        key = pd.factorize(_row_keys(rows_codes))[0]
         surplus_rows: list[int] = []
         donors = np.argsort(-np.bincount(key), kind="stable")
         counts = np.bincount(key)
@@ -1151,34 +1212,37 @@ def local_suppression(
             if spare <= 0 or need <= 0:
                 break
             rows = np.flatnonzero(key == c)
-            if (codes[rows[0]] < 0).all():
+            if (rows_codes[rows[0]] < 0).all():
                 continue
             take = min(spare, need)
             surplus_rows.extend(rows[len(rows) - take :].tolist())
             need -= take
         if need <= 0:
-            codes[np.asarray(surplus_rows, dtype=np.int64)] = -1
-            sizes = _sizes_of_codes(codes)
+            borrowed = np.asarray(surplus_rows, dtype=np.int64)
+            newly[borrowed] |= rows_codes[borrowed] >= 0
+            rows_codes[borrowed] = -1
+            sizes = _sizes_of_codes(rows_codes)
         else:
             warnings.append(
                 f"{unsafe.size} records stay in a class smaller than {k} even with every "
                 "quasi-identifier suppressed, and the other classes have too few spare "
                 "records to join them. Use record suppression, or lower k."
             )
-    newly = (codes < 0) & ~original_na
-    out = frame.copy()
+    out = frame.copy(deep=False)
     cells = {}
+    after = {}
     for j, c in enumerate(qis):
-        m = newly[:, j]
-        cells[c] = int(m.sum())
-        if m.any():
+        m_ = newly[:, j]
+        cells[c] = int(m_.sum())
+        after[c] = np.where(m_, -1, codes_[:, j]) if cells[c] else codes_[:, j]
+        if cells[c]:
             col = out[c]
             if pd.api.types.is_integer_dtype(col.dtype) and not isinstance(
                 col.dtype, pd.CategoricalDtype
             ):
                 # the nullable type of the same kind and width: uint64 -> UInt64
                 col = col.astype(str(col.dtype).replace("uint", "UInt").replace("int", "Int"))
-            out[c] = col.mask(pd.Series(m, index=out.index))
+            out[c] = _blank(col, m_)
     return SuppressionResult(
         frame=out,
         cells_suppressed=cells,
@@ -1186,7 +1250,22 @@ def local_suppression(
         k_before=k_before,
         k_after=int(sizes.min()) if len(sizes) else 0,
         warnings=tuple(warnings),
+        newly_missing=newly,
+        codes=after,
     )
+
+
+def _blank(col: pd.Series, where: np.ndarray) -> pd.Series:
+    """``col`` with the cells at ``where`` set to missing (Arrow text without a Python loop).
+
+    >>> _blank(pd.Series(["a", "b"], dtype=_STR), np.array([False, True])).tolist()
+    ['a', nan]
+    """
+    if col.dtype == _STR:
+        arr = pa.array(col.array)
+        blanked = pc.if_else(pa.array(where), pa.scalar(None, arr.type), arr)
+        return pd.Series(pd.array(blanked, dtype=_STR), index=col.index, name=col.name)
+    return col.mask(pd.Series(where, index=col.index))
 
 
 def _row_keys(codes: np.ndarray) -> np.ndarray:

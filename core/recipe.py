@@ -949,21 +949,54 @@ def _valuewise(step: Step, secrets: Mapping[str, bytes]) -> Callable[[pd.Series]
     return lambda s: fn(s, **p)
 
 
+@dataclass(slots=True)
+class _Known:
+    """What :func:`apply` knows of each column without reading it row by row."""
+
+    chains: dict[str, _Chain] = field(default_factory=dict)  # value-wise, not written out
+    written: dict[str, _Chain] = field(default_factory=dict)  # value-wise, written out
+    newly: dict[str, np.ndarray] = field(default_factory=dict)  # cells a suppression blanked
+    after: dict[str, np.ndarray] = field(default_factory=dict)  # codes after a suppression
+    kept: np.ndarray | None = None  # rows kept by a record suppression
+    slow: set[str] = field(default_factory=set)  # read or written by a row-by-row step
+    all_slow: bool = False  # a row-by-row step removed records
+
+    def chain(self, col: str) -> _Chain | None:
+        return self.chains.get(col) or self.written.get(col)
+
+    def open(self, col: str) -> bool:
+        """Whether ``col`` is still known per distinct value of the loaded column."""
+        return not self.all_slow and col not in self.slow and col not in self.after
+
+    def write(
+        self, frame: pd.DataFrame, out: pd.DataFrame, memo: codes.ColumnMemo
+    ) -> pd.DataFrame:
+        """``out`` with each pending chain written out, one value per row."""
+        if not self.chains:
+            return out
+        cols = {
+            c: memo.get(("series", c, ch.key), lambda ch=ch: ch.cc.series(frame.index))
+            for c, ch in self.chains.items()
+        }
+        self.written.update(self.chains)
+        self.chains = {}
+        return out.assign(**cols)
+
+
 def _fast_step(
     frame: pd.DataFrame,
     step: Step,
     secrets: Mapping[str, bytes],
     memo: codes.ColumnMemo,
-    chains: Mapping[str, _Chain],
-    rowwise: set[str],
+    known: _Known,
 ) -> _Chain | None:
     """The column after ``step`` computed per distinct value, or None (row by row)."""
     col = step.columns[0]
-    if step.transform not in VALUEWISE or col in rowwise:
+    if step.transform not in VALUEWISE or not known.open(col) or known.kept is not None:
         return None
-    prev = chains.get(col)
+    prev = known.chain(col)
     if prev is None:
-        if not memo.get(("eligible", col), lambda: codes.eligible(frame[col])):
+        if not _eligible(frame, col, memo):
             return None
         base = _base_codes(frame, col, memo)
         prev = _Chain((), base, np.arange(len(base.values), dtype=np.int64))
@@ -980,56 +1013,120 @@ def _fast_step(
     return chain if isinstance(chain, _Chain) else None
 
 
+def _eligible(frame: pd.DataFrame, col: str, memo: codes.ColumnMemo) -> bool:
+    return bool(memo.get(("eligible", col), lambda: codes.eligible(frame[col])))
+
+
 def _base_codes(frame: pd.DataFrame, col: str, memo: codes.ColumnMemo) -> codes.ColumnCodes:
     cc = memo.get(("codes", col), lambda: codes.factorize(frame[col]))
     assert isinstance(cc, codes.ColumnCodes)
     return cc
 
 
-def _materialize(
-    frame: pd.DataFrame, out: pd.DataFrame, chains: Mapping[str, _Chain], memo: codes.ColumnMemo
-) -> pd.DataFrame:
-    """``out`` with each chained column written out, one value per row."""
-    if not chains:
-        return out
-    cols = {
-        c: memo.get(("series", c, ch.key), lambda ch=ch: ch.cc.series(frame.index))
-        for c, ch in chains.items()
-    }
-    return out.assign(**cols)
+def _fast_suppress(
+    frame: pd.DataFrame,
+    out: pd.DataFrame,
+    step: Step,
+    memo: codes.ColumnMemo,
+    known: _Known,
+    notes: list[str],
+) -> tuple[pd.DataFrame, int] | None:
+    """Local suppression reading codes instead of the columns; None when they are unknown."""
+    cols = list(step.columns)
+    if step.transform != "suppress" or known.kept is not None:
+        return None
+    if not all(known.open(c) and (known.chain(c) or _eligible(frame, c, memo)) for c in cols):
+        return None
+    out = known.write(frame, out, memo)
+    given = {}
+    for c in cols:
+        ch = known.chain(c)
+        given[c] = (ch.cc if ch is not None else _base_codes(frame, c, memo)).class_codes()
+    r = masking.local_suppression(out, quasi_identifiers=cols, codes=given, **dict(step.params))
+    notes.extend(r.warnings)
+    if r.kept is not None:
+        known.kept = r.kept
+        known.after = {c: v[r.kept] for c, v in known.after.items()}
+    elif r.newly_missing is not None:
+        for j, c in enumerate(cols):
+            if r.cells_suppressed[c]:
+                known.newly[c] = r.newly_missing[:, j]
+    known.after.update(r.codes)
+    return r.frame, r.records_suppressed
 
 
 def _all_change_masks(
-    frame: pd.DataFrame, out: pd.DataFrame, chains: Mapping[str, _Chain], memo: codes.ColumnMemo
+    frame: pd.DataFrame, out: pd.DataFrame, known: _Known, memo: codes.ColumnMemo
 ) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
-    """:func:`_change_masks`, per distinct value for chained columns."""
-    for c, ch in chains.items():
-        base = _base_codes(frame, c, memo)
+    """:func:`_change_masks`, per distinct value for columns known without reading them."""
+    slow = []
+    for c in frame.columns:
+        if c not in out.columns:
+            continue
+        if known.all_slow or c in known.slow:
+            slow.append(c)
+            continue
+        ch = known.chain(c)
+        if ch is not None:
+            changed, suppressed = _chain_masks(frame, c, ch, memo)
+        else:
+            changed = suppressed = np.zeros(len(frame), dtype=bool)
+        if c in known.newly:
+            newly = known.newly[c]
+            present = _base_codes(frame, c, memo).class_codes() >= 0
+            changed, suppressed = changed & ~newly, suppressed | (newly & present)
+        if known.kept is not None:
+            changed, suppressed = changed[known.kept], suppressed[known.kept]
+        yield str(c), changed, suppressed
+    if slow:
+        yield from _change_masks(frame[slow], out)
 
-        def make(c: str = c, ch: _Chain = ch, base: codes.ColumnCodes = base) -> object:
-            after = ch.cc.values.take(ch.base_map).reset_index(drop=True)
-            [(_, changed, suppressed)] = _change_masks(
-                pd.DataFrame({c: base.values}), pd.DataFrame({c: after})
-            )
-            return changed[base.codes], suppressed[base.codes]
 
-        changed, suppressed = memo.get(("masks", c, ch.key), make)  # type: ignore[misc]
-        yield c, changed, suppressed
-    rest = [c for c in frame.columns if c not in chains]
-    if rest:
-        yield from _change_masks(frame[rest], out)
+def _chain_masks(
+    frame: pd.DataFrame, c: str, ch: _Chain, memo: codes.ColumnMemo
+) -> tuple[np.ndarray, np.ndarray]:
+    base = _base_codes(frame, c, memo)
+
+    def make() -> tuple[np.ndarray, np.ndarray]:
+        after = ch.cc.values.take(ch.base_map).reset_index(drop=True)
+        [(_, changed, suppressed)] = _change_masks(
+            pd.DataFrame({c: base.values}), pd.DataFrame({c: after})
+        )
+        return changed[base.codes], suppressed[base.codes]
+
+    masks = memo.get(("masks", c, ch.key), make)
+    return masks  # type: ignore[return-value]
 
 
 def _known_codes(
-    frame: pd.DataFrame, chains: Mapping[str, _Chain], rowwise: set[str], memo: codes.ColumnMemo
+    frame: pd.DataFrame,
+    out: pd.DataFrame,
+    known: _Known,
+    memo: codes.ColumnMemo,
+    codes_for: Sequence[str],
 ) -> dict[str, np.ndarray]:
-    known = {c: ch.cc.class_codes() for c, ch in chains.items()}
-    for c in frame.columns:
-        if c not in chains and c not in rowwise:
-            cc = memo.peek(("codes", c))
-            if isinstance(cc, codes.ColumnCodes):
-                known[str(c)] = cc.class_codes()
-    return known
+    """Per column of ``out`` known without reading it, the codes of its values."""
+    found: dict[str, np.ndarray] = {}
+    if known.all_slow:
+        return found
+    for c in out.columns:
+        c = str(c)
+        if c in known.slow or out[c].dtype == object:  # object: 1 and True would merge
+            continue
+        if c in known.after:
+            found[c] = known.after[c]
+            continue
+        ch = known.chain(c)
+        if ch is not None:
+            v = ch.cc.class_codes()
+        elif c in codes_for and _eligible(frame, c, memo):
+            v = _base_codes(frame, c, memo).class_codes()
+        elif isinstance(cc := memo.peek(("codes", c)), codes.ColumnCodes):
+            v = cc.class_codes()
+        else:
+            continue
+        found[c] = v if known.kept is None else v[known.kept]
+    return found
 
 
 def apply(
@@ -1041,6 +1138,7 @@ def apply(
     progress: Callable[[int, int, str], None] | None = None,
     memo: codes.ColumnMemo | None = None,
     fast: bool = True,
+    codes_for: Sequence[str] = (),
 ) -> HardeningResult:
     """Run a recipe on a table.
 
@@ -1066,6 +1164,9 @@ def apply(
     fast : bool
         Compute value-wise steps once per distinct value (the default). ``False`` runs every
         step row by row: the reference the fast path is tested against.
+    codes_for : sequence of str
+        Columns whose codes :attr:`HardeningResult.column_codes` should hold even when no
+        step changes them (e.g. the quasi-identifiers whose risk is shown next).
 
     Returns
     -------
@@ -1087,33 +1188,37 @@ def apply(
     secure = True
     notes: list[str] = []
     applied: dict[str, list[str]] = {str(c): [] for c in frame.columns}
-    chains: dict[str, _Chain] = {}  # columns changed so far by value-wise steps only
-    rowwise: set[str] = set()  # columns a row-by-row step has read or written
+    known = _Known()
     for i, step in enumerate(recipe.steps):
         if progress is not None:
             progress(i + 1, len(recipe.steps), step.describe())
         try:
-            chain = _fast_step(frame, step, keys, memo, chains, rowwise) if fast else None
+            chain = _fast_step(frame, step, keys, memo, known) if fast else None
+            sup = None
+            if chain is None and fast:
+                sup = _fast_suppress(frame, out, step, memo, known, notes)
             if chain is not None:
-                chains[step.columns[0]] = chain
+                known.written.pop(step.columns[0], None)
+                known.chains[step.columns[0]] = chain
+            elif sup is not None:
+                out, gone = sup
+                removed += gone
             else:
-                out = _materialize(frame, out, chains, memo)
-                rowwise.update(chains)  # materialized: no longer the loaded values
-                chains = {}
+                out = known.write(frame, out, memo)
                 out, gone, ok = _run_step(out, step, keys, source, notes)
                 removed += gone
                 secure = secure and ok
-                rowwise.update(step.columns)
-                if gone or len(out) != len(frame):
-                    rowwise.update(str(c) for c in frame.columns)
+                known.slow.update(step.columns)
+                if gone or len(out) != (len(frame) if known.kept is None else known.kept.sum()):
+                    known.all_slow = True
         except (InvalidParameterError, ColumnError, CastError) as exc:
             raise RecipeError(f"Step {i + 1} ({step.describe()}) failed: {exc}") from None
         for c in step.columns:
             applied.setdefault(c, []).append(step.transform)
-    out = _materialize(frame, out, chains, memo)
+    out = known.write(frame, out, memo)
     counts: dict[str, tuple[int, int]] = {}
     touched = np.zeros(len(out), dtype=bool)
-    for c, changed, suppressed in _all_change_masks(frame, out, chains, memo):
+    for c, changed, suppressed in _all_change_masks(frame, out, known, memo):
         counts[c] = (int(changed.sum()), int(suppressed.sum()))
         touched |= changed | suppressed
     changes = tuple(
@@ -1134,7 +1239,7 @@ def apply(
         n_cells=int(frame.shape[0] * frame.shape[1]),
         secure=secure,
         warnings=tuple(dict.fromkeys(notes)),
-        column_codes=_known_codes(frame, chains, rowwise, memo),
+        column_codes=_known_codes(frame, out, known, memo, codes_for),
     )
 
 

@@ -190,7 +190,7 @@ def _qi_codes(
     rows as their values do), which are used instead of reading the column.
     """
     n = len(df)
-    codes = np.empty((n, len(qis)), dtype=np.int64)
+    codes = np.empty((n, len(qis)), dtype=np.int64, order="F")  # read column by column
     cards = np.empty(len(qis), dtype=np.int64)
     for j, col in enumerate(qis):
         if known is not None and col in known:
@@ -216,6 +216,29 @@ def _combine(codes: np.ndarray, cards: np.ndarray) -> np.ndarray:
         key = key * card + codes[:, j]
         span *= card
     return key
+
+
+def _factorize_key(key: np.ndarray) -> tuple[np.ndarray, int]:
+    """``pd.factorize`` of non-negative int64 keys: codes by first appearance, and their count.
+
+    A key no larger than a few times the number of rows is ranked through an array indexed
+    by the key, without hashing.
+
+    >>> codes, m = _factorize_key(np.array([7, 2, 7, 0, 2]))
+    >>> codes.tolist(), m
+    ([0, 1, 0, 2, 1], 3)
+    """
+    n = key.size
+    span = int(key.max()) + 1 if n else 0
+    if span > 4 * n + 1024:
+        codes, uniq = pd.factorize(key)
+        return codes.astype(np.int64, copy=False), len(uniq)
+    first = np.full(span, n, dtype=np.int64)
+    first[key[::-1]] = np.arange(n - 1, -1, -1, dtype=np.int64)  # the earliest row wins
+    used = np.flatnonzero(first < n)
+    rank = np.empty(span, dtype=np.int64)
+    rank[used[np.argsort(first[used], kind="stable")]] = np.arange(used.size, dtype=np.int64)
+    return rank[key], int(used.size)
 
 
 def _validate_qis(df: pd.DataFrame, quasi_identifiers: Sequence[str]) -> tuple[str, ...]:
@@ -303,20 +326,34 @@ def equivalence_classes(
     """
     qis = _validate_qis(df, quasi_identifiers)
     policy = _policy(missing)
-    codes, cards = _qi_codes(df, qis, known_codes)
-    is_na = codes < 0
-    any_na = bool(is_na.any())
-    dense = np.where(is_na, cards - 1, codes) if any_na else codes
-    key = _combine(dense, cards)
-    class_id, uniq = pd.factorize(key)
-    class_id = class_id.astype(np.int64, copy=False)
-    sizes = np.bincount(class_id, minlength=len(uniq)).astype(np.int64)
+    # one column at a time: missing is one more code (0), so the mixed-radix key of the
+    # codes gives the classes; they are numbered by first appearance, as pd.factorize does
+    key = np.zeros(len(df), dtype=np.int64)
+    span = 1
+    row_na = np.zeros(len(df), dtype=bool)
+    na_cols = []
+    for col in qis:
+        if known_codes is not None and col in known_codes:
+            c = known_codes[col]
+            card = (int(c.max()) + 1 if c.size else 0) + 1
+        else:
+            c, n_values = factorize_values(df[col])
+            card = n_values + 1
+        if span * card >= 2**62:  # compress before the mixed radix overflows
+            key, span = _factorize_key(key)
+        na = c < 0
+        if na.any():
+            row_na |= na
+            na_cols.append(col)
+        key = key * card + (c + 1)
+        span *= card
+    class_id, n_classes = _factorize_key(key)
+    any_na = bool(na_cols)
+    sizes = np.bincount(class_id, minlength=n_classes).astype(np.int64)
     warnings: list[str] = []
+    has_missing = np.zeros(n_classes, dtype=bool)
     if any_na:
-        row_na = is_na.any(axis=1)
-        has_missing = np.zeros(len(uniq), dtype=bool)
         has_missing[class_id[row_na]] = True
-        na_cols = [qis[j] for j in range(len(qis)) if is_na[:, j].any()]
         warnings.append(
             f"{int(row_na.sum())} record(s) have a missing value in "
             f"{', '.join(na_cols)}; missing values are treated as "
@@ -326,9 +363,8 @@ def equivalence_classes(
                 else "wildcards matching any value (sdcMicro convention)."
             )
         )
-    else:
-        has_missing = np.zeros(len(uniq), dtype=bool)
     if policy is MissingPolicy.WILDCARD and any_na:
+        codes, _ = _qi_codes(df, qis, known_codes)
         fk, _ = _wildcard_counts(codes, class_id, sizes.astype(np.float64), None, progress)
         class_fk = np.rint(fk).astype(np.int64)
     else:
