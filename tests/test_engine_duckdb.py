@@ -264,6 +264,15 @@ def test_bad_weights_match_pandas(weights, error):
                 risk_summary(engine, engine.open(df), ["a"], weight_column="w")
 
 
+def test_frames_duckdb_would_read_differently_are_refused(engines):
+    # DuckDB would read 1 and "1" as one value where pandas keeps two; repeated names clash
+    _, duck, _, _ = engines
+    with pytest.raises(ColumnError, match="'a' mixes kinds of values"):
+        duck.open(pd.DataFrame({"a": pd.Series([1, "1", 2.5], dtype=object)}))
+    with pytest.raises(ColumnError):
+        duck.open(pd.DataFrame([[1, 2]], columns=["a", "a"]))
+
+
 def test_text_weights_are_a_column_error_without_values():
     df = pd.DataFrame({"a": [1, 2], "w": ["secret-one", "secret-two"]})
     with DuckDBEngine(memory_limit="128MB") as duck, pytest.raises(ColumnError) as info:

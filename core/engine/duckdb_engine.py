@@ -22,6 +22,7 @@ from core.errors import (
     InvalidParameterError,
     PrivLensError,
 )
+from core.frames import check_frame
 
 __all__ = ["DUCKDB_MEMORY_LIMIT_DEFAULT", "DuckDBEngine"]
 
@@ -103,8 +104,7 @@ class DuckDBEngine(Engine):
         q = self.quote(name)
         if isinstance(source, pd.DataFrame):
             raw = f"{name}__frame"
-            self._frames[raw] = source
-            self._con.register(raw, source)
+            self._register(raw, check_frame(source))
             from_clause = self.quote(raw)
             kind = "frame"
         elif isinstance(source, str | os.PathLike):
@@ -159,6 +159,29 @@ class DuckDBEngine(Engine):
             self._tmp = None
 
     # --- helpers -----------------------------------------------------------------------
+
+    def _register(self, raw: str, frame: pd.DataFrame) -> None:
+        """Scan a frame in place; refuse columns DuckDB would not read as pandas does."""
+        for c in frame.columns:
+            s = frame[c]
+            if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True).startswith("mixed"):
+                raise ColumnError(
+                    f"Column '{c}' mixes kinds of values (numbers, text, ...); DuckDB holds one "
+                    "type per column and would merge 1 and '1'. Give the column one kind, or "
+                    "use the pandas engine."
+                )
+        if self._con is None:
+            self._run("SELECT 1")  # the closed-engine error
+        duckdb = _duckdb()
+        try:
+            self._con.register(raw, frame)
+        except duckdb.Error as exc:
+            raise ColumnError(
+                f"DuckDB cannot read a column of this table ({type(exc).__name__}); one of its "
+                f"{frame.shape[1]} column(s) has a type DuckDB does not scan. Cast it to text "
+                "or numbers, or use the pandas engine."
+            ) from None
+        self._frames[raw] = frame
 
     def _describe(self, from_clause: str) -> list[tuple[str, str]]:
         rows = self._run(f"DESCRIBE SELECT * FROM {from_clause}")

@@ -13,6 +13,7 @@ import pandas as pd
 
 from core.engine.base import Engine, Source, Table, check_sample_size, parquet_files
 from core.errors import CorruptFileError, InvalidParameterError
+from core.frames import check_frame
 
 __all__ = ["PandasEngine"]
 
@@ -39,7 +40,7 @@ class PandasEngine(Engine):
         """Keep a frame as it is, or read a Parquet file, folder or glob into memory."""
         name = name or f"privlens_t{next(_names)}"
         if isinstance(source, pd.DataFrame):
-            df, kind = source, "frame"
+            df, kind = check_frame(source), "frame"
         elif isinstance(source, str | os.PathLike):
             files = parquet_files(source)
             try:
