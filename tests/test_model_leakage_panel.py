@@ -52,7 +52,7 @@ def _script():
         model_leakage.render()
 
 
-def _new(df=None, *, ws=None):
+def _new(df=None, *, ws=None, switch_on=True):
     at = AppTest.from_function(_script, default_timeout=120)
     if df is not None:
         at.session_state["dataset"] = df
@@ -61,6 +61,10 @@ def _new(df=None, *, ws=None):
         at.query_params["ws"] = ws
     at.run()
     assert not at.exception, [e.value for e in at.exception]
+    if switch_on and not at.toggle(key="ws:model.options.run").value:
+        assert not at.dataframe  # nothing is trained before the user asks
+        at.toggle(key="ws:model.options.run").set_value(True).run()
+        assert not at.exception, [e.value for e in at.exception]
     return at
 
 
@@ -156,7 +160,13 @@ def test_settings_survive_leaving_the_tab_and_reopening_the_workspace(table):
     at.number_input(key="ws:model.options.seed").set_value(3)
     at.slider(key="ws:model.options.epsilon").set_value(2.5).run()  # one run, four callbacks
     options = dict(at.session_state["workspace"].model.options)
-    assert options == {"target": "sex", "classifier": "mlp", "seed": 3, "epsilon": 2.5}
+    assert options == {
+        "run": True,
+        "target": "sex",
+        "classifier": "mlp",
+        "seed": 3,
+        "epsilon": 2.5,
+    }
     shown = _figures(at)
 
     at.session_state["away"] = True
@@ -170,7 +180,8 @@ def test_settings_survive_leaving_the_tab_and_reopening_the_workspace(table):
     assert at.slider(key="ws:model.options.epsilon").value == 2.5
     pd.testing.assert_frame_equal(_figures(at), shown)
 
-    at2 = _new(ws=at.session_state["ws_token"])
+    at2 = _new(ws=at.session_state["ws_token"], switch_on=False)
+    assert at2.toggle(key="ws:model.options.run").value
     assert at2.selectbox(key="ws:model.options.target").value == "sex"
     assert at2.radio(key="ws:model.options.classifier").value == "mlp"
     assert at2.slider(key="ws:model.options.epsilon").value == 2.5

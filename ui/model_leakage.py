@@ -2,7 +2,9 @@
 trained on the loaded table, original and hardened, and of DP-trained models over ε.
 
 :func:`render` draws into the current container. Settings live in the workspace's ``model``
-section (target, classifier, seed, ε of the release). Heavy work is cached by the dataset's
+section (target, classifier, seed, ε of the release, whether to run). Nothing is trained
+until the user switches the measurement on (every tab of a page runs on each visit, so the
+Weights tab must not wait for this one). Heavy work is cached by the dataset's
 token, the hardened table's token, the target, the classifier and the seed, never by a
 frame's content; it runs under a spinner.
 
@@ -272,5 +274,18 @@ def render() -> None:
     if chosen is None:
         return
     target, model, seed = chosen
+    on = st.toggle(
+        "Train the models and attack them",
+        help="Trains each model on several random splits of the table: a few seconds on a "
+        "table of tens of thousands of rows, then kept for this table and these settings.",
+        **state.widget("model.options.run", default=False),
+    )
+    if not on:
+        st.caption(
+            "Switch on to measure the models' utility and membership advantage on the "
+            "original and the hardened table, and what training with differential privacy "
+            "changes."
+        )
+        return
     original = _utility(df, target, model, seed)
     _dp(df, target, seed, original)
