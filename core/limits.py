@@ -182,3 +182,5 @@ WEIGHTS_MAX_ONNX_BYTES = _setting("WEIGHTS_MAX_ONNX_BYTES", 2 * 2**30)
 #: Bins of a tensor's histogram: default and most.
 WEIGHTS_HISTOGRAM_BINS = 60
 WEIGHTS_HISTOGRAM_MAX_BINS = 1_000
+#: Largest weights file the Model page sweeps (20 compressions, each written and read back).
+WEIGHTS_SWEEP_MAX_BYTES = _setting("WEIGHTS_SWEEP_MAX_BYTES", 64 * 2**20)

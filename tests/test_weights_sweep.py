@@ -124,3 +124,11 @@ def test_sweep_measures_every_grid_point_like_measure(mlp_evaluator):
     bf = sweep(src, CompressionSettings(precision="bfloat16"), sparsities=(0.0,))
     assert [p.precision for p in bf.points] == ["float32", "bfloat16", "int8", "int4"]
     assert bf.points[0].accuracy is None
+
+
+def test_sweep_refuses_a_file_above_its_limit(monkeypatch, tmp_path):
+    import core.weights.sweep as sw
+
+    monkeypatch.setattr(sw, "WEIGHTS_SWEEP_MAX_BYTES", 100)
+    with pytest.raises(WeightsError, match="above the sweep's limit of 100"):
+        sw.sweep(shipped_model_path("adult-logistic"), CompressionSettings())

@@ -365,7 +365,6 @@ def _compression(name: str, data: bytes, digest: str, model: str | None) -> None
         return
     try:
         m = _measure(data, digest, name, settings, model)
-        sw = _sweep(data, digest, name, settings, model)
     except PrivLensError as exc:
         show_error(exc)
         return
@@ -376,7 +375,12 @@ def _compression(name: str, data: bytes, digest: str, model: str | None) -> None
         "settings. The star is your current setting."
         + (" Accuracy and AUC are on the model's held-out Adult test rows." if model else "")
     )
-    st.plotly_chart(charts.sweep_figure(sw, m.point), key="model_sweep")
+    try:
+        sw = _sweep(data, digest, name, settings, model)
+    except PrivLensError as exc:
+        show_error(exc)
+    else:
+        st.plotly_chart(charts.sweep_figure(sw, m.point), key="model_sweep")
     st.subheader("Download")
     _downloads(name, data, m)
 

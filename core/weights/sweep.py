@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import WeightsError
+from core.limits import WEIGHTS_SWEEP_MAX_BYTES
 from core.weights.compress import Cast, Prune, Quantize, Sparsify, WeightsRecipe
 from core.weights.intake import WeightsFile, open_weights
 from core.weights.metrics import CompressionReport, compress_file
@@ -318,8 +319,21 @@ def sweep(
     pruned tensors in ``settings.layout``. When ``settings.precision`` is ``bfloat16`` it
     stands in for ``float16`` on the grid. Each point is written and measured as
     :func:`measure` does.
+
+    Raises
+    ------
+    WeightsError
+        A file above ``WEIGHTS_SWEEP_MAX_BYTES``, or any error of :func:`measure`.
     """
     src = Path(src)
+    size = src.stat().st_size
+    if size > WEIGHTS_SWEEP_MAX_BYTES:
+        raise WeightsError(
+            f"The weights file has {size:,} bytes, above the sweep's limit of "
+            f"{WEIGHTS_SWEEP_MAX_BYTES:,} (WEIGHTS_SWEEP_MAX_BYTES): a sweep writes it "
+            f"{len(precisions) * len(sparsities)} times. Compress it with one setting, or "
+            "sweep from the command line."
+        )
     signals = _signals(src)
     points = []
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
