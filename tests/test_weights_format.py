@@ -7,6 +7,9 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
@@ -343,19 +346,22 @@ def test_values_beyond_the_target_range_are_refused_by_name_and_count(tmp_path, 
         )
 
 
+@pytest.mark.parametrize("symmetric", [True, False])
 @pytest.mark.parametrize("bits", [8, 4])
-def test_asymmetric_quantization_at_the_edge_of_float32_stays_finite(tmp_path, bits):
+def test_quantization_at_the_edge_of_float32_stays_finite(tmp_path, bits, symmetric):
     top = float(np.finfo(np.float32).max)
-    x = np.array([[top, -top, 0.5 * top], [2.0, 3.0, 0.0]], np.float32)
+    x = np.array([[top, -top, 0.5 * top], [2.0, 3.0, 0.0], [top, 0.0, 0.0]], np.float32)
     save_file({"w": x}, str(tmp_path / "m.safetensors"))
-    steps = (Quantize(bits=bits, symmetric=False),)
+    steps = (Quantize(bits=bits, symmetric=symmetric),)
     report = compress_file(
         tmp_path / "m.safetensors", tmp_path / "o.safetensors", WeightsRecipe(steps=steps)
     )
-    back = open_weights(tmp_path / "o.safetensors").tensor("w")
+    back = open_weights(tmp_path / "o.safetensors").tensor("w").astype(np.float64)
     assert np.isfinite(back).all()
-    scale = (2 * top) / (2**bits - 1)
-    assert np.abs(back[0].astype(np.float64) - x[0]).max() <= scale / 2 * (1 + 1e-6)
+    for row, (lo, hi) in ((0, (-top, top)), (2, (0.0, top))):
+        span = 2 * max(-lo, hi) if symmetric else hi - lo
+        scale = span / (2**bits - (2 if symmetric else 1))
+        assert np.abs(back[row] - x[row]).max() <= scale / 2 * (1 + 1e-6)
     assert math.isfinite(report.tensors[0].snr_db)
 
 
@@ -369,3 +375,49 @@ def test_error_metrics_of_huge_float64_tensors_do_not_overflow():
     # an infinite reconstruction is an infinite error, not a crash
     rel, mx, snr = tensor_error(np.array([1.0, 2.0]), np.array([np.inf, 2.0]))
     assert (rel, mx, snr) == (math.inf, math.inf, -math.inf)
+
+
+_F32_MAX = float(np.finfo(np.float32).max)
+_STEP_CHOICES = [
+    (),
+    (Prune(sparsity=0.5),),
+    (Prune(sparsity=0.3, scope="global"), Sparsify()),
+    (Prune(threshold=1.0), Sparsify(layout="bitmask")),
+    *[(q,) for q in _quantize_steps()],
+    (Quantize(bits=4, symmetric=False), Prune(sparsity=0.5), Sparsify(layout="bitmask")),
+    (Cast(dtype="float16"),),
+    (Cast(dtype="bfloat16"), Prune(sparsity=0.5), Sparsify()),
+]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    x=hnp.arrays(
+        np.float32,
+        hnp.array_shapes(min_dims=2, max_dims=3, max_side=5),
+        # the edges of float32, float16 and bfloat16 next to any finite float32
+        elements=st.sampled_from([_F32_MAX, -_F32_MAX, 3.3961e38, 65520.0, -65504.0])
+        | st.floats(width=32, allow_nan=False, allow_infinity=False),
+    ),
+    steps=st.sampled_from(_STEP_CHOICES),
+)
+def test_any_finite_float32_tensor_compresses_to_finite_weights_or_a_weights_error(
+    tmp_path, x, steps
+):
+    save_file({"w": x, "b": x.reshape(-1)}, str(tmp_path / "m.safetensors"))
+    if not steps:
+        return
+    try:
+        report = compress_file(
+            tmp_path / "m.safetensors", tmp_path / "o.safetensors", WeightsRecipe(steps=steps)
+        )
+    except WeightsError as exc:
+        assert "beyond the range of" in str(exc)  # the only refusal of finite float32
+        return
+    back = open_weights(tmp_path / "o.safetensors")
+    for name in ("w", "b"):
+        assert back.tensor(name).shape == (x if name == "w" else x.reshape(-1)).shape
+        assert np.isfinite(back.tensor(name)).all()
+    assert all(not math.isnan(t.relative_error) for t in report.tensors)

@@ -330,10 +330,13 @@ def quantize_tensor(
     # float32 scales, never below the smallest normal float32 (subnormal weights), 1 for zeros
     tiny = float(np.finfo(np.float32).tiny)
     scale = np.where(scale > 0, np.maximum(scale, tiny), 1.0).astype(np.float32)
-    lo_code = hi_code = None
-    if not symmetric:
+    if symmetric:  # a scale rounded up to float32 would put q_max·s past float32's limit
+        over = scale.astype(np.float64) * q_max > _FLOAT_MAX["float32"]
+        if over.any():
+            scale = np.where(over, np.nextafter(scale, np.float32(0)), scale)
+    else:
         zero = np.clip(np.round(q_min - lo / scale), q_min, q_max).astype(np.int8)
-        lo_code, hi_code = _finite_code_range(scale, zero, q_min, q_max)
+    lo_code, hi_code = _finite_code_range(scale, zero, q_min, q_max)
     codes = np.empty(rows.shape, dtype=np.int8)
     step = max(1, _BLOCK_ELEMENTS // max(1, rows.shape[1]))
     for i in range(0, n_rows, step):
@@ -364,16 +367,18 @@ def _finite_code_range(
 ) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
     """Per-channel code bounds keeping ``(q - z)·s`` finite in float32, or ``(None, None)``.
 
-    Only a range near float32's limit needs them: there a code at the end of the grid would
-    dequantize one step past the largest float32. The kept codes still lie within half a step
-    of every value, which is itself finite.
+    Only a range near float32's limit needs them: there, with a zero point rounded to an
+    integer, a code at the end of the grid would dequantize one step past the largest
+    float32. The kept codes still lie within half a step of every value, which is finite.
     """
     top = _FLOAT_MAX["float32"]
     s = scale.astype(np.float64)
-    if not np.any(s * (q_max - q_min) > top):
-        return None, None
     z = zero.astype(np.float64)
-    return np.maximum(q_min, np.ceil(-top / s) + z), np.minimum(q_max, np.floor(top / s) + z)
+    lo = np.maximum(q_min, np.ceil(-top / s) + z)
+    hi = np.minimum(q_max, np.floor(top / s) + z)
+    if not (np.any(lo > q_min) or np.any(hi < q_max)):
+        return None, None
+    return lo, hi
 
 
 def _reduce(rows: np.ndarray, fn: Any, *, absolute: bool = False) -> np.ndarray:
