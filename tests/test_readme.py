@@ -45,6 +45,7 @@ MARKER = re.compile(r"^<!--\s*readme-test:\s*(?P<what>\S+)\s*(?:\((?P<why>[^)]*)
 EXEMPT = [
     "python3 -m venv .venv && . .venv/bin/activate",
     "scripts/test",
+    "pip install -r requirements-spark.txt",
 ]
 
 #: Files holding secrets that the README asks the user to write before its commands.
