@@ -16,6 +16,7 @@ import pytest
 from core.engine import (
     PandasEngine,
     Table,
+    attribute_risk,
     choose_engine,
     class_histogram,
     k_anonymity,
@@ -71,7 +72,7 @@ def frames() -> dict[str, pd.DataFrame]:
     francdat = _shared("sdcmicro_francdat.csv")
     return {
         "adult": adult,
-        "adult_holes": _with_holes(adult, ["age", "race", "education"], 0.03, 1),
+        "adult_holes": _with_holes(adult, ["age", "education"], 0.03, 1),
         "testdata": testdata,
         "testdata_holes": _with_holes(testdata, ["roof", "walls", "age"], 0.02, 2),
         "francdat": francdat,
@@ -128,6 +129,44 @@ def test_risk_summary_equals_pandas(engines, data, qis, weight, missing):
         assert got.engine == "duckdb"
         assert_same(ref, got)
         assert got.n == pt[data].n_rows
+
+
+ATTRIBUTE_CASES = [
+    ("adult", ["age", "sex", "race"], "income"),
+    ("adult_holes", ["age", "sex", "race"], "occupation"),
+    ("adult", ["education", "sex"], "marital-status"),
+    ("testdata_holes", ["urbrur", "roof", "sex"], "water"),
+    ("francdat_holes", ["Key1", "Key2"], "Key4"),
+]
+
+
+@pytest.mark.parametrize(("data", "qis", "sensitive"), ATTRIBUTE_CASES)
+def test_attribute_risk_equals_pandas(engines, frames, data, qis, sensitive):
+    # unordered values: distinct / entropy / recursive l, t (equal distance), delta, beta
+    pandas_engine, duck, pt, dt = engines
+    if sensitive in ("water", "Key4"):  # numeric codes of categories: read as text
+        df = frames[data].assign(**{sensitive: frames[data][sensitive].astype(str)})
+        pt = {data: pandas_engine.open(df)}
+        dt = {data: duck.open(df)}
+    for ell in (2, 3):
+        ref = attribute_risk(pandas_engine, pt[data], qis, sensitive, recursive_l=ell)
+        got = attribute_risk(duck, dt[data], qis, sensitive, recursive_l=ell)
+        assert not ref.ordered
+        assert_same(ref, got)
+
+
+def test_attribute_risk_on_a_numeric_column_says_what_is_not_pushed_down(engines):
+    pandas_engine, duck, pt, dt = engines
+    ref = attribute_risk(pandas_engine, pt["adult"], ["sex", "race"], "age")
+    got = attribute_risk(duck, dt["adult"], ["sex", "race"], "age")
+    assert ref.ordered and got.ordered and got.t_closeness is None
+    assert "ordered distance" in got.warnings[0]
+    assert (got.distinct_l, got.recursive_c) == (ref.distinct_l, ref.recursive_c)
+    assert math.isclose(got.entropy_l, ref.entropy_l, rel_tol=1e-9)
+    with pytest.raises(ColumnError, match="both a quasi-identifier"):
+        attribute_risk(duck, dt["adult"], ["sex"], "sex")
+    with pytest.raises(InvalidParameterError, match="recursive_l"):
+        attribute_risk(duck, dt["adult"], ["sex"], "age", recursive_l=1)
 
 
 def test_summary_matches_core_risk_directly(frames, engines):

@@ -21,7 +21,9 @@ import pandas as pd
 from core.engine.base import Engine, Source, Table, parquet_files
 from core.engine.measures import (
     ClassHistogram,
+    EngineAttributeRisk,
     EngineRiskSummary,
+    attribute_risk,
     class_histogram,
     k_anonymity,
     risk_summary,
@@ -34,10 +36,12 @@ __all__ = [
     "ENGINES",
     "ClassHistogram",
     "Engine",
+    "EngineAttributeRisk",
     "EngineRiskSummary",
     "PandasEngine",
     "Source",
     "Table",
+    "attribute_risk",
     "choose_engine",
     "class_histogram",
     "k_anonymity",

@@ -9,6 +9,7 @@ by number (``tests/test_engine_duckdb.py``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ from core.engine import plans
 from core.engine.base import Engine, Table
 from core.engine.pandas_engine import PandasEngine
 from core.errors import ColumnError, InvalidParameterError
-from core.limits import RISK_THRESHOLD_DEFAULT
+from core.limits import RISK_RECURSIVE_L_DEFAULT, RISK_THRESHOLD_DEFAULT
 from core.risk import (
     MissingPolicy,
     _check_threshold,
@@ -31,6 +32,8 @@ from core.risk import (
 
 __all__ = [
     "ClassHistogram",
+    "EngineAttributeRisk",
+    "attribute_risk",
     "EngineRiskSummary",
     "class_histogram",
     "k_anonymity",
@@ -425,4 +428,162 @@ def _pandas_summary(
         expected_share=rs.individual.expected_share,
         histogram=_histogram(counts["s"], counts["f"], counts["c"]),
         warnings=rs.warnings,
+    )
+
+
+# --- attribute disclosure ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineAttributeRisk:
+    """Attribute-disclosure figures of one sensitive column, as any engine computes them.
+
+    The fields mean what they mean in :class:`core.attribute_risk.AttributeRisk`.
+    ``t_closeness`` is ``None`` when a SQL engine meets an ordered (numeric) column: the
+    ordered distance is not pushed down yet (the pandas engine computes it).
+    """
+
+    engine: str
+    column: str
+    distinct_l: int
+    entropy_l: float
+    recursive_l: int
+    recursive_c: float
+    t_closeness: float | None
+    ordered: bool
+    delta_disclosure: float
+    beta_likeness: float
+    enhanced_beta_likeness: float
+    warnings: tuple[str, ...] = ()
+
+
+def attribute_risk(
+    engine: Engine,
+    table: Table,
+    quasi_identifiers: Sequence[str],
+    sensitive: str,
+    *,
+    recursive_l: int = RISK_RECURSIVE_L_DEFAULT,
+) -> EngineAttributeRisk:
+    """l-diversity, t-closeness, delta-disclosure and beta-likeness on an engine.
+
+    Parameters
+    ----------
+    engine : Engine
+    table : Table
+        A table ``engine`` opened.
+    quasi_identifiers : sequence of str
+    sensitive : str
+        The sensitive column, not one of the quasi-identifiers.
+    recursive_l : int
+        ``l >= 2`` for recursive (c, l)-diversity.
+
+    Returns
+    -------
+    EngineAttributeRisk
+
+    Raises
+    ------
+    ColumnError
+        ``sensitive`` missing or a quasi-identifier.
+    InvalidParameterError
+        As :func:`core.attribute_risk.attribute_risk`.
+
+    Notes
+    -----
+    The formulas of :func:`core.attribute_risk.attribute_risk`, from the (class, value)
+    counts: a ``GROUP BY`` of the QIs and the sensitive column, with window sums for the
+    class sizes and the table's value counts and ``ROW_NUMBER`` for the descending order
+    recursive (c, l)-diversity needs. Classes are the exact QI patterns under either
+    missing-value rule.
+
+    Examples
+    --------
+    >>> eng = PandasEngine()
+    >>> t = eng.open(pd.DataFrame({"zip": [1, 1, 1, 2, 2, 2], "dx": list("aabcab")}))
+    >>> ar = attribute_risk(eng, t, ["zip"], "dx")
+    >>> ar.distinct_l, round(ar.entropy_l, 4), ar.recursive_c, round(ar.t_closeness, 4)
+    (2, 1.8899, 2.0, 0.1667)
+    """
+    from core import attribute_risk as ar
+
+    qis = _check_table(table, quasi_identifiers, None)
+    if sensitive not in table.columns:
+        raise ColumnError(
+            f"Sensitive column '{sensitive}' is not in the table ({len(table.columns)} "
+            "columns). Pick an existing column."
+        )
+    if sensitive in qis:
+        raise ColumnError(
+            f"'{sensitive}' is both a quasi-identifier and a sensitive attribute. "
+            "Remove it from one of the two lists."
+        )
+    if isinstance(recursive_l, bool) or int(recursive_l) < 2:
+        raise InvalidParameterError(
+            f"recursive_l must be at least 2; got {recursive_l}. (c, 2)-diversity is the "
+            "usual starting point."
+        )
+    ell = int(recursive_l)
+    if isinstance(engine, PandasEngine):
+        df = engine.frame(table)
+        res = ar.attribute_risk(df, risk.equivalence_classes(df, qis), sensitive, recursive_l=ell)
+        return EngineAttributeRisk(
+            engine=engine.name,
+            column=res.column,
+            distinct_l=res.distinct_l,
+            entropy_l=res.entropy_l,
+            recursive_l=res.recursive_l,
+            recursive_c=res.recursive_c,
+            t_closeness=res.t_closeness,
+            ordered=res.ordered,
+            delta_disclosure=res.delta_disclosure,
+            beta_likeness=res.beta_likeness,
+            enhanced_beta_likeness=res.enhanced_beta_likeness,
+            warnings=res.warnings,
+        )
+    return _sql_attribute_risk(engine, table, qis, sensitive, ell)
+
+
+def _sql_attribute_risk(
+    engine: Engine, table: Table, qis: tuple[str, ...], sensitive: str, ell: int
+) -> EngineAttributeRisk:
+    probe = engine.sample(table, 1, 0)[sensitive]  # the column's type, from one row
+    ordered = bool(
+        pd.api.types.is_numeric_dtype(probe) and not pd.api.types.is_bool_dtype(probe)
+    )
+    sql = plans.attribute_risk(engine.quote, table.name, qis, sensitive, recursive_l=ell)
+    row = engine.query(sql).iloc[0]
+    warnings: list[str] = []
+    if ordered:
+        warnings.append(
+            f"'{sensitive}' is numeric, so t-closeness uses the ordered distance, which the "
+            f"{engine.name} engine does not compute yet; use the pandas engine for it."
+        )
+    incomplete, n_cls = int(row["incomplete"]), int(row["n_classes"])
+    if incomplete:
+        warnings.append(
+            f"{incomplete} of {n_cls} class(es) lack some value of '{sensitive}'; under the "
+            "strict delta-disclosure definition their delta is infinite. The reported delta "
+            "covers the values present in each class."
+        )
+    max_gain = row["max_gain"]
+    if pd.isna(max_gain):
+        enhanced = 0.0
+    elif int(row["gain_over_cap"]) == 0:
+        enhanced = float(max_gain)
+    else:
+        enhanced = math.inf
+    return EngineAttributeRisk(
+        engine=engine.name,
+        column=sensitive,
+        distinct_l=int(row["distinct_l"]),
+        entropy_l=float(row["entropy_l"]),
+        recursive_l=ell,
+        recursive_c=float(row["recursive_c"]),
+        t_closeness=None if ordered else float(row["t_equal"]),
+        ordered=ordered,
+        delta_disclosure=float(row["delta"]),
+        beta_likeness=float(row["beta"]),
+        enhanced_beta_likeness=enhanced,
+        warnings=tuple(warnings),
     )

@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 
 __all__ = [
     "Quote",
+    "attribute_risk",
     "class_histogram",
     "class_table",
     "distinct_count",
@@ -262,4 +263,61 @@ def missing_counts(quote: Quote, table: str, qis: Sequence[str]) -> str:
     return (
         f"SELECT SUM(CASE WHEN {any_na} THEN 1 ELSE 0 END) AS rows_na, {per} "
         f"FROM {quote(table)}"
+    )
+
+
+def attribute_risk(
+    quote: Quote, table: str, qis: Sequence[str], sensitive: str, *, recursive_l: int
+) -> str:
+    """l-diversity (distinct, entropy, recursive), t-closeness with the equal ground distance,
+    delta-disclosure and beta-likeness of one sensitive column: one row.
+
+    Classes are the exact QI patterns (a missing sensitive value is one more value, as in
+    :func:`core.attribute_risk.attribute_risk`). Columns: ``distinct_l``, ``entropy_l``,
+    ``recursive_c``, ``t_equal``, ``delta``, ``beta``, ``max_gain``, ``gain_over_cap``
+    (values whose ``(q - p) / p`` exceeds ``-ln p``), ``incomplete`` (classes lacking some
+    value), ``n_classes``.
+    """
+    keys = _keys(qis)
+    select_keys = ", ".join(f"{quote(q)} AS {k}" for q, k in zip(qis, keys, strict=True))
+    group = ", ".join(str(j + 1) for j in range(len(qis) + 1))
+    by = ", ".join(keys)
+    inf = "CAST('Infinity' AS DOUBLE)"
+    pairs = (
+        f"SELECT {select_keys}, {quote(sensitive)} AS v, COUNT(*) AS r FROM {quote(table)} "
+        f"GROUP BY {group}"
+    )
+    ranked = (
+        f"SELECT {by}, v, CAST(r AS DOUBLE) AS r, "
+        f"CAST(SUM(r) OVER (PARTITION BY {by}) AS DOUBLE) AS f, "
+        "CAST(SUM(r) OVER (PARTITION BY v) AS DOUBLE) AS pv, "
+        f"ROW_NUMBER() OVER (PARTITION BY {by} ORDER BY r DESC) AS rk FROM pairs"
+    )
+    shares = (
+        "SELECT pr.*, r / f AS q, pv / tot.n AS p FROM ranked pr "
+        "CROSS JOIN (SELECT SUM(r) AS n FROM ranked) tot"
+    )
+    per_class = (
+        f"SELECT COUNT(*) AS m_c, EXP(-SUM(q * LN(q))) AS ent, "
+        "SUM(CASE WHEN rk = 1 THEN r ELSE 0 END) AS r1, "
+        f"SUM(CASE WHEN rk >= {int(recursive_l)} THEN r ELSE 0 END) AS tail, "
+        f"SUM(ABS(q - p) - p) AS present FROM shares GROUP BY {by}"
+    )
+    classes = (
+        "SELECT MIN(m_c) AS distinct_l, MIN(ent) AS entropy_l, "
+        f"MAX(CASE WHEN tail > 0 THEN r1 / tail ELSE {inf} END) AS recursive_c, "
+        "MAX(0.5 * (present + 1.0)) AS t_equal, COUNT(*) AS n_classes, "
+        "SUM(CASE WHEN m_c < (SELECT COUNT(*) FROM (SELECT v FROM pairs GROUP BY v) vs) "
+        "THEN 1 ELSE 0 END) AS incomplete FROM per_class"
+    )
+    values = (
+        "SELECT MAX(ABS(LN(q / p))) AS delta, MAX(q / p - 1.0) AS beta, "
+        "MAX(CASE WHEN q > p THEN q / p - 1.0 END) AS max_gain, "
+        "SUM(CASE WHEN q > p AND q / p - 1.0 > -LN(p) THEN 1 ELSE 0 END) AS gain_over_cap "
+        "FROM shares"
+    )
+    return (
+        f"WITH pairs AS ({pairs}), ranked AS ({ranked}), shares AS ({shares}), "
+        f"per_class AS ({per_class}) "
+        f"SELECT c.*, v.* FROM ({classes}) c CROSS JOIN ({values}) v"
     )
