@@ -42,16 +42,23 @@ from core.errors import (
     InvalidParameterError,
     PrivLensError,
 )
+from core.frames import check_frame
 
 __all__ = [
     "SPARK_COLLECT_ROWS_MAX",
     "SPARK_MASTER_DEFAULT",
+    "SPARK_MASTER_ENV",
     "SPARK_SHUFFLE_PARTITIONS_DEFAULT",
     "SparkEngine",
 ]
 
 #: Spark master when neither a session nor a master nor a remote URL is given.
 SPARK_MASTER_DEFAULT = "local[*]"
+
+#: Environment variable naming the master of an engine built without one (e.g. by
+#: ``python -m core analyze --engine spark``); PySpark's own ``SPARK_REMOTE`` names a Spark
+#: Connect URL the same way, and wins over it.
+SPARK_MASTER_ENV = "PRIVLENS_SPARK_MASTER"
 
 #: ``spark.sql.shuffle.partitions`` of a session the engine builds (Spark's default, 200,
 #: is meant for clusters; adaptive execution coalesces further where it can).
@@ -105,7 +112,9 @@ class SparkEngine(Engine):
         engine builds one from ``master`` or ``remote`` and stops it on :meth:`close`.
     master : str, optional
         Spark master of the session the engine builds: ``"local[N]"`` (N worker threads on
-        this machine, the default ``"local[*]"`` uses every core) or a cluster's URL.
+        this machine) or a cluster's URL. When neither ``master`` nor ``remote`` is given:
+        the ``SPARK_REMOTE`` environment variable (a Spark Connect URL), else
+        ``PRIVLENS_SPARK_MASTER``, else ``"local[*]"`` (every core of this machine).
     remote : str, optional
         A Spark Connect URL ``sc://host:port``; excludes ``master``.
     shuffle_partitions : int
@@ -160,6 +169,11 @@ class SparkEngine(Engine):
                 "shuffle_partitions must be a whole number of at least 1; got an invalid "
                 "value. Use a small number (4 to 32) in local mode."
             )
+        if master is None and remote is None:
+            # what the command line uses: PySpark's own SPARK_REMOTE, or a master to use
+            remote = os.environ.get("SPARK_REMOTE") or None
+            if remote is None:
+                master = os.environ.get(SPARK_MASTER_ENV) or None
         sql = _pyspark_sql()
         if remote is not None:
             self._spark = _connect(sql, remote)
@@ -265,13 +279,22 @@ class SparkEngine(Engine):
     def _from_frame(self, frame: pd.DataFrame) -> Any:
         import pyarrow as pa
 
+        frame = check_frame(frame)
+        for c in frame.columns:
+            s = frame[c]
+            if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True).startswith("mixed"):
+                raise ColumnError(
+                    f"Column '{c}' mixes kinds of values (numbers, text, ...); Spark holds one "
+                    "type per column and would merge 1 and '1'. Give the column one kind, or "
+                    "use the pandas engine."
+                )
         try:
             arrow = pa.Table.from_pandas(frame, preserve_index=False)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
             raise ColumnError(
-                "A column of the frame mixes kinds of values (e.g. numbers and text) or holds "
-                "objects Arrow cannot convert, so it cannot be handed to Spark. Convert such "
-                "columns to text first (df[col].astype(str))."
+                f"A column of this table has a type Arrow cannot hand to Spark (one of its "
+                f"{frame.shape[1]} column(s)). Cast it to text or numbers, or use the pandas "
+                "engine."
             ) from None
         # Spark reads no dictionary (categorical) columns: hand over their values
         for i, field in enumerate(arrow.schema):
