@@ -3,7 +3,7 @@
 
 Run: ``python benchmarks/engine_bench.py [--rows 1000000] [--repeats 3] [--memory-limit 4GB]``
 (``--rows 100000000`` for the issue's figure; ``--data DIR`` keeps the generated Parquet
-dataset for later runs).
+dataset for later runs, ``--generate-only`` only writes it).
 
 A synthetic table of ``--rows`` rows with 8 quasi-identifiers (integer and text codes of
 realistic cardinalities, Zipf-skewed, ~4.5e9 possible combinations) and a weight column is
@@ -105,7 +105,15 @@ def main() -> None:
     ap.add_argument("--weights", action="store_true", help="individual risk from the weights")
     ap.add_argument("--pandas-max-rows", type=int, default=10_000_000)
     ap.add_argument("--data", type=Path, help="folder to keep the generated dataset in")
+    ap.add_argument(
+        "--generate-only", action="store_true", help="write the dataset under --data and stop"
+    )
     args = ap.parse_args()
+    if args.generate_only:
+        if args.data is None:
+            ap.error("--generate-only needs --data FOLDER")
+        print(generate(args.data, args.rows))
+        return
 
     tmp = None
     if args.data is None:
