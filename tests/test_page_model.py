@@ -3,6 +3,7 @@ keep every setting in the workspace across navigation and a reload."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 from pathlib import Path
@@ -43,9 +44,14 @@ def _metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
+@functools.cache
+def _evaluator(model: str):  # noqa: ANN202 - test helper
+    return shipped_evaluator(model)
+
+
 def _expected(settings: CompressionSettings, model: str = "adult-logistic") -> dict[str, str]:
     """The page's metric texts, from core's own measurement."""
-    p = measure(shipped_model_path(model), settings, evaluator=shipped_evaluator(model)).point
+    p = measure(shipped_model_path(model), settings, evaluator=_evaluator(model)).point
     return {
         "File written": f"{p.written_bytes:,} B",
         "Relative error": f"{p.relative_error:.4g}",

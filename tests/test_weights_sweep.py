@@ -132,3 +132,20 @@ def test_sweep_refuses_a_file_above_its_limit(monkeypatch, tmp_path):
     monkeypatch.setattr(sw, "WEIGHTS_SWEEP_MAX_BYTES", 100)
     with pytest.raises(WeightsError, match="above the sweep's limit of 100"):
         sw.sweep(shipped_model_path("adult-logistic"), CompressionSettings())
+
+
+def test_the_pages_recipe_replays_from_the_command_line(tmp_path):
+    """The recipe the page offers for download makes the same file through the CLI."""
+    import io
+
+    from core import cli
+
+    settings = CompressionSettings(
+        precision="int4", symmetric=False, prune="threshold", threshold=0.05, layout="bitmask"
+    )
+    src = shipped_model_path("adult-mlp")
+    (tmp_path / "r.json").write_text(settings.recipe().to_json())
+    out = tmp_path / "o.safetensors"
+    argv = ["weights", "compress", str(src), "--recipe", str(tmp_path / "r.json"), "-o", str(out)]
+    assert cli.main(argv, stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    assert out.read_bytes() == measure(src, settings).data

@@ -311,6 +311,16 @@ def _downloads(name: str, data: bytes, m: Measured) -> None:
         key="model_download_compressed",
         on_click="ignore",
     )
+    st.download_button(
+        "Download the recipe (JSON)",
+        data=m.report.recipe.to_json(),
+        file_name="weights-recipe.json",
+        mime="application/json",
+        key="model_download_recipe",
+        on_click="ignore",
+        help="Replays these steps: python -m core weights compress FILE --recipe "
+        "weights-recipe.json -o OUT.safetensors",
+    )
     st.markdown("**Encrypt** (AES-256-GCM with a passphrase; the Decrypt page opens it)")
     what = st.radio(
         "File to encrypt",
