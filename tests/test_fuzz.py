@@ -614,7 +614,16 @@ def anonymize_search(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
     return call(an.to_recipe_steps, result, hierarchies, df)
 
 
-@target("models.fit_features", "models.design", "models.targets", "models.membership_risk")
+@target(
+    "models.fit_features",
+    "models.design",
+    "models.targets",
+    "models.membership_risk",
+    "models.binary_columns",
+    "models.public_design",
+    "models.dp_sweep",
+    "models.dp_model_release",
+)
 def models_fit(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
     from core import models as md
 
@@ -623,6 +632,10 @@ def models_fit(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
     if spec is not None:
         call(md.design, spec, df)
         call(md.targets, spec, df)
+    call(md.binary_columns, df)
+    call(md.public_design, df, _cols(draw, df, 1, 2), buckets=16)
+    call(md.dp_sweep, df, target_col, epsilons=(1.0,), repeats=2, source=0)
+    call(md.dp_model_release, df, target_col, epsilon=1.0, source=0)
     return call(md.membership_risk, df, target_col, repeats=2, seed=1)
 
 

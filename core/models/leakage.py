@@ -88,13 +88,15 @@ _SALT = b"privlens-model-features-v1"
 def binary_columns(df: pd.DataFrame) -> tuple[str, ...]:
     """Columns with exactly two distinct non-missing values: the targets a classifier can take.
 
+    Only columns named by text and named once are considered (a workspace names columns so).
+
     >>> binary_columns(pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", None], "c": [0, 0, 0]}))
     ('b',)
     """
     out = []
-    for name in dict.fromkeys(map(str, df.columns)):
-        col = df[name]
-        if isinstance(col, pd.DataFrame):
+    names = list(df.columns)
+    for name in names:
+        if not isinstance(name, str) or names.count(name) > 1:
             continue
         try:
             if _target_text(df, name).nunique(dropna=True) == 2:
@@ -104,9 +106,11 @@ def binary_columns(df: pd.DataFrame) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _bucket(column: str, token: str, buckets: int) -> int:
+def _bucket(column: object, token: str, buckets: int) -> int:
     h = hashlib.blake2b(
-        column.encode("utf-8", "surrogatepass") + b"\x1f" + token.encode("utf-8", "surrogatepass"),
+        str(column).encode("utf-8", "surrogatepass")
+        + b"\x1f"
+        + token.encode("utf-8", "surrogatepass"),
         digest_size=8,
         key=_SALT,
     )
@@ -176,7 +180,7 @@ def _prepare(df: pd.DataFrame, target: str) -> tuple[sparse.csr_array, np.ndarra
     spec = fit_features(df, target)  # checks the target: two values, the positive one
     y = targets(spec, df)
     keep = y >= 0
-    columns = [c for c in dict.fromkeys(map(str, df.columns)) if c != target]
+    columns = [c for c in dict.fromkeys(df.columns) if c != target]
     if not columns:
         raise InvalidParameterError(
             f"No feature column besides target {target!r}. Add columns to learn from."
