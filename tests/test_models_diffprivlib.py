@@ -3,7 +3,7 @@
 diffprivlib's ``LogisticRegression`` (Holohan et al., 2019) implements the same objective
 perturbation of Chaudhuri, Monteleoni & Sarwate (2011) with its own noise code. On the same
 clipped design, split and ridge strength both must reach the same test accuracy on average
-over seeds. Skipped when diffprivlib is not installed (pinned in requirements-dev.txt).
+over seeds. Skipped when diffprivlib is not installed (an opt-in; see requirements-dev.txt).
 """
 
 import warnings
