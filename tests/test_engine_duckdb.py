@@ -22,6 +22,7 @@ from core.engine import (
     k_anonymity,
     make_engine,
     plans,
+    population_uniqueness,
     risk_summary,
 )
 from core.engine.duckdb_engine import DuckDBEngine
@@ -167,6 +168,22 @@ def test_attribute_risk_on_a_numeric_column_says_what_is_not_pushed_down(engines
         attribute_risk(duck, dt["adult"], ["sex"], "sex")
     with pytest.raises(InvalidParameterError, match="recursive_l"):
         attribute_risk(duck, dt["adult"], ["sex"], "age", recursive_l=1)
+
+
+@pytest.mark.parametrize(
+    ("data", "qis"),
+    [("adult", ADULT_QIS[1]), ("testdata", TESTDATA_QIS[0]), ("adult_holes", ADULT_QIS[0])],
+)
+def test_population_uniqueness_from_the_pushed_down_histogram(engines, data, qis):
+    pandas_engine, duck, pt, dt = engines
+    for model in (
+        {"sampling_fraction": 0.01},
+        {"sampling_fraction": 0.3},
+        {"population_size": 10**6},
+    ):
+        ref = population_uniqueness(pandas_engine, pt[data], qis, **model)
+        got = population_uniqueness(duck, dt[data], qis, **model)
+        assert got == ref  # the same histogram gives the same estimates, digit for digit
 
 
 def test_summary_matches_core_risk_directly(frames, engines):

@@ -26,6 +26,7 @@ from core.engine.measures import (
     attribute_risk,
     class_histogram,
     k_anonymity,
+    population_uniqueness,
     risk_summary,
 )
 from core.engine.pandas_engine import PandasEngine
@@ -47,6 +48,7 @@ __all__ = [
     "k_anonymity",
     "make_engine",
     "parquet_files",
+    "population_uniqueness",
     "risk_summary",
 ]
 

@@ -24,10 +24,14 @@ from core.errors import ColumnError, InvalidParameterError
 from core.limits import RISK_RECURSIVE_L_DEFAULT, RISK_THRESHOLD_DEFAULT
 from core.risk import (
     MissingPolicy,
+    PopulationUniqueness,
     _check_threshold,
     _fp_risk,
+    _pitman,
     _policy,
     _resolve_fraction,
+    _snb,
+    _zayatz,
 )
 
 __all__ = [
@@ -37,6 +41,7 @@ __all__ = [
     "EngineRiskSummary",
     "class_histogram",
     "k_anonymity",
+    "population_uniqueness",
     "risk_summary",
 ]
 
@@ -585,5 +590,106 @@ def _sql_attribute_risk(
         delta_disclosure=float(row["delta"]),
         beta_likeness=float(row["beta"]),
         enhanced_beta_likeness=enhanced,
+        warnings=tuple(warnings),
+    )
+
+
+# --- population uniqueness -----------------------------------------------------------------
+
+
+def population_uniqueness(
+    engine: Engine,
+    table: Table,
+    quasi_identifiers: Sequence[str],
+    *,
+    sampling_fraction: float | None = None,
+    population_size: int | None = None,
+) -> PopulationUniqueness:
+    """Population uniques estimated from the pushed-down class-size histogram.
+
+    Parameters
+    ----------
+    engine : Engine
+    table : Table
+    quasi_identifiers : sequence of str
+    sampling_fraction, population_size : optional
+        As :func:`core.risk.population_uniqueness` (one of them is needed).
+
+    Returns
+    -------
+    core.risk.PopulationUniqueness
+
+    Raises
+    ------
+    InvalidParameterError, ColumnError
+        As :func:`core.risk.population_uniqueness`.
+
+    Notes
+    -----
+    Zayatz, Pitman, SNB and Dankar's choice among them, as
+    :func:`core.risk.population_uniqueness`, on the histogram of class sizes (the exact QI
+    patterns): the engine returns a few hundred rows however large the table.
+
+    Examples
+    --------
+    >>> eng = PandasEngine()
+    >>> t = eng.open(pd.DataFrame({"a": [1, 2, 3, 3]}))
+    >>> round(population_uniqueness(eng, t, ["a"], sampling_fraction=0.5).zayatz, 4)
+    2.5455
+    """
+    qis = _check_table(table, quasi_identifiers, None)
+    pi = _resolve_fraction(table.n_rows, sampling_fraction, population_size)
+    if isinstance(engine, PandasEngine):
+        ec = risk.equivalence_classes(engine.frame(table), qis)
+        return risk.population_uniqueness(
+            ec, sampling_fraction=sampling_fraction, population_size=population_size
+        )
+    hist = class_histogram(engine, table, qis)  # category: f_k = size
+    n = hist.n
+    big_n = (
+        int(population_size)
+        if (population_size and sampling_fraction is None)
+        else max(int(round(n / pi)), n)
+    )
+    sizes = hist.sizes.astype(np.float64)
+    counts = hist.classes.astype(np.float64)
+    if not (sizes == 1).any():
+        return PopulationUniqueness(
+            sampling_fraction=pi,
+            population_size=big_n,
+            zayatz=0.0,
+            pitman=0.0,
+            snb=0.0,
+            dankar=0.0,
+            dankar_model="none (no sample uniques)",
+        )
+    zayatz = _zayatz(sizes, counts, n, big_n, pi)
+    fit = _pitman(sizes, counts, n, big_n)
+    pitman = None if fit is None else fit[0]
+    snb = _snb(sizes, counts, pi)
+    warnings: list[str] = []
+    if pitman is None:
+        warnings.append("The Pitman estimator did not converge on this class-size histogram.")
+    if snb is None:
+        warnings.append(
+            "The SNB estimator did not converge (or is undefined: no classes of size 2, "
+            "or a census)."
+        )
+    if pi <= 0.1:
+        dankar, model = (pitman, "Pitman") if pitman is not None else (zayatz, "Zayatz")
+    elif snb is not None and snb < zayatz:
+        dankar, model = snb, "SNB"
+    else:
+        dankar, model = zayatz, "Zayatz"
+    return PopulationUniqueness(
+        sampling_fraction=pi,
+        population_size=big_n,
+        zayatz=zayatz,
+        pitman=pitman,
+        snb=snb,
+        dankar=float(dankar),
+        dankar_model=model,
+        pitman_theta=None if fit is None else fit[1],
+        pitman_alpha=None if fit is None else fit[2],
         warnings=tuple(warnings),
     )
