@@ -46,7 +46,10 @@ def _after_risk(h: Hardening, qis: tuple[str, ...]) -> risk.RiskSummary:
     memo = st.session_state.get("mask_after_risk")
     if memo is not None and memo[0] == (h.token, qis):
         return memo[1]
-    summary = risk.risk_summary(h.result.frame, list(qis))
+    frame = h.result.frame
+    # the classes from the codes the recipe already has: no column is read again
+    classes = risk.equivalence_classes(frame, list(qis), known_codes=h.result.column_codes)
+    summary = risk.risk_summary(frame, list(qis), classes=classes)
     st.session_state["mask_after_risk"] = ((h.token, qis), summary)
     return summary
 

@@ -38,6 +38,7 @@ from core.profile import profile_frame
 from core.roles import Role, columns_with_role, suggest_roles
 
 if TYPE_CHECKING:  # the recipe engine imports scipy; keep it off the start-up path
+    from core.codes import ColumnMemo
     from core.dp_budget import Ledger
     from core.recipe import HardeningResult, Recipe, Step
     from core.workspace import BudgetBook, Workspace, WorkspaceSession, WorkspaceStore
@@ -527,6 +528,23 @@ def _hardening_key() -> str:
     )
 
 
+def column_memo() -> ColumnMemo:
+    """This session's per-column codes of the current dataset under the current key.
+
+    Value-wise steps are computed once per distinct value and remembered per column, so a
+    change of one step recomputes one column (:mod:`core.codes`). Kept in the session: it
+    holds pseudonyms made under this session's key.
+    """
+    from core.codes import ColumnMemo
+
+    token = f"{dataset_id()}:{st.session_state.get('masking_key_version', 0)}"
+    memo = st.session_state.get("column_memo")
+    if not isinstance(memo, ColumnMemo) or memo.token != token:
+        memo = ColumnMemo(token)
+        st.session_state["column_memo"] = memo
+    return memo
+
+
 def hardening() -> Hardening | None:
     """The current recipe applied (computed once per dataset, key and recipe), or None.
 
@@ -544,10 +562,15 @@ def hardening() -> Hardening | None:
     st.session_state.pop("hardening", None)  # free the old table before building a new one
     full = full_recipe()
     steps = full.steps[len(kind_changes()) :]  # the kind changes are already in the table
+    ws = workspace()
+    drafted = ws.masking.options.get("quasi_identifiers") or ()
+    qis = (*(drafted if isinstance(drafted, tuple) else ()), *ws.risk.quasi_identifiers)
     result = apply(
         df,
         type(full)(steps=steps, source_columns=full.source_columns),
         secrets={DEFAULT_SECRET: masking_key()},
+        memo=column_memo(),
+        codes_for=tuple(dict.fromkeys(str(q) for q in qis)),
     )
     h = Hardening(dataset_id(), full, result)
     st.session_state["hardening"] = (key, h)
