@@ -176,10 +176,11 @@ def _inspection(name: str, data: bytes, digest: str) -> bool:
     )
     names = [t.name for t in summary.tensors]
     if names:
+        largest = max(summary.tensors, key=lambda t: t.parameters).name
         tensor = st.selectbox(
             "Histogram of tensor",
             names,
-            **state.widget("model.options.tensor", default=names[0], options=names),
+            **state.widget("model.options.tensor", default=largest, options=names),
         )
         try:
             st.plotly_chart(

@@ -161,6 +161,7 @@ def sweep_figure(sweep: Sweep, current: SweepPoint) -> go.Figure:
             col=col,
         )
         fig.update_xaxes(title_text="File bytes written", row=1, col=col)
-    fig.update_yaxes(type="log", row=1, col=1)
+    # one labelled tick per decade, in full (0.01, not a bare "2" between decades)
+    fig.update_yaxes(type="log", dtick=1, tickformat="~g", row=1, col=1)
     fig.update_layout(height=380, margin={"t": 50, "b": 40}, legend_title_text="Precision")
     return fig
