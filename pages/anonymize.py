@@ -42,9 +42,8 @@ qis = st.multiselect(
     help="Defaults to the Risk page's quasi-identifiers (from the roles on the Data page).",
     **state.widget(panels.opt("qis"), default=default_qis, options=columns),
 )
-if not qis:
+if not qis:  # the models below stay drawn, so their widgets keep their values meanwhile
     st.info("Pick at least one quasi-identifier.")
-    st.stop()
 for row_start in range(0, len(qis), 3):
     for cell, qi in zip(st.columns(3), qis[row_start : row_start + 3], strict=False):
         with cell, st.container(border=True):
@@ -53,6 +52,8 @@ for row_start in range(0, len(qis), 3):
 
 st.subheader("2. Privacy models, suppression and metric")
 panels.model_inputs(columns, qis)
+if not qis:
+    st.stop()
 
 try:
     spec = panels.spec(df, qis, built, kinds)
@@ -106,8 +107,8 @@ event = st.plotly_chart(
 )  # fmt: skip
 hit = charts.clicked(event)
 if hit is not None and 0 <= hit < len(points) and points[hit].levels != levels:
-    levels = points[hit].levels
-    state.set_options("anonymize", {"chosen": ",".join(map(str, levels))})
+    state.set_options("anonymize", {"chosen": ",".join(map(str, points[hit].levels))})
+    st.rerun()  # draw the chart again with the clicked point marked
 
 st.subheader("5. The chosen transformation")
 try:
@@ -120,6 +121,11 @@ st.markdown(f"Showing **{tag}**: {md(charts.levels_text(result.quasi_identifiers
 left, right = st.columns([1, 2])
 left.dataframe(charts.figures(ch.result, len(df)), hide_index=True)
 right.dataframe(ch.preview, hide_index=True)
+right.caption(
+    f"The first {len(ch.preview)} records as ARX writes them: a suppressed record keeps its "
+    "place with * in every quasi-identifier. \"Use this\" removes suppressed records instead "
+    "(a recipe step removes whole records)."
+)
 if ch.error:
     show_error(ch.error)
 else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -20,7 +20,6 @@ import streamlit as st
 from core import anonymize as an
 from core.anonymize import setup
 from core.errors import PrivLensError
-from core.recipe import Recipe, apply
 from ui import state
 from ui.feedback import show_error
 
@@ -251,10 +250,8 @@ def chosen(
     )  # fmt: skip
     node = an.evaluate(problem, levels)
     res = setup.result_for(_result, node)
-    groups = an.to_recipe_steps(replace(res, suppressed_records=0), _spec.hierarchies, _df)
-    source = tuple(map(str, _df.columns))
-    frame = apply(_df, Recipe(steps=tuple(groups), source_columns=source)).frame
-    preview = frame.loc[~node.record_suppressed].head(PREVIEW_ROWS)
+    # ARX's output: suppressed records stay, with '*' in every quasi-identifier
+    preview = an.output_frame(_df, list(_spec.qis), _spec.hierarchies, node).head(PREVIEW_ROWS)
     try:
         steps: tuple[Any, ...] = tuple(an.to_recipe_steps(res, _spec.hierarchies, _df))
         error = ""
