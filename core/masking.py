@@ -1024,9 +1024,9 @@ class SuppressionResult:
     k_before, k_after : int
         Smallest class size over the quasi-identifiers before and after (0 for no rows).
     warnings : tuple of str
-    newly_missing : numpy.ndarray, optional
-        ``mode="cells"``: an (n, q) boolean matrix, the cells set to missing, per
-        quasi-identifier in the order given.
+    newly_missing : dict of str to numpy.ndarray
+        ``mode="cells"``: per quasi-identifier with a cell set to missing, the row mask of
+        those cells.
     kept : numpy.ndarray, optional
         ``mode="records"``: per input row, whether it is kept.
     codes : dict of str to numpy.ndarray
@@ -1040,7 +1040,7 @@ class SuppressionResult:
     k_before: int
     k_after: int
     warnings: tuple[str, ...] = ()
-    newly_missing: np.ndarray | None = field(default=None, repr=False)
+    newly_missing: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     kept: np.ndarray | None = field(default=None, repr=False)
     codes: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
@@ -1195,14 +1195,15 @@ def local_suppression(
         pat[unsafe[movable], chosen[movable]] = -1
         sizes_p = _sizes_of_codes(pat, weight)
 
-    newly = ((pat < 0) & ~original_na)[inv]
-    sizes = sizes_p[inv]
-    unsafe = np.flatnonzero(sizes < k)
-    if unsafe.size:
+    newly_p = (pat < 0) & ~original_na  # per pattern and QI: newly missing
+    newly = {qis[j]: newly_p[:, j][inv] for j in range(len(qis)) if newly_p[:, j].any()}
+    below = sizes_p < k
+    if below.any():
         # Only the all-suppressed class is left below k: borrow the fewest records needed
         # from classes with a surplus over k, largest first.
         rows_codes = pat[inv]
-        need = k - unsafe.size
+        unsafe_rows = int(weight[below].sum())
+        need = k - unsafe_rows
         key = pd.factorize(_row_keys(rows_codes))[0]
         surplus_rows: list[int] = []
         donors = np.argsort(-np.bincount(key), kind="stable")
@@ -1219,23 +1220,29 @@ def local_suppression(
             need -= take
         if need <= 0:
             borrowed = np.asarray(surplus_rows, dtype=np.int64)
-            newly[borrowed] |= rows_codes[borrowed] >= 0
+            for j, c in enumerate(qis):
+                hit = borrowed[rows_codes[borrowed, j] >= 0]
+                if hit.size:
+                    newly.setdefault(c, np.zeros(len(inv), dtype=bool))[hit] = True
             rows_codes[borrowed] = -1
-            sizes = _sizes_of_codes(rows_codes)
+            k_after = int(_sizes_of_codes(rows_codes).min())
         else:
+            k_after = int(sizes_p.min())
             warnings.append(
-                f"{unsafe.size} records stay in a class smaller than {k} even with every "
+                f"{unsafe_rows} records stay in a class smaller than {k} even with every "
                 "quasi-identifier suppressed, and the other classes have too few spare "
                 "records to join them. Use record suppression, or lower k."
             )
+    else:
+        k_after = int(sizes_p.min()) if m else 0
     out = frame.copy(deep=False)
     cells = {}
     after = {}
     for j, c in enumerate(qis):
-        m_ = newly[:, j]
-        cells[c] = int(m_.sum())
-        after[c] = np.where(m_, -1, codes_[:, j]) if cells[c] else codes_[:, j]
-        if cells[c]:
+        m_ = newly.get(c)
+        cells[c] = 0 if m_ is None else int(m_.sum())
+        after[c] = codes_[:, j] if m_ is None else np.where(m_, -1, codes_[:, j])
+        if m_ is not None:
             col = out[c]
             if pd.api.types.is_integer_dtype(col.dtype) and not isinstance(
                 col.dtype, pd.CategoricalDtype
@@ -1248,7 +1255,7 @@ def local_suppression(
         cells_suppressed=cells,
         records_suppressed=0,
         k_before=k_before,
-        k_after=int(sizes.min()) if len(sizes) else 0,
+        k_after=k_after,
         warnings=tuple(warnings),
         newly_missing=newly,
         codes=after,

@@ -1047,18 +1047,16 @@ def _fast_suppress(
     if r.kept is not None:
         known.kept = r.kept
         known.after = {c: v[r.kept] for c, v in known.after.items()}
-    elif r.newly_missing is not None:
-        for j, c in enumerate(cols):
-            if r.cells_suppressed[c]:
-                known.newly[c] = r.newly_missing[:, j]
+    known.newly.update(r.newly_missing)
     known.after.update(r.codes)
     return r.frame, r.records_suppressed
 
 
 def _all_change_masks(
     frame: pd.DataFrame, out: pd.DataFrame, known: _Known, memo: codes.ColumnMemo
-) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
-    """:func:`_change_masks`, per distinct value for columns known without reading them."""
+) -> Iterator[tuple[str, np.ndarray | None, np.ndarray | None]]:
+    """:func:`_change_masks`, per distinct value for columns known without reading them
+    (None: nothing changed)."""
     slow = []
     for c in frame.columns:
         if c not in out.columns:
@@ -1067,6 +1065,9 @@ def _all_change_masks(
             slow.append(c)
             continue
         ch = known.chain(c)
+        if ch is None and c not in known.newly:  # the loaded values, untouched
+            yield str(c), None, None
+            continue
         if ch is not None:
             changed, suppressed = _chain_masks(frame, c, ch, memo)
         else:
@@ -1219,6 +1220,9 @@ def apply(
     counts: dict[str, tuple[int, int]] = {}
     touched = np.zeros(len(out), dtype=bool)
     for c, changed, suppressed in _all_change_masks(frame, out, known, memo):
+        if changed is None or suppressed is None:
+            counts[c] = (0, 0)
+            continue
         counts[c] = (int(changed.sum()), int(suppressed.sum()))
         touched |= changed | suppressed
     changes = tuple(
