@@ -31,6 +31,14 @@ Heuristic (``method="heuristic"``, or a time limit reached)
     the smallest lower bound that is still anonymous. Such results carry
     ``optimal=False`` and the label "best found, not proven optimal".
 
+Suppression (ARX's semantics)
+    At most ``floor(limit * n)`` records. Every class that violates a class-based model
+    (k-anonymity, maximum risk, l-diversity, t-closeness) is suppressed whole; the node is
+    anonymous when those records fit the limit. The average-risk model then suppresses the
+    smallest remaining classes in ARX's order (``_enforce_average``). Suppressed records
+    still count in ``n`` for every metric; :func:`output_frame` writes them as ARX does
+    (``*`` in every QI) and :func:`to_recipe_steps` replays them by removing the records.
+
 Ties
     Among nodes of equal score, the one with the smaller height (sum of levels) wins, then
     the lexicographically smaller level vector (in the order the QIs were given). Under the
