@@ -132,7 +132,7 @@ def _source() -> tuple[str, bytes, str, str | None] | None:
     source = st.radio(
         "Weights",
         SOURCES,
-        format_func=SOURCE_LABELS.get,
+        format_func=lambda v: SOURCE_LABELS[v],
         **state.widget("model.options.source", default=SOURCES[0], options=SOURCES),
     )
     if source != "upload":
@@ -199,7 +199,7 @@ def _settings_widgets() -> CompressionSettings | None:
         precision = st.selectbox(
             "Precision",
             PRECISIONS,
-            format_func=PRECISION_LABELS.get,
+            format_func=lambda v: PRECISION_LABELS[v],
             **state.widget(
                 "model.options.precision", default=_DEFAULTS.precision, options=PRECISIONS
             ),
@@ -225,7 +225,7 @@ def _settings_widgets() -> CompressionSettings | None:
         prune = st.radio(
             "Prune by magnitude",
             PRUNE_MODES,
-            format_func=PRUNE_LABELS.get,
+            format_func=lambda v: PRUNE_LABELS[v],
             horizontal=True,
             **state.widget("model.options.prune", default="none", options=PRUNE_MODES),
         )
@@ -257,7 +257,7 @@ def _settings_widgets() -> CompressionSettings | None:
         st.radio(
             "Store pruned tensors as",
             LAYOUTS,
-            format_func=LAYOUT_LABELS.get,
+            format_func=lambda v: LAYOUT_LABELS[v],
             horizontal=True,
             disabled=prune == "none",
             **state.widget("model.options.layout", default=_DEFAULTS.layout, options=LAYOUTS),

@@ -7,6 +7,7 @@ through :func:`ui.text.plot_label`, and a table only as cell text.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -123,7 +124,7 @@ def sweep_figure(sweep: Sweep, current: SweepPoint) -> go.Figure:
     def err(p: SweepPoint) -> float:
         return p.relative_error if p.relative_error > 0 else floor
 
-    metrics = [("error", err)]
+    metrics: list[tuple[str, Callable[[SweepPoint], float | None]]] = [("error", err)]
     if utility:
         metrics += [("accuracy", lambda p: p.accuracy), ("auc", lambda p: p.auc)]
     precisions = list(dict.fromkeys(p.precision for p in sweep.points))
