@@ -172,7 +172,7 @@ def test_attribute_risk_on_a_numeric_column_says_what_is_not_pushed_down(engines
 
 @pytest.mark.parametrize(
     ("data", "qis"),
-    [("adult", ADULT_QIS[1]), ("testdata", TESTDATA_QIS[0]), ("adult_holes", ADULT_QIS[0])],
+    [("adult", ADULT_QIS[1]), ("testdata", TESTDATA_QIS[0])],
 )
 def test_population_uniqueness_from_the_pushed_down_histogram(engines, data, qis):
     pandas_engine, duck, pt, dt = engines

@@ -160,14 +160,12 @@ def _check_table(table: Table, qis: Sequence[str], weight: str | None) -> tuple[
     return names
 
 
-def _missing_warning(
-    quote: plans.Quote, engine: Engine, table: Table, qis: tuple[str, ...], policy: str
-) -> tuple[str, ...]:
-    row = engine.query(plans.missing_counts(quote, table.name, qis)).iloc[0]
-    rows_na = int(row["rows_na"] or 0)
+def _missing_warning(res: pd.DataFrame, qis: tuple[str, ...], policy: str) -> tuple[str, ...]:
+    """The warning :func:`core.risk.equivalence_classes` gives, from the histogram's counts."""
+    rows_na = int(res["rows_na"].sum())
     if rows_na == 0:
         return ()
-    cols = [q for j, q in enumerate(qis) if int(row[f"na_{j}"] or 0) > 0]
+    cols = [q for j, q in enumerate(qis) if int(res[f"na_{j}"].sum()) > 0]
     rule = (
         "their own category (ARX convention)."
         if policy == MissingPolicy.CATEGORY
@@ -300,9 +298,10 @@ def risk_summary(
     Notes
     -----
     On a SQL engine every figure is a sum over the class histogram (``f_k`` per class, the
-    class's size) except the weighted individual risk, whose ``F_k`` differs per class and
-    is summed in the engine (:func:`core.engine.plans.weighted_individual_risk`). The
-    formulas are those of :mod:`core.risk`.
+    class's size), which one pass over the table returns
+    (:func:`core.engine.plans.class_histogram`); with weights, whose ``F_k`` differs per
+    class, the engine also sums ``r_k`` per histogram cell (a first, cheap pass checks the
+    weights). The formulas are those of :mod:`core.risk`.
 
     Examples
     --------
@@ -319,11 +318,19 @@ def risk_summary(
         pi = _resolve_fraction(table.n_rows, sampling_fraction, population_size)
     if isinstance(engine, PandasEngine):
         return _pandas_summary(engine, table, qis, policy, t, pi, weight_column)
-    hist = class_histogram(engine, table, qis, missing=policy)
-    warnings = _missing_warning(engine.quote, engine, table, qis, policy)
+    check_warnings: tuple[str, ...] = ()
     if weight_column is not None:
-        expected, more = _weighted_expected(engine, table, qis, policy, weight_column)
-        warnings += more
+        check_warnings = _check_weights(engine, table, weight_column)
+    pats = _patterns(engine, table, qis, policy)
+    sql = plans.class_histogram(
+        engine.quote, table.name, qis, missing=policy, patterns=pats, weight=weight_column
+    )
+    res = engine.query(sql)
+    hist = _histogram(res["n_rec"], res["fk"], res["classes"])
+    warnings = _missing_warning(res, qis, policy)
+    if weight_column is not None:
+        expected = float(res["expected"].sum())
+        warnings += check_warnings
     else:
         f = hist.fk.astype(np.float64)
         r = _fp_risk(f, f / (1.0 if pi is None else pi))
@@ -331,9 +338,9 @@ def risk_summary(
     return _from_histogram(engine.name, hist, t, pi, expected, warnings)
 
 
-def _weighted_expected(
-    engine: Engine, table: Table, qis: tuple[str, ...], policy: str, weight: str
-) -> tuple[float, tuple[str, ...]]:
+def _check_weights(engine: Engine, table: Table, weight: str) -> tuple[str, ...]:
+    """Refuse missing, non-positive or infinite weights (before any risk is computed); warn
+    about weights below 1."""
     check = engine.query(plans.weight_check(engine.quote, table.name, weight)).iloc[0]
     bad, below = int(check["bad"] or 0), int(check["below_one"] or 0)
     if bad:
@@ -341,18 +348,13 @@ def _weighted_expected(
             f"Weight column '{weight}' has {bad} missing, zero, negative or infinite "
             "value(s). Sampling weights must be positive numbers; fix or drop those rows."
         )
-    warnings: tuple[str, ...] = ()
-    if below:
-        warnings = (
-            f"{below} weight(s) in '{weight}' are below 1, so some population frequencies "
-            "are below the sample frequencies; the risks of those records are capped at "
-            "1 / f_k.",
-        )
-    pats = _patterns(engine, table, qis, policy)
-    sql = plans.weighted_individual_risk(
-        engine.quote, table.name, qis, weight, missing=policy, patterns=pats
+    if not below:
+        return ()
+    return (
+        f"{below} weight(s) in '{weight}' are below 1, so some population frequencies "
+        "are below the sample frequencies; the risks of those records are capped at "
+        "1 / f_k.",
     )
-    return float(engine.query(sql)["expected"].iloc[0]), warnings
 
 
 def _from_histogram(

@@ -177,17 +177,33 @@ def class_histogram(
     *,
     missing: str = "category",
     patterns: Sequence[int] = (),
+    weight: str | None = None,
 ) -> str:
-    """How many classes have each ``(size, f_k)``: columns ``n_rec``, ``fk``, ``classes``.
+    """How many classes have each ``(size, f_k)``, in one pass over the table.
 
-    Under ``"category"`` ``f_k`` equals the size; everything the unweighted risk summary
-    reports (k, uniques, records below 2/3/5, prosecutor, journalist, marketer and the
-    individual risk with a constant weight) is a sum over this histogram.
+    Columns: ``n_rec``, ``fk``, ``classes``; the records of those classes with QI j missing
+    (``na_j``) and with any QI missing (``rows_na``); with a weight column, ``expected``:
+    the classes' sum of sdcMicro's ``r_k`` per record (``F_k`` from the weights). Under
+    ``"category"`` ``f_k`` equals the size; everything the risk summary reports is a sum over
+    these rows.
     """
-    inner = class_table(quote, table, qis, missing=missing, patterns=patterns)
+    keys = _keys(qis)
+    inner = class_table(
+        quote, table, qis, missing=missing, patterns=patterns, weight=weight
+    )
+    na = ", ".join(
+        f"SUM(CASE WHEN {k} IS NULL THEN {_N} ELSE 0 END) AS na_{j}" for j, k in enumerate(keys)
+    )
+    any_na = " OR ".join(f"{k} IS NULL" for k in keys)
+    cols = f"SELECT t.*, CAST({_FK} AS DOUBLE) AS f"
+    expected = ""
+    if weight:
+        cols += f", ({_BIG} - {_FK}) / {_BIG} AS x, {_FK} / {_BIG} AS p"
+        expected = f", SUM({_N} * ({fp_risk_expr('f', 'x', 'p')})) AS expected"
     return (
-        f"SELECT {_N}, {_FK}, COUNT(*) AS classes FROM ({inner}) t "
-        f"GROUP BY {_N}, {_FK} ORDER BY {_N}, {_FK}"
+        f"SELECT {_N}, {_FK}, COUNT(*) AS classes, {na}, "
+        f"SUM(CASE WHEN {any_na} THEN {_N} ELSE 0 END) AS rows_na{expected} "
+        f"FROM ({cols} FROM ({inner}) t) h GROUP BY {_N}, {_FK} ORDER BY {_N}, {_FK}"
     )
 
 
