@@ -19,7 +19,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeAlias
 
 import pandas as pd
 
@@ -29,7 +29,7 @@ __all__ = ["Engine", "Source", "Table", "parquet_files"]
 
 #: What :meth:`Engine.open` accepts: a frame, or the path of a Parquet file, a folder of
 #: Parquet files (searched recursively, as partitioned datasets are laid out) or a glob.
-Source = pd.DataFrame | str | os.PathLike[str]
+Source: TypeAlias = pd.DataFrame | str | os.PathLike[str]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
