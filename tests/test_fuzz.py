@@ -582,6 +582,7 @@ def recipe_pages(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
     "anonymize.prepare",
     "anonymize.anonymize",
     "anonymize.to_recipe_steps",
+    "anonymize.output_frame",
 )
 def anonymize_search(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
     from core import anonymize as an
@@ -607,10 +608,15 @@ def anonymize_search(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
         call(an.encode_hierarchy, h, values, name=str(q)[:20])
     models = [an.KAnonymity(draw(st.integers(2, 3)))]
     limit = draw(st.sampled_from([0.0, 0.1]))
-    call(an.prepare, df, qis, hierarchies, models=models, suppression_limit=limit)
+    problem = call(an.prepare, df, qis, hierarchies, models=models, suppression_limit=limit)
     result = call(an.anonymize, df, qis, hierarchies, models=models, suppression_limit=limit)
     if result is None:
         return None
+    if problem is not None and result.levels is not None:
+        node = call(an.evaluate, problem, result.levels)
+        if node is not None:
+            mode = draw(st.sampled_from(["star", "remove"]))
+            call(an.output_frame, df, qis, hierarchies, node, suppressed=mode)
     return call(an.to_recipe_steps, result, hierarchies, df)
 
 
