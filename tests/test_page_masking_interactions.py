@@ -4,9 +4,10 @@ from per-column codes kept in the session."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from core import risk
+from core import correlation, risk
 from core.recipe import DEFAULT_SECRET, Recipe, apply
 from core.recipe_editor import risk_changes
 
@@ -36,6 +37,20 @@ def _check(at, before: risk.RiskSummary) -> None:
         assert shown[c.label] == c.value, c.label
 
 
+def _check_association(at) -> None:
+    """The association change shown equals the whole matrices' before and after."""
+    df = at.session_state["dataset"]
+    frame = at.session_state["hardening"][1].result.frame
+    roles = at.session_state["roles"]
+    cols = [c for c in df.columns if c in frame.columns and roles[c] != "identifier"]
+    a = np.abs(correlation.association_matrix(df, columns=cols).value)
+    b = np.abs(correlation.association_matrix(frame, columns=cols).value)
+    iu = np.triu_indices(len(cols), k=1)
+    expected = float(np.nanmean(np.abs(a[iu] - b[iu])))
+    shown = next(m.value for m in at.metric if m.label == "Mean |Δ association|")
+    assert shown == f"{expected:.3f}"
+
+
 def test_each_interaction_shows_the_reference_figures(app):
     at = app.switch_page(PAGE).run()
     at.multiselect(key="mask_qi").set_value(QIS).run()
@@ -47,6 +62,7 @@ def test_each_interaction_shows_the_reference_figures(app):
     edu = _col(at, "education")
     at.selectbox(key=f"mask_t_{edu}").set_value("redact").run()  # a transform
     _check(at, before)
+    _check_association(at)  # pairs of unchanged columns are not measured again
     at.toggle(key="mask_suppress").set_value(True).run()  # suppression on (k = default)
     _check(at, before)
     at.slider(key="mask_k").set_value(20).run()  # k
@@ -55,5 +71,6 @@ def test_each_interaction_shows_the_reference_figures(app):
     _check(at, before)
     at.toggle(key="mask_suppress").set_value(False).run()  # suppression off
     _check(at, before)
+    _check_association(at)
     # the codes memo of the session answered: one per dataset and key
     assert at.session_state["column_memo"].token.startswith(at.session_state["dataset_id"])

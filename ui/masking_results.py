@@ -6,13 +6,15 @@ the very table the Export page exports.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from core import correlation, limits, risk
 from core.errors import PrivLensError
-from core.recipe import noise_spends
+from core.recipe import NOISY_TRANSFORMS, noise_spends
 from core.recipe_editor import EditorResult, MetricChange, risk_changes, utility_rows
 from core.roles import Role
 from ui import state
@@ -125,7 +127,10 @@ def utility(df: pd.DataFrame, h: Hardening) -> None:
             kept = kept.loc[kept.index.isin(sample.index)]
     try:
         a = _association(sample, f"{state.dataset_id()}:{len(sample)}", cols)
-        b = _association(kept, f"{h.token}:{len(sample)}", cols)
+        if result.records_removed:
+            b = _association(kept, f"{h.token}:{len(sample)}", cols)
+        else:  # the same rows: only pairs with a changed column are measured again
+            b = _association_after(kept, cols, a, h)
     except PrivLensError as exc:
         c3.metric("Mean |Δ association|", "—", help=_ASSOC_HELP)
         st.caption(md(exc))
@@ -143,6 +148,41 @@ def utility(df: pd.DataFrame, h: Hardening) -> None:
               help=_ASSOC_HELP + note)  # fmt: skip
     if rows is not None:
         c3.caption(f"Estimate: {len(sample):,}-row sample of {len(df):,}.")
+
+
+def _association_after(
+    kept: pd.DataFrame, cols: tuple[str, ...], before: np.ndarray, h: Hardening
+) -> np.ndarray:
+    """The association matrix after the recipe, with the same rows as ``before``.
+
+    A pair of columns no step touches keeps its value; a pair with a changed column is
+    measured on its own and remembered for this session by the steps of both columns, so a
+    change of one step measures the pairs of one column.
+    """
+    steps: dict[str, list[str]] = {c: [] for c in cols}
+    for step in h.recipe.steps:
+        if step.transform == "cast":
+            continue
+        for c in step.columns:
+            if c in steps:  # fresh noise each time: such a column is tied to this table
+                token = h.token if step.transform in NOISY_TRANSFORMS else ""
+                steps[c].append(json.dumps(step.to_dict(), sort_keys=True) + token)
+    memo = st.session_state.get("mask_pair_memo")
+    scope = (state.dataset_id(), st.session_state.get("masking_key_version", 0), len(kept))
+    if not isinstance(memo, dict) or memo.get("scope") != scope or len(memo) > 4096:
+        memo = {"scope": scope}
+        st.session_state["mask_pair_memo"] = memo
+    out = before.copy()
+    for i, j in zip(*np.triu_indices(len(cols), k=1), strict=True):
+        a, b = cols[i], cols[j]
+        if not steps[a] and not steps[b]:
+            continue
+        key = (a, tuple(steps[a]), b, tuple(steps[b]))
+        if key not in memo:
+            pair = correlation.association_matrix(kept, columns=[a, b]).value
+            memo[key] = float(np.abs(pair[0, 1]))
+        out[i, j] = out[j, i] = memo[key]
+    return out
 
 
 def change_log(h: Hardening) -> None:
