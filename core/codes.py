@@ -29,8 +29,10 @@ import pandas as pd
 
 __all__ = ["ColumnCodes", "ColumnMemo", "eligible", "factorize", "transform"]
 
-#: Chains remembered per memo (each holds one int64 code per row).
+#: Entries remembered per memo, and their approximate total size in bytes (at a million rows
+#: a column's codes take 8 MB): the least recently used go first.
 MEMO_ENTRIES = 64
+MEMO_BYTES = 400_000_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,6 +131,19 @@ def transform(
     return new, remap
 
 
+def _nbytes(value: object) -> int:
+    """Approximate memory of a memo entry (arrays, Series and what holds them)."""
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    if isinstance(value, pd.Series):
+        return int(value.memory_usage(index=False, deep=False))
+    if isinstance(value, tuple | list):
+        return sum(_nbytes(v) for v in value)
+    if hasattr(value, "__slots__"):
+        return sum(_nbytes(getattr(value, a, None)) for a in value.__slots__)
+    return 64
+
+
 class ColumnMemo:
     """Factorized columns and value-wise chains of one dataset, bounded, least recent out.
 
@@ -138,9 +153,11 @@ class ColumnMemo:
         Names the dataset (and, for the caller, the key in use); a memo answers only for it.
     """
 
-    def __init__(self, token: str = "") -> None:
+    def __init__(self, token: str = "", max_bytes: int = MEMO_BYTES) -> None:
         self.token = token
+        self.max_bytes = max_bytes
         self._entries: OrderedDict[Hashable, object] = OrderedDict()
+        self._sizes: dict[Hashable, int] = {}
 
     def get(self, key: Hashable, make: Callable[[], object]) -> object:
         """The value remembered under ``key``, made by ``make()`` the first time."""
@@ -149,8 +166,12 @@ class ColumnMemo:
             return self._entries[key]
         value = make()
         self._entries[key] = value
-        while len(self._entries) > MEMO_ENTRIES:
-            self._entries.popitem(last=False)
+        self._sizes[key] = _nbytes(value)
+        while len(self._entries) > 1 and (
+            len(self._entries) > MEMO_ENTRIES or sum(self._sizes.values()) > self.max_bytes
+        ):
+            old, _ = self._entries.popitem(last=False)
+            del self._sizes[old]
         return value
 
     def peek(self, key: Hashable) -> object | None:

@@ -206,3 +206,10 @@ def test_suppression_on_patterns_equals_row_by_row(rows: list[tuple], k: int) ->
     assert res.cells_suppressed == {q: int(newly[:, j].sum()) for j, q in enumerate(qis)}
     sizes = pd.DataFrame(res.frame[qis]).astype(object).fillna("*").value_counts()
     assert res.k_after == int(sizes.min())
+
+
+def test_memo_is_bounded_by_size() -> None:
+    memo = codes.ColumnMemo("t", max_bytes=10_000)
+    for i in range(5):
+        memo.get(i, lambda: np.zeros(1_000))  # 8,000 bytes each
+    assert len(memo) == 1 and memo.peek(4) is not None and memo.peek(0) is None
