@@ -64,6 +64,7 @@ def test_the_token_is_never_stored_and_the_data_is_encrypted(db, adult):
         "short",  # not a token at all
         new_token(),  # a well-formed token of no workspace
     ],
+    ids=["none", "empty", "short", "unknown"],  # the same on every test worker
 )
 def test_a_wrong_or_missing_token_opens_nothing(db, adult, token):
     store = WorkspaceStore.open(db, secret=SECRET)
