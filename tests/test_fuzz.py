@@ -645,6 +645,34 @@ def models_fit(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
     return call(md.membership_risk, df, target_col, repeats=2, seed=1)
 
 
+@target("codes.eligible", "codes.factorize", "codes.transform")
+def column_codes(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
+    # codes of any loaded column give the column back, and a value-wise transform computed
+    # once per distinct value equals the same transform row by row
+    from core import codes
+
+    s = _series(draw, df)
+    if not call(codes.eligible, s):
+        return None
+    cc = call(codes.factorize, s)
+    if cc is None:
+        return None
+    back = cc.series(s.index)
+    assert back.isna().equals(s.isna())
+    assert back[s.notna()].astype(str).equals(s[s.notna()].astype(str))
+
+    def first_char(v: pd.Series) -> pd.Series:
+        return v.astype("string").str[:1]
+
+    out = call(codes.transform, cc, first_char)
+    if out is not None:
+        new, _ = out
+        got, want = new.series(s.index), first_char(s)
+        assert got.isna().equals(want.isna())
+        assert got[want.notna()].astype(str).equals(want[want.notna()].astype(str))
+    return out
+
+
 @target("cli.write_table")
 def cli_write(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
     from core import cli
