@@ -24,19 +24,6 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.pop("PRIVLENS_SECRET_FILE", None)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Share the two cores (``scripts/test`` runs ``-n 2 --dist loadgroup``).
-
-    Each test file stays on one worker, so its module fixtures are built once; every browser
-    test runs on one worker, one after another against one server and one Chromium, while the
-    other worker runs the rest.
-    """
-    for item in items:
-        path = Path(str(item.path))
-        group = "browser" if "e2e" in path.parts else str(path.relative_to(ROOT))
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture
 def app():
     """A fresh headless run of the app (the Adult sample loaded)."""
