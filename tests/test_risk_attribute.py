@@ -123,7 +123,7 @@ QIS = ["age", "sex", "race"]
 
 @pytest.fixture(scope="module")
 def adult():
-    return pd.read_csv(ROOT / "data" / "adult.csv").iloc[:2000]
+    return pd.read_csv(ROOT / "data" / "adult.csv").iloc[:1000]
 
 
 def test_l_and_t_match_pycanon(adult):
