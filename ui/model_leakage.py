@@ -40,6 +40,7 @@ from core.roles import Role
 from ui import state
 from ui.charts import leakage as charts
 from ui.feedback import show_error, show_warnings
+from ui.text import md
 
 MODEL_LABELS = {"logistic": "Logistic regression", "mlp": "Neural network (one hidden layer)"}
 #: Random splits behind every interval.
@@ -155,8 +156,8 @@ def _utility(df: pd.DataFrame, target: str, model: str, seed: int) -> Membership
         hardened, why = _hardened(target, model, seed)
     reports = {"Original": original} | ({"Hardened": hardened} if hardened else {})
     st.dataframe(report_table(reports), width="stretch", key="model_leak_table")
-    if why:
-        st.caption(why)
+    if why:  # an error's text may name a column of the file: shown escaped
+        st.caption(md(why))
     st.caption(
         f"{MODEL_LABELS[model]} trained on {REPEATS} random half/half splits ("
         f"{original.n_train:,} members, {original.n_test:,} non-members). The attack of "
