@@ -1424,8 +1424,15 @@ def population_uniqueness(
             dankar=0.0,
             dankar_model="none (no sample uniques)",
         )
-    zayatz = _zayatz(sizes, counts, classes.n, big_n, pi)
-    fit = _pitman(sizes, counts, classes.n, big_n)
+    return _uniqueness_estimates(sizes, counts, classes.n, big_n, pi, warnings)
+
+
+def _uniqueness_estimates(
+    sizes: np.ndarray, counts: np.ndarray, n: int, big_n: float, pi: float, warnings: list[str]
+) -> PopulationUniqueness:
+    """Zayatz, Pitman, SNB and Dankar's choice from a class-size histogram (shared by engines)."""
+    zayatz = _zayatz(sizes, counts, n, big_n, pi)
+    fit = _pitman(sizes, counts, n, big_n)
     pitman = None if fit is None else fit[0]
     snb = _snb(sizes, counts, pi)
     if pitman is None:

@@ -27,11 +27,9 @@ from core.risk import (
     PopulationUniqueness,
     _check_threshold,
     _fp_risk,
-    _pitman,
     _policy,
     _resolve_fraction,
-    _snb,
-    _zayatz,
+    _uniqueness_estimates,
 )
 
 __all__ = [
@@ -665,33 +663,4 @@ def population_uniqueness(
             dankar=0.0,
             dankar_model="none (no sample uniques)",
         )
-    zayatz = _zayatz(sizes, counts, n, big_n, pi)
-    fit = _pitman(sizes, counts, n, big_n)
-    pitman = None if fit is None else fit[0]
-    snb = _snb(sizes, counts, pi)
-    warnings: list[str] = []
-    if pitman is None:
-        warnings.append("The Pitman estimator did not converge on this class-size histogram.")
-    if snb is None:
-        warnings.append(
-            "The SNB estimator did not converge (or is undefined: no classes of size 2, "
-            "or a census)."
-        )
-    if pi <= 0.1:
-        dankar, model = (pitman, "Pitman") if pitman is not None else (zayatz, "Zayatz")
-    elif snb is not None and snb < zayatz:
-        dankar, model = snb, "SNB"
-    else:
-        dankar, model = zayatz, "Zayatz"
-    return PopulationUniqueness(
-        sampling_fraction=pi,
-        population_size=big_n,
-        zayatz=zayatz,
-        pitman=pitman,
-        snb=snb,
-        dankar=float(dankar),
-        dankar_model=model,
-        pitman_theta=None if fit is None else fit[1],
-        pitman_alpha=None if fit is None else fit[2],
-        warnings=tuple(warnings),
-    )
+    return _uniqueness_estimates(sizes, counts, n, big_n, pi, [])
