@@ -30,6 +30,7 @@ Exception tree::
     │   ├── StoreVersionError          a database written by a newer PrivLens
     │   └── ProjectMismatchError       a project file made on a different table
     ├── EngineError (RuntimeError)     a large-data engine (DuckDB, Spark) could not run a query
+    ├── SourceNotAllowedError (PermissionError)  a large-data path outside the server's allow-list
     └── DecryptionError (ValueError)   a file that cannot be decrypted
         ├── WrongKeyError              wrong passphrase or key
         ├── TamperedDataError          authentication failed on the data
@@ -178,6 +179,10 @@ class ResourceLimitError(DataLoadError):
 class EngineError(PrivLensError, RuntimeError):
     """A large-data engine (DuckDB, Spark) could not run a query: out of memory or disk, or
     an internal failure. The message says which engine and what to change."""
+
+
+class SourceNotAllowedError(PrivLensError, PermissionError):
+    """A large-data path that is not under a directory the server's operator allowed."""
 
 
 # --- parameters and columns ----------------------------------------------------------------

@@ -52,6 +52,16 @@ MAX_JSON_KEYS = _setting("MAX_JSON_KEYS", 10_000)
 MAX_XLSX_CELLS = _setting("MAX_XLSX_CELLS", 2_000_000)
 MAX_XLSX_PART_MB = _setting("MAX_XLSX_PART_MB", 256)
 
+# --- large data (Parquet read where it lies, through an engine) ------------------------------
+#: Most Parquet files and folders the Data page lists from the allowed directories, and most
+#: directory entries it looks at to find them (the listing stops there and says so).
+LARGE_LISTING_MAX = _setting("LARGE_LISTING_MAX", 500)
+LARGE_SCAN_MAX = _setting("LARGE_SCAN_MAX", 20_000)
+#: How deep below an allowed directory the listing looks.
+LARGE_LISTING_DEPTH = 4
+#: Rows of the uniform sample an engine draws for previews and for "work on the sample".
+LARGE_SAMPLE_ROWS = _setting("LARGE_SAMPLE_ROWS", 10_000)
+
 # --- column profiling ----------------------------------------------------------------------
 #: Rows sampled for pattern detection (e-mail, card numbers, ...).
 PROFILE_SAMPLE_ROWS = 2_000

@@ -1,0 +1,155 @@
+"""The allow-list of directories the server reads large datasets from (core.large_data)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from core.errors import DataLoadError, InvalidParameterError, PrivLensError, SourceNotAllowedError
+from core.large_data import (
+    DATA_DIRS_ENV,
+    allowed_dirs,
+    list_sources,
+    resolve_source,
+    source_id,
+)
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> tuple[Path, Path]:
+    """An allowed directory with a file, a partitioned folder, and a secret outside it."""
+    root = tmp_path / "allowed"
+    (root / "sales" / "year=2024").mkdir(parents=True)
+    (root / "sales" / "year=2024" / "part-0.parquet").write_bytes(b"x" * 10)
+    (root / "sales" / "year=2023").mkdir()
+    (root / "sales" / "year=2023" / "part-0.parquet").write_bytes(b"x" * 5)
+    (root / "people.parquet").write_bytes(b"x" * 7)
+    (root / "notes.csv").write_text("a\n1\n")
+    (root / ".hidden.parquet").write_bytes(b"x")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.parquet").write_bytes(b"x" * 3)
+    return root, outside
+
+
+def test_allowed_dirs_unset_is_empty(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(DATA_DIRS_ENV, raising=False)
+    assert allowed_dirs() == ()
+
+
+def test_allowed_dirs_from_environment(
+    monkeypatch: pytest.MonkeyPatch, tree: tuple[Path, Path]
+) -> None:
+    root, outside = tree
+    monkeypatch.setenv(DATA_DIRS_ENV, os.pathsep.join([str(root), "", str(outside), str(root)]))
+    assert allowed_dirs() == (root.resolve(), outside.resolve())  # empty and repeated dropped
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "relative/dir",  # not absolute
+        "/no/such/directory/anywhere",  # does not exist
+    ],
+)
+def test_allowed_dirs_refuses_bad_entries(entry: str, tree: tuple[Path, Path]) -> None:
+    with pytest.raises(InvalidParameterError, match=DATA_DIRS_ENV) as err:
+        allowed_dirs(os.pathsep.join([str(tree[0]), entry]))
+    assert entry not in str(err.value)  # counts, not the operator's paths
+
+
+def test_allowed_dirs_refuses_a_file(tree: tuple[Path, Path]) -> None:
+    with pytest.raises(InvalidParameterError, match="1 of its 1"):
+        allowed_dirs(str(tree[0] / "people.parquet"))
+
+
+def test_listing_finds_files_and_folders(tree: tuple[Path, Path]) -> None:
+    root, _ = tree
+    listing = list_sources(allowed_dirs(str(root)))
+    got = {(s.path, s.kind, s.n_files, s.n_bytes) for s in listing.sources}
+    assert got == {
+        (".", "folder", 3, 22),
+        ("people.parquet", "file", 1, 7),
+        ("sales", "folder", 2, 15),
+        ("sales/year=2023", "folder", 1, 5),
+        ("sales/year=2024", "folder", 1, 10),
+        ("sales/year=2023/part-0.parquet", "file", 1, 5),
+        ("sales/year=2024/part-0.parquet", "file", 1, 10),
+    }
+    assert not listing.truncated
+    assert listing.sources[0].path == "."  # the allowed directory itself first
+    assert {s.root for s in listing.sources} == {str(root.resolve())}
+    labels = {s.label for s in listing.sources}
+    assert "allowed/sales" in labels and "allowed" in labels
+
+
+def test_listing_is_bounded(tree: tuple[Path, Path]) -> None:
+    root, _ = tree
+    few = list_sources(allowed_dirs(str(root)), max_entries=2)
+    assert len(few.sources) == 2 and few.truncated
+    scanned = list_sources(allowed_dirs(str(root)), max_scan=2)
+    assert scanned.truncated
+    shallow = list_sources(allowed_dirs(str(root)), max_depth=0)
+    assert {s.path for s in shallow.sources} == {".", "people.parquet"}
+
+
+def test_listing_skips_symlinks_that_leave_the_directory(tree: tuple[Path, Path]) -> None:
+    root, outside = tree
+    (root / "link.parquet").symlink_to(outside / "secret.parquet")
+    (root / "linkdir").symlink_to(outside, target_is_directory=True)
+    (root / "inner.parquet").symlink_to(root / "people.parquet")  # stays inside: listed
+    paths = {s.path for s in list_sources(allowed_dirs(str(root))).sources}
+    assert "link.parquet" not in paths
+    assert not any(p.startswith("linkdir") for p in paths)
+    assert "inner.parquet" in paths
+
+
+def test_resolve_source_inside(tree: tuple[Path, Path]) -> None:
+    root, _ = tree
+    dirs = allowed_dirs(str(root))
+    assert resolve_source(str(root), "sales", dirs) == (root / "sales").resolve()
+    assert resolve_source(str(root), "sales/year=2024/part-0.parquet", dirs).is_file()
+    assert resolve_source(str(root), ".", dirs) == root.resolve()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "../outside/secret.parquet",  # climbs out with ..
+        "sales/../../outside",  # climbs out from a sub-folder
+        "link.parquet",  # a symlink to a file outside
+        "linkdir/secret.parquet",  # through a symlinked folder
+        "/etc/passwd",  # absolute
+        "",  # empty
+    ],
+)
+def test_resolve_source_refuses_escapes(tree: tuple[Path, Path], path: str) -> None:
+    root, outside = tree
+    (root / "link.parquet").symlink_to(outside / "secret.parquet")
+    (root / "linkdir").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(SourceNotAllowedError) as err:
+        resolve_source(str(root), path, allowed_dirs(str(root)))
+    assert isinstance(err.value, PrivLensError) and isinstance(err.value, PermissionError)
+    assert "secret" not in str(err.value) and "passwd" not in str(err.value)
+
+
+def test_resolve_source_refuses_a_directory_no_longer_allowed(tree: tuple[Path, Path]) -> None:
+    root, outside = tree
+    with pytest.raises(SourceNotAllowedError, match="not among the 1 director"):
+        resolve_source(str(outside), "secret.parquet", allowed_dirs(str(root)))
+
+
+def test_resolve_source_gone_or_wrong_kind(tree: tuple[Path, Path]) -> None:
+    root, _ = tree
+    dirs = allowed_dirs(str(root))
+    with pytest.raises(DataLoadError, match="no longer in its allowed directory"):
+        resolve_source(str(root), "vanished.parquet", dirs)
+    with pytest.raises(DataLoadError, match="neither a .parquet file nor a folder"):
+        resolve_source(str(root), "notes.csv", dirs)
+
+
+def test_source_id_depends_on_root_and_path() -> None:
+    ids = {source_id("/a", "x"), source_id("/a", "y"), source_id("/b", "x")}
+    assert len(ids) == 3 and all(len(i) == 16 for i in ids)
