@@ -30,8 +30,11 @@ from core.kinds import KINDS
 from core.recipe import Recipe
 from core.roles import Role
 
-#: Version of the workspace JSON written by this PrivLens.
-WORKSPACE_VERSION = 1
+#: Version of the workspace JSON written by this PrivLens. Version 1 (before large datasets)
+#: is still read: it is migrated on load (:func:`_migrate`).
+WORKSPACE_VERSION = 2
+#: Versions :meth:`Workspace.from_dict` reads.
+READABLE_VERSIONS = (1, 2)
 #: How many earlier recipes undo can go back to.
 UNDO_DEPTH = 50
 #: Encryption choices of the Export page.
@@ -160,6 +163,37 @@ class DatasetMeta:
     def kinds(self) -> dict[str, str]:
         """Column name to kind."""
         return {c.name: c.kind for c in self.columns}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LargeSource:
+    """A large dataset read where it lies, through an engine: never stored in the workspace.
+
+    ``root`` is an allowed directory of the server (``PRIVLENS_DATA_DIRS``) and ``path`` the
+    Parquet file or folder relative to it; a restored workspace opens it again from there
+    (:func:`core.large_data.resolve_source` checks it is still allowed). ``seed`` draws the
+    same preview sample again.
+    """
+
+    root: str
+    path: str
+    engine: str
+    name: str
+    columns: tuple[str, ...]
+    n_rows: int
+    seed: int
+    sample_rows: int
+
+    def __post_init__(self) -> None:
+        """Validate."""
+        _check_str("large_source.root", self.root)
+        _check_str("large_source.path", self.path)
+        _check_choice("large_source.engine", self.engine, ("pandas", "duckdb", "spark"))
+        _check_str("large_source.name", self.name)
+        _check_names("large_source.columns", self.columns)
+        _check_number("large_source.n_rows", self.n_rows, 0, 10**15, integer=True)
+        _check_number("large_source.seed", self.seed, 0, 2**31 - 1, integer=True)
+        _check_number("large_source.sample_rows", self.sample_rows, 1, 10**7, integer=True)
 
 
 # --- the recipe with undo/redo ----------------------------------------------------------------
@@ -448,6 +482,8 @@ class Workspace:
     export: ExportSettings = field(default_factory=ExportSettings)
     releases: tuple[ReleaseRecord, ...] = ()
     exports: tuple[ExportRecord, ...] = ()
+    #: A large dataset opened through an engine (then ``dataset`` is None: no table is held).
+    large_source: LargeSource | None = None
 
     def __post_init__(self) -> None:
         """Validate roles (and, with a dataset, that named columns exist)."""
@@ -465,8 +501,13 @@ class Workspace:
         for name, role in self.roles.items():
             _check_str("roles", name)
             _check_choice("roles", role, roles)
-        if self.dataset is not None:
-            known = set(self.dataset.column_names)
+        if self.dataset is not None and self.large_source is not None:
+            raise _fail("large_source", "is set together with a loaded table; keep one.")
+        described = self.dataset.column_names if self.dataset is not None else None
+        if self.large_source is not None:
+            described = self.large_source.columns
+        if described is not None:
+            known = set(described)
             named = {
                 "roles": tuple(self.roles),
                 "casts": tuple(c[0] for c in self.casts),
@@ -597,6 +638,7 @@ class Workspace:
             "export": plain(self.export),
             "releases": [plain(r) for r in self.releases],
             "exports": [plain(e) for e in self.exports],
+            "large_source": None if self.large_source is None else plain(self.large_source),
         }
 
     def to_json(self) -> str:
@@ -618,11 +660,13 @@ class Workspace:
                 f"A workspace is a JSON object; got {type(data).__name__}. Open a file saved "
                 "by PrivLens."
             )
-        if data.get("schema_version") != WORKSPACE_VERSION:
+        if data.get("schema_version") not in READABLE_VERSIONS:
             raise WorkspaceError(
-                f"This workspace has another schema version; this PrivLens reads version "
-                f"{WORKSPACE_VERSION}. Open it with the PrivLens that saved it."
+                f"This workspace has another schema version; this PrivLens reads versions "
+                f"{', '.join(map(str, READABLE_VERSIONS))}. Open it with the PrivLens that "
+                "saved it."
             )
+        data = _migrate(data)
         _known("workspace", data, {"schema_version", *(f.name for f in fields(cls))})
         try:
             ds = data.get("dataset")
@@ -674,6 +718,9 @@ class Workspace:
                     _section(ExportRecord, e, "exports")
                     for e in _list(data.get("exports", []), "exports")
                 ),
+                large_source=None
+                if data.get("large_source") is None
+                else _section(LargeSource, data["large_source"], "large_source"),
             )
         except RecipeError as exc:
             raise WorkspaceError(f"The workspace's recipe does not validate: {exc}") from None
@@ -688,6 +735,22 @@ class Workspace:
                 "The workspace is not valid JSON. Open a file saved by PrivLens."
             ) from None
         return cls.from_dict(data)
+
+
+def _migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """The JSON object of an older version, brought to :data:`WORKSPACE_VERSION`.
+
+    Version 1 has no ``large_source`` (its workspaces always hold a table): it is added, empty.
+    A version-1 object that names ``large_source`` is refused as an unknown field.
+    """
+    if data.get("schema_version") == 1:
+        _known(
+            "workspace",
+            data,
+            {"schema_version", *(f.name for f in fields(Workspace))} - {"large_source"},
+        )
+        data = {**data, "schema_version": 2, "large_source": None}
+    return data
 
 
 def _jsonable(value: Any) -> Any:
