@@ -443,9 +443,9 @@ def _pandas_summary(
 class EngineAttributeRisk:
     """Attribute-disclosure figures of one sensitive column, as any engine computes them.
 
-    The fields mean what they mean in :class:`core.attribute_risk.AttributeRisk`.
-    ``t_closeness`` is ``None`` when a SQL engine meets an ordered (numeric) column: the
-    ordered distance is not pushed down yet (the pandas engine computes it).
+    The fields mean what they mean in :class:`core.attribute_risk.AttributeRisk`; on a
+    numeric column ``t_closeness`` is the ordered distance on every engine
+    (:func:`core.engine.plans.ordered_t_closeness` on a SQL engine).
     """
 
     engine: str
@@ -454,7 +454,7 @@ class EngineAttributeRisk:
     entropy_l: float
     recursive_l: int
     recursive_c: float
-    t_closeness: float | None
+    t_closeness: float
     ordered: bool
     delta_disclosure: float
     beta_likeness: float
@@ -500,7 +500,10 @@ def attribute_risk(
     counts: a ``GROUP BY`` of the QIs and the sensitive column, with window sums for the
     class sizes and the table's value counts and ``ROW_NUMBER`` for the descending order
     recursive (c, l)-diversity needs. Classes are the exact QI patterns under either
-    missing-value rule.
+    missing-value rule. On a numeric column t-closeness is the ordered distance of Li et al.
+    (2007), ``1/(m-1) sum_i |Q_i - P_i|`` over cumulative shares, summed per class from the
+    values present in it (:func:`core.engine.plans.ordered_t_closeness`); missing sensitive
+    values are left out of it, as the pandas engine does.
 
     Examples
     --------
@@ -559,11 +562,10 @@ def _sql_attribute_risk(
     sql = plans.attribute_risk(engine.quote, table.name, qis, sensitive, recursive_l=ell)
     row = engine.query(sql).iloc[0]
     warnings: list[str] = []
+    t_close = float(row["t_equal"])
     if ordered:
-        warnings.append(
-            f"'{sensitive}' is numeric, so t-closeness uses the ordered distance, which the "
-            f"{engine.name} engine does not compute yet; use the pandas engine for it."
-        )
+        t_close, ordered, note = _sql_ordered_t(engine, table, qis, sensitive, t_close)
+        warnings.extend(note)
     incomplete, n_cls = int(row["incomplete"]), int(row["n_classes"])
     if incomplete:
         warnings.append(
@@ -585,13 +587,43 @@ def _sql_attribute_risk(
         entropy_l=float(row["entropy_l"]),
         recursive_l=ell,
         recursive_c=float(row["recursive_c"]),
-        t_closeness=None if ordered else float(row["t_equal"]),
+        t_closeness=t_close,
         ordered=ordered,
         delta_disclosure=float(row["delta"]),
         beta_likeness=float(row["beta"]),
         enhanced_beta_likeness=enhanced,
         warnings=tuple(warnings),
     )
+
+
+def _sql_ordered_t(
+    engine: Engine, table: Table, qis: tuple[str, ...], sensitive: str, t_equal: float
+) -> tuple[float, bool, tuple[str, ...]]:
+    """Ordered t-closeness on a SQL engine, with the pandas reference's rules for missing
+    values: ``(t, ordered, warnings)``."""
+    row = engine.query(plans.ordered_t_closeness(engine.quote, table.name, qis, sensitive))
+    r = row.iloc[0]
+    m_obs, na = int(r["m_obs"]), int(r["na_records"] or 0)
+    if m_obs > 1:
+        no_value = int(r["no_value"] or 0)
+        note: tuple[str, ...] = ()
+        if na:
+            note = (
+                f"{na} record(s) have a missing '{sensitive}'; the ordered t-closeness leaves "
+                "them out of both distributions"
+                + (
+                    f" ({no_value} class(es) with no observed value are left out)."
+                    if no_value
+                    else "."
+                ),
+            )
+        return float(r["emd_sum"]) / (m_obs - 1), True, note
+    if na:  # at most one observed value: every distribution is the same
+        return 0.0, False, (
+            f"'{sensitive}' has at most one observed value; missing values are left out of "
+            "the ordered t-closeness, which is 0.",
+        )
+    return t_equal, False, ()  # one value: the equal distance, as the pandas engine
 
 
 # --- population uniqueness -----------------------------------------------------------------

@@ -34,6 +34,7 @@ __all__ = [
     "group_count",
     "missing_counts",
     "missing_patterns",
+    "ordered_t_closeness",
     "row_count",
     "weight_check",
     "weighted_individual_risk",
@@ -337,3 +338,237 @@ def attribute_risk(
         f"per_class AS ({per_class}) "
         f"SELECT c.*, v.* FROM ({classes}) c CROSS JOIN ({values}) v"
     )
+
+
+def ordered_t_closeness(quote: Quote, table: str, qis: Sequence[str], sensitive: str) -> str:
+    """t-closeness with the ordered ground distance of one numeric sensitive column: one row.
+
+    Li, Li and Venkatasubramanian's ordered EMD between a class ``Q`` and the table ``P`` over
+    the ``m`` sorted distinct observed values is ``1/(m-1) sum_i |Q_i - P_i|`` with ``Q_i``,
+    ``P_i`` cumulative shares. Missing sensitive values are left out of both distributions
+    (as :func:`core.attribute_risk.attribute_risk` does). Columns: ``emd_sum`` (the largest
+    ``sum_i |Q_i - P_i|`` over classes; divide by ``m_obs - 1``), ``m_obs``, ``na_records``
+    (records with a missing value) and ``no_value`` (classes with no observed value).
+
+    No class is expanded to all ``m`` values: between two values present in a class ``Q`` is
+    constant while ``P`` rises, so each such segment ``[a, b)`` sums to
+    ``Q (s - a) - (S_s - S_a) + (S_b - S_s) - Q (b - s)`` with ``S_i = sum_{j<i} P_j`` and
+    ``s`` the first index in ``[a, b]`` with ``P_s > Q``. ``s`` is found by sorting the
+    distinct ``Q`` values together with the ``P_i`` (a running count of the ``P_i`` at or below
+    each ``Q``), so the work is linear in the (class, value) pairs, not in classes times
+    values.
+    """
+    keys = _keys(qis)
+    select_keys = ", ".join(f"{quote(q)} AS {k}" for q, k in zip(qis, keys, strict=True))
+    group = ", ".join(str(j + 1) for j in range(len(qis) + 1))
+    by = ", ".join(keys)
+    o_by = ", ".join(f"o.{k}" for k in keys)
+    pairs = (
+        f"SELECT {select_keys}, {quote(sensitive)} AS v, COUNT(*) AS r FROM {quote(table)} "
+        f"GROUP BY {group}"
+    )
+    pv = (
+        "SELECT v, i, cp, COALESCE(SUM(cp) OVER (ORDER BY i ROWS BETWEEN UNBOUNDED PRECEDING "
+        "AND 1 PRECEDING), 0.0) AS s FROM (SELECT v, ROW_NUMBER() OVER (ORDER BY v) - 1 AS i, "
+        "CAST(SUM(c) OVER (ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) "
+        "AS DOUBLE) / tot.n AS cp FROM (SELECT v, SUM(r) AS c FROM pairs WHERE v IS NOT NULL "
+        "GROUP BY v) vals CROSS JOIN (SELECT SUM(r) AS n FROM pairs WHERE v IS NOT NULL) tot) x"
+    )
+    mm = "SELECT COUNT(*) AS m, SUM(cp) AS s_all FROM pv"
+    sx = "SELECT i, s FROM pv UNION ALL SELECT m AS i, s_all AS s FROM mm"
+    win = f"PARTITION BY {o_by} ORDER BY x.i"
+    seg = (
+        f"SELECT {o_by}, x.i AS a, COALESCE(LEAD(x.i, 1) OVER ({win}), mm.m) AS b, "
+        f"CASE WHEN LEAD(x.i, 1) OVER ({win}) IS NULL THEN 1.0 ELSE "
+        f"CAST(SUM(o.r) OVER ({win} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) "
+        f"AS DOUBLE) / SUM(o.r) OVER (PARTITION BY {o_by}) END AS q, "
+        f"ROW_NUMBER() OVER ({win}) AS pos "
+        "FROM pairs o JOIN pv x ON o.v = x.v CROSS JOIN mm"
+    )
+    marks = (
+        "SELECT cp AS x, 0 AS kind FROM pv UNION ALL SELECT q AS x, 1 AS kind "
+        "FROM (SELECT DISTINCT q FROM seg) dq"
+    )
+    below = (
+        "SELECT x AS q, below FROM (SELECT x, kind, SUM(1 - kind) OVER (ORDER BY x, kind "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS below FROM marks) w "
+        "WHERE kind = 1"
+    )
+    split = (
+        f"SELECT {by}, a, b, pos, seg.q, LEAST(GREATEST(bl.below, a), b) AS sp FROM seg "
+        "JOIN below bl ON seg.q = bl.q"
+    )
+    parts = (
+        f"SELECT {by}, t.q * (t.sp - t.a) - (ss.s - sa.s) + (sb.s - ss.s) "
+        "- t.q * (t.b - t.sp) + CASE WHEN t.pos = 1 THEN sa.s ELSE 0.0 END AS part "
+        "FROM split t JOIN sx sa ON sa.i = t.a JOIN sx sb ON sb.i = t.b "
+        "JOIN sx ss ON ss.i = t.sp"
+    )
+    per_class = f"SELECT SUM(part) AS emd FROM parts GROUP BY {by}"
+    seen = (
+        "SELECT SUM(CASE WHEN seen = 0 THEN 1 ELSE 0 END) AS no_value, SUM(na) AS na_records "
+        f"FROM (SELECT MAX(CASE WHEN v IS NULL THEN 0 ELSE 1 END) AS seen, "
+        f"SUM(CASE WHEN v IS NULL THEN r ELSE 0 END) AS na FROM pairs GROUP BY {by}) c"
+    )
+    return (
+        f"WITH pairs AS ({pairs}), pv AS ({pv}), mm AS ({mm}), sx AS ({sx}), seg AS ({seg}), "
+        f"marks AS ({marks}), below AS ({below}), split AS ({split}), parts AS ({parts}) "
+        f"SELECT (SELECT MAX(emd) FROM ({per_class}) e) AS emd_sum, "
+        f"(SELECT m FROM mm) AS m_obs, z.na_records, z.no_value FROM ({seen}) z"
+    )
+
+
+# --- correlations, associations and leakage (core.engine.correlations) --------------------
+#
+# Columns are referred to by position: a plan takes the columns and their kinds ("int",
+# "float" or "cat") and names its outputs by index (``n_0_1`` is the pair of the first and
+# second column). A float's infinities are missing, as in :mod:`core.correlation`.
+
+_INF = "CAST('Infinity' AS DOUBLE)"
+
+
+def _number(quote: Quote, column: str, kind: str) -> str:
+    """A numeric column as DOUBLE with its infinities (and NaN, already NULL) missing."""
+    c = quote(column)
+    if kind == "float":
+        return f"CASE WHEN ABS({c}) = {_INF} THEN NULL ELSE CAST({c} AS DOUBLE) END"
+    return f"CAST({c} AS DOUBLE)"
+
+
+def _rank_key(quote: Quote, column: str, kind: str) -> str:
+    """What a numeric column is ranked by: integers exactly, floats without infinities."""
+    return _number(quote, column, kind) if kind == "float" else quote(column)
+
+
+def column_profile(
+    quote: Quote, table: str, columns: Sequence[str], kinds: Sequence[str]
+) -> str:
+    """One row of per-column counts: ``nn_j`` non-missing and ``nd_j`` distinct values (as
+    stored), and for a numeric column ``nv_j`` finite values, ``ni_j`` infinities, ``lo_j``
+    and ``hi_j`` (its range) and ``nk_j`` distinct finite values."""
+    parts = []
+    for j, (c, kind) in enumerate(zip(columns, kinds, strict=True)):
+        q = quote(c)
+        parts += [f"COUNT({q}) AS nn_{j}", f"COUNT(DISTINCT {q}) AS nd_{j}"]
+        if kind != "cat":
+            x = _number(quote, c, kind)
+            parts += [
+                f"COUNT({x}) AS nv_{j}",
+                f"SUM(CASE WHEN {q} IS NOT NULL AND {x} IS NULL THEN 1 ELSE 0 END) AS ni_{j}",
+                f"MIN({x}) AS lo_{j}",
+                f"MAX({x}) AS hi_{j}",
+                f"COUNT(DISTINCT {_rank_key(quote, c, kind)}) AS nk_{j}",
+            ]
+    return f"SELECT {', '.join(parts)} FROM {quote(table)}"
+
+
+def _scaled(quote: Quote, table: str, columns: Sequence[str], kinds: Sequence[str]) -> str:
+    """CTEs ending in ``v``: each numeric column j as ``x_j``, divided by its largest absolute
+    value and centred on its mean (Pearson's r and eta do not change; squares cannot
+    overflow or underflow and sums do not cancel). Categorical columns pass as ``c_j``."""
+    t = quote(table)
+    num = [(j, _number(quote, c, k)) for j, (c, k) in enumerate(zip(columns, kinds, strict=True))
+           if k != "cat"]  # fmt: skip
+    tops = ", ".join(
+        f"CASE WHEN MAX(ABS({e})) > 0 THEN MAX(ABS({e})) ELSE 1.0 END AS t_{j}" for j, e in num
+    )
+    means = ", ".join(f"AVG({e} / sc.t_{j}) AS mu_{j}" for j, e in num)
+    cols = [f"{e} / sc.t_{j} - mu.mu_{j} AS x_{j}" for j, e in num]
+    cols += [f"{quote(c)} AS c_{j}" for j, (c, k) in enumerate(zip(columns, kinds, strict=True))
+             if k == "cat"]  # fmt: skip
+    return (
+        f"sc AS (SELECT {tops} FROM {t}), "
+        f"mu AS (SELECT {means} FROM {t} CROSS JOIN sc), "
+        f"v AS (SELECT {', '.join(cols)} FROM {t} CROSS JOIN sc CROSS JOIN mu)"
+    )
+
+
+def pearson_sums(
+    quote: Quote,
+    table: str,
+    columns: Sequence[str],
+    kinds: Sequence[str],
+    pairs: Sequence[tuple[int, int]],
+) -> str:
+    """Pairwise-complete sums for Pearson's r, two passes (means first, then centred sums):
+    one row with, per pair ``a_b``, ``n_a_b`` (rows with both values), the range of each
+    column on those rows (``lo_a_b``, ``hi_a_b``, ``lo_b_a``, ``hi_b_a``) and the centred
+    sums ``sxy_a_b``, ``sxx_a_b``, ``syy_a_b``. Columns are scaled first (see ``_scaled``).
+    """
+    first, second = [], []
+    for a, b in pairs:
+        xa, xb = f"x_{a}", f"x_{b}"
+        both = f"{xa} IS NOT NULL AND {xb} IS NOT NULL"
+        first += [
+            f"SUM(CASE WHEN {both} THEN 1 ELSE 0 END) AS n_{a}_{b}",
+            f"AVG(CASE WHEN {xb} IS NOT NULL THEN {xa} END) AS ma_{a}_{b}",
+            f"AVG(CASE WHEN {xa} IS NOT NULL THEN {xb} END) AS mb_{a}_{b}",
+            f"MIN(CASE WHEN {xb} IS NOT NULL THEN {xa} END) AS lo_{a}_{b}",
+            f"MAX(CASE WHEN {xb} IS NOT NULL THEN {xa} END) AS hi_{a}_{b}",
+            f"MIN(CASE WHEN {xa} IS NOT NULL THEN {xb} END) AS lo_{b}_{a}",
+            f"MAX(CASE WHEN {xa} IS NOT NULL THEN {xb} END) AS hi_{b}_{a}",
+        ]
+        da, db = f"({xa} - m.ma_{a}_{b})", f"({xb} - m.mb_{a}_{b})"
+        second += [
+            *(f"MAX(m.{s}_{a}_{b}) AS {s}_{a}_{b}" for s in ("n", "lo", "hi")),
+            f"MAX(m.lo_{b}_{a}) AS lo_{b}_{a}",
+            f"MAX(m.hi_{b}_{a}) AS hi_{b}_{a}",
+            f"SUM({da} * {db}) AS sxy_{a}_{b}",
+            f"SUM(CASE WHEN {xb} IS NOT NULL THEN {da} * {da} END) AS sxx_{a}_{b}",
+            f"SUM(CASE WHEN {xa} IS NOT NULL THEN {db} * {db} END) AS syy_{a}_{b}",
+        ]
+    return (
+        f"WITH {_scaled(quote, table, columns, kinds)}, "
+        f"m AS (SELECT {', '.join(first)} FROM v) "
+        f"SELECT {', '.join(second)} FROM v CROSS JOIN m"
+    )
+
+
+def _average_ranks(key: str, rows: str) -> str:
+    """Distinct values of ``key`` among ``rows`` with their average rank (ties averaged:
+    the values below plus half of the tie's size, plus one half), the middle rank ``mid``
+    and the number of distinct values ``d``; one row per distinct value."""
+    return (
+        f"SELECT k, CAST(cum AS DOUBLE) - (CAST(c AS DOUBLE) - 1.0) / 2.0 AS r, "
+        f"(CAST(tot AS DOUBLE) + 1.0) / 2.0 AS mid, d FROM (SELECT k, c, "
+        "SUM(c) OVER (ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum, "
+        "SUM(c) OVER () AS tot, COUNT(*) OVER () AS d FROM "
+        f"(SELECT {key} AS k, COUNT(*) AS c FROM {rows} GROUP BY {key}) g) w"
+    )
+
+
+def spearman_sums(
+    quote: Quote,
+    table: str,
+    columns: Sequence[str],
+    kinds: Sequence[str],
+    pairs: Sequence[tuple[int, int]],
+) -> str:
+    """Spearman's sums per pair, one row per pair (``pair`` = its index in ``pairs``):
+    ``n``, distinct values ``dx``, ``dy`` and the centred sums ``sxy``, ``sxx``, ``syy`` of
+    the average ranks among the rows where both values are present.
+
+    The ranks come from a value-count table per column and pair (one ``GROUP BY``, ranks
+    by a running sum over the distinct values), joined back to the rows; the mean rank of
+    ``n`` rows is exactly ``(n + 1) / 2``.
+    """
+    keys = ", ".join(
+        f"{_rank_key(quote, c, k)} AS k_{j}"
+        for j, (c, k) in enumerate(zip(columns, kinds, strict=True))
+    )
+    ctes, branches = [f"v AS (SELECT {keys} FROM {quote(table)})"], []
+    for p, (a, b) in enumerate(pairs):
+        rows = f"pr_{p}"
+        ctes += [
+            f"{rows} AS (SELECT k_{a} AS ka, k_{b} AS kb FROM v "
+            f"WHERE k_{a} IS NOT NULL AND k_{b} IS NOT NULL)",
+            f"rx_{p} AS ({_average_ranks('ka', rows)})",
+            f"ry_{p} AS ({_average_ranks('kb', rows)})",
+        ]
+        dx, dy = "(rx.r - rx.mid)", "(ry.r - ry.mid)"
+        branches.append(
+            f"SELECT {p} AS pair, COUNT(*) AS n, MAX(rx.d) AS dx, MAX(ry.d) AS dy, "
+            f"SUM({dx} * {dy}) AS sxy, SUM({dx} * {dx}) AS sxx, SUM({dy} * {dy}) AS syy "
+            f"FROM {rows} p JOIN rx_{p} rx ON p.ka = rx.k JOIN ry_{p} ry ON p.kb = ry.k"
+        )
+    return f"WITH {', '.join(ctes)} {' UNION ALL '.join(branches)}"

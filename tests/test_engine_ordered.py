@@ -1,0 +1,143 @@
+"""Ordered-distance t-closeness pushed down to DuckDB equals the pandas engine's.
+
+The Spark engine runs the same SQL; ``tests/test_engine_spark.py`` checks it there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.engine import PandasEngine, attribute_risk, plans
+from core.engine.duckdb_engine import DuckDBEngine
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "datasets"
+
+
+def _shared(name: str) -> pd.DataFrame:
+    path = SHARED / name
+    if not path.exists():
+        pytest.skip(f"{name} is not available")
+    return pd.read_csv(path)
+
+
+def _holes(df: pd.DataFrame, columns: list[str], share: float, seed: int) -> pd.DataFrame:
+    out = df.copy()
+    rng = np.random.default_rng(seed)
+    for c in columns:
+        hole = rng.random(len(out)) < share
+        out[c] = out[c].astype("float64" if out[c].dtype.kind in "iuf" else object)
+        out.loc[hole, c] = np.nan if out[c].dtype.kind == "f" else None
+    return out
+
+
+def _brute_ordered(df: pd.DataFrame, qis: list[str], s: str) -> float:
+    """Li et al.'s ordered EMD, value by value over every class (missing values left out)."""
+    seen = df[df[s].notna()]
+    vals = np.sort(seen[s].unique())
+    p = seen[s].value_counts(normalize=True).reindex(vals).to_numpy()
+    worst = 0.0
+    for _, g in seen.groupby(qis, dropna=False):
+        q = g[s].value_counts(normalize=True).reindex(vals, fill_value=0).to_numpy()
+        worst = max(worst, float(np.abs(np.cumsum(q - p)).sum()) / (len(vals) - 1))
+    return worst
+
+
+@pytest.fixture(scope="module")
+def engines() -> Iterator[tuple[PandasEngine, DuckDBEngine]]:
+    duck = DuckDBEngine(memory_limit="512MB", threads=1)
+    yield PandasEngine(), duck
+    duck.close()
+
+
+@pytest.fixture(scope="module")
+def tables() -> dict[str, pd.DataFrame]:
+    adult = pd.read_csv(ROOT / "data" / "adult.csv")
+    testdata = _shared("sdcmicro_testdata.csv")
+    francdat = _shared("sdcmicro_francdat.csv")
+    return {
+        "adult": adult,
+        # 5 % holes in the sensitive column and in a QI
+        "adult_holes": _holes(adult, ["age", "sex"], 0.05, 1),
+        "testdata": testdata,
+        "testdata_holes": _holes(testdata, ["income", "roof"], 0.1, 2),
+        "francdat": francdat,
+        "francdat_holes": _holes(francdat, ["Num1", "Key1"], 0.3, 3),
+    }
+
+
+CASES = [
+    ("adult", ["sex", "race"], "age"),
+    ("adult", ["education", "sex", "race"], "hours-per-week"),
+    ("adult", ["age", "sex"], "capital-gain"),  # mostly zeros: many ties at the split
+    ("adult_holes", ["sex", "race", "marital-status"], "age"),
+    ("testdata", ["urbrur", "roof", "sex"], "income"),
+    ("testdata", ["urbrur", "water"], "age"),
+    ("testdata_holes", ["roof", "walls", "sex"], "income"),
+    ("francdat", ["Key1", "Key2"], "Num1"),
+    ("francdat_holes", ["Key1", "Key2"], "Num1"),  # a class with no observed value
+]
+
+
+@pytest.mark.parametrize(("data", "qis", "sensitive"), CASES)
+def test_ordered_t_equals_pandas_and_brute_force(engines, tables, data, qis, sensitive):
+    pandas_engine, duck = engines
+    df = tables[data]
+    ref = attribute_risk(pandas_engine, pandas_engine.open(df), qis, sensitive)
+    got = attribute_risk(duck, duck.open(df), qis, sensitive)
+    assert ref.ordered and got.ordered
+    assert math.isclose(got.t_closeness, ref.t_closeness, rel_tol=1e-9, abs_tol=1e-15)
+    assert math.isclose(got.t_closeness, _brute_ordered(df, qis, sensitive), rel_tol=1e-9)
+    assert got.warnings == ref.warnings  # the counts of left-out records and classes
+
+
+def test_ordered_t_hand_worked(engines):
+    # p = (1/2, 1/4, 1/4); A = {1, 1}: Q - P = 1/2, 1/4, 0 -> (1/2)(3/4) = 3/8; B the same
+    _, duck = engines
+    df = pd.DataFrame({"g": [0, 0, 1, 1], "v": [1, 1, 2, 3]})
+    got = attribute_risk(duck, duck.open(df), ["g"], "v")
+    assert got.ordered and got.t_closeness == pytest.approx(3 / 8, rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ordered_t_on_random_small_tables(engines, seed):
+    # few values, many ties and classes that lack values: every branch of the segment sums
+    pandas_engine, duck = engines
+    rng = np.random.default_rng(seed)
+    n = 200
+    df = pd.DataFrame(
+        {
+            "a": rng.integers(0, 4, n),
+            "b": rng.choice(["x", "y", None], n),
+            "v": rng.choice([0.5, 1.0, 2.0, 3.0, 8.0, np.nan], n, p=[0.4, 0.2, 0.1, 0.1, 0.1, 0.1]),
+        }
+    )
+    ref = attribute_risk(pandas_engine, pandas_engine.open(df), ["a", "b"], "v")
+    got = attribute_risk(duck, duck.open(df), ["a", "b"], "v")
+    assert math.isclose(got.t_closeness, ref.t_closeness, rel_tol=1e-9, abs_tol=1e-15)
+    assert got.warnings == ref.warnings
+
+
+def test_one_observed_value(engines):
+    pandas_engine, duck = engines
+    for v in ([5.0, 5.0, np.nan, 5.0], [5, 5, 5, 5]):  # with and without a missing value
+        df = pd.DataFrame({"g": [0, 0, 1, 1], "v": v})
+        ref = attribute_risk(pandas_engine, pandas_engine.open(df), ["g"], "v")
+        got = attribute_risk(duck, duck.open(df), ["g"], "v")
+        assert (got.t_closeness, got.ordered, got.warnings) == (
+            ref.t_closeness,
+            ref.ordered,
+            ref.warnings,
+        )
+
+
+def test_the_plan_expands_no_class_to_every_value():
+    # the ordered plan pairs classes with the values present in them, never with all values
+    sql = plans.ordered_t_closeness(lambda c: f'"{c}"', "t", ["a", "b"], "v")
+    assert "CROSS JOIN pv" not in sql and "CROSS JOIN (SELECT v" not in sql
