@@ -82,6 +82,11 @@ EPSILON_DEFAULT = 1.0
 DELTA_MIN = 1e-12
 DELTA_MAX = 0.1
 DELTA_DEFAULT = 1e-5
+#: Public regularization strength Lambda of the DP logistic regression (core.models): default
+#: and range. A setting chosen without looking at the data; its module docstring says why 30.
+MODEL_REGULARIZATION_DEFAULT = 30.0
+MODEL_REGULARIZATION_MIN = 0.01
+MODEL_REGULARIZATION_MAX = 10_000.0
 
 # --- risk ----------------------------------------------------------------------------------
 RISK_THRESHOLD_DEFAULT = 0.2
