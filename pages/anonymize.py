@@ -40,7 +40,7 @@ qis = st.multiselect(
     "Quasi-identifiers",
     columns,
     help="Defaults to the Risk page's quasi-identifiers (from the roles on the Data page).",
-    **state.widget(panels.opt("qis"), default=default_qis, options=columns),
+    **state.widget(panels.opt("qis"), default=default_qis, options=columns, initial="default"),
 )
 if not qis:  # the models below stay drawn, so their widgets keep their values meanwhile
     st.info("Pick at least one quasi-identifier.")

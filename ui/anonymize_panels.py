@@ -96,22 +96,32 @@ def _keep_upload(qi: str, data: bytes) -> None:
     state.set_setting(opt(f"upload:{qi}"), text)
 
 
+def _bound(name: str, default: Any, **kw: Any) -> dict[str, Any]:
+    """Bind a widget with a ``value`` to ``anonymize.options.<name>``, drawn first with it."""
+    return state.widget(opt(name), default=default, initial="value", **kw)
+
+
+def _choice(name: str, default: Any, options: list[Any] | tuple[Any, ...]) -> dict[str, Any]:
+    """Bind a selectbox to ``anonymize.options.<name>``, drawn first with its choice."""
+    return state.widget(opt(name), default=default, options=options, initial="index")
+
+
 def hierarchy_inputs(df: pd.DataFrame, qi: str, kind: str, built: dict[str, Any]) -> None:
     """Where the hierarchy of ``qi`` comes from, and the builder's settings."""
     sources = [s for s in setup.SOURCES if s != "built-in" or qi in built]
     src = st.selectbox(
         "Hierarchy", sources, format_func=SOURCE_LABELS.__getitem__,
-        **state.widget(opt(f"src:{qi}"), default=default_source(qi, kind, built), options=sources),
+        **_choice(f"src:{qi}", default_source(qi, kind, built), sources),
     )  # fmt: skip
     if src == "intervals":
         st.text_input(
             "Interval width per level", help="Each a multiple of the one before, e.g. 5, 10, 20",
-            **state.widget(opt(f"widths:{qi}"), default=default_widths(df[qi])),
+            **_bound(f"widths:{qi}", default_widths(df[qi])),
         )  # fmt: skip
     elif src == "mapping":
         st.text_area(
             "Groups", help="One 'group = value; value' line per group; '---' starts a level.",
-            **state.widget(opt(f"map:{qi}"), default=""),
+            **_bound(f"map:{qi}", ""),
         )  # fmt: skip
     elif src == "upload":
         up = st.file_uploader("ARX hierarchy CSV", type=["csv", "txt"], key=f"anon:file:{qi}")
@@ -134,38 +144,36 @@ def hierarchy_inputs(df: pd.DataFrame, qi: str, kind: str, built: dict[str, Any]
 
 
 def model_inputs(columns: list[str], qis: list[str]) -> None:
-    """k, l-diversity, t-closeness, risk thresholds, suppression limit and metric."""
-    st.number_input("k (smallest class size)", 1, 10_000, **state.widget(opt("k"), default=5))
+    """k, l-diversity, t-closeness, risk thresholds, suppression limit and metric.
+
+    Every widget is drawn with its value from the start (``initial``), so the browser's first
+    paint shows the value the search uses, not the widget's minimum.
+    """
+    st.number_input("k (smallest class size)", 1, 10_000, **_bound("k", 5))
     st.number_input(
         "Suppression limit (% of records)", 0.0, 100.0, step=0.5,
-        **state.widget(opt("suppression"), default=0.02, to_widget=lambda v: float(v) * 100,
-                       from_widget=lambda v: round(float(v) / 100, 6)),
+        **_bound("suppression", 0.02, to_widget=lambda v: float(v) * 100,
+                 from_widget=lambda v: round(float(v) / 100, 6)),
     )  # fmt: skip
     st.number_input(
         "Time limit (s)", 1.0, 3600.0, step=10.0, help="A search that runs out of time returns "
         "the best transformation found, labelled not proven optimal.",
-        **state.widget(opt("time_limit"), default=60.0),
+        **_bound("time_limit", 60.0),
     )  # fmt: skip
-    st.selectbox("Quality metric", METRICS, **state.widget(opt("metric"), default="loss",
-                                                           options=METRICS))  # fmt: skip
+    st.selectbox("Quality metric", METRICS, **_choice("metric", "loss", METRICS))
     others = [c for c in columns if c not in qis]
     default_s = next(iter(state.get("risk.sensitive", ()) or ()), others[0] if others else None)
     with st.expander("More privacy models"):
-        sens = state.widget(opt("sensitive"), default=default_s, options=others)
-        st.selectbox("Sensitive column", others, **sens)
-        st.selectbox("l-diversity", L_KINDS, **state.widget(opt("l_kind"), default="none",
-                                                              options=L_KINDS))  # fmt: skip
-        st.number_input("l", 1.0, 100.0, step=1.0, **state.widget(opt("l_value"), default=2.0))
-        st.number_input("c (recursive)", 0.01, 100.0, **state.widget(opt("c_value"), default=3.0))
-        st.selectbox("t-closeness", T_KINDS, **state.widget(opt("t_kind"), default="none",
-                                                              options=T_KINDS))  # fmt: skip
-        st.number_input("t", 0.001, 1.0, step=0.05, **state.widget(opt("t_value"), default=0.2))
-        st.checkbox("Maximum risk threshold", **state.widget(opt("use_max"), default=False))
-        st.number_input("Maximum risk", 0.001, 1.0, step=0.05,
-                        **state.widget(opt("max_risk"), default=0.2))  # fmt: skip
-        st.checkbox("Average risk threshold", **state.widget(opt("use_avg"), default=False))
-        st.number_input("Average risk", 0.001, 1.0, step=0.01,
-                        **state.widget(opt("avg_risk"), default=0.05))  # fmt: skip
+        st.selectbox("Sensitive column", others, **_choice("sensitive", default_s, others))
+        st.selectbox("l-diversity", L_KINDS, **_choice("l_kind", "none", L_KINDS))
+        st.number_input("l", 1.0, 100.0, step=1.0, **_bound("l_value", 2.0))
+        st.number_input("c (recursive)", 0.01, 100.0, **_bound("c_value", 3.0))
+        st.selectbox("t-closeness", T_KINDS, **_choice("t_kind", "none", T_KINDS))
+        st.number_input("t", 0.001, 1.0, step=0.05, **_bound("t_value", 0.2))
+        st.checkbox("Maximum risk threshold", **_bound("use_max", False))
+        st.number_input("Maximum risk", 0.001, 1.0, step=0.05, **_bound("max_risk", 0.2))
+        st.checkbox("Average risk threshold", **_bound("use_avg", False))
+        st.number_input("Average risk", 0.001, 1.0, step=0.01, **_bound("avg_risk", 0.05))
 
 
 @dataclass(frozen=True, slots=True)

@@ -319,6 +319,7 @@ def widget(
     to_widget: Callable[[Any], Any] | None = None,
     from_widget: Callable[[Any], Any] | None = None,
     after: Callable[[], None] | None = None,
+    initial: str | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments that bind a widget to a workspace setting.
 
@@ -341,6 +342,14 @@ def widget(
         Convert between the stored value and the widget's value.
     after : callable, optional
         Called after a successful change (e.g. to reset a dependent result).
+    initial : {"value", "index", "default"}, optional
+        The widget's own parameter for its starting value (``value`` for a number input,
+        slider, checkbox, toggle, text or date input and select slider; ``index`` for a
+        selectbox or radio, which needs ``options``; ``default`` for a multiselect). Given,
+        a widget drawn anew (first render, or a return to its page) gets the shown value
+        through it: a browser paints a new widget from that parameter before it applies a
+        value set through the session state, so without it the first paint shows the
+        widget's own default (a number box its minimum).
 
     A value the model refuses (out of range) is not saved: the widget goes back to the saved
     value and the message is shown above it on the next run.
@@ -356,7 +365,11 @@ def widget(
     shown = to_widget(value) if to_widget else value
     if isinstance(shown, tuple):
         shown = list(shown)
-    if st.session_state.get(key, _MISSING) != shown:
+    first: dict[str, Any] = {}
+    if initial is not None and key not in st.session_state:
+        # drawn anew: the starting value travels in the widget's default, painted first
+        first[initial] = _initial_arg(initial, shown, options)
+    elif st.session_state.get(key, _MISSING) != shown:
         st.session_state[key] = shown
     error = st.session_state.pop(_error_key(key), None)
     if error:
@@ -373,7 +386,17 @@ def widget(
         if after is not None:
             after()
 
-    return {"key": key, "on_change": _changed}
+    return {"key": key, "on_change": _changed, **first}
+
+
+def _initial_arg(initial: str, shown: Any, options: Sequence[Any] | None) -> Any:
+    """``shown`` as the widget parameter ``initial`` takes it (a position for ``index``)."""
+    if initial == "index":
+        allowed = list(options or ())
+        return allowed.index(shown) if shown in allowed else (0 if allowed else None)
+    if initial not in ("value", "default"):
+        raise ValueError(f"initial must be 'value', 'index' or 'default'; got {initial!r}.")
+    return shown
 
 
 def require_dataset() -> pd.DataFrame:

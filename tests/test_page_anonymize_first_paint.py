@@ -1,0 +1,67 @@
+"""Find a safe table: every bound widget is drawn with the value the search will use.
+
+A browser paints a new widget from its own default (the proto's ``default``) before it applies
+a value set through the session state, so a number box bound without its default showed its
+minimum (a suppression limit of 0.00 where the search uses 2 %) on the page's first render. The
+proto is what the browser receives: its default must be the value shown, on the first render
+and on a return to the page (Streamlit drops the keys of a page that is not drawn).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+PAGE = "pages/anonymize.py"
+OPT = "ws:anonymize.options."
+
+
+def _first_paint_mismatches(at) -> list[str]:
+    """Bound widgets of the page whose proto default differs from their value."""
+    bad = []
+    for n in at.number_input:
+        if n.key.startswith(OPT) and n.proto.default != n.value:
+            bad.append(f"{n.key}: default {n.proto.default} but value {n.value}")
+    for s in at.selectbox:
+        if s.key.startswith(OPT) and s.proto.default != s.index:
+            bad.append(f"{s.key}: default index {s.proto.default} but index {s.index}")
+    for m in at.multiselect:
+        if m.key.startswith(OPT) and list(m.proto.default) != list(m.indices):
+            bad.append(f"{m.key}: default {list(m.proto.default)} but {list(m.indices)}")
+    for c in at.checkbox:
+        if c.key.startswith(OPT) and c.proto.default != c.value:
+            bad.append(f"{c.key}: default {c.proto.default} but value {c.value}")
+    for t in [*at.text_input, *at.text_area]:
+        if t.key.startswith(OPT) and t.proto.default != (t.value or ""):
+            bad.append(f"{t.key}: default {t.proto.default!r} but value {t.value!r}")
+    return bad
+
+
+@pytest.fixture
+def page(app):
+    app.switch_page(PAGE).run()
+    assert not app.exception
+    return app
+
+
+def test_first_render_draws_the_suppression_limit_the_search_uses(page):
+    box = page.number_input(key=OPT + "suppression")
+    assert box.value == 2.0  # percent; the search uses the workspace's 0.02
+    assert box.proto.default == 2.0  # what the browser paints first
+    assert page.number_input(key=OPT + "k").proto.default == 5
+    assert page.number_input(key=OPT + "time_limit").proto.default == 60.0
+    assert _first_paint_mismatches(page) == []
+
+
+def test_a_changed_value_is_drawn_first_on_a_return_to_the_page(page):
+    at = page
+    at.number_input(key=OPT + "suppression").set_value(5.5).run()
+    at.number_input(key=OPT + "k").set_value(12).run()
+    assert not at.exception
+    assert at.session_state["workspace"].anonymize.options["suppression"] == 0.055
+    at.switch_page("pages/risk.py").run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert at.number_input(key=OPT + "suppression").value == 5.5
+    assert at.number_input(key=OPT + "suppression").proto.default == 5.5
+    assert at.number_input(key=OPT + "k").proto.default == 12
+    assert _first_paint_mismatches(at) == []
