@@ -30,6 +30,12 @@ from core.engine.measures import (
     risk_summary,
 )
 from core.engine.pandas_engine import PandasEngine
+from core.engine.samples import (
+    SampledKendall,
+    SampledSuda,
+    sampled_kendall,
+    sampled_suda2,
+)
 from core.errors import InvalidParameterError
 
 __all__ = [
@@ -40,6 +46,8 @@ __all__ = [
     "EngineAttributeRisk",
     "EngineRiskSummary",
     "PandasEngine",
+    "SampledKendall",
+    "SampledSuda",
     "Source",
     "Table",
     "attribute_risk",
@@ -50,6 +58,8 @@ __all__ = [
     "parquet_files",
     "population_uniqueness",
     "risk_summary",
+    "sampled_kendall",
+    "sampled_suda2",
 ]
 
 #: Engine names accepted by ``--engine`` (``"auto"`` is resolved by :func:`choose_engine`).
