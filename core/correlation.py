@@ -966,6 +966,12 @@ def _cramers_v_codes(a: np.ndarray, ka: int, b: np.ndarray, kb: int) -> PairAsso
         )
     (ia, ib), cnt = _joint_counts(a, b, k_)
     chi2 = nn * (float(np.sum(cnt.astype(float) ** 2 / (rows[ia] * cols[ib].astype(float)))) - 1)
+    return _cramers_v_from_chi2(chi2, nn, r_, k_)
+
+
+def _cramers_v_from_chi2(chi2: float, nn: int, r_: int, k_: int) -> PairAssociation:
+    """Bias-corrected V of an ``r_`` x ``k_`` table of ``nn`` rows (both at least 2) from its
+    chi-square (engines compute the sums where the data is)."""
     chi2 = max(chi2, 0.0)
     dof = (r_ - 1) * (k_ - 1)
     phi2 = chi2 / nn
@@ -1058,14 +1064,8 @@ def _eta_codes(codes: np.ndarray, levels: int, values: np.ndarray) -> PairAssoci
     kk = size.size
     dev = y - y.mean()
     sst = float(np.dot(dev, dev))
-    if kk < 2:
-        reason = "the categorical column has a single category on these rows"
-    elif sst == 0:
-        reason = "the numeric column is constant on these rows"
-    else:
-        reason = ""
-    if reason:
-        return PairAssociation(measure="eta", value=math.nan, p=math.nan, n=nn, reason=reason)
+    if kk < 2 or sst == 0:
+        return _eta_from_sums(nn, kk, sst, 0.0, 0.0, flat=False)
     # SS_W from the residuals, not SS_T - SS_B (which cancels when eta is near 1); the
     # second pass centres each group exactly, so F stays accurate up to eta = 1
     gmean = np.bincount(g, weights=dev, minlength=kk) / size
@@ -1079,10 +1079,28 @@ def _eta_codes(codes: np.ndarray, levels: int, values: np.ndarray) -> PairAssoci
     high = np.full(kk, -np.inf)
     np.minimum.at(low, g, y)
     np.maximum.at(high, g, y)
-    if (low == high).all():  # every group constant: the groups explain everything
+    return _eta_from_sums(
+        nn, kk, sst, ssb, float(np.dot(resid, resid)), flat=bool((low == high).all())
+    )
+
+
+def _eta_from_sums(
+    nn: int, kk: int, sst: float, ssb: float, ssw: float, *, flat: bool
+) -> PairAssociation:
+    """Eta and its F test from ``nn`` rows in ``kk`` categories with total, between and
+    within sums of squares; ``flat``: every category holds a single number (engines compute
+    the sums where the data is)."""
+    if kk < 2:
+        reason = "the categorical column has a single category on these rows"
+    elif sst == 0:
+        reason = "the numeric column is constant on these rows"
+    else:
+        reason = ""
+    if reason:
+        return PairAssociation(measure="eta", value=math.nan, p=math.nan, n=nn, reason=reason)
+    if flat:  # every group constant: the groups explain everything
         ssw, eta = 0.0, 1.0
     else:
-        ssw = float(np.dot(resid, resid))
         eta = min(1.0, math.sqrt(ssb / sst))
     if nn - kk <= 0:
         return PairAssociation(
@@ -1173,8 +1191,15 @@ def _nmi_codes(a: np.ndarray, ka: int, b: np.ndarray, kb: int) -> tuple[float, i
     if ha == 0 and hb == 0:
         return math.nan, nn
     _, cnt = _joint_counts(a, b, cols.size)
-    mi = ha + hb - _entropy(cnt)
-    return float(min(1.0, max(0.0, 2 * mi / (ha + hb)))), nn
+    return _nmi_from_entropies(ha, hb, _entropy(cnt)), nn
+
+
+def _nmi_from_entropies(ha: float, hb: float, hab: float) -> float:
+    """``2 I / (H(a) + H(b))`` clipped to [0, 1]; NaN when both entropies are 0."""
+    if ha == 0 and hb == 0:
+        return math.nan
+    mi = ha + hb - hab
+    return float(min(1.0, max(0.0, 2 * mi / (ha + hb))))
 
 
 def _discrete_codes(

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from core.engine.base import Engine, Source, Table, parquet_files
+from core.engine.correlations import association_matrix, correlation_matrix, leakage_ranking
 from core.engine.measures import (
     ClassHistogram,
     EngineAttributeRisk,
@@ -50,10 +51,13 @@ __all__ = [
     "SampledSuda",
     "Source",
     "Table",
+    "association_matrix",
     "attribute_risk",
     "choose_engine",
     "class_histogram",
+    "correlation_matrix",
     "k_anonymity",
+    "leakage_ranking",
     "make_engine",
     "parquet_files",
     "population_uniqueness",

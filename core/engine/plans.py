@@ -572,3 +572,145 @@ def spearman_sums(
             f"FROM {rows} p JOIN rx_{p} rx ON p.ka = rx.k JOIN ry_{p} ry ON p.kb = ry.k"
         )
     return f"WITH {', '.join(ctes)} {' UNION ALL '.join(branches)}"
+
+
+def spearman_complete_sums(
+    quote: Quote, table: str, columns: Sequence[str], kinds: Sequence[str], full: Sequence[int]
+) -> str:
+    """Spearman's sums for the columns ``full`` that have a value in every row: one rank
+    table per column (ties averaged), joined to the rows once, and in the same pass the
+    centred sums ``sxy_a_b`` for each pair and ``ss_a`` for each column (one row)."""
+    keys = ", ".join(f"{_rank_key(quote, columns[j], kinds[j])} AS k_{j}" for j in full)
+    ctes = [f"v AS (SELECT {keys} FROM {quote(table)})"]
+    ctes += [f"rk_{j} AS ({_average_ranks(f'k_{j}', 'v')})" for j in full]
+    joins = " ".join(f"JOIN rk_{j} ON v.k_{j} = rk_{j}.k" for j in full)
+    dev = ", ".join(f"rk_{j}.r - rk_{j}.mid AS d_{j}" for j in full)
+    sums = [f"SUM(d_{a} * d_{a}) AS ss_{a}" for a in full]
+    sums += [
+        f"SUM(d_{a} * d_{b}) AS sxy_{a}_{b}" for i, a in enumerate(full) for b in full[i + 1 :]
+    ]
+    return (
+        f"WITH {', '.join(ctes)}, dv AS (SELECT {dev} FROM v {joins}) "
+        f"SELECT {', '.join(sums)} FROM dv"
+    )
+
+
+def contingency_sums(source: str, pairs: Sequence[tuple[int, int]]) -> str:
+    """Sums over the contingency table of each pair, one row per pair (``pair`` = its index).
+
+    ``source`` is a query whose columns ``k_0, k_1, ...`` hold the categories (NULL =
+    missing). Per pair ``(a, b)``, over the rows where both are present: ``nn`` rows,
+    ``ka``/``kb`` categories, ``s`` = :math:`\\sum n_{ab}^2 / (n_a n_b)` (Pearson's
+    chi-square is ``nn (s - 1)``), ``hj``, ``ha``, ``hb`` = :math:`\\sum c \\ln c` over the
+    cells and the two margins (entropies follow), ``best`` = :math:`\\sum_a \\max_b n_{ab}`
+    and ``top`` = :math:`\\max_b n_b`.
+    """
+    ctes, branches = [f"d AS ({source})"], []
+    for p, (a, b) in enumerate(pairs):
+        ctes += [
+            f"ct_{p} AS (SELECT k_{a} AS a, k_{b} AS b, CAST(COUNT(*) AS DOUBLE) AS c FROM d "
+            f"WHERE k_{a} IS NOT NULL AND k_{b} IS NOT NULL GROUP BY k_{a}, k_{b})",
+            f"ra_{p} AS (SELECT a, SUM(c) AS na, MAX(c) AS mx FROM ct_{p} GROUP BY a)",
+            f"cb_{p} AS (SELECT b, SUM(c) AS nb FROM ct_{p} GROUP BY b)",
+        ]
+        branches.append(
+            f"SELECT {p} AS pair, x.nn, x.s, x.hj, y.ka, y.ha, y.best, z.kb, z.hb, z.top FROM "
+            "(SELECT SUM(t.c) AS nn, SUM(t.c * t.c / (ra.na * cb.nb)) AS s, "
+            f"SUM(t.c * LN(t.c)) AS hj FROM ct_{p} t JOIN ra_{p} ra ON t.a = ra.a "
+            f"JOIN cb_{p} cb ON t.b = cb.b) x CROSS JOIN (SELECT COUNT(*) AS ka, "
+            f"SUM(na * LN(na)) AS ha, SUM(mx) AS best FROM ra_{p}) y CROSS JOIN "
+            f"(SELECT COUNT(*) AS kb, SUM(nb * LN(nb)) AS hb, MAX(nb) AS top FROM cb_{p}) z"
+        )
+    return f"WITH {', '.join(ctes)} {' UNION ALL '.join(branches)}"
+
+
+def categories(quote: Quote, table: str, columns: Sequence[str]) -> str:
+    """The columns as stored, named ``k_0, k_1, ...`` (a source for
+    :func:`contingency_sums`)."""
+    keys = ", ".join(f"{quote(c)} AS k_{j}" for j, c in enumerate(columns))
+    return f"SELECT {keys} FROM {quote(table)}"
+
+
+def discrete_codes(
+    quote: Quote,
+    table: str,
+    columns: Sequence[str],
+    kinds: Sequence[str],
+    binned: Sequence[bool],
+    bins: int,
+) -> str:
+    """The columns as categories for the information measures, named ``k_0, k_1, ...``.
+
+    A categorical column as stored; a numeric one by its finite values, or, when
+    ``binned``, by its quantile bin: ``floor(below * bins / n)`` with ``below`` the values
+    smaller than it and ``n`` its finite values (equal values share a bin), from a
+    value-count table joined back to the rows. As :func:`core.correlation._discrete_codes`.
+    """
+    t = quote(table)
+    ctes, cols, joins = [], [], []
+    for j, (c, kind) in enumerate(zip(columns, kinds, strict=True)):
+        if kind == "cat":
+            cols.append(f"{quote(c)} AS k_{j}")
+            continue
+        key = _rank_key(quote, c, kind)
+        if not binned[j]:
+            cols.append(f"{key} AS k_{j}")
+            continue
+        ctes.append(
+            f"bm_{j} AS (SELECT k, CAST(FLOOR(CAST(cum - c AS DOUBLE) * {int(bins)} / "
+            "CAST(tot AS DOUBLE)) AS BIGINT) AS code FROM (SELECT k, c, SUM(c) OVER (ORDER BY k "
+            "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum, SUM(c) OVER () AS tot "
+            f"FROM (SELECT {key} AS k, COUNT(*) AS c FROM {t} WHERE {key} IS NOT NULL "
+            f"GROUP BY {key}) g) w)"
+        )
+        cols.append(f"bm_{j}.code AS k_{j}")
+        joins.append(f"LEFT JOIN bm_{j} ON {key} = bm_{j}.k")
+    with_ = f"WITH {', '.join(ctes)} " if ctes else ""
+    return f"{with_}SELECT {', '.join(cols)} FROM {t} {' '.join(joins)}"
+
+
+def eta_sums(
+    quote: Quote,
+    table: str,
+    columns: Sequence[str],
+    kinds: Sequence[str],
+    pairs: Sequence[tuple[int, int]],
+) -> str:
+    """The correlation ratio's sums, one row per ``(category column, numeric column)`` pair
+    (``pair`` = its index), over the rows where both are present: ``kk`` categories, ``nn``
+    rows, ``ssb`` and ``ssw`` (between and within sums of squares), ``lo``/``hi`` (range of
+    the numbers) and ``flat`` (1 when every category holds a single number).
+
+    Per category: count, mean, and in a second pass the residuals' sum and sum of squares
+    (the mean is corrected by the residuals' mean, as :func:`core.correlation._eta_codes`).
+    """
+    ctes, branches = [_scaled(quote, table, columns, kinds)], []
+    for p, (c, x) in enumerate(pairs):
+        rows = f"c_{c} IS NOT NULL AND x_{x} IS NOT NULL"
+        ctes += [
+            f"g_{p} AS (SELECT c_{c} AS g, COUNT(*) AS n_g, AVG(x_{x}) AS m_g, MIN(x_{x}) AS lo, "
+            f"MAX(x_{x}) AS hi FROM v WHERE {rows} GROUP BY c_{c})",
+            f"w_{p} AS (SELECT g.g, MAX(g.n_g) AS n_g, MAX(g.lo) AS lo, MAX(g.hi) AS hi, "
+            f"MAX(g.m_g) + SUM(x_{x} - g.m_g) / MAX(g.n_g) AS m_c, "
+            f"SUM((x_{x} - g.m_g) * (x_{x} - g.m_g)) - SUM(x_{x} - g.m_g) * SUM(x_{x} - g.m_g) "
+            f"/ MAX(g.n_g) AS ss_c FROM v JOIN g_{p} g ON v.c_{c} = g.g WHERE x_{x} IS NOT NULL "
+            "GROUP BY g.g)",
+        ]
+        branches.append(
+            f"SELECT {p} AS pair, COUNT(*) AS kk, SUM(n_g) AS nn, "
+            "SUM(n_g * (m_c - yb.m) * (m_c - yb.m)) AS ssb, "
+            "SUM(CASE WHEN ss_c > 0 THEN ss_c ELSE 0.0 END) AS ssw, MIN(lo) AS lo, "
+            "MAX(hi) AS hi, MIN(CASE WHEN lo = hi THEN 1 ELSE 0 END) AS flat "
+            f"FROM w_{p} CROSS JOIN (SELECT SUM(n_g * m_c) / SUM(n_g) AS m FROM w_{p}) yb"
+        )
+    return f"WITH {', '.join(ctes)} {' UNION ALL '.join(branches)}"
+
+
+def code_counts(source: str, column: int = 0) -> str:
+    """Of column ``k_{column}`` of ``source``: ``d`` distinct values, ``nv`` rows with a value
+    and ``top`` rows of the most frequent value (one row)."""
+    k = f"k_{column}"
+    return (
+        f"SELECT COUNT(*) AS d, SUM(c) AS nv, MAX(c) AS top FROM (SELECT {k}, COUNT(*) AS c "
+        f"FROM ({source}) s WHERE {k} IS NOT NULL GROUP BY {k}) g"
+    )
