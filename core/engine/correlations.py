@@ -23,7 +23,7 @@ Kendall's tau needs every pair of rows; on a SQL engine it runs on a sample
 >>> eng = PandasEngine()
 >>> t = eng.open(pd.DataFrame({"a": [1, 2, 3, 4], "b": [2, 4, 5, 9]}))
 >>> round(float(correlation_matrix(eng, t, ["a", "b"]).r[0, 1]), 4)
-0.9765
+0.9648
 """
 
 from __future__ import annotations
