@@ -19,7 +19,7 @@ from core.samples import (
     patients,
 )
 from ui import kinds as kinds_section
-from ui import state
+from ui import large_data, state
 from ui.feedback import show_error, show_warnings
 from ui.router import ensure_routed
 from ui.state import dataset_id, roles, set_dataset, set_roles
@@ -143,6 +143,7 @@ with st.container(border=True):
             ),
         )
         st.button("Load sample", key="data_load_sample", on_click=_load_sample)
+large_data.open_section()  # a Parquet file or folder from the server's allowed directories
 
 if "data_error" in st.session_state:
     show_error(st.session_state["data_error"])
@@ -153,6 +154,9 @@ elif "data_loaded_msg" in st.session_state:
 show_warnings(st.session_state.get("data_warnings", []))
 
 df = st.session_state.get("dataset")
+if df is None and large_data.active():
+    large_data.preview()  # read through an engine: a labelled sample, never the whole table
+    st.stop()
 if df is None:
     st.info("Upload a table or load a sample to begin.")
     st.stop()

@@ -12,8 +12,8 @@ from core import limits, risk
 from core.errors import PrivLensError
 from core.policy import GUIDANCE
 from core.roles import Role
+from ui import large_data, state
 from ui import risk_page as rp
-from ui import state
 from ui.charts import risk as charts
 from ui.charts.risk import HELP
 from ui.feedback import show_error, show_warnings
@@ -30,6 +30,9 @@ st.caption(
     "If this table were released, who could be re-identified, how likely, and which "
     "columns are to blame? Pick the columns an attacker could know (quasi-identifiers)."
 )
+if large_data.active():  # a large dataset: the figures come from its engine
+    large_data.risk_page()
+    st.stop()
 df = state.require_dataset()
 ds, n, columns = state.dataset_id(), len(df), [str(c) for c in df.columns]
 kinds = state.workspace().dataset.kinds if state.workspace().dataset else {}

@@ -176,6 +176,10 @@ def _resume(token: str) -> None:
     store, book = _connections()
     sess = WorkspaceSession.resume(store, book, token)
     ws = sess.workspace
+    if ws.large_source is not None:  # read again from its allowed directory, not stored
+        _adopt_large(token, ws)
+        st.session_state["ws_restored"] = True
+        return
     if sess.table is None or ws.dataset is None:
         raise WorkspaceNotFoundError("This workspace holds no table. Load one on the Data page.")
     ss = st.session_state
@@ -186,6 +190,47 @@ def _resume(token: str) -> None:
     ss["dataset_note"] = str(ws.data.options.get("note") or "")
     _mirror_roles(ws)
     ss["ws_restored"] = True
+
+
+def _adopt_large(token: str, ws: Workspace) -> None:
+    """Make ``ws`` (a workspace of a large source, no table held) this session's workspace."""
+    ss = st.session_state
+    for name in ("dataset", "dataset_id", _BOUND, "hardening", "column_memo"):
+        ss.pop(name, None)
+    assert ws.large_source is not None
+    ss["ws_token"] = token
+    ss["workspace"] = ws
+    ss["dataset_name"] = ws.large_source.name
+    ss["dataset_note"] = str(ws.data.options.get("note") or "")
+    _mirror_roles(ws)
+
+
+def set_large_source(ws: Workspace, *, note: str) -> None:
+    """Start a new workspace on a large source (``ws.large_source``): settings only, no table.
+
+    The earlier workspace of this session is deleted, as :func:`set_dataset` does.
+    """
+    store, _ = _connections()
+    ws = _default_settings(ws.with_setting("data.options.note", note))
+    token = store.create(state=ws.to_json().encode("utf-8"))
+    ss = st.session_state
+    old_token = ss.get("ws_token")
+    ss.pop("ws_deleted", None)
+    _adopt_large(token, ws)
+    st.query_params["ws"] = token
+    if old_token and old_token != token:
+        try:
+            store.delete(old_token)
+        except PrivLensError:
+            pass
+
+
+def large_source() -> Any:
+    """The large source of this session's workspace (a ``LargeSource``), or None."""
+    ws = st.session_state.get("workspace")
+    if ws is None or st.session_state.get("dataset") is not None:
+        return None
+    return getattr(ws, "large_source", None)
 
 
 def _mirror_roles(ws: Workspace) -> None:
@@ -402,6 +447,11 @@ def _initial_arg(initial: str, shown: Any, options: Sequence[Any] | None) -> Any
 def require_dataset() -> pd.DataFrame:
     """Return the loaded dataset, or tell the user to load one and stop the page."""
     df = st.session_state.get("dataset")
+    if df is None and large_source() is not None:
+        from ui import large_data  # this page works on in-memory tables only
+
+        large_data.in_memory_only()
+        st.stop()
     if df is None:
         st.info("Load a dataset on the **Data** page first.")
         st.stop()

@@ -1,0 +1,152 @@
+"""Open a large dataset from an allowed directory; Risk through its engine; navigate; reload."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import risk
+from core.engine import make_engine
+from core.engine import risk_summary as engine_risk_summary
+from core.large_data import DATA_DIRS_ENV, source_id
+from tests.conftest import APP
+from ui import large_data
+
+QIS = ["age", "zip", "sex"]
+SAMPLE = 400
+
+
+def survey(seed: int = 3, n: int = 3_000) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "age": rng.integers(18, 90, n),
+            "zip": [f"0{z:04d}" for z in rng.integers(0, 60, n)],  # leading zeros: text
+            "sex": rng.choice(["F", "M"], n),
+            "weight": rng.uniform(50.0, 150.0, n),
+            "income": rng.normal(40_000, 9_000, n),
+        }
+    )
+
+
+@pytest.fixture
+def allowed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, pd.DataFrame]:
+    """An allowed directory holding ``survey/``: one table in two Parquet files."""
+    root = tmp_path / "lake"
+    (root / "survey").mkdir(parents=True)
+    frame = survey()
+    frame.iloc[:1_800].to_parquet(root / "survey" / "part-0.parquet", index=False)
+    frame.iloc[1_800:].to_parquet(root / "survey" / "part-1.parquet", index=False)
+    monkeypatch.setenv(DATA_DIRS_ENV, str(root))
+    monkeypatch.setattr(large_data.limits, "LARGE_SAMPLE_ROWS", SAMPLE)
+    return root, frame
+
+
+def _open(root: Path, engine: str = "duckdb") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("pages/data.py").run()
+    at.selectbox(key="large_pick").set_value(source_id(str(root.resolve()), "survey"))
+    at.selectbox(key="large_engine").set_value(engine)
+    at.button(key="large_open").click().run()
+    assert not at.exception
+    return at
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _expected(root: Path, qis: list[str]) -> list[tuple[str, str, str]]:
+    with make_engine("duckdb") as eng:
+        table = eng.open(str(root / "survey"))
+        return large_data.risk_figures(engine_risk_summary(eng, table, qis, weight_column=None))
+
+
+def test_without_configuration_the_section_says_how_to_enable_it(monkeypatch, app) -> None:
+    monkeypatch.delenv(DATA_DIRS_ENV, raising=False)
+    app.switch_page("pages/data.py").run()
+    assert not app.exception
+    assert any(DATA_DIRS_ENV in i.value for i in app.info)
+    assert "large_pick" not in [s.key for s in app.selectbox]
+
+
+def test_open_risk_navigate_and_reload(allowed) -> None:
+    root, frame = allowed
+    at = _open(root)
+    src = at.session_state["workspace"].large_source
+    assert (src.path, src.engine, src.n_rows, src.sample_rows) == ("survey", "duckdb", 3_000, SAMPLE)
+    assert at.session_state["workspace"].dataset is None  # no table held
+    assert "dataset" not in at.session_state
+    text = " ".join(m.value for m in at.markdown)
+    assert f"a sample of {SAMPLE:,} of 3,000 rows" in text
+    preview = at.dataframe[0].value
+    assert preview.shape[0] == min(SAMPLE, large_data.limits.PREVIEW_ROWS)
+
+    at.switch_page("pages/risk.py").run()
+    at.multiselect(key="risk_qi").set_value(QIS).run()
+    assert not at.exception
+    expected = _expected(root, QIS)
+    assert _metrics(at) == {label: value for label, value, _ in expected}
+    # The engine's figures are pandas' figures on the whole table.
+    ref = risk.risk_summary(frame, QIS)
+    shown = _metrics(at)
+    assert shown["k"] == f"{ref.k:,}" and shown["Equivalence classes"] == f"{ref.n_classes:,}"
+    assert shown["Sample uniques"] == f"{ref.sample_uniques:,}"
+    assert shown["Records at risk"] == f"{ref.prosecutor.records_at_risk:,}"
+
+    # A page that needs an in-memory table says so and offers the sample, labelled.
+    at.switch_page("pages/masking.py").run()
+    assert not at.exception
+    assert any("works on tables held in memory" in i.value for i in at.info)
+    assert f"{SAMPLE:,} of 3,000 rows" in at.button(key="large_use_sample").label
+
+    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/risk.py").run()
+    assert at.multiselect(key="risk_qi").value == QIS
+    assert _metrics(at) == {label: value for label, value, _ in expected}
+
+    again = AppTest.from_file(APP, default_timeout=60)  # a reload: the link's token only
+    again.query_params["ws"] = at.session_state["ws_token"]
+    again.run()
+    again.switch_page("pages/risk.py").run()
+    assert not again.exception
+    assert again.session_state["workspace"].large_source == src
+    assert _metrics(again) == {label: value for label, value, _ in expected}
+    again.switch_page("pages/data.py").run()
+    assert len(again.dataframe) == 1  # the same rows again for the workspace's seed
+    assert again.dataframe[0].value.equals(preview)
+
+
+def test_reload_after_the_data_vanished_says_so(allowed) -> None:
+    root, _ = allowed
+    at = _open(root)
+    shutil.rmtree(root / "survey")
+    again = AppTest.from_file(APP, default_timeout=60)
+    again.query_params["ws"] = at.session_state["ws_token"]
+    again.run()
+    again.switch_page("pages/risk.py").run()
+    assert not again.exception
+    assert any("no longer in its allowed directory" in e.value for e in again.error)
+    again.switch_page("pages/data.py").run()
+    assert not again.exception
+    assert any("no longer in its allowed directory" in e.value for e in again.error)
+
+
+def test_work_on_the_sample_is_labelled(allowed) -> None:
+    root, frame = allowed
+    at = _open(root)
+    at.switch_page("pages/data.py").run()
+    at.button(key="large_use_sample").click().run()
+    assert not at.exception
+    df = at.session_state["dataset"]
+    assert len(df) == SAMPLE and list(df.columns) == list(frame.columns)
+    assert at.session_state["dataset_name"].startswith(f"Sample of {SAMPLE:,} of 3,000 rows")
+    assert at.session_state["workspace"].large_source is None
+    at.switch_page("pages/masking.py").run()
+    assert not at.exception

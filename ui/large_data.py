@@ -1,0 +1,502 @@
+"""Large datasets in the app: open one from an allowed directory, and measure it on an engine.
+
+A large dataset is a Parquet file or folder under a directory the operator allowed
+(``PRIVLENS_DATA_DIRS``, :mod:`core.large_data`); the user picks it from a bounded listing,
+never types a path. It is read where it lies by an engine (DuckDB, Spark, or pandas when
+``auto`` finds it small); only aggregates and a uniform sample come back. The workspace
+records the source (allowed directory, relative path, engine, sample seed), so a reload
+opens it again from there; no row of it is stored in the workspace database.
+
+The Risk and Correlations pages compute through the engine (:func:`risk_page`,
+:func:`correlations_page`); every other page works on in-memory tables and says so
+(:func:`in_memory_only`), offering the sample, labelled as such.
+
+Engines are shared between sessions (``st.cache_resource``, keyed by the source and engine,
+one lock each: an engine's connection serves one query at a time); results are cached by
+``(source id, engine, settings)``, never by a frame.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core import limits
+from core.engine import Engine, Table, choose_engine, make_engine
+from core.engine import risk_summary as engine_risk_summary
+from core.errors import PrivLensError
+from core.large_data import (
+    DATA_DIRS_ENV,
+    DataSource,
+    allowed_dirs,
+    list_sources,
+    resolve_source,
+    source_id,
+)
+from core.profile import profile_frame
+from core.roles import suggest_roles
+from ui import state
+from ui.feedback import show_error, show_warnings
+from ui.text import md
+
+#: Engine choices of the Data page ("auto": pandas below the size threshold, DuckDB above).
+AUTO = "auto"
+ENGINE_LABELS = {
+    AUTO: "Automatic (pandas when small, DuckDB when large)",
+    "duckdb": "DuckDB (out of core, on this server)",
+    "spark": "Apache Spark",
+}
+MISSING = {"category": "Own category (ARX)", "wildcard": "Match any value (sdcMicro)"}
+
+
+def engine_choices() -> list[str]:
+    """``auto`` and DuckDB, and Spark when PySpark is installed."""
+    names = [AUTO, "duckdb"]
+    if importlib.util.find_spec("pyspark") is not None:
+        names.append("spark")
+    return names
+
+
+def active() -> bool:
+    """Whether this session's workspace is a large dataset (no in-memory table)."""
+    return state.large_source() is not None
+
+
+# --- the engine of a source, shared and locked -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """An engine with the source open on it, and the lock that serializes its queries."""
+
+    engine: Engine
+    table: Table
+    lock: threading.Lock
+
+    def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fn(engine, table, *args, **kwargs)`` while holding the lock."""
+        with self.lock:
+            return fn(self.engine, self.table, *args, **kwargs)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Opening the dataset…")
+def _open(root: str, path: str, engine: str) -> Opened:
+    real = resolve_source(root, path, allowed_dirs())
+    eng = make_engine(engine)
+    try:
+        table = eng.open(str(real))
+    except BaseException:
+        eng.close()
+        raise
+    return Opened(eng, table, threading.Lock())
+
+
+def opened(src: Any) -> Opened:
+    """The open source of a workspace's ``LargeSource``; checks the allow-list on every call.
+
+    Raises
+    ------
+    SourceNotAllowedError, DataLoadError
+        The directory is no longer allowed, or the source vanished.
+    """
+    resolve_source(src.root, src.path, allowed_dirs())  # moved, deleted or disallowed since
+    return _open(src.root, src.path, src.engine)
+
+
+@st.cache_data(max_entries=8, show_spinner="Drawing a sample…")
+def _sample(_o: Opened, sid: str, engine: str, n: int, seed: int) -> pd.DataFrame:
+    return _o.run(lambda e, t: e.sample(t, n, seed))
+
+
+def sample(src: Any) -> pd.DataFrame:
+    """The workspace's uniform sample of the source (the same rows again for its seed)."""
+    o = opened(src)
+    return _sample(o, source_id(src.root, src.path), src.engine, src.sample_rows, src.seed)
+
+
+@st.cache_data(max_entries=32, show_spinner="Computing the risk on the engine…")
+def _risk(
+    _o: Opened,
+    sid: str,
+    engine: str,
+    qis: tuple[str, ...],
+    missing: str,
+    threshold: float,
+    pi: float | None,
+    weight: str | None,
+) -> Any:
+    return _o.run(
+        engine_risk_summary,
+        list(qis),
+        missing=missing,
+        threshold=threshold,
+        sampling_fraction=pi,
+        weight_column=weight,
+    )
+
+
+def risk(src: Any, qis: tuple[str, ...], missing: str, threshold: float, pi, weight) -> Any:  # noqa: ANN001
+    """The engine's risk summary (cached by source, engine and settings)."""
+    o = opened(src)
+    sid = source_id(src.root, src.path)
+    return _risk(o, sid, src.engine, qis, missing, float(threshold), pi, weight)
+
+
+# --- the Data page: open one ---------------------------------------------------------------------
+
+
+def _sample_label(n: int, total: int) -> str:
+    return f"a sample of {n:,} of {total:,} rows"
+
+
+def _size(n_bytes: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if n_bytes < 1024 or unit == "TB":
+            return f"{n_bytes:,.0f} {unit}" if unit == "bytes" else f"{n_bytes:,.1f} {unit}"
+        n_bytes /= 1024  # type: ignore[assignment]
+    return ""  # pragma: no cover
+
+
+def _listing() -> tuple[list[DataSource], bool]:
+    listing = list_sources(allowed_dirs())
+    return list(listing.sources), listing.truncated
+
+
+def _open_clicked(by_id: dict[str, DataSource]) -> None:
+    """Callback of "Open": open the chosen source on the chosen engine, in a new workspace."""
+    ss = st.session_state
+    ss.pop("large_error", None)
+    src = by_id.get(str(ss.get("large_pick")))
+    choice = str(ss.get("large_engine") or AUTO)
+    if src is None:
+        ss["large_error"] = "Pick a dataset from the list first."
+        return
+    try:
+        real = resolve_source(src.root, src.path, allowed_dirs())
+        engine = choose_engine(choice, str(real))
+        o = _open(src.root, src.path, engine)
+        seed = secrets.randbelow(2**31)
+        n = min(limits.LARGE_SAMPLE_ROWS, max(o.table.n_rows, 1))
+        rows = _sample(o, src.id, engine, n, seed)
+        from core.workspace.model import LargeSource, Workspace
+
+        suggestions = suggest_roles(profile_frame(rows)) if len(rows) else {}
+        ws = Workspace(
+            roles={c: str(s.role) for c, s in suggestions.items()},
+            large_source=LargeSource(
+                root=src.root,
+                path=src.path,
+                engine=engine,
+                name=src.label,
+                columns=tuple(str(c) for c in o.table.columns),
+                n_rows=o.table.n_rows,
+                seed=seed,
+                sample_rows=n,
+            ),
+        )
+        for column, s in suggestions.items():
+            ws = ws.with_option("data", f"reason:{column}", "; ".join(s.reasons))
+        note = (
+            f"Read by {engine} where it lies ({src.n_files:,} Parquet file(s), "
+            f"{_size(src.n_bytes)}); only aggregates and a sample come into this server's "
+            "memory."
+        )
+        state.set_large_source(ws, note=note)
+        state.set_options("data", {"large_pick": src.id, "large_engine": choice})
+    except PrivLensError as exc:
+        ss["large_error"] = f"The dataset was not opened: {exc}"
+        return
+    ss["data_loaded_msg"] = f"Opened {o.table.n_rows:,} rows of '{src.label}' on {engine}."
+    ss.pop("data_error", None)
+
+
+def open_section() -> None:
+    """The Data page's "Open a large dataset" section."""
+    with st.expander("Open a large dataset", expanded=active()):
+        try:
+            dirs = allowed_dirs()
+        except PrivLensError as exc:
+            show_error(exc)
+            return
+        if not dirs:
+            st.info(
+                "Large datasets are read from directories the server's operator allows. To "
+                f"enable this, start the server with `{DATA_DIRS_ENV}` set to one or more "
+                'directories holding Parquet files (see the README, "Large data").'
+            )
+            return
+        sources, truncated = _listing()
+        if not sources:
+            st.info(
+                f"No Parquet file or folder was found in the {len(dirs)} allowed director(ies)."
+            )
+            return
+        by_id = {s.id: s for s in sources}
+        ids = list(by_id)
+        st.selectbox(
+            "Parquet file or folder",
+            ids,
+            format_func=lambda i: (
+                f"{by_id[i].label}  ({by_id[i].kind}, {by_id[i].n_files:,} file(s), "
+                f"{_size(by_id[i].n_bytes)})"
+            ),
+            help="Files and folders found in the directories this server allows. A folder is "
+            "read as one table (all its Parquet files).",
+            **state.widget(
+                "data.options.large_pick", key="large_pick", default=ids[0], options=ids
+            ),
+        )
+        if truncated:
+            st.caption(f"Showing the first {len(sources):,} entries found.")
+        choices = engine_choices()
+        st.selectbox(
+            "Engine",
+            choices,
+            format_func=ENGINE_LABELS.get,
+            help="Automatic reads Parquet under 256 MB with pandas and larger data with "
+            "DuckDB. Spark is listed when PySpark is installed on this server.",
+            **state.widget(
+                "data.options.large_engine", key="large_engine", default=AUTO, options=choices
+            ),
+        )
+        st.button("Open", key="large_open", on_click=_open_clicked, args=(by_id,))
+        if "large_error" in st.session_state:
+            show_error(st.session_state["large_error"])
+
+
+def _use_sample() -> None:
+    """Callback: the sample becomes an in-memory table of a new workspace (labelled)."""
+    src = state.large_source()
+    if src is None:
+        return
+    try:
+        rows = sample(src)
+        state.set_dataset(
+            rows.reset_index(drop=True),
+            name=f"Sample of {len(rows):,} of {src.n_rows:,} rows of {src.name}",
+            note="A uniform sample drawn by the engine: every figure describes the sample, "
+            "not the whole dataset.",
+        )
+    except PrivLensError as exc:
+        st.session_state["large_error"] = str(exc)
+        return
+    st.session_state["data_loaded_msg"] = (
+        f"Working on {_sample_label(len(rows), src.n_rows)} of '{src.name}', in memory."
+    )
+
+
+def sample_button(where: Any = st) -> None:
+    """The explicit "work on the sample" button."""
+    src = state.large_source()
+    where.button(
+        f"Work on {_sample_label(src.sample_rows, src.n_rows)} in memory",
+        key="large_use_sample",
+        on_click=_use_sample,
+        help="Replaces the large dataset by its uniform sample as an ordinary table: every "
+        "page then works, and every figure describes the sample, not the whole dataset.",
+    )
+
+
+def preview() -> None:
+    """The Data page's view of the open large dataset: size, source and a labelled sample."""
+    src = state.large_source()
+    st.subheader(f"Large dataset: {md(src.name)}")
+    st.caption(
+        f"{src.n_rows:,} rows × {len(src.columns)} columns, engine {src.engine}. "
+        f"{md(st.session_state.get('dataset_note', ''))}"
+    )
+    try:
+        rows = sample(src)
+    except PrivLensError as exc:
+        show_error(exc)
+        return
+    st.markdown(
+        f"**Preview: {_sample_label(len(rows), src.n_rows)}** (uniform, drawn by the engine)"
+    )
+    st.dataframe(rows.head(limits.PREVIEW_ROWS), key="large_preview", height=280)
+    st.caption(
+        f"First {min(len(rows), limits.PREVIEW_ROWS):,} rows of the sample. The Risk and "
+        "Correlations pages compute on all rows through the engine; the other pages work on "
+        "in-memory tables."
+    )
+    sample_button()
+
+
+def in_memory_only() -> None:
+    """What a page that needs an in-memory table shows while a large dataset is open."""
+    src = state.large_source()
+    st.info(
+        f"This page works on tables held in memory, and **{md(src.name)}** "
+        f"({src.n_rows:,} rows) is read through the {src.engine} engine. Harden it where it "
+        "lies with the command line (`python -m core harden --engine duckdb PATH -o OUT_DIR`), "
+        "or work on its uniform sample here; the Risk and Correlations pages measure all of "
+        "its rows."
+    )
+    sample_button()
+    if "large_error" in st.session_state:
+        show_error(st.session_state.pop("large_error"))
+
+
+def current() -> Any:
+    """The open large source, or show why it cannot be read and stop the page."""
+    src = state.large_source()
+    try:
+        opened(src)
+    except PrivLensError as exc:
+        show_error(exc)
+        st.info("Open another dataset on the **Data** page.")
+        st.stop()
+    return src
+
+
+# --- the Risk page -------------------------------------------------------------------------------
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def risk_figures(s: Any) -> list[tuple[str, str, str]]:
+    """``(label, value, help)`` of the engine's risk summary, as the Risk page shows them."""
+    out = [
+        ("Records", f"{s.n:,}", "Rows of the dataset."),
+        ("k", f"{s.k:,}", "Size of the smallest equivalence class."),
+        ("Equivalence classes", f"{s.n_classes:,}", "Distinct quasi-identifier patterns."),
+        ("Sample uniques", f"{s.sample_uniques:,}", "Records alone in their class (f_k = 1)."),
+        ("Records in classes < 2 / 3 / 5", f"{s.below_2:,} / {s.below_3:,} / {s.below_5:,}", ""),
+        ("Highest prosecutor risk", _fmt(s.prosecutor_highest), "1 / k."),
+        ("Average prosecutor risk", _fmt(s.prosecutor_average), "Mean of 1 / f_k over records."),
+        (
+            "Records at risk",
+            f"{s.records_at_risk:,}",
+            f"Records whose prosecutor risk 1 / f_k exceeds {s.threshold:g}.",
+        ),
+        ("Marketer risk", _fmt(s.marketer), "Expected share of records re-identified."),
+    ]
+    if s.journalist is not None:
+        out.append(("Journalist risk", _fmt(s.journalist), "Highest π / f_k."))
+    out.append(
+        (
+            "Expected re-identifications",
+            f"{s.expected_reidentifications:,.2f}",
+            "sdcMicro's sum of individual risks (weighted when a weight column is chosen).",
+        )
+    )
+    return out
+
+
+def risk_page() -> None:
+    """The Re-identification risk page on the open large dataset, through its engine."""
+    from ui import risk_page as rp
+
+    src = current()
+    columns = list(src.columns)
+    st.info(
+        f"**{md(src.name)}**: {src.n_rows:,} rows, measured by the {src.engine} engine on "
+        "every row (no row is loaded into this server's memory)."
+    )
+    with st.container(border=True):
+        qis = st.multiselect(
+            "Quasi-identifiers", columns, wrap=True,
+            **rp.bind("quasi_identifiers", "risk_qi", options=columns),
+        )  # fmt: skip
+        c1, c2 = st.columns(2)
+        missing = c1.radio(
+            "Missing values", list(MISSING), format_func=MISSING.get,
+            **rp.bind("options.missing", "risk_missing", default="category",
+                      options=list(MISSING)),
+        )  # fmt: skip
+        try:
+            rows = sample(src)
+        except PrivLensError as exc:
+            show_error(exc)
+            st.stop()
+        numeric = [
+            c for c in columns
+            if c not in qis and c in rows and pd.api.types.is_numeric_dtype(rows[c])
+        ]  # fmt: skip
+        weight = c2.selectbox(
+            "Sampling weight column", [None, *numeric],
+            format_func=lambda v: "None (constant weight 1/π)" if v is None else v,
+            **rp.bind("weight_column", "risk_weight", options=[None, *numeric]),
+        )  # fmt: skip
+        p1, p2, p3 = st.columns(3)
+        k_min = p1.number_input(
+            "k at least", limits.K_MIN, limits.K_MAX, step=1,
+            **rp.bind("k_threshold", "risk_k", to_widget=rp.clamp(limits.K_MIN, limits.K_MAX, int)),
+        )  # fmt: skip
+        max_risk = p2.number_input(
+            "Highest risk at most", 0.001, 1.0, step=0.01, format="%.3f",
+            **rp.bind("max_risk", "risk_max", to_widget=rp.clamp(0.001, 1.0)),
+        )  # fmt: skip
+        avg_risk = p3.number_input(
+            "Average risk at most", 0.001, 1.0, step=0.01, format="%.3f",
+            **rp.bind("average_risk", "risk_avg", to_widget=rp.clamp(0.001, 1.0)),
+        )  # fmt: skip
+        pi = None
+        if st.toggle(
+            "The table is a sample of a larger population",
+            **rp.bind("options.is_sample", "risk_is_sample", default=False,
+                      after=lambda: rp.sync_fraction(src.n_rows)),
+        ):  # fmt: skip
+            pi = st.number_input(
+                "Sampling fraction π", min_value=1e-6, max_value=1.0, format="%.6f",
+                **rp.bind("sampling_fraction", "risk_pi", default=0.01,
+                          to_widget=rp.clamp(1e-6, 1.0)),
+            )  # fmt: skip
+    if not qis:
+        st.info("Pick at least one quasi-identifier to measure the risk.")
+        return
+    try:
+        s = risk(src, tuple(qis), missing, float(max_risk), pi, weight)
+    except PrivLensError as exc:
+        show_error(exc)
+        return
+    show_warnings(s.warnings)
+    rules = [
+        (f"k ≥ {int(k_min)}", s.k >= int(k_min), f"k = {s.k:,}"),
+        (
+            f"Highest risk ≤ {float(max_risk):g}",
+            s.prosecutor_highest <= float(max_risk),
+            f"highest = {_fmt(s.prosecutor_highest)}",
+        ),
+        (
+            f"Average risk ≤ {float(avg_risk):g}",
+            s.prosecutor_average <= float(avg_risk),
+            f"average = {_fmt(s.prosecutor_average)}",
+        ),
+    ]
+    st.subheader(f"Verdict: {sum(ok for _, ok, _ in rules)} of {len(rules)} rules pass")
+    for col, (title, ok, text) in zip(st.columns(3), rules, strict=True):
+        box = col.container(border=True)
+        icon, colour = (":material/check_circle:", "green") if ok else (":material/cancel:", "red")
+        box.badge(title, icon=icon, color=colour)
+        box.caption(text)
+    st.subheader("Measures")
+    st.caption(f"Computed by the {s.engine} engine on all {s.n:,} rows.")
+    figures = risk_figures(s)
+    for start in range(0, len(figures), 4):
+        for col, (label, value, why) in zip(
+            st.columns(4), figures[start : start + 4], strict=False
+        ):
+            col.metric(label, value, help=why or None)
+    from ui.charts import risk as charts
+
+    h = s.histogram
+    sizes = pd.Series(h.classes, index=h.sizes).groupby(level=0).sum()
+    st.plotly_chart(
+        charts.class_sizes(sizes.index.to_numpy(), sizes.to_numpy()), key="large_risk_hist"
+    )
+    st.caption(
+        "Not computed on the engine here: the list of riskiest records (row-level), the "
+        "columns that drive the risk, l-diversity and t-closeness, household risk, SUDA2 and "
+        "the population-uniqueness curve. Work on the sample for those (labelled as such):"
+    )
+    sample_button()
