@@ -38,6 +38,7 @@ from core.limits import (
 
 __all__ = [
     "MicroaggregationResult",
+    "QIPatterns",
     "SuppressionResult",
     "bin_edges",
     "bin_quantiles",
@@ -53,6 +54,7 @@ __all__ = [
     "mask_pattern",
     "microaggregate",
     "pseudonymize",
+    "qi_patterns",
     "redact",
     "replace",
     "round_to",
@@ -909,15 +911,19 @@ def _patterns(codes: np.ndarray) -> tuple[np.ndarray, int]:
     Patterns are numbered in an arbitrary but fixed order; rows are equal exactly when
     their numbers are.
     """
-    n = codes.shape[0]
+    return _patterns_of([codes[:, j] for j in range(codes.shape[1])], codes.shape[0])
+
+
+def _patterns_of(columns: Sequence[np.ndarray], n: int) -> tuple[np.ndarray, int]:
+    """:func:`_patterns` of the matrix whose columns are ``columns`` (``n`` rows each)."""
     key = np.zeros(n, dtype=np.int64)
     span = 1
-    for j in range(codes.shape[1]):
-        card = int(codes[:, j].max(initial=-1)) + 2
+    for col in columns:
+        card = int(col.max(initial=-1)) + 2
         if span * card >= 2**62:  # compress before the mixed radix overflows
             key = pd.factorize(key)[0].astype(np.int64)
             span = int(key.max(initial=-1)) + 1
-        key = key * card + (codes[:, j] + 1)
+        key = key * card + (col + 1)
         span *= card
     if span <= 4 * n + 1024:  # a dense key: rank the used values without hashing
         used = np.bincount(key, minlength=span) > 0
@@ -1010,6 +1016,52 @@ def _check_k(k: object, n_rows: int) -> int:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class QIPatterns:
+    """The distinct rows (patterns) of quasi-identifier codes, each standing for its records.
+
+    Made by :func:`qi_patterns`; a caller that keeps the codes of its quasi-identifiers
+    between calls (the Masking page) keeps these too, so :func:`local_suppression` does not
+    group the records again when only ``k`` changes.
+
+    Attributes
+    ----------
+    inv : numpy.ndarray
+        Per record, the number of its pattern.
+    pat : numpy.ndarray
+        ``(m, q)`` codes of each pattern (read only).
+    weight : numpy.ndarray
+        Records per pattern (float64).
+    first : numpy.ndarray
+        Per pattern, its first record.
+    """
+
+    inv: np.ndarray
+    pat: np.ndarray
+    weight: np.ndarray
+    first: np.ndarray
+
+
+def qi_patterns(codes: Sequence[np.ndarray]) -> QIPatterns:
+    """The distinct patterns of per-column codes (``-1`` = missing), one array per column.
+
+    >>> p = qi_patterns([np.array([0, 1, 0, -1]), np.array([2, 0, 2, 0])])
+    >>> p.inv[0] == p.inv[2], p.weight[p.inv[0]], p.first[p.inv[3]]
+    (np.True_, np.float64(2.0), np.int64(3))
+    """
+    cols = [np.asarray(c, dtype=np.int64) for c in codes]
+    n = len(cols[0]) if cols else 0
+    inv, m = _patterns_of(cols, n)
+    first = np.full(m, -1, dtype=np.int64)
+    first[inv[::-1]] = np.arange(n - 1, -1, -1)
+    pat = np.empty((m, len(cols)), dtype=np.int64)
+    for j, c in enumerate(cols):
+        pat[:, j] = c[first]
+    pat.flags.writeable = False
+    weight = np.bincount(inv, minlength=m).astype(np.float64)
+    return QIPatterns(inv=inv, pat=pat, weight=weight, first=first)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SuppressionResult:
     """What :func:`local_suppression` did.
 
@@ -1053,6 +1105,7 @@ def local_suppression(
     mode: Literal["cells", "records"] = "cells",
     importance: Sequence[str] | None = None,
     codes: Mapping[str, np.ndarray] | None = None,
+    patterns: QIPatterns | None = None,
 ) -> SuppressionResult:
     """Suppress quasi-identifier cells (or whole records) until k-anonymity holds.
 
@@ -1076,6 +1129,9 @@ def local_suppression(
         Codes already computed for some quasi-identifiers (per row, ``-1`` = missing,
         ``0 .. m - 1`` otherwise, equal exactly when the values are), used instead of reading
         those columns (:attr:`core.recipe.HardeningResult.column_codes`).
+    patterns : QIPatterns, optional
+        :func:`qi_patterns` of exactly these codes (the quasi-identifiers in this order),
+        kept by the caller between calls so the records are not grouped again.
 
     Returns
     -------
@@ -1130,10 +1186,20 @@ def local_suppression(
     k = _check_k(k, len(frame))
     if mode not in ("cells", "records"):
         raise InvalidParameterError(f"mode must be 'cells' or 'records'; got {mode!r}.")
-    codes_ = _column_codes(frame, qis, codes)
+    given = [
+        np.asarray(codes[c], dtype=np.int64)
+        if codes is not None and c in codes
+        else pd.factorize(frame[c], use_na_sentinel=True)[0].astype(np.int64)
+        for c in qis
+    ]
+    if patterns is None:
+        patterns = qi_patterns(given)
+    inv, weight = patterns.inv, patterns.weight
+    pat = patterns.pat.copy()  # the rounds below suppress cells of this copy
+    m = len(weight)
     if importance is None:
         # codes are dense (0 .. distinct - 1), so the largest code gives the count
-        distinct = [int(codes_[:, j].max(initial=-1)) + 1 for j in range(len(qis))]
+        distinct = [int(pat[:, j].max(initial=-1)) + 1 for j in range(len(qis))]
         order = sorted(range(len(qis)), key=lambda j: -distinct[j])
     else:
         if sorted(importance) != sorted(qis):
@@ -1142,12 +1208,6 @@ def local_suppression(
                 f"{len(importance)} names that do not match."
             )
         order = [qis.index(c) for c in reversed(list(importance))]
-    # the distinct patterns, each standing for its records
-    inv, m = _patterns(codes_)
-    first = np.full(m, -1, dtype=np.int64)
-    first[inv[::-1]] = np.arange(len(inv) - 1, -1, -1)
-    pat = codes_[first] if m else np.zeros((0, len(qis)), dtype=np.int64)
-    weight = np.bincount(inv, minlength=m).astype(np.float64)
     sizes_p = _sizes_of_codes(pat, weight)
     k_before = int(sizes_p.min()) if m else 0
     warnings: list[str] = []
@@ -1169,69 +1229,27 @@ def local_suppression(
             k_after=k_after,
             warnings=tuple(warnings),
             kept=keep,
-            codes={c: codes_[keep, j] for j, c in enumerate(qis)},
+            codes={c: given[j][keep] for j, c in enumerate(qis)},
         )
 
     original_na = pat < 0
-    for _ in range(len(qis)):
-        unsafe = np.flatnonzero(sizes_p < k)
-        if unsafe.size == 0:
-            break
-        chosen = np.full(unsafe.size, -1, dtype=np.int64)
-        for j in order:
-            free = (chosen < 0) & (pat[unsafe, j] >= 0)
-            if not free.any():
-                continue
-            trial = pat.copy()
-            trial[unsafe, j] = -1
-            ok = _sizes_of_codes(trial, weight)[unsafe] >= k
-            chosen[free & ok] = j
-        for j in order:  # no single column is enough: suppress in order
-            pick = (chosen < 0) & (pat[unsafe, j] >= 0)
-            chosen[pick] = j
-        movable = chosen >= 0
-        if not movable.any():
-            break
-        pat[unsafe[movable], chosen[movable]] = -1
-        sizes_p = _sizes_of_codes(pat, weight)
-
+    sizes_p = _suppression_rounds(pat, weight, k, order)
     newly_p = (pat < 0) & ~original_na  # per pattern and QI: newly missing
     newly = {qis[j]: newly_p[:, j][inv] for j in range(len(qis)) if newly_p[:, j].any()}
     below = sizes_p < k
     if below.any():
-        # Only the all-suppressed class is left below k: borrow the fewest records needed
-        # from classes with a surplus over k, largest first.
-        rows_codes = pat[inv]
-        unsafe_rows = int(weight[below].sum())
-        need = k - unsafe_rows
-        key = pd.factorize(_row_keys(rows_codes))[0]
-        surplus_rows: list[int] = []
-        donors = np.argsort(-np.bincount(key), kind="stable")
-        counts = np.bincount(key)
-        for c in donors:
-            spare = int(counts[c]) - k
-            if spare <= 0 or need <= 0:
-                break
-            rows = np.flatnonzero(key == c)
-            if (rows_codes[rows[0]] < 0).all():
-                continue
-            take = min(spare, need)
-            surplus_rows.extend(rows[len(rows) - take :].tolist())
-            need -= take
-        if need <= 0:
-            borrowed = np.asarray(surplus_rows, dtype=np.int64)
+        borrowed, k_after = _borrow(patterns, pat, sizes_p, k)
+        if borrowed is not None:
             for j, c in enumerate(qis):
-                hit = borrowed[rows_codes[borrowed, j] >= 0]
+                hit = borrowed[pat[inv[borrowed], j] >= 0]
                 if hit.size:
                     newly.setdefault(c, np.zeros(len(inv), dtype=bool))[hit] = True
-            rows_codes[borrowed] = -1
-            k_after = int(_sizes_of_codes(rows_codes).min())
         else:
             k_after = int(sizes_p.min())
             warnings.append(
-                f"{unsafe_rows} records stay in a class smaller than {k} even with every "
-                "quasi-identifier suppressed, and the other classes have too few spare "
-                "records to join them. Use record suppression, or lower k."
+                f"{int(weight[below].sum())} records stay in a class smaller than {k} even "
+                "with every quasi-identifier suppressed, and the other classes have too few "
+                "spare records to join them. Use record suppression, or lower k."
             )
     else:
         k_after = int(sizes_p.min()) if m else 0
@@ -1241,7 +1259,7 @@ def local_suppression(
     for j, c in enumerate(qis):
         m_ = newly.get(c)
         cells[c] = 0 if m_ is None else int(m_.sum())
-        after[c] = codes_[:, j] if m_ is None else np.where(m_, -1, codes_[:, j])
+        after[c] = given[j] if m_ is None else np.where(m_, -1, given[j])
         if m_ is not None:
             col = out[c]
             if pd.api.types.is_integer_dtype(col.dtype) and not isinstance(
@@ -1262,6 +1280,81 @@ def local_suppression(
     )
 
 
+def _suppression_rounds(
+    pat: np.ndarray, weight: np.ndarray, k: int, order: Sequence[int]
+) -> np.ndarray:
+    """The greedy rounds of :func:`local_suppression` on the patterns ``pat`` (changed in
+    place); returns the class size of each pattern after them."""
+    sizes_p = _sizes_of_codes(pat, weight)
+    for _ in range(pat.shape[1]):
+        unsafe = np.flatnonzero(sizes_p < k)
+        if unsafe.size == 0:
+            break
+        chosen = np.full(unsafe.size, -1, dtype=np.int64)
+        trial = pat.copy()
+        for j in order:
+            free = (chosen < 0) & (pat[unsafe, j] >= 0)
+            if not free.any():
+                continue
+            trial[unsafe, j] = -1
+            ok = _sizes_of_codes(trial, weight)[unsafe] >= k
+            trial[unsafe, j] = pat[unsafe, j]
+            chosen[free & ok] = j
+        for j in order:  # no single column is enough: suppress in order
+            pick = (chosen < 0) & (pat[unsafe, j] >= 0)
+            chosen[pick] = j
+        movable = chosen >= 0
+        if not movable.any():
+            break
+        pat[unsafe[movable], chosen[movable]] = -1
+        sizes_p = _sizes_of_codes(pat, weight)
+    return sizes_p
+
+
+def _borrow(
+    patterns: QIPatterns, pat: np.ndarray, sizes_p: np.ndarray, k: int
+) -> tuple[np.ndarray | None, int]:
+    """Records to suppress entirely so the class left below ``k`` (all suppressed) reaches
+    it: the fewest needed, from the classes with a surplus over ``k``, largest first (ties:
+    the class seen first), the last records of each. ``(None, 0)`` when there are too few.
+
+    Works on the patterns after the rounds (``pat``); returns the rows and ``k`` after.
+    """
+    inv, weight = patterns.inv, patterns.weight
+    cls, n_cls = _patterns(pat)  # the class of each pattern after the rounds
+    counts = np.bincount(cls, weights=weight, minlength=n_cls).astype(np.int64)
+    seen = np.full(n_cls, len(inv), dtype=np.int64)
+    np.minimum.at(seen, cls, patterns.first)  # the first record of each class
+    below = sizes_p < k
+    need = k - int(weight[below].sum())
+    empty = np.asarray((pat < 0).all(axis=1), dtype=bool)
+    taken: list[np.ndarray] = []
+    row_cls: np.ndarray | None = None
+    for c in np.lexsort((seen, -counts)):
+        spare = int(counts[c]) - k
+        if spare <= 0 or need <= 0:
+            break
+        if empty[np.flatnonzero(cls == c)[0]]:
+            continue
+        if row_cls is None:
+            row_cls = cls[inv]
+        rows = np.flatnonzero(row_cls == c)
+        take = min(spare, need)
+        taken.append(rows[len(rows) - take :])
+        counts[c] -= take
+        need -= take
+    if need > 0:
+        return None, 0
+    borrowed = np.concatenate(taken) if taken else np.zeros(0, dtype=np.int64)
+    # the borrowed records join the all-suppressed class (a new one if there is none)
+    all_missing = np.flatnonzero(empty)
+    if all_missing.size:
+        counts[cls[all_missing[0]]] += borrowed.size
+    elif borrowed.size:
+        counts = np.append(counts, borrowed.size)
+    return borrowed, int(counts.min())
+
+
 def _blank(col: pd.Series, where: np.ndarray) -> pd.Series:
     """``col`` with the cells at ``where`` set to missing (Arrow text without a Python loop).
 
@@ -1273,15 +1366,6 @@ def _blank(col: pd.Series, where: np.ndarray) -> pd.Series:
         blanked = pc.if_else(pa.array(where), pa.scalar(None, arr.type), arr)
         return pd.Series(pd.array(blanked, dtype=_STR), index=col.index, name=col.name)
     return col.mask(pd.Series(where, index=col.index))
-
-
-def _row_keys(codes: np.ndarray) -> np.ndarray:
-    key = np.zeros(codes.shape[0], dtype=np.int64)
-    for j in range(codes.shape[1]):
-        col = codes[:, j] + 1
-        key = key * (int(col.max()) + 1 if col.size else 1) + col
-        key = pd.factorize(key)[0].astype(np.int64)
-    return key
 
 
 # --- microaggregation ----------------------------------------------------------------------

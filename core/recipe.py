@@ -1039,10 +1039,19 @@ def _fast_suppress(
         return None
     out = known.write(frame, out, memo)
     given = {}
+    keys = []
     for c in cols:
         ch = known.chain(c)
         given[c] = (ch.cc if ch is not None else _base_codes(frame, c, memo)).class_codes()
-    r = masking.local_suppression(out, quasi_identifiers=cols, codes=given, **dict(step.params))
+        keys.append((c, ch.key if ch is not None else ()))
+    # the records grouped by their QI codes: the same for every k and mode of these steps
+    patterns = memo.get(
+        ("patterns", tuple(keys)), lambda: masking.qi_patterns([given[c] for c in cols])
+    )
+    assert isinstance(patterns, masking.QIPatterns)
+    r = masking.local_suppression(
+        out, quasi_identifiers=cols, codes=given, patterns=patterns, **dict(step.params)
+    )
     notes.extend(r.warnings)
     if r.kept is not None:
         known.kept = r.kept
