@@ -1,0 +1,331 @@
+"""A recipe hardened on DuckDB (and Spark) writes what core.recipe.apply returns."""
+
+from __future__ import annotations
+
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from core import crypto
+from core.engine.duckdb_engine import DuckDBEngine
+from core.engine.harden import encrypt_outputs, harden, harden_encrypted
+from core.errors import InvalidParameterError, RecipeError
+from core.recipe import Recipe, Step, apply
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "datasets"
+KEY = bytes(range(7, 39))
+LONG_KEY = bytes(range(100))  # longer than a SHA-256 block: HMAC hashes it first
+
+
+def _with_holes(df: pd.DataFrame, columns: list[str], share: float, seed: int) -> pd.DataFrame:
+    out = df.copy()
+    rng = np.random.default_rng(seed)
+    for c in columns:
+        hole = rng.random(len(out)) < share
+        out[c] = out[c].astype("float64" if out[c].dtype.kind in "iuf" else object)
+        out.loc[hole, c] = np.nan if out[c].dtype.kind == "f" else None
+    return out
+
+
+@pytest.fixture(scope="module")
+def frames() -> dict[str, pd.DataFrame]:
+    adult = pd.read_csv(ROOT / "data" / "adult.csv")
+    # a text date column (ISO) and an identifier, derived from the row
+    day = (adult["fnlwgt"] % 28 + 1).astype(str).str.zfill(2)
+    month = (adult["fnlwgt"] % 12 + 1).astype(str).str.zfill(2)
+    adult["birth"] = (2020 - adult["age"]).astype(str) + "-" + month + "-" + day
+    adult["zip"] = (adult["fnlwgt"] % 90000 + 10000).astype(str)
+    adult["name"] = "Zoë " + adult.index.astype(str)
+    out = {"adult": adult, "adult_holes": _with_holes(adult, ["age", "occupation", "zip"], 0.03, 1)}
+    path = SHARED / "sdcmicro_testdata.csv"
+    if path.exists():
+        testdata = pd.read_csv(path)
+        out["testdata"] = testdata
+        out["testdata_holes"] = _with_holes(testdata, ["roof", "walls", "age"], 0.02, 2)
+    return out
+
+
+@pytest.fixture(scope="module")
+def duck(frames, tmp_path_factory) -> Iterator[tuple[DuckDBEngine, dict]]:
+    eng = DuckDBEngine(memory_limit="512MB", threads=2)
+    folder = tmp_path_factory.mktemp("harden-in")
+    tables = {}
+    for name, df in frames.items():
+        d = folder / name
+        d.mkdir()
+        half = len(df) // 2  # two files, as a partitioned dataset
+        pq.write_table(pa.Table.from_pandas(df.iloc[:half], preserve_index=False), d / "a.parquet")
+        pq.write_table(pa.Table.from_pandas(df.iloc[half:], preserve_index=False), d / "b.parquet")
+        tables[name] = eng.open(d)
+    yield eng, tables
+    eng.close()
+
+
+def _kind(t: pa.DataType) -> str:
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "text"
+    if pa.types.is_integer(t):
+        return "int"
+    if pa.types.is_floating(t):
+        return "float"
+    return str(t)
+
+
+def _normalized(table: pa.Table) -> pa.Table:
+    """Dictionary columns decoded, text as string, integers as int64, floats as float64."""
+    cols = []
+    for col in table.columns:
+        t = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+        kind = _kind(t)
+        target = {"text": pa.string(), "int": pa.int64(), "float": pa.float64()}.get(kind, t)
+        cols.append(col.cast(target))
+    out = pa.table(cols, names=table.column_names)
+    return out.sort_by([(c, "ascending") for c in out.column_names])
+
+
+def assert_same_output(ref: pd.DataFrame, folder: Path) -> None:
+    """The engine's Parquet folder holds ``ref``'s rows (any order) with its column kinds,
+    ``ref`` written to Parquet as the pandas engine's output is."""
+    want = pa.Table.from_pandas(ref, preserve_index=False)
+    got = pq.read_table(folder)
+    assert got.column_names == want.column_names
+    assert [_kind(f.type) for f in got.schema] == [_kind(f.type) for f in want.schema]
+    assert got.num_rows == want.num_rows
+    w, g = _normalized(want), _normalized(got)
+    for c in w.column_names:
+        assert g.column(c).equals(w.column(c)), c
+
+
+def _step(transform: str, column: str | list[str], **params) -> Step:
+    cols = tuple(column) if isinstance(column, list) else (column,)
+    return Step(transform=transform, columns=cols, params=params)
+
+
+# Each case: (data, steps). SQL = computed per row in SQL; MAP = through a mapping table.
+CASES = {
+    "pseudonym text (SQL)": ("adult", [_step("pseudonymize", "name", length=64)]),
+    "pseudonym int (SQL)": ("adult", [_step("pseudonymize", "age", length=16)]),
+    "pseudonym long key": ("adult", [_step("pseudonymize", "zip", secret="long")]),
+    "pseudonym missing": ("adult_holes", [_step("pseudonymize", "occupation", length=12)]),
+    "pseudonym float (MAP)": ("adult_holes", [_step("pseudonymize", "age")]),
+    "mask (SQL)": ("adult", [_step("mask", "name", keep_first=2, keep_last=1, mask_char="#")]),
+    "mask short values": ("adult", [_step("mask", "sex", keep_first=2, keep_last=2)]),
+    "mask float (MAP)": ("adult_holes", [_step("mask", "age", keep_last=1)]),
+    "postal prefix (SQL)": ("adult_holes", [_step("postal_prefix", "zip", keep=3)]),
+    "postal prefix no fill": ("adult", [_step("postal_prefix", "fnlwgt", keep=2, fill="")]),
+    "top/bottom int (SQL)": ("adult", [_step("top_bottom", "age", lower=20, upper=70)]),
+    "top/bottom decimal": ("adult", [_step("top_bottom", "hours-per-week", upper=60.5)]),
+    "top/bottom missing": ("adult_holes", [_step("top_bottom", "age", lower=25)]),
+    "bin width (SQL)": ("adult", [_step("bin_width", "age", width=10)]),
+    "bin width origin": ("adult_holes", [_step("bin_width", "age", width=7, origin=3)]),
+    "bin width decimal (MAP)": ("adult", [_step("bin_width", "age", width=2.5)]),
+    "bin edges (MAP)": ("adult", [_step("bin_edges", "capital-gain", edges=[0, 1, 5000, 1e5])]),
+    "round (MAP)": ("adult", [_step("round", "fnlwgt", base=1000)]),
+    "group (MAP)": (
+        "adult",
+        [_step("group", "marital-status", mapping={"Divorced": "Single"}, other="Other")],
+    ),
+    "date year (MAP)": ("adult", [_step("date", "birth", unit="year")]),
+    "date age band (MAP)": (
+        "adult",
+        [_step("date", "birth", unit="age_band", band_width=5, reference="2025-01-01")],
+    ),
+    "mask pattern (MAP)": ("adult", [_step("mask_pattern", "zip", pattern=r"\d$")]),
+    "redact and replace": (
+        "adult_holes",
+        [
+            _step("redact", "occupation"),
+            _step("replace", "zip", value="Z", include_missing=True),
+        ],
+    ),
+    "encrypt (MAP)": ("adult", [_step("encrypt", "native-country", context="c")]),
+    "drop": ("adult", [_step("drop", "fnlwgt")]),
+    "chain on one column": (
+        "adult_holes",
+        [
+            _step("top_bottom", "age", lower=18, upper=80),
+            _step("bin_width", "age", width=10),
+            _step("mask", "age", keep_first=2),
+            _step("pseudonymize", "age", length=20),
+        ],
+    ),
+    "suppress records": (
+        "adult",
+        [
+            _step("bin_width", "age", width=10),
+            _step("suppress", ["age", "sex", "race", "native-country"], k=5, mode="records"),
+        ],
+    ),
+    "suppress cells": (
+        "adult_holes",
+        [
+            _step("bin_width", "age", width=10),
+            _step("suppress", ["age", "sex", "race", "occupation"], k=3),
+        ],
+    ),
+    "suppress cells importance": (
+        "adult",
+        [
+            _step(
+                "suppress",
+                ["education", "sex", "race"],
+                k=10,
+                importance=["race", "sex", "education"],
+            )
+        ],
+    ),
+    "testdata suppress cells": (
+        "testdata_holes",
+        [_step("suppress", ["urbrur", "roof", "walls", "water", "sex", "age"], k=2)],
+    ),
+    "testdata mixed": (
+        "testdata",
+        [
+            _step("top_bottom", "income", upper=1e8),
+            _step("round", "expend", base=1e6),
+            _step("pseudonymize", "ori_hid"),
+            _step("bin_width", "age", width=5),
+            _step("suppress", ["urbrur", "sex", "age"], k=3, mode="records"),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_engine_output_equals_pandas(duck, frames, tmp_path, case):
+    eng, tables = duck
+    data, steps = CASES[case]
+    if data not in frames:
+        pytest.skip("sdcMicro's testdata is not available")
+    recipe = Recipe(steps=tuple(steps))
+    secrets = {"pseudonym_key": KEY, "long": LONG_KEY}
+    ref = apply(frames[data], recipe, secrets=secrets)
+    got = harden(eng, tables[data], recipe, tmp_path / "out", secrets=secrets)
+    assert_same_output(ref.frame, tmp_path / "out")
+    assert got.n_rows == len(ref.frame)
+    assert got.records_removed == ref.records_removed
+    suppressed = {c.column: c.cells_suppressed for c in ref.changes}
+    for c, n in got.cells_suppressed.items():
+        if all(s.transform == "suppress" or c not in s.columns for s in steps):
+            assert n == suppressed[c]
+
+
+def test_output_is_partitioned_parquet(duck, frames, tmp_path, monkeypatch):
+    import core.engine.harden as h
+
+    eng, tables = duck
+    monkeypatch.setattr(h, "_HARDEN_FILE_BYTES", "200KB")
+    monkeypatch.setattr(h, "_ROW_GROUP_ROWS", 2048)
+    recipe = Recipe(steps=(_step("pseudonymize", "name"),))
+    got = harden(eng, tables["adult"], recipe, tmp_path / "out", secrets={"pseudonym_key": KEY})
+    assert len(got.files) > 1
+    assert all(f.endswith(".parquet") for f in got.files)
+    assert sum(pq.read_metadata(tmp_path / "out" / f).num_rows for f in got.files) == 32561
+
+
+def test_key_never_in_query_text(duck, tmp_path, monkeypatch):
+    eng, tables = duck
+    seen: list[str] = []
+    real = eng.query
+    monkeypatch.setattr(eng, "query", lambda sql: seen.append(sql) or real(sql))
+    recipe = Recipe(steps=(_step("pseudonymize", "name"),))
+    harden(eng, tables["adult"], recipe, tmp_path / "out", secrets={"pseudonym_key": KEY})
+    text = "\n".join(seen).lower()
+    assert seen and KEY.hex() not in text
+    pad = bytes(b ^ 0x36 for b in KEY.ljust(64, b"\0")).hex()
+    assert pad not in text
+
+
+@pytest.mark.parametrize(
+    ("step", "match"),
+    [
+        (_step("bin_quantiles", "age", q=4), r"Step 1 \(Bin \(quantiles\) on age\) cannot run"),
+        (_step("microaggregate", ["age", "fnlwgt"], k=3), "cannot run on the duckdb engine"),
+        (_step("cast", "age", kind="text"), "cannot run on the duckdb engine"),
+        (_step("dp_noise", "age", epsilon=1.0, lower=0, upper=100), "cannot run"),
+        (_step("group", "fnlwgt", mapping={}), r"'fnlwgt' has [\d,]+ of them"),
+        (_step("bin_width", "nope", width=1), "does not have: nope"),
+        # pandas would borrow the last records of a large class: row order, which an engine
+        # does not keep
+        (
+            _step(
+                "suppress",
+                ["education", "sex", "race"],
+                k=10,
+                importance=["education", "sex", "race"],
+            ),
+            "chosen by their order",
+        ),
+        (_step("bin_width", "sex", width=1), "needs a numeric column"),
+        (_step("pseudonymize", "name", secret="other"), "'other' were not supplied"),
+    ],
+)
+def test_steps_an_engine_cannot_run_are_named(duck, tmp_path, monkeypatch, step, match):
+    import core.engine.harden as h
+
+    eng, tables = duck
+    monkeypatch.setattr(h, "MAPPING_ROWS_MAX", 1000)
+    with pytest.raises(RecipeError, match=match):
+        harden(eng, tables["adult"], Recipe(steps=(step,)), tmp_path / "out", secrets={})
+    assert not (tmp_path / "out").exists()
+
+
+def test_output_folder_must_be_new(duck, tmp_path):
+    eng, tables = duck
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "x.parquet").write_bytes(b"")
+    with pytest.raises(InvalidParameterError, match="already exists and is not empty"):
+        harden(eng, tables["adult"], Recipe(steps=()), tmp_path / "out")
+
+
+def test_encrypted_export_round_trips_file_by_file(duck, frames, tmp_path, monkeypatch):
+    import core.engine.harden as h
+
+    eng, tables = duck
+    monkeypatch.setattr(h, "_HARDEN_FILE_BYTES", "300KB")
+    monkeypatch.setattr(h, "_ROW_GROUP_ROWS", 2048)
+    recipe = Recipe(steps=(_step("pseudonymize", "name"),))
+    key = crypto.generate_key()
+    got = harden_encrypted(
+        eng, tables["adult"], recipe, tmp_path / "enc", secrets={"pseudonym_key": KEY}, key=key
+    )
+    assert got.encrypted and len(got.files) > 1
+    assert sorted(p.name for p in (tmp_path / "enc").iterdir()) == sorted(got.files)
+    for f in got.files:
+        dst = tmp_path / "plain" / f.removesuffix(".plenc")
+        dst.parent.mkdir(exist_ok=True)
+        crypto.decrypt_file(tmp_path / "enc" / f, dst, key=key)
+    ref = apply(frames["adult"], recipe, secrets={"pseudonym_key": KEY})
+    assert_same_output(ref.frame, tmp_path / "plain")
+
+
+def test_encryption_streams_with_bounded_memory(tmp_path):
+    # four 2 MiB files, encrypted in 64 KiB chunks: peak Python memory stays near one chunk
+    src = tmp_path / "plain"
+    src.mkdir()
+    names = []
+    for i in range(4):
+        (src / f"data_{i}.parquet").write_bytes(np.random.default_rng(i).bytes(2 << 20))
+        names.append(f"data_{i}.parquet")
+    originals = {n: (src / n).read_bytes() for n in names}
+    key = crypto.generate_key()
+    tracemalloc.start()
+    try:
+        written = encrypt_outputs(src, names, tmp_path / "enc", key=key, chunk_log2=16)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20, peak  # < 1 MiB, while 8 MiB went through
+    assert not any(src.iterdir())  # each plaintext deleted once encrypted
+    for n, w in zip(names, written, strict=True):
+        back = crypto.decrypt_bytes((tmp_path / "enc" / w).read_bytes(), key=key)
+        assert back == originals[n]
