@@ -17,7 +17,7 @@ from core.limits import (
     LEAKAGE_TOP_DEFAULT,
 )
 from core.roles import Role, columns_with_role
-from ui import nav, state
+from ui import large_data, nav, state
 from ui.charts import correlations as charts
 from ui.feedback import show_error, show_warnings
 from ui.router import ensure_routed
@@ -138,6 +138,9 @@ def _leakage_section(
 
 st.title("Correlations")
 st.caption(nav.QUESTIONS["correlations"])
+if large_data.active():  # a large dataset: measured through its engine
+    large_data.correlations_page()
+    st.stop()
 df = state.require_dataset()
 ws = state.workspace()
 kinds = ws.dataset.kinds if ws.dataset is not None else {}

@@ -68,6 +68,34 @@ def _expected(root: Path, qis: list[str]) -> list[tuple[str, str, str]]:
         return large_data.risk_figures(engine_risk_summary(eng, table, qis, weight_column=None))
 
 
+def _check_correlations(at: AppTest, frame: pd.DataFrame) -> None:
+    """Pearson, the association matrix and the leakage ranking equal pandas' on every row."""
+    from core import correlation as corr
+    from ui.charts import correlations as charts
+
+    numeric = ["age", "weight", "income"]
+    at.radio(key="corr_method").set_value("Pearson").run()
+    at.multiselect(key="corr_cols_numeric").set_value(numeric).run()
+    at.selectbox(key="corr_sensitive").set_value("sex").run()
+    assert not at.exception
+    pairs, _ = corr.ranked_pairs(corr.correlation_matrix(frame, columns=numeric))
+    want = charts.pairs_table(pairs.head(20))
+    got = at.dataframe[0].value
+    assert got[["column A", "column B", "value", "rows"]].equals(
+        want[["column A", "column B", "value", "rows"]]
+    )
+    others = [c for c in frame.columns if c != "sex"]
+    leak = charts.leakage_table(corr.leakage_ranking(frame, sensitive="sex", columns=others))
+    got = at.dataframe[1].value
+    cols = ["column", "association", "NMI", "best-guess accuracy", "rows"]
+    assert got[cols].equals(leak[cols])
+    at.radio(key="corr_method").set_value("Kendall").run()  # on the sample, labelled
+    assert not at.exception
+    assert any(f"a sample of {SAMPLE:,} of 3,000 rows" in c.value for c in at.caption)
+    at.radio(key="corr_method").set_value("Association").run()
+    assert not at.exception
+
+
 def test_without_configuration_the_section_says_how_to_enable_it(monkeypatch, app) -> None:
     monkeypatch.delenv(DATA_DIRS_ENV, raising=False)
     app.switch_page("pages/data.py").run()
@@ -80,7 +108,12 @@ def test_open_risk_navigate_and_reload(allowed) -> None:
     root, frame = allowed
     at = _open(root)
     src = at.session_state["workspace"].large_source
-    assert (src.path, src.engine, src.n_rows, src.sample_rows) == ("survey", "duckdb", 3_000, SAMPLE)
+    assert (src.path, src.engine, src.n_rows, src.sample_rows) == (
+        "survey",
+        "duckdb",
+        3_000,
+        SAMPLE,
+    )
     assert at.session_state["workspace"].dataset is None  # no table held
     assert "dataset" not in at.session_state
     text = " ".join(m.value for m in at.markdown)
@@ -99,6 +132,15 @@ def test_open_risk_navigate_and_reload(allowed) -> None:
     assert shown["k"] == f"{ref.k:,}" and shown["Equivalence classes"] == f"{ref.n_classes:,}"
     assert shown["Sample uniques"] == f"{ref.sample_uniques:,}"
     assert shown["Records at risk"] == f"{ref.prosecutor.records_at_risk:,}"
+    at.selectbox(key="risk_weight").set_value("weight").run()  # sdcMicro's weighted risk
+    weighted = risk.risk_summary(frame, QIS, weight_column="weight")
+    assert _metrics(at)["Expected re-identifications"] == (
+        f"{weighted.individual.expected_reidentifications:,.2f}"
+    )
+    at.selectbox(key="risk_weight").set_value(None).run()
+
+    at.switch_page("pages/correlations.py").run()
+    _check_correlations(at, frame)
 
     # A page that needs an in-memory table says so and offers the sample, labelled.
     at.switch_page("pages/masking.py").run()
@@ -118,6 +160,9 @@ def test_open_risk_navigate_and_reload(allowed) -> None:
     assert not again.exception
     assert again.session_state["workspace"].large_source == src
     assert _metrics(again) == {label: value for label, value, _ in expected}
+    again.switch_page("pages/correlations.py").run()
+    assert not again.exception
+    assert again.radio(key="corr_method").value == "Association"
     again.switch_page("pages/data.py").run()
     assert len(again.dataframe) == 1  # the same rows again for the workspace's seed
     assert again.dataframe[0].value.equals(preview)

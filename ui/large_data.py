@@ -500,3 +500,151 @@ def risk_page() -> None:
         "the population-uniqueness curve. Work on the sample for those (labelled as such):"
     )
     sample_button()
+
+
+# --- the Correlations page -----------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=32, show_spinner="Computing on the engine…")
+def _corr(_o: Opened, sid: str, engine: str, measure: str, **params: Any) -> Any:
+    from core.engine import correlations as ec
+
+    fn = getattr(ec, measure)
+    return _o.run(fn, **params)
+
+
+def correlation(src: Any, measure: str, **params: Any) -> Any:
+    """``core.engine.correlations.<measure>`` on the source (cached by source and settings)."""
+    o = opened(src)
+    return _corr(o, source_id(src.root, src.path), src.engine, measure, **params)
+
+
+def _kendall_on_sample(src: Any, columns: tuple[str, ...]) -> Any:
+    from core import correlation as corr
+
+    return corr.correlation_matrix(sample(src), columns=list(columns), method="kendall")
+
+
+def correlations_page() -> None:
+    """The Correlations page on the open large dataset: the engine, Kendall on the sample."""
+    from core import correlation as corr
+    from core.limits import (
+        CORRELATION_ALPHA_DEFAULT,
+        CORRELATION_ALPHA_MAX,
+        CORRELATION_ALPHA_MIN,
+    )
+    from core.roles import Role, columns_with_role
+    from ui.charts import correlations as charts
+
+    src = current()
+    try:
+        rows = sample(src)
+    except PrivLensError as exc:
+        show_error(exc)
+        st.stop()
+    sample_text = _sample_label(len(rows), src.n_rows)
+    st.info(
+        f"**{md(src.name)}**: {src.n_rows:,} rows. Pearson, Spearman, the association matrix "
+        f"and the leakage ranking are computed by the {src.engine} engine on every row; "
+        f"Kendall's τ needs every pair of rows, so it is computed on {sample_text} (labelled)."
+    )
+    options = list(charts.METHOD_CAPTIONS)
+    left, right = st.columns([3, 2])
+    choice = left.radio(
+        "Method", options, horizontal=True, captions=list(charts.METHOD_CAPTIONS.values()),
+        help=charts.METHOD_HELP,
+        **state.widget("correlations.options.method", key="corr_method", default="Pearson",
+                       options=options),
+    )  # fmt: skip
+    alpha = right.slider(
+        "Significance level α", min_value=CORRELATION_ALPHA_MIN,
+        max_value=CORRELATION_ALPHA_MAX, step=0.001, format="%.3f",
+        **state.widget("correlations.options.alpha", key="corr_alpha",
+                       default=CORRELATION_ALPHA_DEFAULT,
+                       to_widget=lambda v: min(max(float(v), CORRELATION_ALPHA_MIN),
+                                               CORRELATION_ALPHA_MAX)),
+    )  # fmt: skip
+    identifiers = set(columns_with_role(state.roles(), Role.IDENTIFIER))
+    association = choice == "Association"
+    numeric = [c for c in src.columns if c in rows and pd.api.types.is_numeric_dtype(rows[c])]
+    pool = list(src.columns) if association else numeric
+    which = "columns_association" if association else "columns_numeric"
+    columns = st.multiselect(
+        "Columns", pool,
+        help="Direct identifiers are left out by default. "
+        + ("Every column type is allowed." if association else "Numeric columns only."),
+        **state.widget(f"correlations.options.{which}", key=f"corr_cols_{which[8:]}",
+                       default=tuple(c for c in pool if c not in identifiers), options=pool),
+    )  # fmt: skip
+    if len(columns) < 2:
+        st.info("Pick at least two columns.")
+        return
+    cols = tuple(columns)
+    results: dict[str, Any] = {}
+    assoc = None
+    try:
+        if association:
+            assoc = correlation(src, "association_matrix", columns=cols)
+        for m in charts.METHODS_OF[choice]:
+            if m == "kendall":
+                results[m] = _kendall_on_sample(src, cols)
+            else:
+                results[m] = correlation(src, "correlation_matrix", columns=cols, method=m)
+    except PrivLensError as exc:
+        show_error(exc)
+        return
+    seen = tuple(
+        dict.fromkeys(
+            [*(assoc.warnings if assoc else ()), *(w for r in results.values() for w in r.warnings)]
+        )
+    )
+    show_warnings(seen)
+    if assoc is not None:
+        fig = charts.heatmap(
+            assoc.columns, assoc.value, assoc.p_adjusted, alpha, "Association matrix",
+            assoc.measure,
+        )  # fmt: skip
+        st.plotly_chart(fig, key="large_corr_association")
+    else:
+        places = (
+            st.tabs([m.capitalize() for m in results]) if len(results) > 1 else [st.container()]
+        )
+        for place, (m, res) in zip(places, results.items(), strict=True):
+            where = f"on {sample_text}" if m == "kendall" else f"all rows, {src.engine}"
+            title = f"{m.capitalize()} ({where})"
+            with place:
+                if m == "kendall":
+                    st.caption(f"Kendall's τ-b on {sample_text}: an estimate for the whole table.")
+                fig = charts.heatmap(res.columns, res.r, res.p_adjusted, alpha, title)
+                st.plotly_chart(fig, key=f"large_corr_{m}")
+    matrices = (assoc,) if assoc is not None else tuple(results.values())
+    pairs, _ = corr.ranked_pairs(*matrices)
+    st.subheader("Strongest pairs")
+    if "kendall" in results:
+        st.caption(f"Kendall rows are computed on {sample_text}.")
+    st.dataframe(charts.pairs_table(pairs.head(20)), hide_index=True, key="large_corr_pairs")
+    st.caption(
+        "The drill-down scatter needs the rows themselves: work on the sample for it "
+        "(labelled as such)."
+    )
+    candidates = [c for c in src.columns if c not in identifiers]
+    if len(candidates) < 2:
+        return
+    st.subheader("Leakage of a sensitive attribute")
+    marked = [c for c in columns_with_role(state.roles(), Role.SENSITIVE) if c in candidates]
+    fallback = next((c for c in candidates if c not in numeric), candidates[0])
+    sensitive = st.selectbox(
+        "Sensitive attribute", candidates,
+        **state.widget("correlations.options.sensitive", key="corr_sensitive",
+                       default=marked[0] if marked else fallback, options=candidates),
+    )  # fmt: skip
+    others = tuple(c for c in candidates if c != sensitive)
+    try:
+        report = correlation(src, "leakage_ranking", sensitive=sensitive, columns=others)
+    except PrivLensError as exc:
+        show_error(exc)
+        return
+    show_warnings(w for w in report.warnings if w not in seen)
+    st.plotly_chart(charts.leakage_bars(report), key="large_corr_leak_chart")
+    st.caption(f"Computed by the {src.engine} engine on all {src.n_rows:,} rows.")
+    st.dataframe(charts.leakage_table(report), hide_index=True, key="large_corr_leak_table")
