@@ -18,6 +18,17 @@ per-column codes (:mod:`core.codes`): apply the changed recipe and measure the r
 from the recipe's codes. Each is timed from the state before it (already computed), the
 median of ``--repeats`` runs, side by side with a bare ``groupby(qis).size()`` of the same
 QIs on the loaded table, run alternately.
+
+``--page`` times the same interactions on the Masking page itself, the whole server side of
+each: the resample is loaded into the app's workspace the way the tests load a table
+(``streamlit.testing`` AppTest), the recipe is set through the page's widgets, and each
+interaction is one widget change and one run of the page (recipe, risk cards, association
+change, change log, preview). A run of AppTest runs the whole script, where the browser
+reruns only the page's fragment, and includes the parsing of the page's messages: an upper
+bound of the server time. Each repeat uses a new value (width 5, 4, 3; k 100, 99, 98), so
+no memo holds its answer. Next to each: the core work alone for the very same recipes
+(apply with a session memo, the risk after from the recipe's codes), and the groupby
+baseline measured alternately in the same run.
 """
 
 from __future__ import annotations
@@ -39,7 +50,8 @@ from core import codes, risk  # noqa: E402
 from core.data import load  # noqa: E402
 from core.recipe import Recipe, Step, apply  # noqa: E402
 
-ADULT = Path(__file__).resolve().parents[1] / "data" / "adult.csv"
+ROOT = Path(__file__).resolve().parents[1]
+ADULT = ROOT / "data" / "adult.csv"
 KEY = bytes(range(32))
 MARITAL = {
     "Never-married": "Single",
@@ -111,10 +123,15 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--interactions-only", action="store_true",
                     help="time only the Masking page's interactions")  # fmt: skip
+    ap.add_argument("--page", action="store_true",
+                    help="time the interactions on the Masking page itself (AppTest)")  # fmt: skip
     args = ap.parse_args()
     adult = load(ADULT, na_values=("?",)).frame
     rng = np.random.default_rng(0)  # a labelled resample for timing, not a release
     df = adult.iloc[rng.integers(0, len(adult), args.rows)].reset_index(drop=True)
+    if args.page:
+        page_interactions(df, args.repeats)
+        return
     if args.interactions_only:
         interactions(df, args.repeats)
         return
@@ -196,6 +213,147 @@ def interactions(df: pd.DataFrame, repeats: int) -> None:
         shown = [round(t, 3) for t in runs]
         print(f"  {label:<48} {med:.3f} s  ratio {med / mb:.2f}  runs {shown}")
     print("  target: <= 0.200 s of server time per interaction")
+
+
+def _baseline_groupby(df: pd.DataFrame) -> None:
+    df.groupby(list(PAGE_QIS), dropna=False).size()
+
+
+class _Page:
+    """The Masking page in a headless app, the resample loaded as the workspace's table."""
+
+    def __init__(self, df: pd.DataFrame) -> None:
+        import os
+        import tempfile
+
+        from streamlit.testing.v1 import AppTest
+
+        # a database of this run only, as the tests use: nothing lands in the user's home
+        os.environ["PRIVLENS_DB"] = os.path.join(tempfile.mkdtemp(), "bench.sqlite3")
+        os.environ.pop("PRIVLENS_SECRET_FILE", None)
+        self.at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+        self.at.run()
+        self.at.session_state["dataset"] = df  # adopted into a workspace of its own
+        roles = {str(c): "other" for c in df.columns}
+        roles.update(dict.fromkeys(PAGE_QIS, "quasi_identifier"))
+        self.at.session_state["roles"] = roles
+        self.at.switch_page("pages/masking.py")
+        self.run()
+        self.cols = [str(c) for c in df.columns]
+
+    def run(self) -> float:
+        t0 = time.perf_counter()
+        self.at.run()
+        took = time.perf_counter() - t0
+        if self.at.exception:
+            raise SystemExit(f"the page failed: {self.at.exception[0].message}")
+        return took
+
+    def transform(self, col: str, name: str) -> None:
+        self.at.selectbox(key=f"mask_t_{self.cols.index(col)}").set_value(name)
+
+    def param(self, col: str, transform: str, name: str, value: object) -> None:
+        key = f"mask_p_{self.cols.index(col)}_{transform}_{name}"
+        kind = "text_area" if isinstance(value, str) else "number_input"
+        getattr(self.at, kind)(key=key).set_value(value)
+
+    def recipe(self) -> Recipe:
+        return self.at.session_state["workspace"].recipe.current  # type: ignore[no-any-return]
+
+
+def _page_setup(page: _Page) -> None:
+    """The page's recipe: the one :func:`interactions` times (one widget change per run)."""
+    mapping = lambda m: "\n".join(f"{k} = {v}" for k, v in m.items())  # noqa: E731
+    page.at.multiselect(key="mask_qi").set_value(list(PAGE_QIS))
+    page.run()
+    for col, transform, params in (
+        ("age", "bin_width", {"width": 10.0}),
+        ("workclass", "group", {"mapping": mapping(WORK)}),
+        ("fnlwgt", "pseudonymize", {}),
+        ("marital-status", "group", {"mapping": mapping(MARITAL)}),
+        ("native-country", "postal_prefix", {"keep": 2}),
+        ("education", "mask", {"keep_first": 3}),
+    ):
+        page.transform(col, transform)
+        page.run()
+        for name, value in params.items():
+            page.param(col, transform, name, value)
+            page.run()
+
+
+def page_interactions(df: pd.DataFrame, repeats: int) -> None:
+    """Print the page's run time per interaction, the core work alone and the baseline."""
+    t0 = time.perf_counter()
+    page = _Page(df)
+    _page_setup(page)
+    took = time.perf_counter() - t0
+    print(f"loaded {len(df):,} rows into the app and set the recipe in {took:.1f} s")
+    age_w = ("age", "bin_width", "width")
+    cases = (
+        ("change a bin width (age 10 -> 5, 4, 3)",
+         [lambda: page.param(*age_w, 10.0)],
+         [lambda v=v: page.param(*age_w, v) for v in (5.0, 4.0, 3.0)]),
+        ("change a transform (education mask -> redact)",
+         [lambda: page.transform("education", "mask"),
+          lambda: page.param("education", "mask", "keep_first", 3)],
+         [lambda: page.transform("education", "redact")] * 3),
+        ("suppression on (k = 5)",
+         [lambda: page.at.toggle(key="mask_suppress").set_value(False)],
+         [lambda: page.at.toggle(key="mask_suppress").set_value(True)] * 3),
+        ("k = 2 -> 100, 99, 98 (cell suppression)",
+         [lambda: page.at.toggle(key="mask_suppress").set_value(True),
+          lambda: page.at.slider(key="mask_k").set_value(2)],
+         [lambda v=v: page.at.slider(key="mask_k").set_value(v) for v in (100, 99, 98)]),
+        ("suppression off",
+         [lambda: page.at.toggle(key="mask_suppress").set_value(True)],
+         [lambda: page.at.toggle(key="mask_suppress").set_value(False)] * 3),
+    )  # fmt: skip
+    rows = []
+    base_runs: list[float] = []
+    pairs: list[tuple[Recipe, Recipe]] = []
+    for label, before, afters in cases:
+        runs = []
+        for i in range(repeats):
+            for act in before:
+                act()
+                page.run()
+            recipe_before = page.recipe()
+            afters[i % len(afters)]()
+            runs.append(page.run())
+            pairs.append((recipe_before, page.recipe()))
+            base_runs.append(_time(lambda: _baseline_groupby(df)))
+        rows.append((label, runs))
+    core_runs = _core_runs(df, pairs)
+    mb = statistics.median(base_runs)
+    print(f"\nMasking page at {len(df):,} rows (QIs: {', '.join(PAGE_QIS)}), medians of {repeats}")
+    print(f"  bare groupby(qis).size() on the loaded table: {mb:.3f} s")
+    print(f"  {'interaction':<46} {'page run':>9} {'ratio':>6} {'core':>7} {'ratio':>6}  runs")
+    for i, (label, runs) in enumerate(rows):
+        core = core_runs[i * repeats : (i + 1) * repeats]
+        mp, mc = statistics.median(runs), statistics.median(core)
+        shown = [round(t, 3) for t in runs]
+        print(f"  {label:<46} {mp:>7.3f} s {mp / mb:>6.2f} {mc:>5.3f} s {mc / mb:>6.2f}  {shown}")
+    print("  target: <= 0.200 s of server time per interaction")
+
+
+def _core_runs(df: pd.DataFrame, pairs: list[tuple[Recipe, Recipe]]) -> list[float]:
+    """The core work of each interaction alone: apply with a session memo, then the risk."""
+    from core.recipe import DEFAULT_SECRET
+
+    secrets = {DEFAULT_SECRET: KEY}
+    memo = codes.ColumnMemo("bench")
+
+    def core(r: Recipe) -> None:
+        h = apply(df, r, secrets=secrets, memo=memo, codes_for=PAGE_QIS)
+        kept = [q for q in PAGE_QIS if q in h.frame.columns]
+        ec = risk.equivalence_classes(h.frame, kept, known_codes=h.column_codes)
+        risk.risk_summary(h.frame, kept, classes=ec)
+
+    out = []
+    for before, after in pairs:
+        core(before)
+        out.append(_time(lambda after=after: core(after)))  # type: ignore[misc]
+    return out
 
 
 if __name__ == "__main__":
