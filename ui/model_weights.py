@@ -2,25 +2,22 @@
 
 Every setting lives in the workspace's ``model`` section (``model.options.<name>``); the
 passphrase never does. The weights themselves are kept as bytes in this browser session
-(an upload) or read from ``data/models`` (a shipped model); the files the core functions need
-are written to a private folder on a memory file system where there is one (``/dev/shm``) and
-removed at once. Cached results are keyed by the file's SHA-256 digest, never by its bytes.
+(an upload) or read from ``data/models`` (a shipped model), and handed to core as bytes with
+their file name: an upload stays in memory and is never written to a file, nor is anything
+made from it (the compressed and the encrypted files are built in memory). Cached results are
+keyed by the file's SHA-256 digest, never by its bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path, PurePath
+from pathlib import PurePath
 
 import streamlit as st
 
 from core.errors import PrivLensError
 from core.limits import WEIGHTS_MAX_FILE_BYTES
-from core.weights import PICKLE_EXTENSIONS, encrypt_weights, histogram, inspect_weights
+from core.weights import PICKLE_EXTENSIONS, encrypt_weights_bytes, histogram, inspect_weights
 from core.weights import open_weights as _open
 from core.weights.sweep import (
     LAYOUTS,
@@ -63,27 +60,14 @@ LAYOUT_LABELS = {"dense": "Dense (zeros kept)", "csr": "CSR", "bitmask": "Bitmas
 _DEFAULTS = CompressionSettings()
 
 
-@contextmanager
-def _file(data: bytes, name: str) -> Iterator[Path]:
-    """``data`` as a file named like the original, in a private folder removed afterwards."""
-    shm = "/dev/shm"
-    base = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
-    with tempfile.TemporaryDirectory(prefix="privlens-weights-", dir=base) as tmp:
-        path = Path(tmp) / (PurePath(name).name or "weights")
-        path.write_bytes(data)
-        yield path
-
-
 @st.cache_data(max_entries=8, show_spinner=False)
 def _inspect(_data: bytes, digest: str, name: str):  # noqa: ANN202 - cached
-    with _file(_data, name) as p:
-        return inspect_weights(_open(p))
+    return inspect_weights(_open(_data, name=name))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _histogram(_data: bytes, digest: str, name: str, tensor: str):  # noqa: ANN202 - cached
-    with _file(_data, name) as p:
-        return histogram(_open(p), tensor)
+    return histogram(_open(_data, name=name), tensor)
 
 
 @st.cache_data(max_entries=2, show_spinner="Encoding the Adult test split…")
@@ -96,8 +80,7 @@ def _measure(
     _data: bytes, digest: str, name: str, settings: CompressionSettings, model: str | None
 ) -> Measured:
     ev = _evaluator(model) if model else None
-    with _file(_data, name) as p:
-        return measure(p, settings, evaluator=ev, workdir=p.parent)
+    return measure(_data, settings, evaluator=ev, name=name)
 
 
 @st.cache_data(max_entries=16, show_spinner="Measuring the sweep…")
@@ -105,8 +88,7 @@ def _sweep(
     _data: bytes, digest: str, name: str, settings: CompressionSettings, model: str | None
 ) -> Sweep:
     ev = _evaluator(model) if model else None
-    with _file(_data, name) as p:
-        return sweep(p, settings, evaluator=ev, workdir=p.parent)
+    return sweep(_data, settings, evaluator=ev, name=name)
 
 
 def _keep_upload() -> None:
@@ -348,11 +330,9 @@ def _downloads(name: str, data: bytes, m: Measured) -> None:
     )
 
     def _encrypted() -> bytes:
-        # Built on click only: the passphrase stays in this closure and never reaches a cache.
-        with _file(plain, plain_name) as src:
-            dst = src.parent / "out.plenc"
-            encrypt_weights(src, dst, passphrase=pw)
-            return dst.read_bytes()
+        # Built on click only, in memory: the passphrase stays in this closure and never
+        # reaches a cache.
+        return encrypt_weights_bytes(plain, name=plain_name, passphrase=pw)
 
     st.download_button(
         "Download encrypted (.plenc)",

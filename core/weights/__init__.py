@@ -31,8 +31,14 @@ from core.weights.inspect import (
     tensor_stats,
 )
 from core.weights.intake import PICKLE_EXTENSIONS, TensorSpec, WeightsFile, open_weights
-from core.weights.metrics import CompressionReport, TensorError, compress_file, tensor_error
-from core.weights.secure import encrypt_weights
+from core.weights.metrics import (
+    CompressionReport,
+    TensorError,
+    compress_file,
+    compress_weights,
+    tensor_error,
+)
+from core.weights.secure import encrypt_weights, encrypt_weights_bytes
 
 __all__ = [
     "FORMAT_VERSION",
@@ -51,8 +57,10 @@ __all__ = [
     "WeightsRecipe",
     "WeightsSummary",
     "compress_file",
+    "compress_weights",
     "dequantize",
     "encrypt_weights",
+    "encrypt_weights_bytes",
     "histogram",
     "inspect_weights",
     "open_weights",

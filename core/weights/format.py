@@ -128,12 +128,8 @@ def encode_tensor(
     return Encoded(name=name, parts=parts, entry=entry)
 
 
-def write_compressed(
-    path: str | os.PathLike[str], encoded: list[Encoded], *, recipe_json: str = "{}"
-) -> int:
-    """Write the tensors as one safetensors file; return the bytes written."""
-    from safetensors.numpy import save_file
-
+def _assemble(encoded: list[Encoded], recipe_json: str) -> tuple[dict[str, np.ndarray], str]:
+    """The stored tensors and the ``privlens.weights`` metadata JSON of ``encoded``."""
     tensors: dict[str, np.ndarray] = {}
     meta: dict[str, Any] = {"version": FORMAT_VERSION, "tensors": {}}
     for e in encoded:
@@ -146,12 +142,19 @@ def write_compressed(
         tensors.update({k: np.ascontiguousarray(v) for k, v in e.parts.items()})
         meta["tensors"][e.name] = e.entry
     meta["recipe"] = json.loads(recipe_json)
-    from safetensors import SafetensorError
+    return tensors, json.dumps(meta, separators=(",", ":"))
 
+
+def write_compressed(
+    path: str | os.PathLike[str], encoded: list[Encoded], *, recipe_json: str = "{}"
+) -> int:
+    """Write the tensors as one safetensors file; return the bytes written."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import save_file
+
+    tensors, meta = _assemble(encoded, recipe_json)
     try:
-        save_file(
-            tensors, str(path), metadata={FORMAT_KEY: json.dumps(meta, separators=(",", ":"))}
-        )
+        save_file(tensors, str(path), metadata={FORMAT_KEY: meta})
     except (SafetensorError, OSError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "I/O error"
         if isinstance(exc, SafetensorError) and "No such file or directory" in str(exc):
@@ -161,6 +164,14 @@ def write_compressed(
             "exists and that you may write to, with room for the file."
         ) from None
     return Path(path).stat().st_size
+
+
+def serialize_compressed(encoded: list[Encoded], *, recipe_json: str = "{}") -> bytes:
+    """The bytes :func:`write_compressed` writes, built in memory (nothing touches a disk)."""
+    from safetensors.numpy import save
+
+    tensors, meta = _assemble(encoded, recipe_json)
+    return save(tensors, metadata={FORMAT_KEY: meta})
 
 
 def _bad(wf: WeightsFile, what: str) -> WeightsError:

@@ -32,8 +32,8 @@ from core.weights.compress import (
     prune_tensor,
     quantize_tensor,
 )
-from core.weights.format import Encoded, encode_tensor, write_compressed
-from core.weights.intake import open_weights
+from core.weights.format import Encoded, encode_tensor, serialize_compressed, write_compressed
+from core.weights.intake import WeightsFile, open_weights
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,6 +127,32 @@ def compress_file(
     if d.exists() and d.resolve() == s.resolve():
         raise WeightsError("The output is the input file itself. Choose another output name.")
     wf = open_weights(s)
+    encoded = _encode_all(wf, recipe)
+    written = write_compressed(d, encoded, recipe_json=recipe.to_json())
+    return _report(wf, open_weights(d), encoded, written, recipe)
+
+
+def compress_weights(src: WeightsFile, recipe: WeightsRecipe) -> tuple[CompressionReport, bytes]:
+    """Apply ``recipe`` to the opened weights ``src``, in memory: the report and the file.
+
+    The same steps and measurements as :func:`compress_file`, but the compressed
+    safetensors file is built as bytes and read back from them, so an upload never reaches
+    a disk. ``written_bytes`` is the length of those bytes, which :func:`compress_file` would
+    write byte for byte.
+
+    Raises
+    ------
+    WeightsError
+        A tensor with NaN or infinity that a step would change, or a damaged input.
+    """
+    encoded = _encode_all(src, recipe)
+    data = serialize_compressed(encoded, recipe_json=recipe.to_json())
+    back = open_weights(data, name="compressed.safetensors")
+    return _report(src, back, encoded, len(data), recipe), data
+
+
+def _encode_all(wf: WeightsFile, recipe: WeightsRecipe) -> list[Encoded]:
+    """Every tensor of ``wf`` through the recipe's steps."""
     prune: Prune | None = recipe.step(Prune)
     quant: Quantize | None = recipe.step(Quantize)
     cast: Cast | None = recipe.step(Cast)
@@ -140,11 +166,17 @@ def compress_file(
                 prunable[name] = x
         global_idx = global_prune_masks(prunable, prune.sparsity)
         del prunable
-    encoded: list[Encoded] = []
-    for name, x in wf.tensors():
-        encoded.append(_encode(name, x, prune, quant, cast, sparse, global_idx))
-    written = write_compressed(d, encoded, recipe_json=recipe.to_json())
-    back = open_weights(d)
+    return [_encode(name, x, prune, quant, cast, sparse, global_idx) for name, x in wf.tensors()]
+
+
+def _report(
+    wf: WeightsFile,
+    back: WeightsFile,
+    encoded: list[Encoded],
+    written: int,
+    recipe: WeightsRecipe,
+) -> CompressionReport:
+    """Each tensor read back from the written file against the original."""
     errors = []
     for e in encoded:
         x, y = wf.tensor(e.name), back.tensor(e.name)

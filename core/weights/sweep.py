@@ -17,8 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -28,8 +26,8 @@ import numpy as np
 from core.errors import WeightsError
 from core.limits import WEIGHTS_SWEEP_MAX_BYTES
 from core.weights.compress import Cast, Prune, Quantize, Sparsify, WeightsRecipe
-from core.weights.intake import WeightsFile, open_weights
-from core.weights.metrics import CompressionReport, compress_file
+from core.weights.intake import WeightsFile, WeightsSource, open_weights
+from core.weights.metrics import CompressionReport, compress_weights
 
 #: Precisions a tensor can be stored at, widest first.
 PRECISIONS = ("float32", "float16", "bfloat16", "int8", "int4")
@@ -206,10 +204,10 @@ def shipped_evaluator(name: str) -> ModelEvaluator:
 # --- measure -------------------------------------------------------------------------------------
 
 
-def _signals(src: Path) -> dict[str, float]:
+def _signals(src: WeightsFile) -> dict[str, float]:
     """``Σ x²`` of every tensor of the original file (float64)."""
     out = {}
-    for name, x in open_weights(src).tensors():
+    for name, x in src.tensors():
         v = x.astype(np.float64).reshape(-1)
         out[name] = float(v @ v) if v.size else 0.0
     return out
@@ -254,36 +252,41 @@ def _point(
 
 
 def _run(
-    src: Path,
-    dst: Path,
+    src: WeightsFile,
     settings: CompressionSettings,
     signals: dict[str, float],
     evaluator: ModelEvaluator | None,
-) -> tuple[CompressionReport, SweepPoint]:
-    report = compress_file(src, dst, settings.recipe())
-    utility = evaluator.evaluate(open_weights(dst)) if evaluator is not None else None
-    return report, _point(report, signals, settings, utility)
+) -> tuple[CompressionReport, SweepPoint, bytes]:
+    report, data = compress_weights(src, settings.recipe())
+    utility = (
+        evaluator.evaluate(open_weights(data, name="compressed.safetensors"))
+        if evaluator is not None
+        else None
+    )
+    return report, _point(report, signals, settings, utility), data
 
 
 def measure(
-    src: str | os.PathLike[str],
+    src: WeightsSource,
     settings: CompressionSettings,
     *,
     evaluator: ModelEvaluator | None = None,
-    workdir: str | os.PathLike[str] | None = None,
+    name: str | None = None,
 ) -> Measured:
     """Compress ``src`` with ``settings``; the report, the whole-model point and the file.
 
+    The compressed file is built and read back in memory: nothing is written to a disk.
+
     Parameters
     ----------
-    src : path-like
-        A weights file :func:`core.weights.open_weights` reads.
+    src : path-like or bytes-like
+        A weights file :func:`core.weights.open_weights` reads, by path or as its bytes.
     settings : CompressionSettings
         What to do.
     evaluator : ModelEvaluator, optional
         Adds test accuracy and AUC (a shipped model's).
-    workdir : path-like, optional
-        Folder for the file written (removed before returning); the system's by default.
+    name : str, optional
+        The file's name when ``src`` is bytes.
 
     Returns
     -------
@@ -295,21 +298,17 @@ def measure(
     WeightsError
         An unreadable input, or a tensor a step cannot take.
     """
-    src = Path(src)
-    signals = _signals(src)
-    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        dst = Path(tmp) / "compressed.safetensors"
-        report, point = _run(src, dst, settings, signals, evaluator)
-        data = dst.read_bytes()
+    wf = open_weights(src, name=name)
+    report, point, data = _run(wf, settings, _signals(wf), evaluator)
     return Measured(report=report, point=point, data=data)
 
 
 def sweep(
-    src: str | os.PathLike[str],
+    src: WeightsSource,
     settings: CompressionSettings,
     *,
     evaluator: ModelEvaluator | None = None,
-    workdir: str | os.PathLike[str] | None = None,
+    name: str | None = None,
     precisions: tuple[str, ...] = SWEEP_PRECISIONS,
     sparsities: tuple[float, ...] = SWEEP_SPARSITIES,
 ) -> Sweep:
@@ -317,39 +316,35 @@ def sweep(
 
     A sparsity of 0 prunes nothing; others prune by magnitude with ``settings.scope`` and store
     pruned tensors in ``settings.layout``. When ``settings.precision`` is ``bfloat16`` it
-    stands in for ``float16`` on the grid. Each point is written and measured as
-    :func:`measure` does.
+    stands in for ``float16`` on the grid. Each point is built and measured in memory as
+    :func:`measure` does (``src`` and ``name`` as there).
 
     Raises
     ------
     WeightsError
         A file above ``WEIGHTS_SWEEP_MAX_BYTES``, or any error of :func:`measure`.
     """
-    src = Path(src)
-    size = src.stat().st_size
-    if size > WEIGHTS_SWEEP_MAX_BYTES:
+    wf = open_weights(src, name=name)
+    if wf.file_bytes > WEIGHTS_SWEEP_MAX_BYTES:
         raise WeightsError(
-            f"The weights file has {size:,} bytes, above the sweep's limit of "
+            f"The weights file has {wf.file_bytes:,} bytes, above the sweep's limit of "
             f"{WEIGHTS_SWEEP_MAX_BYTES:,} (WEIGHTS_SWEEP_MAX_BYTES): a sweep writes it "
             f"{len(precisions) * len(sparsities)} times. Compress it with one setting, or "
             "sweep from the command line."
         )
-    signals = _signals(src)
+    signals = _signals(wf)
     points = []
-    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        dst = Path(tmp) / "sweep.safetensors"
-        for precision in precisions:
-            if precision == "float16" and settings.precision == "bfloat16":
-                precision = "bfloat16"
-            for sparsity in sparsities:
-                s = replace(
-                    settings,
-                    precision=precision,
-                    prune="sparsity" if sparsity > 0 else "none",
-                    sparsity=float(sparsity),
-                )
-                points.append(_run(src, dst, s, signals, evaluator)[1])
-                dst.unlink()
+    for precision in precisions:
+        if precision == "float16" and settings.precision == "bfloat16":
+            precision = "bfloat16"
+        for sparsity in sparsities:
+            s = replace(
+                settings,
+                precision=precision,
+                prune="sparsity" if sparsity > 0 else "none",
+                sparsity=float(sparsity),
+            )
+            points.append(_run(wf, s, signals, evaluator)[1])
     return Sweep(points=tuple(points), settings=settings)
 
 
