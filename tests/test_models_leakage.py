@@ -12,6 +12,7 @@ import core.models.dp_logistic as dp_logistic_module
 from core.cli import main
 from core.errors import ColumnError, InvalidParameterError
 from core.models import (
+    DP_REGULARIZATION,
     accuracy,
     best_threshold_attack,
     binary_columns,
@@ -102,7 +103,7 @@ def test_binary_columns():
 # --- the sweep and the release -----------------------------------------------------------------
 
 
-def _by_hand(df, target, epsilons, repeats, seed, source):
+def _by_hand(df, target, epsilons, repeats, seed, source, regularization=DP_REGULARIZATION):
     """The sweep's pipeline written out: public design, clipping, splits, fits, attack."""
     spec = fit_features(df, target)
     y = targets(spec, df)
@@ -118,7 +119,7 @@ def _by_hand(df, target, epsilons, repeats, seed, source):
         tr, te = perm[: len(y) // 2], perm[len(y) // 2 :]
         for e in epsilons:
             m = dp_logistic_module.dp_logistic_regression(
-                X[tr], y[tr], epsilon=e, l2=1e-3, source=src
+                X[tr], y[tr], epsilon=e, regularization=regularization, source=src
             )
             ptr, pte = dp_logistic_proba(m, X[tr]), dp_logistic_proba(m, X[te])
             acc[e].append(accuracy(y[te], pte))
@@ -129,8 +130,10 @@ def _by_hand(df, target, epsilons, repeats, seed, source):
 
 
 def test_sweep_figures_equal_the_pipeline_by_hand(table):
-    s = dp_sweep(table, "y", epsilons=(0.5, 5.0), repeats=3, seed=4, source=9)
-    acc, adv = _by_hand(table, "y", (0.5, 5.0), 3, 4, 9)
+    # a public regularization set by the user reaches every model of the sweep
+    s = dp_sweep(table, "y", epsilons=(0.5, 5.0), repeats=3, seed=4, source=9, regularization=5.0)
+    acc, adv = _by_hand(table, "y", (0.5, 5.0), 3, 4, 9, regularization=5.0)
+    assert s.regularization == 5.0
     for p in s.points:
         assert p.accuracy == pytest.approx(np.mean(acc[p.epsilon]), abs=1e-12)
         assert p.advantage == pytest.approx(np.mean(adv[p.epsilon]), abs=1e-12)
@@ -171,6 +174,7 @@ def test_membership_risk_with_a_seed_draws_fresh_noise_for_every_repeat(table, m
 def test_accuracy_grows_with_epsilon_and_the_advantage_stays_under_the_bound():
     s = dp_sweep(_table(3000, seed=1), "y", epsilons=(0.05, 10.0), repeats=3, source=0)
     low, high = s.points
+    assert s.regularization == DP_REGULARIZATION  # the release's default
     assert high.accuracy > low.accuracy + 0.1
     assert high.accuracy > s.baseline + 0.1
     for p in s.points:
@@ -182,6 +186,19 @@ def test_release_is_secure_charged_at_epsilon_and_sized_by_the_public_encoding(t
     assert r.model.secure and r.model.epsilon_spent == 0.7
     assert r.buckets == 512 and r.model.weights.shape == (513,)
     assert r.bound == pytest.approx(math.tanh(0.35))
+    assert r.model.regularization == DP_REGULARIZATION
+
+
+@pytest.mark.parametrize("method", ["output", "objective"])
+def test_release_noise_is_the_same_for_a_table_with_one_row_more(table, method):
+    # Add/remove: the row count is private, so the released model's noise may not depend on
+    # it. (The normalized objective's noise did: beta = n L eps / 2.)
+    kw = {"epsilon": 1.0, "method": method, "source": 0}
+    for lam in (DP_REGULARIZATION, 2.0):
+        full = dp_model_release(table, "y", regularization=lam, **kw).model
+        less = dp_model_release(table.iloc[:-1], "y", regularization=lam, **kw).model
+        assert (full.beta, full.extra_regularization) == (less.beta, less.extra_regularization)
+        assert full.regularization == less.regularization == lam
 
 
 @pytest.mark.parametrize(
@@ -250,3 +267,27 @@ def test_cli_model_option(table, tmp_path):
     assert report["model"] == "mlp"
     assert report["accuracy"] == pytest.approx(want.accuracy, abs=1e-12)
     assert report["advantage"] == pytest.approx(want.advantage, abs=1e-12)
+
+
+def test_cli_dp_training_uses_the_public_regularization(table, tmp_path, monkeypatch):
+    import core.models.membership as membership_module
+
+    seen = []
+    real = membership_module.dp_logistic_regression
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["regularization"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(membership_module, "dp_logistic_regression", spy)
+    path = tmp_path / "t.csv"
+    table.to_csv(path, index=False)
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["model-risk", str(path), "--target", "y", "--epsilon", "1", "--repeats", "2", "-q"]
+    assert main([*argv, "--regularization", "5"], stdout=out, stderr=err) == 0, err.getvalue()
+    assert seen == [5.0, 5.0]
+    assert "public regularization 5:" in out.getvalue()
+    out = io.StringIO()
+    assert main([*argv, "--json", str(tmp_path / "o.json")], stdout=out, stderr=err) == 0
+    assert seen[2:] == [DP_REGULARIZATION] * 2  # the documented default when none is given
+    assert json.loads((tmp_path / "o.json").read_text())["original"]["regularization"] == 30.0

@@ -14,12 +14,14 @@ weights with a JSON layer description, and the NumPy forward pass). Import from 
 from __future__ import annotations
 
 from core.models.dp_logistic import (
+    DP_REGULARIZATION,
     DPLogisticModel,
     clip_rows,
     dp_logistic_proba,
     dp_logistic_regression,
     l2_laplace_noise,
     objective_perturbation_params,
+    output_perturbation_rate,
 )
 from core.models.evaluate import accuracy, auc, log_loss, majority_baseline
 from core.models.features import FeatureSpec, design, fit_features, spec_from_dict, targets
@@ -49,6 +51,7 @@ from core.models.mlp import MLPModel, fit_mlp, mlp_proba
 from core.models.saved import SavedModel, forward, load_model, save_model
 
 __all__ = [
+    "DP_REGULARIZATION",
     "MODELS",
     "SWEEP_EPSILONS",
     "AttackResult",
@@ -86,6 +89,7 @@ __all__ = [
     "membership_risk",
     "mlp_proba",
     "objective_perturbation_params",
+    "output_perturbation_rate",
     "predict_proba",
     "public_design",
     "save_model",

@@ -21,14 +21,23 @@ through the training itself, which epsilon covers. Each row has one token per co
 the same norm before clipping, so clipping rows to the unit ball only rescales them. Two
 values may share a bucket (a hash collision); that costs some accuracy, never privacy.
 
-Neighbouring tables differ in one record's values (substitution, as in [CMS11]_): the
-number of rows ``n`` is treated as public. The two labels of the target are the steward's
-to read; the released weights carry neither.
+Both train the **unnormalized** objective ``sum_i l(y_i f.x_i) + (Lambda / 2) ||f||^2``
+with a public regularization strength ``Lambda`` (``regularization``, default
+:data:`core.models.DP_REGULARIZATION`; a setting, never read from the data), so the noise
+depends on epsilon and ``Lambda`` only, **not on the number of rows**: the release is
+epsilon-DP whether neighbouring tables differ by one record added or removed (the relation
+of the project's ledger, under which the row count is private) or by one record's values
+(:mod:`core.models.dp_logistic` derives both). The sweep trains its models with the same
+``Lambda`` on half the rows, so its curve shows what the release would do (on twice the rows
+the same ``Lambda`` shrinks the weights half as much, relative to the data). The two labels
+of the target are the steward's to read; the released weights carry neither.
 
 References
 ----------
 .. [CMS11] Chaudhuri, K., Monteleoni, C., Sarwate, A. D. "Differentially private empirical
    risk minimization." JMLR 12 (2011), 1069-1109.
+.. [KST12] Kifer, D., Smith, A., Thakurta, A. "Private convex empirical risk minimization and
+   high-dimensional regression." COLT 2012.
 .. [YGFJ18] Yeom, S., Giacomelli, I., Fredrikson, M., Jha, S. "Privacy risk in machine
    learning: analyzing the connection to overfitting." IEEE CSF 2018.
 
@@ -52,7 +61,7 @@ from scipy import sparse
 
 from core.dp_sampling import RandomSource, resolve_source
 from core.errors import ColumnError, InvalidParameterError
-from core.models.dp_logistic import DPLogisticModel, dp_logistic_proba
+from core.models.dp_logistic import DP_REGULARIZATION, DPLogisticModel, dp_logistic_proba
 from core.models.dp_logistic import dp_logistic_regression as _dp_fit
 from core.models.evaluate import accuracy, log_loss, majority_baseline
 from core.models.features import _is_numeric, _target_text, fit_features, targets
@@ -79,8 +88,6 @@ __all__ = [
 HASH_BUCKETS = 512
 #: The epsilon grid of the sweep (log-spaced, as the DP page's curves).
 SWEEP_EPSILONS = (0.1, 0.3, 1.0, 3.0, 10.0)
-#: Ridge strength of the DP models (``L`` of [CMS11]_).
-DP_L2 = 1e-3
 #: Published salt of the hashed encoding: changing it changes every released model's features.
 _SALT = b"privlens-model-features-v1"
 
@@ -219,6 +226,7 @@ class DPSweep:
     baseline: float
     confidence: float
     method: str
+    regularization: float
     warnings: tuple[str, ...] = ()
 
 
@@ -228,7 +236,7 @@ def dp_sweep(
     *,
     epsilons: Sequence[float] = SWEEP_EPSILONS,
     repeats: int = 3,
-    l2: float = DP_L2,
+    regularization: float = DP_REGULARIZATION,
     method: str = "objective",
     seed: int = 0,
     source: RandomSource | np.random.Generator | int | None = None,
@@ -246,8 +254,8 @@ def dp_sweep(
         The grid, each in (0, 100]; 1 to 20 values.
     repeats : int, default 3
         Random splits (members = training half), 2 to 100; every epsilon uses the same ones.
-    l2 : float, default 1e-3
-        Ridge strength ``L > 0``.
+    regularization : float, default :data:`core.models.DP_REGULARIZATION`
+        The public strength ``Lambda`` of the unnormalized objective, as for the release.
     method : {"objective", "output"}
     seed : int, default 0
         Seed of the splits.
@@ -303,7 +311,9 @@ def dp_sweep(
             )
         base.append(majority_baseline(y[tr], y[te]))
         for run, e in zip(runs, eps, strict=True):
-            model = _dp_fit(Xtr, y[tr], epsilon=e, l2=l2, method=method, source=src)
+            model = _dp_fit(
+                Xtr, y[tr], epsilon=e, regularization=regularization, method=method, source=src
+            )
             ptr, pte = dp_logistic_proba(model, Xtr), dp_logistic_proba(model, Xte)
             ltr, lte = log_loss(y[tr], ptr), log_loss(y[te], pte)
             run["acc"].append(accuracy(y[te], pte))
@@ -332,6 +342,7 @@ def dp_sweep(
         baseline=float(np.mean(base)),
         confidence=confidence,
         method=method,
+        regularization=float(regularization),
         warnings=warnings,
     )
 
@@ -356,21 +367,43 @@ def dp_model_release(
     target: str,
     *,
     epsilon: float,
-    l2: float = DP_L2,
+    regularization: float = DP_REGULARIZATION,
     method: str = "objective",
     source: RandomSource | np.random.Generator | int | None = None,
 ) -> DPModelRelease:
     """Train the epsilon-DP model to release (noise from the CSPRNG unless ``source``).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table.
+    target : str
+        Binary target column.
+    epsilon : float
+        Privacy parameter, in (0, 100]; what the release costs on the ledger.
+    regularization : float, default :data:`core.models.DP_REGULARIZATION`
+        The public strength ``Lambda`` of the unnormalized objective, chosen without looking
+        at the data. With it and epsilon the noise is fixed: the number of rows enters no
+        noise parameter.
+    method : {"objective", "output"}
+    source : optional
+        Noise; ``None`` (default) the CSPRNG. A seed is for tests only.
+
+    Returns
+    -------
+    DPModelRelease
 
     Raises
     ------
     ColumnError
         The target is not a column.
     InvalidParameterError
-        The target is not binary, or epsilon, l2 or method out of range.
+        The target is not binary, or epsilon, regularization or method out of range.
     """
     X, y, warnings = _prepare(df, target)
-    model = _dp_fit(X, y, epsilon=epsilon, l2=l2, method=method, source=source)
+    model = _dp_fit(
+        X, y, epsilon=epsilon, regularization=regularization, method=method, source=source
+    )
     return DPModelRelease(
         model=model,
         target=target,

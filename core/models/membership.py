@@ -51,7 +51,12 @@ from scipy import stats
 
 from core.dp_sampling import RandomSource, resolve_source
 from core.errors import InvalidParameterError
-from core.models.dp_logistic import clip_rows, dp_logistic_proba, dp_logistic_regression
+from core.models.dp_logistic import (
+    DP_REGULARIZATION,
+    clip_rows,
+    dp_logistic_proba,
+    dp_logistic_regression,
+)
 from core.models.evaluate import accuracy, auc, log_loss, majority_baseline
 from core.models.features import design, fit_features, targets
 from core.models.linear import fit_logistic, predict_proba
@@ -206,6 +211,7 @@ def membership_risk(
     train_fraction: float = 0.5,
     l2: float = 1e-3,
     epsilon: float | None = None,
+    regularization: float = DP_REGULARIZATION,
     seed: int = 0,
     source: RandomSource | np.random.Generator | int | None = None,
     confidence: float = 0.95,
@@ -224,10 +230,13 @@ def membership_risk(
     train_fraction : float, default 0.5
         Share of the rows in the training half (members), 0.1 to 0.9.
     l2 : float, default 1e-3
-        Ridge strength (for DP it must be > 0).
+        Ridge strength of the non-private logistic regression.
     epsilon : float, optional
         Train with objective-perturbation DP at this epsilon (rows clipped to norm 1 with a
         constant intercept feature).
+    regularization : float, default :data:`core.models.DP_REGULARIZATION`
+        With ``epsilon``: the public strength ``Lambda`` of the DP model's unnormalized
+        objective (:func:`core.models.dp_logistic_regression`), in place of ``l2``.
     seed : int, default 0
         Seed of the splits (which rows are members); never used for privacy noise.
     source : optional
@@ -290,7 +299,9 @@ def membership_risk(
         else:
             Ctr = clip_rows(Xtr, intercept_feature=1.0)
             Cte = clip_rows(Xte, intercept_feature=1.0)
-            dpm = dp_logistic_regression(Ctr, ytr, epsilon=epsilon, l2=l2, source=src)
+            dpm = dp_logistic_regression(
+                Ctr, ytr, epsilon=epsilon, regularization=regularization, source=src
+            )
             ptr, pte = dp_logistic_proba(dpm, Ctr), dp_logistic_proba(dpm, Cte)
         ltr, lte = log_loss(ytr, ptr), log_loss(yte, pte)
         res["acc"].append(accuracy(yte, pte))
