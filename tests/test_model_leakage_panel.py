@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.models import SWEEP_EPSILONS, dp_sweep, membership_risk
+from core.models import DP_REGULARIZATION, SWEEP_EPSILONS, dp_sweep, membership_risk
 from core.recipe import Recipe, Step, apply
 from core.workspace import BudgetBook, default_db_path
 from ui.model_leakage import REPEATS, SWEEP_REPEATS, report_table
@@ -107,10 +107,18 @@ def test_figures_equal_core_for_the_original_and_the_hardened_table(table):
     assert not at.exception
 
 
-def _check_sweep(at, table):
-    """The plotted sweep is core's seeded sweep."""
+def _check_sweep(at, table, regularization=DP_REGULARIZATION):
+    """The plotted sweep is core's seeded sweep, at the tab's public regularization."""
     fig = at.get("plotly_chart")[0].proto.spec
-    want = dp_sweep(table, "y", epsilons=SWEEP_EPSILONS, repeats=SWEEP_REPEATS, seed=0, source=0)
+    want = dp_sweep(
+        table,
+        "y",
+        epsilons=SWEEP_EPSILONS,
+        repeats=SWEEP_REPEATS,
+        regularization=regularization,
+        seed=0,
+        source=0,
+    )
     traces = json.loads(fig)["data"]
     acc = next(t for t in traces if t.get("name") == "DP model accuracy")
     adv = next(t for t in traces if t.get("name", "").startswith("measured advantage"))
@@ -131,12 +139,18 @@ def test_release_is_charged_then_refused_when_it_would_overspend():
     book, fp = _ledger(at)
     assert book.ledger(fp).composition().epsilon == 0
     at.slider(key="ws:model.options.epsilon").set_value(0.6).run()
+    lam = at.number_input(key="ws:model.options.regularization")
+    assert lam.value == DP_REGULARIZATION and "without looking at the data" in lam.help
+    lam.set_value(5.0).run()  # a public setting the user changes: the sweep and release use it
+    _check_sweep(at, df, regularization=5.0)
     at.button(key="model_leak_release").click().run()
     assert not at.exception
     assert book.ledger(fp).composition().epsilon == pytest.approx(0.6)
     rec = at.session_state["workspace"].releases[-1]
     assert (rec.query, rec.column, rec.epsilon) == ("model", "y", 0.6)
     assert "advantage against it is at most" in at.success[0].value
+    released = at.session_state["model_leak_last"][2].model
+    assert (released.regularization, released.epsilon_spent) == (5.0, 0.6)
     # 0.4 of the budget of 1 is left: 0.6 more is refused, with the budget's sentence
     button = at.button(key="model_leak_release")
     assert button.disabled
@@ -158,7 +172,8 @@ def test_settings_survive_leaving_the_tab_and_reopening_the_workspace(table):
     at.selectbox(key="ws:model.options.target").set_value("sex")
     at.radio(key="ws:model.options.classifier").set_value("mlp")
     at.number_input(key="ws:model.options.seed").set_value(3)
-    at.slider(key="ws:model.options.epsilon").set_value(2.5).run()  # one run, four callbacks
+    at.slider(key="ws:model.options.epsilon").set_value(2.5)
+    at.number_input(key="ws:model.options.regularization").set_value(12.0).run()  # one run
     options = dict(at.session_state["workspace"].model.options)
     assert options == {
         "run": True,
@@ -166,6 +181,7 @@ def test_settings_survive_leaving_the_tab_and_reopening_the_workspace(table):
         "classifier": "mlp",
         "seed": 3,
         "epsilon": 2.5,
+        "regularization": 12.0,
     }
     shown = _figures(at)
 
@@ -178,6 +194,7 @@ def test_settings_survive_leaving_the_tab_and_reopening_the_workspace(table):
     assert at.radio(key="ws:model.options.classifier").value == "mlp"
     assert at.number_input(key="ws:model.options.seed").value == 3
     assert at.slider(key="ws:model.options.epsilon").value == 2.5
+    assert at.number_input(key="ws:model.options.regularization").value == 12.0
     pd.testing.assert_frame_equal(_figures(at), shown)
 
     at2 = _new(ws=at.session_state["ws_token"], switch_on=False)
@@ -185,4 +202,5 @@ def test_settings_survive_leaving_the_tab_and_reopening_the_workspace(table):
     assert at2.selectbox(key="ws:model.options.target").value == "sex"
     assert at2.radio(key="ws:model.options.classifier").value == "mlp"
     assert at2.slider(key="ws:model.options.epsilon").value == 2.5
+    assert at2.number_input(key="ws:model.options.regularization").value == 12.0
     pd.testing.assert_frame_equal(_figures(at2), shown)

@@ -2,7 +2,8 @@
 trained on the loaded table, original and hardened, and of DP-trained models over ε.
 
 :func:`render` draws into the current container. Settings live in the workspace's ``model``
-section (target, classifier, seed, ε of the release, whether to run). Nothing is trained
+section (target, classifier, seed, ε of the release, its public regularization strength Λ,
+whether to run). Nothing is trained
 until the user switches the measurement on (every tab of a page runs on each visit, so the
 Weights tab must not wait for this one). Heavy work is cached by the dataset's
 token, the hardened table's token, the target, the classifier and the seed, never by a
@@ -13,7 +14,9 @@ computed on the records themselves for the steward's screen; no ε covers them, 
 not charged (see :func:`core.models.dp_sweep`) and they are not to be shared as private
 results. The one thing released is the DP model trained at the chosen ε: that training is
 charged to the table's budget first (:func:`ui.state.release`) and refused when it would
-overspend.
+overspend. Its noise depends on ε and the public Λ only, never on the row count (which the
+ledger's add/remove relation keeps private; :mod:`core.models.dp_logistic`); the sweep uses
+the same Λ.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import streamlit as st
 from core import dp_form, limits
 from core.errors import PrivLensError
 from core.models import (
+    DP_REGULARIZATION,
     MODELS,
     SWEEP_EPSILONS,
     DPModelRelease,
@@ -66,10 +70,18 @@ def cached_membership(
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def cached_sweep(_df: pd.DataFrame, token: str, target: str, seed: int) -> DPSweep:
+def cached_sweep(
+    _df: pd.DataFrame, token: str, target: str, seed: int, regularization: float
+) -> DPSweep:
     """The seeded ε sweep of DP logistic regression on the table named by ``token``."""
     return dp_sweep(
-        _df, target, epsilons=SWEEP_EPSILONS, repeats=SWEEP_REPEATS, seed=seed, source=seed
+        _df,
+        target,
+        epsilons=SWEEP_EPSILONS,
+        repeats=SWEEP_REPEATS,
+        regularization=regularization,
+        seed=seed,
+        source=seed,
     )
 
 
@@ -169,7 +181,7 @@ def _utility(df: pd.DataFrame, target: str, model: str, seed: int) -> Membership
     return original
 
 
-def _release(df: pd.DataFrame, target: str, epsilon: float) -> None:
+def _release(df: pd.DataFrame, target: str, epsilon: float, regularization: float) -> None:
     ledger = state.ledger()
     if ledger is None:
         ws = state.workspace()
@@ -199,7 +211,9 @@ def _release(df: pd.DataFrame, target: str, epsilon: float) -> None:
     if clicked:
         try:
             released = state.release(
-                lambda: dp_model_release(df, target, epsilon=epsilon),
+                lambda: dp_model_release(
+                    df, target, epsilon=epsilon, regularization=regularization
+                ),
                 query="model",
                 column=target,
                 mechanism="objective perturbation",
@@ -218,15 +232,16 @@ def _last_release(target: str) -> None:
         return
     r: DPModelRelease = last[2]
     st.success(
-        f"Released: ε = {r.model.epsilon_spent:g} DP logistic regression "
-        f"({r.buckets} hashed features and an intercept feature). Any membership attacker's "
-        f"advantage against it is at most {r.bound:.3f}."
+        f"Released: ε = {r.model.epsilon_spent:g} DP logistic regression, Λ = "
+        f"{r.model.regularization:g} ({r.buckets} hashed features and an intercept feature). "
+        f"Any membership attacker's advantage against it is at most {r.bound:.3f}."
     )
     blob = {
         "model": "dp-logistic-regression",
         "method": r.model.method,
         "epsilon": r.model.epsilon_spent,
-        "l2": r.model.l2,
+        "objective": "sum of logistic losses + (regularization / 2) * ||weights||^2",
+        "regularization": r.model.regularization,
         "encoding": {"kind": "hashed", "buckets": r.buckets, "intercept_feature": 1.0},
         "weights": [float(w) for w in r.model.weights],
     }
@@ -241,16 +256,27 @@ def _last_release(target: str) -> None:
 
 def _dp(df: pd.DataFrame, target: str, seed: int, original: MembershipReport | None) -> None:
     st.subheader("Trained with differential privacy")
-    epsilon = st.slider(
+    c1, c2 = st.columns([3, 1])
+    epsilon = c1.slider(
         "ε of the released model",
         limits.EPSILON_MIN,
         limits.EPSILON_MAX,
         step=0.01,
         **state.widget("model.options.epsilon", default=limits.EPSILON_DEFAULT),
     )
+    regularization = c2.number_input(
+        "Regularization Λ (public)",
+        min_value=limits.MODEL_REGULARIZATION_MIN,
+        max_value=limits.MODEL_REGULARIZATION_MAX,
+        step=1.0,
+        format="%g",
+        help="Public: chosen without looking at the data. Larger Λ: less noise, more shrinkage.",
+        **state.widget("model.options.regularization", default=DP_REGULARIZATION),
+    )
+    lam = float(regularization)
     with st.spinner("Simulating DP training over ε…"):
         try:
-            s = cached_sweep(df, state.dataset_id(), target, seed)
+            s = cached_sweep(df, state.dataset_id(), target, seed, lam)
         except PrivLensError as exc:
             show_error(exc)
             return
@@ -258,13 +284,14 @@ def _dp(df: pd.DataFrame, target: str, seed: int, original: MembershipReport | N
     st.plotly_chart(charts.sweep(s, epsilon=float(epsilon), nonprivate_accuracy=nonprivate))
     st.caption(
         "Logistic regression trained by objective perturbation (Chaudhuri, Monteleoni & "
-        "Sarwate, 2011) on a public hashed encoding, "
-        f"{s.repeats} random splits per ε. The dotted curve is the largest advantage any "
+        f"Sarwate, 2011) with regularization Λ = {lam:g} on a public hashed encoding, "
+        f"{s.repeats} random splits per ε. Its noise depends on ε and Λ only, not on the "
+        "number of rows. The dotted curve is the largest advantage any "
         "attacker can have against an ε-DP model, (e^ε − 1)/(e^ε + 1). This curve is a "
         "seeded simulation on your table for your eyes: it is not a release and spends no "
         "budget, and its figures are not private. Only the model released below is."
     )
-    _release(df, target, float(epsilon))
+    _release(df, target, float(epsilon), lam)
     _last_release(target)
 
 
