@@ -549,6 +549,8 @@ def _report_roles(args: argparse.Namespace, df: pd.DataFrame) -> dict[str, str]:
 def _harden(args: argparse.Namespace, out: TextIO, progress: _Progress) -> int:
     from core.recipe import Recipe, apply, validate
 
+    if args.engine != "pandas":
+        return _harden_on_engine(args, out, progress)
     export = args.encrypt or args.bundle
     _check_output_name(args.output)
     fmt, base = _export_plan(args) if export else ("", "")
@@ -640,6 +642,70 @@ def _harden(args: argparse.Namespace, out: TextIO, progress: _Progress) -> int:
             )
         lines += [f"warning: {w}" for w in result.warnings]
         out.write("\n".join(lines) + "\n")
+    return 0
+
+
+def _harden_on_engine(args: argparse.Namespace, out: TextIO, progress: _Progress) -> int:
+    """``harden --engine duckdb|spark``: the recipe runs where the data is and writes a folder
+    of Parquet files (each encrypted with ``--encrypt``)."""
+    from core import engine as engines
+    from core.engine import harden as hardening
+    from core.recipe import Recipe, validate
+
+    _check_output_name(args.output)
+    recipe = Recipe.from_json(Path(args.recipe).read_bytes())
+    options: dict[str, Any] = {}
+    if args.engine == "duckdb":
+        options = {"memory_limit": args.memory_limit, "temp_directory": args.temp_dir}
+    progress(f"Opening {Path(args.file).name} with the {args.engine} engine")
+    with engines.make_engine(args.engine, **options) as eng:
+        table = eng.open(args.file)
+        progress(f"Opened {table.n_rows:,} rows x {len(table.columns)} columns ({table.source})")
+        empty = eng.query(f"SELECT * FROM {eng.quote(table.name)} LIMIT 0")
+        validate(empty, recipe)  # before asking for a key
+        secrets = _collect_secrets(recipe.secrets_needed(), args.key_file or [], getpass.getpass)
+        steps = lambda i, n, d: progress(f"Step {i}/{n}: {d}")  # noqa: E731
+        if args.encrypt:
+            needs = "key" if args.encrypt_key_file else "passphrase"
+            encryption = _encryption_secret(args, progress, needs=needs, confirm=True)
+            result = hardening.harden_encrypted(
+                eng,
+                table,
+                recipe,
+                args.output,
+                secrets=secrets,
+                work_factor=args.work_factor if "passphrase" in encryption else None,
+                progress=steps,
+                file_progress=lambda i, n, f: progress(f"Encrypting file {i}/{n}"),
+                **encryption,
+            )
+        else:
+            result = hardening.harden(eng, table, recipe, args.output, secrets=secrets,
+                                      progress=steps)  # fmt: skip
+    summary = {
+        "output": Path(args.output).name,
+        "engine": args.engine,
+        "files": len(result.files),
+        "rows": result.n_rows,
+        "records_removed": result.records_removed,
+        "cells_suppressed": dict(result.cells_suppressed),
+        "encrypted": ("privlens" if args.encrypt else None),
+        "warnings": list(result.warnings),
+    }
+    if args.format == "json":
+        json.dump(summary, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+        return 0
+    how = " (each encrypted)" if args.encrypt else ""
+    lines = [f"Wrote {summary['output']}/: {len(result.files)} Parquet file(s){how}, "
+             f"{result.n_rows:,} rows"]  # fmt: skip
+    if result.records_removed:
+        lines.append(f"  records removed: {result.records_removed:,}")
+    lines += [
+        f"  cells suppressed in {c}: {n:,}" for c, n in result.cells_suppressed.items() if n
+    ]
+    lines += [f"warning: {w}" for w in result.warnings]
+    out.write("\n".join(lines) + "\n")
     return 0
 
 
@@ -921,6 +987,17 @@ def _add_harden(sub: Any) -> None:
     )
     out.add_argument("--qi", help="report: quasi-identifiers (default: suggested roles)")
     out.add_argument("--sensitive", help="report: sensitive attributes (default: suggested)")
+    big = p.add_argument_group("large data")
+    big.add_argument(
+        "--engine",
+        choices=("pandas", "duckdb", "spark"),
+        default="pandas",
+        help="where the recipe runs (default pandas, in memory). With duckdb or spark, FILE "
+        "may be a Parquet file, folder or glob and -o names a new folder that receives "
+        "Parquet files (with --encrypt, each as FILE.parquet.plenc)",
+    )
+    big.add_argument("--memory-limit", default="4GB", help="DuckDB's memory limit (default 4GB)")
+    big.add_argument("--temp-dir", help="where DuckDB spills (default: a fresh temporary folder)")
     p.set_defaults(handler=_harden, usage_check=_check_harden_usage, subparser=p)
 
 
@@ -947,6 +1024,19 @@ def _check_harden_usage(args: argparse.Namespace) -> str | None:
         )
     if not args.bundle and (args.qi or args.sensitive):
         return "--qi/--sensitive only shape the privacy report: add --bundle"
+    if args.engine != "pandas":
+        given = [
+            flag
+            for flag, value in (
+                ("--bundle", args.bundle),
+                ("--age", args.age),
+                ("--epsilon-budget", args.epsilon_budget is not None),
+                ("--keep-formulas", args.keep_formulas),
+            )
+            if value
+        ]
+        if given:
+            return f"{', '.join(given)} work(s) with --engine pandas only (the default)"
     return None
 
 
