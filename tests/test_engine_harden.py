@@ -366,3 +366,48 @@ def test_spark_output_equals_pandas(frames, tmp_path):
         got = harden(eng, table, SPARK_RECIPE, tmp_path / "out", secrets=secrets)
     assert_same_output(ref.frame, tmp_path / "out")
     assert got.records_removed == ref.records_removed
+
+
+def test_cli_harden_on_duckdb_encrypted(frames, tmp_path, capsys):
+    import io
+    import json
+
+    from core.cli import main
+
+    src = tmp_path / "in"
+    src.mkdir()
+    pq.write_table(pa.Table.from_pandas(frames["adult"], preserve_index=False), src / "a.parquet")
+    recipe = Recipe(
+        steps=(
+            _step("pseudonymize", "name"),
+            _step("bin_width", "age", width=10),
+            _step("suppress", ["age", "sex", "race"], k=5, mode="records"),
+        )
+    )
+    (tmp_path / "r.json").write_text(recipe.to_json())
+    (tmp_path / "p.key").write_text(KEY.hex())
+    key = crypto.generate_key()
+    (tmp_path / "e.key").write_text(crypto.key_to_text(key))
+    out, err = io.StringIO(), io.StringIO()
+    argv = [
+        "harden", "--format", "json", "--engine", "duckdb", str(src), "--recipe",
+        str(tmp_path / "r.json"), "--key-file", str(tmp_path / "p.key"), "-o",
+        str(tmp_path / "out"), "--encrypt", "--encrypt-key-file", str(tmp_path / "e.key"),
+    ]  # fmt: skip
+    assert main(argv, stdout=out, stderr=err) == 0, err.getvalue()
+    summary = json.loads(out.getvalue())
+    ref = apply(frames["adult"], recipe, secrets={"pseudonym_key": KEY})
+    assert summary["rows"] == len(ref.frame) and summary["encrypted"] == "privlens"
+    assert "Step 3/4: Local suppression" in err.getvalue()
+    assert "Encrypting file 1/" in err.getvalue()
+    assert KEY.hex() not in out.getvalue() + err.getvalue()
+    for f in (tmp_path / "out").iterdir():
+        assert f.name.endswith(".parquet.plenc")
+        plain = tmp_path / "plain" / f.name.removesuffix(".plenc")
+        plain.parent.mkdir(exist_ok=True)
+        crypto.decrypt_file(f, plain, key=key)
+    assert_same_output(ref.frame, tmp_path / "plain")
+    # the options of the in-memory export are refused with an engine
+    bad = [*argv[:8], "-o", str(tmp_path / "o2"), "--bundle"]
+    assert main(bad, stdout=io.StringIO(), stderr=(e2 := io.StringIO())) == 2
+    assert "--bundle work(s) with --engine pandas only" in e2.getvalue() + capsys.readouterr().err
