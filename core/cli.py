@@ -189,29 +189,33 @@ def _analyze(args: argparse.Namespace, out: TextIO, progress: _Progress) -> int:
     }
     for s in sensitive:
         progress(f"Ranking columns by leakage of '{s}'")
-        rep = correlation.leakage_ranking(df, sensitive=s, top=args.top)
-        report["warnings"].extend(rep.warnings)
-        report["leakage"].append(
-            {
-                "sensitive": s,
-                "baseline_accuracy": rep.baseline_accuracy,
-                "proxies": list(rep.proxies),
-                "top": [
-                    {
-                        "column": e.column,
-                        "measure": e.measure,
-                        "score": e.score,
-                        "association": e.association,
-                        "nmi": e.nmi,
-                        "guess_accuracy": e.guess_accuracy,
-                        "lift": e.lift,
-                        "proxy": e.proxy,
-                    }
-                    for e in rep.entries[: args.top]
-                ],
-            }
-        )
+        _add_leakage(report, correlation.leakage_ranking(df, sensitive=s, top=args.top), args.top)
     return _write_analysis(report, args, out)
+
+
+def _add_leakage(report: dict[str, Any], rep: Any, top: int) -> None:
+    """Append a leakage ranking (any engine's) to the analysis report."""
+    report["warnings"].extend(rep.warnings)
+    report["leakage"].append(
+        {
+            "sensitive": rep.sensitive,
+            "baseline_accuracy": rep.baseline_accuracy,
+            "proxies": list(rep.proxies),
+            "top": [
+                {
+                    "column": e.column,
+                    "measure": e.measure,
+                    "score": e.score,
+                    "association": e.association,
+                    "nmi": e.nmi,
+                    "guess_accuracy": e.guess_accuracy,
+                    "lift": e.lift,
+                    "proxy": e.proxy,
+                }
+                for e in rep.entries[:top]
+            ],
+        }
+    )
 
 
 def _write_analysis(report: dict[str, Any], args: argparse.Namespace, out: TextIO) -> int:
@@ -258,14 +262,9 @@ def _analyze_on_engine(
     sensitive: list[str],
     progress: _Progress,
 ) -> dict[str, Any]:
-    """The risk summary computed where the data is (DuckDB, Spark)."""
+    """The risk summary and leakage rankings computed where the data is (DuckDB, Spark)."""
     from core import engine as engines
 
-    if sensitive:
-        raise InvalidParameterError(
-            f"--sensitive (the leakage ranking) runs on the pandas engine only; got --engine "
-            f"{name}. Drop --sensitive, or use --engine pandas on a table that fits in memory."
-        )
     options: dict[str, Any] = {}
     if name == "duckdb":
         options = {"memory_limit": args.memory_limit, "temp_directory": args.temp_dir}
@@ -277,8 +276,12 @@ def _analyze_on_engine(
         s = engines.risk_summary(
             eng, table, qis, threshold=args.threshold, missing=args.missing
         )
+        rankings = []
+        for col in sensitive:
+            progress(f"Ranking columns by leakage of '{col}'")
+            rankings.append(engines.leakage_ranking(eng, table, col, top=args.top))
     progress("Done")
-    return {
+    report: dict[str, Any] = {
         "file": Path(args.file).name,
         "engine": name,
         "rows": s.n,
@@ -301,6 +304,9 @@ def _analyze_on_engine(
         "leakage": [],
         "warnings": list(s.warnings),
     }
+    for rep in rankings:
+        _add_leakage(report, rep, args.top)
+    return report
 
 
 def _pct(x: float) -> str:

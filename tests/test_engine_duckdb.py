@@ -418,6 +418,6 @@ def test_analyze_engine_errors_exit_1(tmp_path):
     assert code == 1 and "No Parquet file found" in err
     code, _, err = _cli("analyze", str(tmp_path), "--qi", "a", "--engine", "duckdb",
                         "--sensitive", "a", "-q")  # fmt: skip
-    assert code == 1 and "pandas engine only" in err and "Traceback" not in err
+    assert code == 1 and "No candidate columns" in err and "Traceback" not in err
     code, _, err = _cli("analyze", str(tmp_path), "--qi", "b", "--engine", "duckdb", "-q")
     assert code == 1 and "not found in the table: b" in err

@@ -466,17 +466,29 @@ def _scaled(quote: Quote, table: str, columns: Sequence[str], kinds: Sequence[st
     """CTEs ending in ``v``: each numeric column j as ``x_j``, divided by its largest absolute
     value and centred on its mean (Pearson's r and eta do not change; squares cannot
     overflow or underflow and sums do not cancel). Categorical columns pass as ``c_j``."""
-    t = quote(table)
-    num = [(j, _number(quote, c, k)) for j, (c, k) in enumerate(zip(columns, kinds, strict=True))
-           if k != "cat"]  # fmt: skip
+    def col(name: str) -> str:  # qualified: a column may be named like an alias below
+        return f"src.{quote(name)}"
+
+    ints = [j for j, k in enumerate(kinds) if k == "int"]
+    # integers are shifted by their minimum first, exactly, so 2**60 + 1 and 2**60 + 2 stay
+    # apart in DOUBLE (as core.correlation does)
+    low = ", ".join(f"MIN({col(columns[j])}) AS lo_{j}" for j in ints)
+    t = f"{quote(table)} src CROSS JOIN lw"
+    num = [
+        (j, f"CAST({col(c)} - lw.lo_{j} AS DOUBLE)" if k == "int" else _number(col, c, k))
+        for j, (c, k) in enumerate(zip(columns, kinds, strict=True))
+        if k != "cat"
+    ]
     tops = ", ".join(
         f"CASE WHEN MAX(ABS({e})) > 0 THEN MAX(ABS({e})) ELSE 1.0 END AS t_{j}" for j, e in num
     )
     means = ", ".join(f"AVG({e} / sc.t_{j}) AS mu_{j}" for j, e in num)
     cols = [f"{e} / sc.t_{j} - mu.mu_{j} AS x_{j}" for j, e in num]
-    cols += [f"{quote(c)} AS c_{j}" for j, (c, k) in enumerate(zip(columns, kinds, strict=True))
+    cols += [f"{col(c)} AS c_{j}" for j, (c, k) in enumerate(zip(columns, kinds, strict=True))
              if k == "cat"]  # fmt: skip
+    lw = f"SELECT {low} FROM {quote(table)} src" if ints else "SELECT 1 AS lo"
     return (
+        f"lw AS ({lw}), "
         f"sc AS (SELECT {tops} FROM {t}), "
         f"mu AS (SELECT {means} FROM {t} CROSS JOIN sc), "
         f"v AS (SELECT {', '.join(cols)} FROM {t} CROSS JOIN sc CROSS JOIN mu)"
@@ -646,27 +658,25 @@ def discrete_codes(
     smaller than it and ``n`` its finite values (equal values share a bin), from a
     value-count table joined back to the rows. As :func:`core.correlation._discrete_codes`.
     """
-    t = quote(table)
-    ctes, cols, joins = [], [], []
-    for j, (c, kind) in enumerate(zip(columns, kinds, strict=True)):
-        if kind == "cat":
-            cols.append(f"{quote(c)} AS k_{j}")
-            continue
-        key = _rank_key(quote, c, kind)
+    base = ", ".join(
+        f"{quote(c) if kind == 'cat' else _rank_key(quote, c, kind)} AS u_{j}"
+        for j, (c, kind) in enumerate(zip(columns, kinds, strict=True))
+    )
+    ctes, cols, joins = [f"b AS (SELECT {base} FROM {quote(table)})"], [], []
+    for j in range(len(columns)):
         if not binned[j]:
-            cols.append(f"{key} AS k_{j}")
+            cols.append(f"b.u_{j} AS k_{j}")
             continue
         ctes.append(
             f"bm_{j} AS (SELECT k, CAST(FLOOR(CAST(cum - c AS DOUBLE) * {int(bins)} / "
             "CAST(tot AS DOUBLE)) AS BIGINT) AS code FROM (SELECT k, c, SUM(c) OVER (ORDER BY k "
             "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum, SUM(c) OVER () AS tot "
-            f"FROM (SELECT {key} AS k, COUNT(*) AS c FROM {t} WHERE {key} IS NOT NULL "
-            f"GROUP BY {key}) g) w)"
+            f"FROM (SELECT u_{j} AS k, COUNT(*) AS c FROM b WHERE u_{j} IS NOT NULL "
+            f"GROUP BY u_{j}) g) w)"
         )
         cols.append(f"bm_{j}.code AS k_{j}")
-        joins.append(f"LEFT JOIN bm_{j} ON {key} = bm_{j}.k")
-    with_ = f"WITH {', '.join(ctes)} " if ctes else ""
-    return f"{with_}SELECT {', '.join(cols)} FROM {t} {' '.join(joins)}"
+        joins.append(f"LEFT JOIN bm_{j} ON b.u_{j} = bm_{j}.k")
+    return f"WITH {', '.join(ctes)} SELECT {', '.join(cols)} FROM b {' '.join(joins)}"
 
 
 def eta_sums(
