@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from core import limits
+from core.engine.base import parquet_files
 from core.errors import DataLoadError, InvalidParameterError, SourceNotAllowedError
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "DataSource",
     "SourceListing",
     "allowed_dirs",
+    "fits_in_memory",
     "list_sources",
     "resolve_source",
     "source_id",
@@ -287,4 +289,37 @@ def resolve_source(root: str, path: str, dirs: Sequence[Path]) -> Path:
     raise DataLoadError(
         "The dataset is no longer in its allowed directory (it was moved or deleted). Ask "
         "the operator, or open another dataset on the Data page."
+    )
+
+
+def fits_in_memory(path: str | os.PathLike[str]) -> bool:
+    """Whether a Parquet file or folder is within the in-memory intake limits, from metadata.
+
+    Reads only the files' footers: the rows, the cells (rows × columns) and the bytes the
+    column chunks decode to must be within :data:`core.limits.MAX_ROWS`,
+    :data:`core.limits.MAX_CELLS` and :data:`core.limits.MAX_DECODED_MB`, the limits an
+    upload is held to. A file whose footer cannot be read does not fit (an engine that reads
+    it where it lies then reports the damage).
+
+    >>> import tempfile, pathlib, pandas as pd
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "t.parquet"
+    >>> pd.DataFrame({"a": [1, 2]}).to_parquet(f)
+    >>> fits_in_memory(f)
+    True
+    """
+    import pyarrow.parquet as pq
+
+    rows = cells = decoded = 0
+    try:
+        for f in parquet_files(path):
+            meta = pq.ParquetFile(f).metadata
+            rows += meta.num_rows
+            cells += meta.num_rows * meta.num_columns
+            decoded += sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    except (OSError, ValueError, DataLoadError):
+        return False
+    return (
+        rows <= limits.MAX_ROWS
+        and cells <= limits.MAX_CELLS
+        and decoded <= limits.MAX_DECODED_MB * 2**20
     )

@@ -11,6 +11,7 @@ from core.errors import DataLoadError, InvalidParameterError, PrivLensError, Sou
 from core.large_data import (
     DATA_DIRS_ENV,
     allowed_dirs,
+    fits_in_memory,
     list_sources,
     resolve_source,
     source_id,
@@ -153,3 +154,22 @@ def test_resolve_source_gone_or_wrong_kind(tree: tuple[Path, Path]) -> None:
 def test_source_id_depends_on_root_and_path() -> None:
     ids = {source_id("/a", "x"), source_id("/a", "y"), source_id("/b", "x")}
     assert len(ids) == 3 and all(len(i) == 16 for i in ids)
+
+
+def test_fits_in_memory_reads_the_footers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas as pd
+
+    from core import limits
+
+    folder = tmp_path / "t"
+    folder.mkdir()
+    for i in range(2):
+        pd.DataFrame({"a": range(100), "b": ["x"] * 100}).to_parquet(folder / f"p{i}.parquet")
+    assert fits_in_memory(folder)
+    monkeypatch.setattr(limits, "MAX_ROWS", 199)  # 200 rows in two files
+    assert not fits_in_memory(folder)
+    monkeypatch.setattr(limits, "MAX_ROWS", 200)
+    monkeypatch.setattr(limits, "MAX_CELLS", 399)  # 400 cells
+    assert not fits_in_memory(folder)
+    (tmp_path / "bad.parquet").write_bytes(b"not parquet")
+    assert not fits_in_memory(tmp_path / "bad.parquet")

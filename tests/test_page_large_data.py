@@ -185,7 +185,12 @@ def test_reload_after_the_data_vanished_says_so(allowed) -> None:
 
 def test_work_on_the_sample_is_labelled(allowed) -> None:
     root, frame = allowed
-    at = _open(root)
+    at = _open(root, engine="auto")  # small on disk and within the intake limits: pandas
+    assert at.session_state["workspace"].large_source.engine == "pandas"
+    at.switch_page("pages/history.py").run()  # no project file of a large dataset: says why
+    at.button(key="project_save").click().run()
+    assert not at.exception
+    assert any("work on the sample first" in e.value for e in at.error)
     at.switch_page("pages/data.py").run()
     at.button(key="large_use_sample").click().run()
     assert not at.exception

@@ -36,6 +36,7 @@ from core.large_data import (
     DATA_DIRS_ENV,
     DataSource,
     allowed_dirs,
+    fits_in_memory,
     list_sources,
     resolve_source,
     source_id,
@@ -181,6 +182,8 @@ def _open_clicked(by_id: dict[str, DataSource]) -> None:
     try:
         real = resolve_source(src.root, src.path, allowed_dirs())
         engine = choose_engine(choice, str(real))
+        if engine == "pandas" and not fits_in_memory(real):  # small on disk, large decoded
+            engine = "duckdb"
         o = _open(src.root, src.path, engine)
         seed = secrets.randbelow(2**31)
         n = min(limits.LARGE_SAMPLE_ROWS, max(o.table.n_rows, 1))

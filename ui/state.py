@@ -761,6 +761,12 @@ def save_project_file(passphrase: str, *, include_data: bool) -> bytes:
     """The workspace as one encrypted project file (the table only if asked)."""
     from core.workspace import save_project
 
+    if large_source() is not None:
+        raise WorkspaceError(
+            "A project file holds work on a table in memory; this workspace reads a large "
+            "dataset where it lies, and its link (?ws=…) reopens it from there. To save a "
+            "project, work on the sample first (the Data page offers it)."
+        )
     sess = session()
     table = st.session_state.get("dataset")
     book = sess.book
