@@ -45,3 +45,25 @@ def arx_adult() -> Path:
     if not (ARX_ADULT / "adult.csv").exists():
         pytest.skip("ARX's Adult extract is not available")
     return ARX_ADULT
+
+
+#: Settings that make a tiny local Spark session answer small queries faster (no effect on
+#: results): the JVM's quick compiler only, no code generation, no adaptive re-planning.
+SPARK_FAST = {
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+    "spark.sql.adaptive.enabled": "false",
+    "spark.default.parallelism": "1",
+}
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark engine (``local[1]``) for every Spark test on this worker: starting its
+    JVM is the slow part. No skip: a Spark engine that cannot start its JVM is a failure."""
+    from core.engine.spark_engine import SparkEngine
+
+    eng = SparkEngine(master="local[1]", shuffle_partitions=1, config=SPARK_FAST)
+    yield eng
+    eng.close()

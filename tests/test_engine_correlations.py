@@ -281,6 +281,25 @@ def test_engine_results_render_like_the_pandas_ones(frames, duck):
     )
 
 
+# --- Spark ---------------------------------------------------------------------------------
+
+
+def test_spark_equals_pandas_on_a_small_frame(spark):
+    # Spark SQL accepts the plans DuckDB runs: ties, a hole, text; a tiny frame, since every
+    # Spark query costs seconds in local mode (the leakage plans are the same text)
+    df = pd.DataFrame(
+        {"x": [1.0, 2, 2, 3, np.nan, 5, 6, 1], "y": [2, 1, 3, 3, 4, 6, 5, 2],
+         "c": list("aabbaabb")}
+    )  # fmt: skip
+    t = spark.open(df)
+    # the association matrix holds Pearson of x and y and eta of c with each
+    same_correlation(
+        corr.correlation_matrix(df, method="spearman"),
+        correlation_matrix(spark, t, method="spearman"),
+    )
+    same_association(corr.association_matrix(df), association_matrix(spark, t))
+
+
 # --- command line --------------------------------------------------------------------------
 
 

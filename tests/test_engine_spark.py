@@ -8,11 +8,11 @@ installs both.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -36,15 +36,6 @@ from core.errors import (
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets"
 
-#: Settings that make a tiny local session answer small queries faster (no effect on results):
-#: the JVM's quick compiler only, no code generation, no adaptive re-planning.
-FAST = {
-    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
-    "spark.sql.codegen.wholeStage": "false",
-    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
-    "spark.sql.adaptive.enabled": "false",
-    "spark.default.parallelism": "1",
-}
 
 
 def _with_holes(df: pd.DataFrame, columns: list[str], share: float, seed: int) -> pd.DataFrame:
@@ -63,14 +54,6 @@ def _shared(name: str) -> pd.DataFrame:
     if not path.exists():
         pytest.skip(f"{name} is not available")
     return pd.read_csv(path)
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[SparkEngine]:
-    # no skip: a Spark engine that cannot start its JVM is a failure
-    eng = SparkEngine(master="local[1]", shuffle_partitions=1, config=FAST)
-    yield eng
-    eng.close()
 
 
 @pytest.fixture(scope="module")
@@ -269,3 +252,81 @@ def test_a_jvm_that_cannot_start_is_a_clear_error(tmp_path):
         check=True,
     )
     assert "Java" in out.stdout and "default-jre-headless" in out.stdout, out.stdout
+
+
+def test_ordered_t_closeness_equals_pandas(opened, spark):
+    # the ordered distance (numeric sensitive column, with holes) on Spark's window functions
+    from core.engine import attribute_risk
+
+    pandas_engine, _, tables = opened
+    pt, _, st = tables["testdata_holes"]
+    want = attribute_risk(pandas_engine, pt, ["urbrur", "roof", "sex"], "age")
+    got = attribute_risk(spark, st, ["urbrur", "roof", "sex"], "age")
+    assert want.ordered and got.ordered and got.engine == "spark"
+    assert_same(want, got)
+
+
+def test_a_url_goes_to_spark_unchanged(spark, frames, tmp_path):
+    # a path with a scheme is Spark's to resolve: file:// here, s3a:// or hdfs:// on a cluster
+    adult = frames["adult"][["age", "sex", "race"]]
+    pq.write_table(pa.Table.from_pandas(adult, preserve_index=False), tmp_path / "a.parquet")
+    t = spark.open((tmp_path / "a.parquet").as_uri())
+    assert (t.n_rows, t.source) == (len(adult), "parquet (URL)")
+    pe = PandasEngine()
+    want = risk_summary(pe, pe.open(adult), ["age", "sex"])
+    assert_same(want, risk_summary(spark, t, ["age", "sex"]))
+    with pytest.raises(DataLoadError, match="no file at the URL"):
+        spark.open((tmp_path / "none.parquet").as_uri())
+    # no local check of a cluster path: Spark answers (here, it has no s3a connector)
+    with pytest.raises(EngineError, match="connector"):
+        spark.open("s3a://privlens-no-such-bucket/data/")
+
+
+_CONNECT_RUN = """
+import json, sys
+import pandas as pd
+from core.engine import risk_summary
+from core.engine.spark_engine import SparkEngine
+fast = json.loads(sys.argv[1])
+with SparkEngine(remote="local[1]", shuffle_partitions=1, config=fast) as eng:
+    kind = type(eng.session).__module__
+    t = eng.open(sys.argv[2])
+    s = risk_summary(eng, t, json.loads(sys.argv[3]), missing="wildcard", weight_column="w")
+print(json.dumps({"kind": kind, "source": t.source, "summary": {
+    k: getattr(s, k) for k in ("n", "k", "n_classes", "sample_uniques", "below_5",
+    "records_at_risk", "prosecutor_average", "marketer", "expected_reidentifications")}}))
+"""
+
+
+#: The local session's quick settings (the JVM's quick compiler, no code generation).
+_CONNECT_FAST = {
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+    "spark.sql.adaptive.enabled": "false",
+}
+
+
+def test_risk_summary_over_spark_connect_equals_duckdb(frames, tmp_path):
+    # a real Spark Connect server (a local session serving gRPC on loopback with a token) and
+    # the Connect client only: its own process, since a process holds one Spark driver
+    df = frames["francdat_holes"]
+    path = tmp_path / "francdat.parquet"
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path)
+    qis = ["Key1", "Key2", "Key3", "Key4"]
+    out = subprocess.run(
+        [sys.executable, "-c", _CONNECT_RUN, json.dumps(_CONNECT_FAST), str(path), json.dumps(qis)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["kind"] == "pyspark.sql.connect.session"
+    assert got["source"] == "parquet (1 file(s))"
+    with DuckDBEngine(memory_limit="256MB", threads=1) as duck:
+        want = risk_summary(duck, duck.open(path), qis, missing="wildcard", weight_column="w")
+    for name, value in got["summary"].items():
+        assert math.isclose(value, getattr(want, name), rel_tol=1e-9), name
