@@ -79,7 +79,7 @@ ENGINE_TRANSFORMS = frozenset(
 
 #: Most distinct values (or quasi-identifier patterns) a step may push down to map them
 #: one by one; more is refused with an error naming the step.
-MAPPING_ROWS_MAX = 1_000_000
+MAPPING_ROWS_MAX = 500_000
 
 #: Why each refused transform cannot run on an engine.
 _REFUSED = {
@@ -165,6 +165,10 @@ class _Dialect:
     def run(self, sql: str) -> None:
         self.eng.query(sql)
 
+    def materialize(self, name: str, sql: str) -> None:
+        """A small table computed once from ``sql``."""
+        self.run(f"CREATE OR REPLACE TEMP TABLE {self.q(name)} AS {sql}")
+
     def types(self, relation: str) -> dict[str, str]:
         rows = self.eng.query(f"DESCRIBE SELECT * FROM {self.q(relation)}")
         return {
@@ -199,6 +203,9 @@ class _SparkDialect(_Dialect):
 
     def same(self, a: str, b: str) -> str:
         return f"({a} <=> {b})"
+
+    def materialize(self, name: str, sql: str) -> None:
+        self.run(f"CACHE TABLE {self.q(name)} AS {sql}")
 
     def types(self, relation: str) -> dict[str, str]:
         df = self.eng._sql(f"SELECT * FROM {self.q(relation)}")  # type: ignore[attr-defined]
@@ -448,27 +455,48 @@ def _value_fn(step: Step, secrets: Mapping[str, bytes]) -> Callable[[pd.Series],
     return lambda s: fn(s, **p)
 
 
-def _mapping_step(plan: _Plan, i: int, step: Step, secrets: Mapping[str, bytes]) -> None:
-    """Map the distinct values of the column with core's function; join the mapping back."""
-    d, col = plan.d, step.columns[0]
+def _distinct(plan: _Plan, col: str) -> pd.Series | None:
+    """The distinct values of ``col`` (one scan), or None when there are more than
+    :data:`MAPPING_ROWS_MAX`."""
+    d = plan.d
     plan.flush()
-    src = d.q(plan.relation)
-    n = int(plan.d.eng.query(f"SELECT COUNT(DISTINCT {d.q(col)}) AS n FROM {src}")["n"].iloc[0])
-    if n > MAPPING_ROWS_MAX:
+    keys = plan.d.eng.query(
+        f"SELECT DISTINCT {d.q(col)} AS k FROM {d.q(plan.relation)} LIMIT {MAPPING_ROWS_MAX + 1}"
+    )["k"]
+    if len(keys) > MAPPING_ROWS_MAX:
+        return None
+    return keys.rename(col).reset_index(drop=True)
+
+
+def _few_distinct(plan: _Plan, col: str) -> bool:
+    """Whether ``col`` has at most about half :data:`MAPPING_ROWS_MAX` distinct values
+    (HyperLogLog estimate: one streaming scan of the column)."""
+    d = plan.d
+    plan.flush()
+    r = plan.d.eng.query(f"SELECT approx_count_distinct({d.q(col)}) AS n FROM {d.q(plan.relation)}")
+    return int(r["n"].iloc[0]) <= MAPPING_ROWS_MAX // 2
+
+
+def _mapping_step(
+    plan: _Plan, i: int, step: Step, secrets: Mapping[str, bytes], keys: pd.Series | None
+) -> None:
+    """Map the distinct values ``keys`` of the column with core's function; join the mapping
+    back."""
+    d, col = plan.d, step.columns[0]
+    if keys is None:
         raise RecipeError(
-            f"Step {i + 1} ({step.describe()}) maps each distinct value, and '{col}' has "
-            f"{n:,} of them here (at most {MAPPING_ROWS_MAX:,} on an engine). Generalize the "
+            f"Step {i + 1} ({step.describe()}) maps each distinct value, and '{col}' has more "
+            f"than {MAPPING_ROWS_MAX:,} of them here (the most on an engine). Generalize the "
             "column with a step computed per row first (bins with whole-number widths, a "
             "prefix, a mask), or run this recipe on the pandas engine."
         )
-    keys = plan.d.eng.query(f"SELECT DISTINCT {d.q(col)} AS k FROM {src}")["k"]
-    keys = keys.rename(col).reset_index(drop=True)
     values = _value_fn(step, secrets)(keys)
     if isinstance(values.dtype, pd.CategoricalDtype):
         values = values.astype(values.dtype.categories.dtype)
     mapping = plan.name("m")
     plan.d.eng.open(pd.DataFrame({"k": keys.array, "v": values.array}), name=mapping)
     sel = plan.select_list({col: "m.v"}, prefix="r.")
+    src = d.q(plan.relation)
     plan.view(
         f"SELECT {sel} FROM {src} AS r LEFT JOIN {d.q(mapping)} AS m "
         f"ON {d.same('r.' + d.q(col), 'm.k')}"
@@ -476,20 +504,26 @@ def _mapping_step(plan: _Plan, i: int, step: Step, secrets: Mapping[str, bytes])
 
 
 def _suppress_records(plan: _Plan, qis: list[str], k: int) -> int:
+    """Remove the records of classes smaller than ``k``: the small classes are grouped once
+    into a table (``GROUP BY ... HAVING COUNT(*) < k``), and the rows anti-joined to it."""
     d = plan.d
     plan.flush()
     part = ", ".join(d.q(c) for c in qis)
     src = d.q(plan.relation)
-    r = plan.d.eng.query(
-        f"SELECT COALESCE(SUM(n), 0) AS n FROM (SELECT COUNT(*) AS n FROM {src} "
-        f"GROUP BY {part}) AS g WHERE n < {k}"
-    )
-    removed = int(r["n"].iloc[0])
+    small = plan.name("small")
     size = "privlens__class_size"
-    cols = ", ".join(d.q(c) for c in plan.columns)
+    names = [f"q{j}" for j in range(len(qis))]
+    d.materialize(
+        small,
+        f"SELECT {', '.join(f'{d.q(c)} AS {n}' for c, n in zip(qis, names, strict=True))}, "
+        f"COUNT(*) AS {size} FROM {src} GROUP BY {part} HAVING COUNT(*) < {k}",
+    )
+    r = plan.d.eng.query(f"SELECT COALESCE(SUM({size}), 0) AS n FROM {d.q(small)}")
+    removed = int(r["n"].iloc[0])
+    on = " AND ".join(d.same(f"r.{d.q(c)}", f"s.{n}") for c, n in zip(qis, names, strict=True))
     plan.view(
-        f"SELECT {cols} FROM (SELECT *, COUNT(*) OVER (PARTITION BY {part}) AS {size} "
-        f"FROM {src}) AS w WHERE {size} >= {k}"
+        f"SELECT {plan.select_list(prefix='r.')} FROM {src} AS r LEFT JOIN {d.q(small)} AS s "
+        f"ON {on} WHERE s.{size} IS NULL"
     )
     return removed
 
@@ -533,20 +567,18 @@ def _suppress_cells(
     plan.flush()
     src = d.q(plan.relation)
     part = ", ".join(d.q(c) for c in qis)
-    n = int(plan.d.eng.query(
-        f"SELECT COUNT(*) AS n FROM (SELECT 1 AS x FROM {src} GROUP BY {part}) AS g"
-    )["n"].iloc[0])  # fmt: skip
-    if n > MAPPING_ROWS_MAX:
-        raise RecipeError(
-            f"Step {i + 1} ({step.describe()}) decides per combination of its columns, and "
-            f"they take {n:,} combinations here (at most {MAPPING_ROWS_MAX:,} on an engine). "
-            "Generalize the columns first, or use record suppression (mode 'records')."
-        )
     names = [f"q{j}" for j in range(len(qis))]
     g = plan.d.eng.query(
         f"SELECT {', '.join(f'{d.q(c)} AS q{j}' for j, c in enumerate(qis))}, COUNT(*) AS n "
-        f"FROM {src} GROUP BY {part}"
+        f"FROM {src} GROUP BY {part} LIMIT {MAPPING_ROWS_MAX + 1}"
     )
+    if len(g) > MAPPING_ROWS_MAX:
+        raise RecipeError(
+            f"Step {i + 1} ({step.describe()}) decides per combination of its columns, and "
+            f"they take more than {MAPPING_ROWS_MAX:,} combinations here (the most on an "
+            "engine). Generalize the columns first, or use record suppression (mode "
+            "'records')."
+        )
     codes = np.column_stack(
         [pd.factorize(g[c], use_na_sentinel=True)[0].astype(np.int64) for c in names]
     ) if len(g) else np.zeros((0, len(qis)), dtype=np.int64)  # fmt: skip
@@ -714,15 +746,22 @@ def _run_step(
         for c, n in _suppress_cells(plan, i, step, cols, k, notes).items():
             cells[c] = cells.get(c, 0) + n
         return 0
+    values = None
+    if _few_distinct(plan, cols[0]):
+        # computing each distinct value once and joining is cheaper than an expression per
+        # row (two SHA-256 for a pseudonym, string building for labels and masks)
+        values = _distinct(plan, cols[0])
     try:
-        sql = _sql_step(plan, step, keys)
+        sql = None if values is not None else _sql_step(plan, step, keys)
     except InvalidParameterError as exc:
         raise RecipeError(f"Step {i + 1} ({step.describe()}) failed: {exc}") from None
     if sql is not None:
         plan.exprs[cols[0]] = sql
         return 0
     try:
-        _mapping_step(plan, i, step, keys)
+        _mapping_step(
+            plan, i, step, keys, values if values is not None else _distinct(plan, cols[0])
+        )
     except (InvalidParameterError, ColumnError) as exc:
         raise RecipeError(f"Step {i + 1} ({step.describe()}) failed: {exc}") from None
     return 0
