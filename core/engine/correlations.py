@@ -229,10 +229,13 @@ def _sql_correlation(
     kinds: list[str],
     method: EngineMethod,
     confidence: float,
+    prof: dict[str, object] | None = None,
 ) -> CorrelationMatrix:
-    """Validate nothing; compute the matrix from the engine's sums."""
+    """Validate nothing; compute the matrix from the engine's sums (``prof``: the columns'
+    profile when the caller has it)."""
     k = len(cols)
-    prof = _profile(engine, table, cols, kinds)
+    if prof is None:
+        prof = _profile(engine, table, cols, kinds)
     warnings: list[str] = []
     r = np.full((k, k), np.nan)
     p = np.full((k, k), np.nan)
@@ -577,9 +580,14 @@ def _sql_association(
     ]
     num = [i for i in range(k) if kinds_[i] == "numeric"]
     if len(num) >= 2:
+        sub = {
+            f"{key}_{i}": prof[f"{key}_{j}"]
+            for i, j in enumerate(num)
+            for key in ("nn", "nd", "nv", "ni", "lo", "hi", "nk")
+        }
         cm = _sql_correlation(
             engine, table, [cols[i] for i in num], [sql_kinds[i] for i in num], method,
-            CORRELATION_CONFIDENCE_DEFAULT,
+            CORRELATION_CONFIDENCE_DEFAULT, sub,
         )  # fmt: skip
         sel = np.ix_(num, num)
         value[sel], p[sel], n[sel] = cm.r, cm.p, cm.n
@@ -602,10 +610,11 @@ def _sql_association(
             engine, cat_pairs, lambda b: plans.contingency_sums(source, b)
         ).items()
     }
-    for (c, v), row in _batched(
-        engine, mixed, lambda b: plans.eta_sums(q, name, cols, sql_kinds, b)
-    ).items():
-        results[(min(c, v), max(c, v))] = _eta_row(row)
+    for c in sorted({c for c, _ in mixed}):
+        nums = [v for cc, v in mixed if cc == c]
+        for _, row in engine.query(plans.eta_sums(q, name, cols, sql_kinds, c, nums)).iterrows():
+            v = nums[int(row["pair"])]
+            results[(min(c, v), max(c, v))] = _eta_row(row.to_dict())
     for a, b in pairs:
         res = results[(a, b)]
         value[a, b] = value[b, a] = res.value

@@ -465,7 +465,9 @@ def column_profile(
 def _scaled(quote: Quote, table: str, columns: Sequence[str], kinds: Sequence[str]) -> str:
     """CTEs ending in ``v``: each numeric column j as ``x_j``, divided by its largest absolute
     value and centred on its mean (Pearson's r and eta do not change; squares cannot
-    overflow or underflow and sums do not cancel). Categorical columns pass as ``c_j``."""
+    overflow or underflow and sums do not cancel). Categorical columns pass as ``c_j``;
+    columns of kind ``"skip"`` are left out."""
+
     def col(name: str) -> str:  # qualified: a column may be named like an alias below
         return f"src.{quote(name)}"
 
@@ -477,7 +479,7 @@ def _scaled(quote: Quote, table: str, columns: Sequence[str], kinds: Sequence[st
     num = [
         (j, f"CAST({col(c)} - lw.lo_{j} AS DOUBLE)" if k == "int" else _number(col, c, k))
         for j, (c, k) in enumerate(zip(columns, kinds, strict=True))
-        if k != "cat"
+        if k in ("int", "float")
     ]
     tops = ", ".join(
         f"CASE WHEN MAX(ABS({e})) > 0 THEN MAX(ABS({e})) ELSE 1.0 END AS t_{j}" for j, e in num
@@ -617,7 +619,8 @@ def contingency_sums(source: str, pairs: Sequence[tuple[int, int]]) -> str:
     cells and the two margins (entropies follow), ``best`` = :math:`\\sum_a \\max_b n_{ab}`
     and ``top`` = :math:`\\max_b n_b`.
     """
-    ctes, branches = [f"d AS ({source})"], []
+    used = ", ".join(f"k_{j}" for j in sorted({j for pair in pairs for j in pair}))
+    ctes, branches = [f"d AS (SELECT {used} FROM ({source}) s0)"], []
     for p, (a, b) in enumerate(pairs):
         ctes += [
             f"ct_{p} AS (SELECT k_{a} AS a, k_{b} AS b, CAST(COUNT(*) AS DOUBLE) AS c FROM d "
@@ -684,36 +687,48 @@ def eta_sums(
     table: str,
     columns: Sequence[str],
     kinds: Sequence[str],
-    pairs: Sequence[tuple[int, int]],
+    category: int,
+    numbers: Sequence[int],
 ) -> str:
-    """The correlation ratio's sums, one row per ``(category column, numeric column)`` pair
-    (``pair`` = its index), over the rows where both are present: ``kk`` categories, ``nn``
-    rows, ``ssb`` and ``ssw`` (between and within sums of squares), ``lo``/``hi`` (range of
-    the numbers) and ``flat`` (1 when every category holds a single number).
+    """The correlation ratio's sums of one categorical column with each numeric column in
+    ``numbers``, one row per numeric column (``pair`` = its index in ``numbers``), over the
+    rows where both are present: ``kk`` categories, ``nn`` rows, ``ssb`` and ``ssw``
+    (between and within sums of squares), ``lo``/``hi`` (range of the numbers) and ``flat``
+    (1 when every category holds a single number).
 
-    Per category: count, mean, and in a second pass the residuals' sum and sum of squares
-    (the mean is corrected by the residuals' mean, as :func:`core.correlation._eta_codes`).
+    One ``GROUP BY`` of the category gives every numeric column's counts and means; a second
+    pass joins them back for the residuals' sum and sum of squares (the mean is corrected by
+    the residuals' mean, as :func:`core.correlation._eta_codes` does).
     """
-    ctes, branches = [_scaled(quote, table, columns, kinds)], []
-    for p, (c, x) in enumerate(pairs):
-        rows = f"c_{c} IS NOT NULL AND x_{x} IS NOT NULL"
-        ctes += [
-            f"g_{p} AS (SELECT c_{c} AS g, COUNT(*) AS n_g, AVG(x_{x}) AS m_g, MIN(x_{x}) AS lo, "
-            f"MAX(x_{x}) AS hi FROM v WHERE {rows} GROUP BY c_{c})",
-            f"w_{p} AS (SELECT g.g, MAX(g.n_g) AS n_g, MAX(g.lo) AS lo, MAX(g.hi) AS hi, "
-            f"MAX(g.m_g) + SUM(x_{x} - g.m_g) / MAX(g.n_g) AS m_c, "
-            f"SUM((x_{x} - g.m_g) * (x_{x} - g.m_g)) - SUM(x_{x} - g.m_g) * SUM(x_{x} - g.m_g) "
-            f"/ MAX(g.n_g) AS ss_c FROM v JOIN g_{p} g ON v.c_{c} = g.g WHERE x_{x} IS NOT NULL "
-            "GROUP BY g.g)",
-        ]
-        branches.append(
-            f"SELECT {p} AS pair, COUNT(*) AS kk, SUM(n_g) AS nn, "
-            "SUM(n_g * (m_c - yb.m) * (m_c - yb.m)) AS ssb, "
-            "SUM(CASE WHEN ss_c > 0 THEN ss_c ELSE 0.0 END) AS ssw, MIN(lo) AS lo, "
-            "MAX(hi) AS hi, MIN(CASE WHEN lo = hi THEN 1 ELSE 0 END) AS flat "
-            f"FROM w_{p} CROSS JOIN (SELECT SUM(n_g * m_c) / SUM(n_g) AS m FROM w_{p}) yb"
-        )
-    return f"WITH {', '.join(ctes)} {' UNION ALL '.join(branches)}"
+    used = {category, *numbers}
+    view = _scaled(quote, table, columns, [k if j in used else "skip" for j, k in
+                                           enumerate(kinds)])  # fmt: skip
+    g = f"c_{category}"
+    first = ", ".join(
+        f"COUNT(x_{x}) AS n_{x}, AVG(x_{x}) AS m_{x}, MIN(x_{x}) AS lo_{x}, MAX(x_{x}) AS hi_{x}"
+        for x in numbers
+    )
+    second = ", ".join(
+        f"MAX(g.n_{x}) AS n_{x}, MAX(g.lo_{x}) AS lo_{x}, MAX(g.hi_{x}) AS hi_{x}, "
+        f"MAX(g.m_{x}) + SUM(x_{x} - g.m_{x}) / NULLIF(MAX(g.n_{x}), 0) AS m_{x}, "
+        f"SUM((x_{x} - g.m_{x}) * (x_{x} - g.m_{x})) - SUM(x_{x} - g.m_{x}) * "
+        f"SUM(x_{x} - g.m_{x}) / NULLIF(MAX(g.n_{x}), 0) AS ss_{x}"
+        for x in numbers
+    )
+    branches = [
+        f"SELECT {p} AS pair, COUNT(*) AS kk, SUM(n_{x}) AS nn, "
+        f"SUM(n_{x} * (m_{x} - yb.m) * (m_{x} - yb.m)) AS ssb, "
+        f"SUM(CASE WHEN ss_{x} > 0 THEN ss_{x} ELSE 0.0 END) AS ssw, MIN(lo_{x}) AS lo, "
+        f"MAX(hi_{x}) AS hi, MIN(CASE WHEN lo_{x} = hi_{x} THEN 1 ELSE 0 END) AS flat "
+        f"FROM w CROSS JOIN (SELECT SUM(n_{x} * m_{x}) / SUM(n_{x}) AS m FROM w "
+        f"WHERE n_{x} > 0) yb WHERE n_{x} > 0"
+        for p, x in enumerate(numbers)
+    ]
+    return (
+        f"WITH {view}, gm AS (SELECT {g} AS g, {first} FROM v WHERE {g} IS NOT NULL "
+        f"GROUP BY {g}), w AS (SELECT g.g, {second} FROM v JOIN gm g ON v.{g} = g.g "
+        f"GROUP BY g.g) {' UNION ALL '.join(branches)}"
+    )
 
 
 def code_counts(source: str, column: int = 0) -> str:
