@@ -22,6 +22,7 @@ columns (:func:`offered_transforms`).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -496,15 +497,19 @@ def risk_changes(before: Any, after: Any) -> tuple[MetricChange, ...]:
     )  # fmt: skip
 
 
+@functools.lru_cache(maxsize=8)
 def utility_rows(n: int, size: int) -> np.ndarray | None:
     """Sorted row positions of the utility sample, or None when ``n <= size``.
 
     A seeded uniform sample (a labelled estimate, not a release): the same rows on every
-    rerun, so before and after compare like with like.
+    rerun, so before and after compare like with like. Drawn once per ``(n, size)`` (a
+    permutation of ``n`` rows costs more than a page run); the array is read only.
 
     >>> utility_rows(10, 20) is None, len(utility_rows(100, 20))
     (True, 20)
     """
     if n <= size:
         return None
-    return np.sort(np.random.default_rng(0).choice(n, size=size, replace=False))
+    rows = np.sort(np.random.default_rng(0).choice(n, size=size, replace=False))
+    rows.flags.writeable = False
+    return rows

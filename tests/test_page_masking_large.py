@@ -99,3 +99,37 @@ def test_small_tables_use_every_row(page):
     roles = at.session_state["roles"]
     cols = [c for c in df.columns if c in result.frame.columns and roles[c] != "identifier"]
     assert metric.value == f"{_expected_delta(df, result.frame, np.arange(len(df)), cols):.3f}"
+
+
+def test_pair_measure_equals_the_association_matrix():
+    """The page measures a changed pair from per-column levels (codes of categorical columns,
+    read once per steps): each equals the whole matrix's cell for that pair."""
+    import pandas as pd
+
+    from ui.masking_results import _as_levels, _pair_value
+
+    rng = np.random.default_rng(3)
+    n = 400
+    df = pd.DataFrame(
+        {
+            "count": pd.array(rng.integers(0, 40, n), dtype="Int64"),
+            "score": rng.normal(size=n),
+            "zip": pd.Series(rng.choice(["02134", "02135", "10001"], n), dtype="string"),
+            "flag": rng.choice([True, False], n),
+            "group": pd.Categorical(rng.choice(list("abcd"), n)),
+            "sparse": rng.choice(["x", "y"], n).astype(object),
+        }
+    )
+    df.loc[[1, 7], "count"] = pd.NA
+    df.loc[[2, 9], "zip"] = pd.NA
+    df.loc[[4], "score"] = np.nan
+    df.loc[[5, 6], "sparse"] = None
+    whole = np.abs(correlation.association_matrix(df).value)
+    cols = list(df.columns)
+    for i, a in enumerate(cols):
+        for j in range(i + 1, len(cols)):
+            b = cols[j]
+            # levels from the values, and from codes already known (as the recipe gives)
+            codes = pd.factorize(df[a], use_na_sentinel=True)[0]
+            got = _pair_value(_as_levels(df[a], codes), _as_levels(df[b]))
+            assert got == whole[i, j] or (np.isnan(got) and np.isnan(whole[i, j])), (a, b)

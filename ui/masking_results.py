@@ -117,20 +117,17 @@ def utility(df: pd.DataFrame, h: Hardening) -> None:
     if len(cols) < 2:
         c3.metric("Mean |Δ association|", "—", help=_ASSOC_HELP)
         return
-    rows = utility_rows(len(df), limits.MASKING_UTILITY_SAMPLE_ROWS)
-    sample = df if rows is None else df.iloc[rows]
-    kept = result.frame
-    if rows is not None:
-        if kept.index.equals(df.index):  # no record removed: the same positions
-            kept = kept.iloc[rows]
-        else:
-            kept = kept.loc[kept.index.isin(sample.index)]
+    rows = _utility_rows(len(df))
+    sample = _before_sample(df, rows)
     try:
         a = _association(sample, f"{state.dataset_id()}:{len(sample)}", cols)
         if result.records_removed:
+            kept = result.frame
+            if rows is not None:
+                kept = kept.loc[kept.index.isin(sample.index)]
             b = _association(kept, f"{h.token}:{len(sample)}", cols)
         else:  # the same rows: only pairs with a changed column are measured again
-            b = _association_after(kept, cols, a, h)
+            b = _association_after(sample, rows, cols, a, h)
     except PrivLensError as exc:
         c3.metric("Mean |Δ association|", "—", help=_ASSOC_HELP)
         st.caption(md(exc))
@@ -150,14 +147,57 @@ def utility(df: pd.DataFrame, h: Hardening) -> None:
         c3.caption(f"Estimate: {len(sample):,}-row sample of {len(df):,}.")
 
 
+def _utility_rows(n: int) -> np.ndarray | None:
+    return utility_rows(n, limits.MASKING_UTILITY_SAMPLE_ROWS)
+
+
+def _before_sample(df: pd.DataFrame, rows: np.ndarray | None) -> pd.DataFrame:
+    """The loaded table's utility sample, taken once per dataset in this session."""
+    if rows is None:
+        return df
+    key = (state.dataset_id(), len(df), len(rows), int(rows[0]), int(rows[-1]))
+    memo = st.session_state.get("mask_utility_sample")
+    if isinstance(memo, tuple) and memo[0] == key:
+        return memo[1]  # type: ignore[no-any-return]
+    sample = df.iloc[rows]
+    st.session_state["mask_utility_sample"] = (key, sample)
+    return sample
+
+
+def _as_levels(series: pd.Series, codes: np.ndarray | None = None) -> pd.Series:
+    """A column for the association measures, measured alike but read faster.
+
+    A column the measures treat as categories becomes a categorical of its codes (the same
+    partition of the rows: Cramér's V and eta depend on nothing else); ``codes`` are the
+    column's codes when already known (``-1`` = missing, equal exactly when the values are).
+    Numeric columns stay as they are.
+    """
+    if _is_numeric(series):
+        return series
+    if codes is None:
+        codes = pd.factorize(series, use_na_sentinel=True)[0]
+    levels = int(codes.max(initial=-1)) + 1
+    cat = pd.Categorical.from_codes(np.asarray(codes), categories=np.arange(levels))
+    return pd.Series(cat, index=series.index, name=series.name)
+
+
+#: Columns kept in a session's memo of the association change (each one sample long).
+_LEVEL_ENTRIES = 64
+
+
 def _association_after(
-    kept: pd.DataFrame, cols: tuple[str, ...], before: np.ndarray, h: Hardening
+    sample: pd.DataFrame,
+    rows: np.ndarray | None,
+    cols: tuple[str, ...],
+    before: np.ndarray,
+    h: Hardening,
 ) -> np.ndarray:
-    """The association matrix after the recipe, with the same rows as ``before``.
+    """The association matrix after the recipe, on the rows of ``before`` (``sample``).
 
     A pair of columns no step touches keeps its value; a pair with a changed column is
     measured on its own and remembered for this session by the steps of both columns, so a
-    change of one step measures the pairs of one column.
+    change of one step measures the pairs of one column. Each column is read once per
+    steps: on the sample's rows only, from the recipe's codes when it has them.
     """
     steps: dict[str, list[str]] = {c: [] for c in cols}
     for step in h.recipe.steps:
@@ -168,10 +208,29 @@ def _association_after(
                 token = h.token if step.transform in NOISY_TRANSFORMS else ""
                 steps[c].append(json.dumps(step.to_dict(), sort_keys=True) + token)
     memo = st.session_state.get("mask_pair_memo")
-    scope = (state.dataset_id(), st.session_state.get("masking_key_version", 0), len(kept))
+    scope = (state.dataset_id(), st.session_state.get("masking_key_version", 0), len(sample))
     if not isinstance(memo, dict) or memo.get("scope") != scope or len(memo) > 4096:
-        memo = {"scope": scope}
+        memo = {"scope": scope, "levels": {}}
         st.session_state["mask_pair_memo"] = memo
+    levels: dict[tuple[str, tuple[str, ...]], pd.Series] = memo["levels"]
+    kept = h.result.frame
+    known = h.result.column_codes
+
+    def column(c: str) -> pd.Series:
+        key = (c, tuple(steps[c]))
+        if key not in levels:
+            if not steps[c]:
+                levels[key] = _as_levels(sample[c])
+            else:
+                s = kept[c] if rows is None else kept[c].iloc[rows]
+                code = known.get(c)
+                if code is not None and rows is not None:
+                    code = code[rows]
+                levels[key] = _as_levels(s, code)
+            while len(levels) > _LEVEL_ENTRIES:
+                levels.pop(next(iter(levels)))
+        return levels[key]
+
     out = before.copy()
     for i, j in zip(*np.triu_indices(len(cols), k=1), strict=True):
         a, b = cols[i], cols[j]
@@ -179,10 +238,27 @@ def _association_after(
             continue
         key = (a, tuple(steps[a]), b, tuple(steps[b]))
         if key not in memo:
-            pair = correlation.association_matrix(kept, columns=[a, b]).value
-            memo[key] = float(np.abs(pair[0, 1]))
+            memo[key] = _pair_value(column(a), column(b))
         out[i, j] = out[j, i] = memo[key]
     return out
+
+
+def _is_numeric(s: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
+
+
+def _pair_value(a: pd.Series, b: pd.Series) -> float:
+    """|association| of two columns, the measure :func:`core.correlation.association_matrix`
+    uses for the pair (Cramér's V, eta, or the correlation of two numeric columns)."""
+    if _is_numeric(a) and _is_numeric(b):
+        pair = pd.DataFrame({"a": a.array, "b": b.array})  # the same rows, dtypes kept
+        value = correlation.association_matrix(pair, columns=["a", "b"]).value[0, 1]
+    elif _is_numeric(a) or _is_numeric(b):
+        cat, num = (b, a) if _is_numeric(a) else (a, b)
+        value = correlation.correlation_ratio(cat, num).value
+    else:
+        value = correlation.cramers_v(a, b).value
+    return float(np.abs(value))
 
 
 def change_log(h: Hardening) -> None:
