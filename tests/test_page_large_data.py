@@ -58,14 +58,33 @@ def _open(root: Path, engine: str = "duckdb") -> AppTest:
     return at
 
 
-def _metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+def _metrics(at: AppTest, labels: object = None) -> dict[str, str]:
+    shown = {m.label: m.value for m in at.metric}
+    return shown if labels is None else {k: shown.get(k) for k in labels}
 
 
 def _expected(root: Path, qis: list[str]) -> list[tuple[str, str, str]]:
     with make_engine("duckdb") as eng:
         table = eng.open(str(root / "survey"))
         return large_data.risk_figures(engine_risk_summary(eng, table, qis, weight_column=None))
+
+
+def _check_attributes_and_population(at: AppTest, frame: pd.DataFrame) -> None:
+    """l, t (ordered on a number) and Dankar's population uniques equal pandas' figures."""
+    from core.attribute_risk import attribute_risks
+
+    at.multiselect(key="risk_sa").set_value(["income"]).run()
+    at.toggle(key="risk_is_sample").set_value(True).run()
+    assert not at.exception
+    ec = risk.equivalence_classes(frame, QIS)
+    ref = attribute_risks(frame, ec, ["income"])[0]
+    table = at.dataframe[0].value
+    assert table["distinct l"].tolist() == [f"{ref.distinct_l:,}"]
+    assert table["t-closeness"].tolist() == [f"{ref.t_closeness:.4f} (ordered)"]
+    pu = risk.population_uniqueness(ec, sampling_fraction=0.01)
+    assert _metrics(at)["Population uniques (Dankar rule)"] == f"{pu.dankar:,.0f}"
+    at.toggle(key="risk_is_sample").set_value(False).run()
+    at.multiselect(key="risk_sa").set_value([]).run()
 
 
 def _check_correlations(at: AppTest, frame: pd.DataFrame) -> None:
@@ -125,7 +144,8 @@ def test_open_risk_navigate_and_reload(allowed) -> None:
     at.multiselect(key="risk_qi").set_value(QIS).run()
     assert not at.exception
     expected = _expected(root, QIS)
-    assert _metrics(at) == {label: value for label, value, _ in expected}
+    want = {label: value for label, value, _ in expected}
+    assert _metrics(at, want) == want
     # The engine's figures are pandas' figures on the whole table.
     ref = risk.risk_summary(frame, QIS)
     shown = _metrics(at)
@@ -138,6 +158,7 @@ def test_open_risk_navigate_and_reload(allowed) -> None:
         f"{weighted.individual.expected_reidentifications:,.2f}"
     )
     at.selectbox(key="risk_weight").set_value(None).run()
+    _check_attributes_and_population(at, frame)
 
     at.switch_page("pages/correlations.py").run()
     _check_correlations(at, frame)
@@ -151,7 +172,7 @@ def test_open_risk_navigate_and_reload(allowed) -> None:
     at.switch_page("pages/home.py").run()
     at.switch_page("pages/risk.py").run()
     assert at.multiselect(key="risk_qi").value == QIS
-    assert _metrics(at) == {label: value for label, value, _ in expected}
+    assert _metrics(at, want) == want
 
     again = AppTest.from_file(APP, default_timeout=60)  # a reload: the link's token only
     again.query_params["ws"] = at.session_state["ws_token"]
@@ -159,7 +180,7 @@ def test_open_risk_navigate_and_reload(allowed) -> None:
     again.switch_page("pages/risk.py").run()
     assert not again.exception
     assert again.session_state["workspace"].large_source == src
-    assert _metrics(again) == {label: value for label, value, _ in expected}
+    assert _metrics(again, want) == want
     again.switch_page("pages/correlations.py").run()
     assert not again.exception
     assert again.radio(key="corr_method").value == "Association"

@@ -143,6 +143,19 @@ def _risk(
     )
 
 
+@st.cache_data(max_entries=32, show_spinner="Computing on the engine…")
+def _measure(_o: Opened, sid: str, engine: str, measure: str, *args: Any, **params: Any) -> Any:
+    from core.engine import measures
+
+    return _o.run(getattr(measures, measure), *args, **params)
+
+
+def measure(src: Any, name: str, *args: Any, **params: Any) -> Any:
+    """``core.engine.measures.<name>`` on the source (cached by source and settings)."""
+    o = opened(src)
+    return _measure(o, source_id(src.root, src.path), src.engine, name, *args, **params)
+
+
 def risk(src: Any, qis: tuple[str, ...], missing: str, threshold: float, pi, weight) -> Any:  # noqa: ANN001
     """The engine's risk summary (cached by source, engine and settings)."""
     o = opened(src)
@@ -395,6 +408,24 @@ def risk_figures(s: Any) -> list[tuple[str, str, str]]:
     return out
 
 
+def attribute_table(attrs: Any) -> pd.DataFrame:
+    """The engine's attribute-disclosure figures, one row per sensitive column, as text."""
+    return pd.DataFrame(
+        {
+            "column": [str(a.column) for a in attrs],
+            "distinct l": [f"{a.distinct_l:,}" for a in attrs],
+            "entropy l": [f"{a.entropy_l:.3f}" for a in attrs],
+            "recursive (c, l)": [f"({a.recursive_c:.3g}, {a.recursive_l})" for a in attrs],
+            "t-closeness": [
+                f"{a.t_closeness:.4f} ({'ordered' if a.ordered else 'equal'})" for a in attrs
+            ],
+            "δ-disclosure": [f"{a.delta_disclosure:.3f}" for a in attrs],
+            "β-likeness": [f"{a.beta_likeness:.3f}" for a in attrs],
+            "enhanced β": [f"{a.enhanced_beta_likeness:.3f}" for a in attrs],
+        }
+    )
+
+
 def risk_page() -> None:
     """The Re-identification risk page on the open large dataset, through its engine."""
     from ui import risk_page as rp
@@ -409,6 +440,11 @@ def risk_page() -> None:
         qis = st.multiselect(
             "Quasi-identifiers", columns, wrap=True,
             **rp.bind("quasi_identifiers", "risk_qi", options=columns),
+        )  # fmt: skip
+        rest = [c for c in columns if c not in qis]
+        sensitive = st.multiselect(
+            "Sensitive attributes", rest, wrap=True,
+            **rp.bind("sensitive", "risk_sa", options=rest),
         )  # fmt: skip
         c1, c2 = st.columns(2)
         missing = c1.radio(
@@ -492,6 +528,24 @@ def risk_page() -> None:
             col.metric(label, value, help=why or None)
     from ui.charts import risk as charts
 
+    try:
+        attrs = tuple(measure(src, "attribute_risk", tuple(qis), a) for a in sensitive)
+        pu = None
+        if pi is not None:
+            pu = measure(src, "population_uniqueness", tuple(qis), sampling_fraction=pi)
+    except PrivLensError as exc:
+        show_error(exc)
+        attrs, pu = (), None
+    if attrs:
+        rp.cards(charts.attribute_cards(attrs))
+        st.dataframe(attribute_table(attrs), hide_index=True, key="large_risk_attrs")
+        for a in attrs:
+            show_warnings(a.warnings)
+    elif not sensitive:
+        st.caption("Pick a sensitive attribute to see l-diversity, t-closeness, δ and β.")
+    if pu is not None:
+        rp.cards([charts.population_card(pu)], [st])
+        show_warnings(pu.warnings)
     h = s.histogram
     sizes = pd.Series(h.classes, index=h.sizes).groupby(level=0).sum()
     st.plotly_chart(
@@ -499,8 +553,8 @@ def risk_page() -> None:
     )
     st.caption(
         "Not computed on the engine here: the list of riskiest records (row-level), the "
-        "columns that drive the risk, l-diversity and t-closeness, household risk, SUDA2 and "
-        "the population-uniqueness curve. Work on the sample for those (labelled as such):"
+        "columns that drive the risk, household risk, SUDA2 and the population-uniqueness "
+        "curve over sampling fractions. Work on the sample for those (labelled as such):"
     )
     sample_button()
 

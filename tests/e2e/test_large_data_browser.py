@@ -117,7 +117,8 @@ def test_open_a_large_dataset_and_see_the_engine_risk(browser, large_url, lake) 
             want = {label: value for label, value, _ in risk_figures(
                 engine_risk_summary(eng, table, qis)
             )}  # fmt: skip
-        assert _metrics(page) == want
+        shown = _metrics(page)
+        assert {k: shown.get(k) for k in want} == want
         assert want["Records"] == f"{ROWS:,}"
     finally:
         ctx.close()
