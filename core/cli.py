@@ -190,7 +190,61 @@ def _analyze(args: argparse.Namespace, out: TextIO, progress: _Progress) -> int:
     for s in sensitive:
         progress(f"Ranking columns by leakage of '{s}'")
         _add_leakage(report, correlation.leakage_ranking(df, sensitive=s, top=args.top), args.top)
+    if args.suda_sample or args.kendall:
+        from core.engine import PandasEngine
+
+        eng = PandasEngine()
+        _add_sampled(report, eng, eng.open(df), qis, args, progress)
     return _write_analysis(report, args, out)
+
+
+def _add_sampled(
+    report: dict[str, Any], eng: Any, table: Any, qis: list[str], args: Any, progress: _Progress
+) -> None:
+    """SUDA2 and Kendall's tau on a uniform sample the engine draws, labelled as sampled."""
+    from core import engine as engines
+
+    out: dict[str, Any] = {}
+    if args.suda_sample:
+        progress(f"SUDA2 on a uniform sample of {args.suda_sample:,} rows")
+        su = engines.sampled_suda2(eng, table, qis, sample_rows=args.suda_sample, seed=args.seed)
+        report["warnings"].extend(su.warnings)
+        out["suda2"] = {
+            "sample_rows": su.sample_rows,
+            "population_rows": su.population_rows,
+            "seed": su.seed,
+            "special_unique_share": su.special_unique_share,
+            "ci": [su.share_low, su.share_high],
+            "mean_dis_score": su.mean_dis_score,
+            "max_dis_score": su.max_dis_score,
+        }
+    cols = _split(args.kendall)
+    if cols:
+        rows = args.sample_rows
+        progress(f"Kendall's tau on a uniform sample of {rows:,} rows")
+        kt = engines.sampled_kendall(eng, table, cols, sample_rows=rows, seed=args.seed)
+        report["warnings"].extend(kt.warnings)
+        out["kendall"] = {
+            "sample_rows": kt.sample_rows,
+            "population_rows": kt.population_rows,
+            "seed": kt.seed,
+            "pairs": [
+                {
+                    "a": kt.columns[i],
+                    "b": kt.columns[j],
+                    "tau": _finite(kt.tau[i, j]),
+                    "ci": [_finite(kt.ci_low[i, j]), _finite(kt.ci_high[i, j])],
+                }
+                for i in range(len(cols))
+                for j in range(i + 1, len(cols))
+            ],
+        }
+    report["sampled"] = out
+
+
+def _finite(x: Any) -> float | None:
+    """A float for the JSON report, None for NaN (JSON has no NaN)."""
+    return None if pd.isna(x) else float(x)
 
 
 def _add_leakage(report: dict[str, Any], rep: Any, top: int) -> None:
@@ -280,6 +334,9 @@ def _analyze_on_engine(
         for col in sensitive:
             progress(f"Ranking columns by leakage of '{col}'")
             rankings.append(engines.leakage_ranking(eng, table, col, top=args.top))
+        sampled: dict[str, Any] = {"warnings": []}
+        if args.suda_sample or args.kendall:
+            _add_sampled(sampled, eng, table, qis, args, progress)
     progress("Done")
     report: dict[str, Any] = {
         "file": Path(args.file).name,
@@ -306,6 +363,9 @@ def _analyze_on_engine(
     }
     for rep in rankings:
         _add_leakage(report, rep, args.top)
+    if "sampled" in sampled:
+        report["sampled"] = sampled["sampled"]
+        report["warnings"].extend(sampled["warnings"])
     return report
 
 
@@ -345,9 +405,42 @@ def _analyze_text(r: dict[str, Any]) -> str:
                 f"  {e['column'][:23]:<24}{e['measure'][:11]:<12}{e['score']:>7.3f}"
                 f"{guess:>9}{lift:>7}{flag}"
             )
+    lines += _sampled_text(r.get("sampled", {}))
     if r["warnings"]:
         lines += ["", "Warnings:"] + [f"  - {w}" for w in r["warnings"]]
     return "\n".join(lines) + "\n"
+
+
+def _sampled_text(sampled: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    if "suda2" in sampled:
+        su = sampled["suda2"]
+        lo, hi = su["ci"]
+        lines += [
+            "",
+            f"SUDA2 on a uniform sample of {su['sample_rows']:,} of {su['population_rows']:,} "
+            f"rows (seed {su['seed']}; scores of the sample as a file)",
+            f"  special uniques        {_pct(su['special_unique_share'])} "
+            f"(95% CI {_pct(lo)} to {_pct(hi)}, Wilson)",
+            f"  DIS-SUDA score         mean {su['mean_dis_score']:.4f}, "
+            f"highest {su['max_dis_score']:.4f}",
+        ]
+    if "kendall" in sampled:
+        kt = sampled["kendall"]
+        lines += [
+            "",
+            f"Kendall's tau on a uniform sample of {kt['sample_rows']:,} of "
+            f"{kt['population_rows']:,} rows (seed {kt['seed']}; 95% CI, Fisher z)",
+        ]
+        for p in kt["pairs"]:
+            if p["tau"] is None or None in p["ci"]:
+                lines.append(f"  {p['a'][:20]} ~ {p['b'][:20]}  n/a")
+                continue
+            lo, hi = p["ci"]
+            lines.append(
+                f"  {p['a'][:20]} ~ {p['b'][:20]}  {p['tau']:+.3f}  ({lo:+.3f} to {hi:+.3f})"
+            )
+    return lines
 
 
 # --- pseudonymization keys --------------------------------------------------------------
@@ -908,6 +1001,19 @@ def _add_analyze(sub: Any) -> None:
         "to disk beyond"
     )
     p.add_argument("--temp-dir", help="where DuckDB spills (default: a fresh temporary folder)")
+    p.add_argument(
+        "--suda-sample", type=int, metavar="ROWS", help="also run SUDA2 on the QIs of a "
+        "uniform sample of ROWS rows the engine draws (labelled as sampled, Wilson CI)"
+    )
+    p.add_argument(
+        "--kendall", metavar="COLS", help="Kendall's tau of these numeric columns on a uniform "
+        "sample of --sample-rows rows (labelled as sampled, with its CI)"
+    )
+    p.add_argument(
+        "--sample-rows", type=int, default=100_000, help="rows of the Kendall sample "
+        "(default 100000)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the samples (default 0)")
     p.set_defaults(handler=_analyze)
 
 

@@ -160,3 +160,36 @@ def test_bad_parameters_are_clear_errors(duck):
         sampled_kendall(eng, t, ["x", "y"], confidence=1.0)
     with pytest.raises(InvalidParameterError, match="dis_fraction"):
         sampled_suda2(eng, t, ["u"], dis_fraction=0.0)
+
+
+def test_analyze_reports_the_samples_labelled(tmp_path, adult):
+    import io
+    import json
+
+    from core import cli
+
+    path = tmp_path / "adult.parquet"
+    adult.to_parquet(path)
+    argv = [
+        "analyze", "--engine", "duckdb", str(path), "--qi", "age,sex,race",
+        "--suda-sample", "1000", "--kendall", "age,hours-per-week", "--sample-rows", "3000",
+        "--seed", "5",
+    ]  # fmt: skip
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main([*argv, "--format", "json"], stdout=out, stderr=err) == 0
+    got = json.loads(out.getvalue())["sampled"]
+    eng = DuckDBEngine(memory_limit="256MB", threads=1)
+    try:
+        t = eng.open(path)
+        su = sampled_suda2(eng, t, ["age", "sex", "race"], sample_rows=1_000, seed=5)
+        kt = sampled_kendall(eng, t, ["age", "hours-per-week"], sample_rows=3_000, seed=5)
+    finally:
+        eng.close()
+    assert got["suda2"]["special_unique_share"] == su.special_unique_share
+    assert got["suda2"]["ci"] == [su.share_low, su.share_high]
+    assert (got["suda2"]["sample_rows"], got["suda2"]["population_rows"]) == (1_000, len(adult))
+    assert got["kendall"]["pairs"][0]["tau"] == float(kt.tau[0, 1])
+    text = io.StringIO()
+    assert cli.main(argv, stdout=text, stderr=io.StringIO()) == 0
+    assert "SUDA2 on a uniform sample of 1,000 of 32,561 rows" in text.getvalue()
+    assert "Kendall's tau on a uniform sample of 3,000 of 32,561 rows" in text.getvalue()
