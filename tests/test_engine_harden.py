@@ -159,6 +159,19 @@ CASES = {
             _step("pseudonymize", "age", length=20),
         ],
     ),
+    "chains and suppressions (MAP)": (
+        "adult_holes",
+        [
+            _step("bin_width", "age", width=10),
+            _step("mask", "age", keep_first=3),
+            _step("group", "marital-status", mapping={"Divorced": "Single"}),
+            _step("suppress", ["age", "sex", "marital-status"], k=4),
+            _step("pseudonymize", "marital-status", length=8),
+            _step("postal_prefix", "zip", keep=1),
+            _step("suppress", ["age", "race", "zip"], k=3, mode="records"),
+            _step("replace", "age", value="any"),
+        ],
+    ),
     "suppress records": (
         "adult",
         [

@@ -257,13 +257,23 @@ def _hmac_pads(key: bytes) -> tuple[str, str]:
 
 
 class _Plan:
-    """The table after the steps so far: a view, plus pending per-row column expressions."""
+    """The table after the steps so far: a view, plus pending changes of columns.
+
+    A column is changed either per row, by a SQL expression (``exprs``), or per distinct
+    value (``maps``): the distinct values it had in the view named by ``origin`` and what
+    core's functions made of them so far, joined back by :meth:`settle`. Joining a mapping
+    of a superset of the values present is harmless, so a column's distinct values are
+    read where they were last defined (the loaded table, or the view of the last step that
+    changed them or removed records), not through the joins of other columns.
+    """
 
     def __init__(self, d: _Dialect, table: Table) -> None:
         self.d = d
         self.relation = table.name
         self.columns = list(table.columns)
         self.exprs: dict[str, str] = {}
+        self.maps: dict[str, tuple[pd.Series, pd.Series]] = {}
+        self.origin = dict.fromkeys(self.columns, table.name)
         self.created: list[str] = []
         self._types: dict[str, str] | None = None
 
@@ -289,17 +299,41 @@ class _Plan:
         """Write the pending expressions into a new view."""
         if not self.exprs:
             return
-        v = self.name("v")
-        self.d.run(
-            f"CREATE OR REPLACE {self._view()} {self.d.q(v)} AS SELECT {self.select_list()} "
-            f"FROM {self.d.q(self.relation)}"
-        )
-        self.relation, self.exprs, self._types = v, {}, None
+        changed = list(self.exprs)
+        self.view(f"SELECT {self.select_list()} FROM {self.d.q(self.relation)}", changed=changed)
 
-    def view(self, sql: str, what: str = "v") -> None:
-        v = self.name(what)
+    def settle(self) -> None:
+        """Write the pending expressions and join the pending mappings: every column's
+        current values are then in :attr:`relation`."""
+        self.flush()
+        if not self.maps:
+            return
+        d, src = self.d, self.d.q(self.relation)
+        joins, repl = [], {}
+        for n, (col, (keys, values)) in enumerate(self.maps.items()):
+            if isinstance(values.dtype, pd.CategoricalDtype):
+                values = values.astype(values.dtype.categories.dtype)
+            mapping = self.name("m")
+            d.eng.open(pd.DataFrame({"k": keys.array, "v": values.array}), name=mapping)
+            joins.append(
+                f"LEFT JOIN {d.q(mapping)} AS m{n} ON {d.same('r.' + d.q(col), f'm{n}.k')}"
+            )
+            repl[col] = f"m{n}.v"
+        changed = list(self.maps)
+        self.maps = {}
+        self.view(
+            f"SELECT {self.select_list(repl, prefix='r.')} FROM {src} AS r {' '.join(joins)}",
+            changed=changed,
+        )
+
+    def view(self, sql: str, *, changed: Sequence[str] | None = None) -> None:
+        """Make ``sql`` the current view; ``changed`` names the columns whose values it
+        defines (None: every column, e.g. after records were removed)."""
+        v = self.name("v")
         self.d.run(f"CREATE OR REPLACE {self._view()} {self.d.q(v)} AS {sql}")
         self.relation, self.exprs, self._types = v, {}, None
+        for c in self.columns if changed is None else changed:
+            self.origin[c] = v
 
     def _view(self) -> str:
         return "TEMP VIEW" if isinstance(self.d, _SparkDialect) else "VIEW"
@@ -456,12 +490,13 @@ def _value_fn(step: Step, secrets: Mapping[str, bytes]) -> Callable[[pd.Series],
 
 
 def _distinct(plan: _Plan, col: str) -> pd.Series | None:
-    """The distinct values of ``col`` (one scan), or None when there are more than
-    :data:`MAPPING_ROWS_MAX`."""
+    """The distinct values of ``col`` where they were last defined (one scan), or None
+    when there are more than :data:`MAPPING_ROWS_MAX`."""
     d = plan.d
-    plan.flush()
+    if col in plan.exprs:
+        plan.flush()
     keys = plan.d.eng.query(
-        f"SELECT DISTINCT {d.q(col)} AS k FROM {d.q(plan.relation)} LIMIT {MAPPING_ROWS_MAX + 1}"
+        f"SELECT DISTINCT {d.q(col)} AS k FROM {d.q(plan.origin[col])} LIMIT {MAPPING_ROWS_MAX + 1}"
     )["k"]
     if len(keys) > MAPPING_ROWS_MAX:
         return None
@@ -470,44 +505,40 @@ def _distinct(plan: _Plan, col: str) -> pd.Series | None:
 
 def _few_distinct(plan: _Plan, col: str) -> bool:
     """Whether ``col`` has at most about half :data:`MAPPING_ROWS_MAX` distinct values
-    (HyperLogLog estimate: one streaming scan of the column)."""
+    (a HyperLogLog estimate: one streaming scan of the column where it was last defined)."""
     d = plan.d
-    plan.flush()
-    r = plan.d.eng.query(f"SELECT approx_count_distinct({d.q(col)}) AS n FROM {d.q(plan.relation)}")
+    if col in plan.exprs:
+        plan.flush()
+    r = plan.d.eng.query(
+        f"SELECT approx_count_distinct({d.q(col)}) AS n FROM {d.q(plan.origin[col])}"
+    )
     return int(r["n"].iloc[0]) <= MAPPING_ROWS_MAX // 2
 
 
-def _mapping_step(
+def _map_step(
     plan: _Plan, i: int, step: Step, secrets: Mapping[str, bytes], keys: pd.Series | None
 ) -> None:
-    """Map the distinct values ``keys`` of the column with core's function; join the mapping
-    back."""
-    d, col = plan.d, step.columns[0]
-    if keys is None:
+    """Add ``step`` to the column's mapping: core's function on its distinct values."""
+    col = step.columns[0]
+    if col in plan.maps:
+        keys, values = plan.maps[col]
+    elif keys is None:
         raise RecipeError(
             f"Step {i + 1} ({step.describe()}) maps each distinct value, and '{col}' has more "
             f"than {MAPPING_ROWS_MAX:,} of them here (the most on an engine). Generalize the "
             "column with a step computed per row first (bins with whole-number widths, a "
             "prefix, a mask), or run this recipe on the pandas engine."
         )
-    values = _value_fn(step, secrets)(keys)
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        values = values.astype(values.dtype.categories.dtype)
-    mapping = plan.name("m")
-    plan.d.eng.open(pd.DataFrame({"k": keys.array, "v": values.array}), name=mapping)
-    sel = plan.select_list({col: "m.v"}, prefix="r.")
-    src = d.q(plan.relation)
-    plan.view(
-        f"SELECT {sel} FROM {src} AS r LEFT JOIN {d.q(mapping)} AS m "
-        f"ON {d.same('r.' + d.q(col), 'm.k')}"
-    )
+    else:
+        values = keys
+    plan.maps[col] = (keys, _value_fn(step, secrets)(values))
 
 
 def _suppress_records(plan: _Plan, qis: list[str], k: int) -> int:
     """Remove the records of classes smaller than ``k``: the small classes are grouped once
     into a table (``GROUP BY ... HAVING COUNT(*) < k``), and the rows anti-joined to it."""
     d = plan.d
-    plan.flush()
+    plan.settle()
     part = ", ".join(d.q(c) for c in qis)
     src = d.q(plan.relation)
     small = plan.name("small")
@@ -564,7 +595,7 @@ def _suppress_cells(
     plan: _Plan, i: int, step: Step, qis: list[str], k: int, notes: list[str]
 ) -> dict[str, int]:
     d = plan.d
-    plan.flush()
+    plan.settle()
     src = d.q(plan.relation)
     part = ", ".join(d.q(c) for c in qis)
     names = [f"q{j}" for j in range(len(qis))]
@@ -624,7 +655,8 @@ def _suppress_cells(
     repl = {c: f"CASE WHEN m.s{j} THEN NULL ELSE r.{d.q(c)} END" for j, c in enumerate(qis)}
     plan.view(
         f"SELECT {plan.select_list(repl, prefix='r.')} FROM {src} AS r "
-        f"LEFT JOIN {d.q(decisions)} AS m ON {on}"
+        f"LEFT JOIN {d.q(decisions)} AS m ON {on}",
+        changed=qis,
     )
     return cells
 
@@ -706,7 +738,8 @@ def harden(
             if progress is not None:
                 progress(i + 1, n_steps + 1, step.describe())
             removed += _run_step(plan, i, step, keys, notes, cells)
-        plan.view(f"SELECT {plan.select_list()} FROM {d.q(plan.relation)}")
+        plan.settle()
+        plan.view(f"SELECT {plan.select_list()} FROM {d.q(plan.relation)}", changed=[])
         if progress is not None:
             progress(n_steps + 1, n_steps + 1, "Writing Parquet")
         d.write(plan.relation, out)
@@ -737,6 +770,7 @@ def _run_step(
     p = step.params
     if step.transform == "drop":
         plan.flush()
+        plan.maps.pop(cols[0], None)
         plan.columns.remove(cols[0])
         return 0
     if step.transform == "suppress":
@@ -746,22 +780,22 @@ def _run_step(
         for c, n in _suppress_cells(plan, i, step, cols, k, notes).items():
             cells[c] = cells.get(c, 0) + n
         return 0
-    values = None
-    if _few_distinct(plan, cols[0]):
-        # computing each distinct value once and joining is cheaper than an expression per
-        # row (two SHA-256 for a pseudonym, string building for labels and masks)
-        values = _distinct(plan, cols[0])
     try:
-        sql = None if values is not None else _sql_step(plan, step, keys)
-    except InvalidParameterError as exc:
-        raise RecipeError(f"Step {i + 1} ({step.describe()}) failed: {exc}") from None
-    if sql is not None:
-        plan.exprs[cols[0]] = sql
-        return 0
-    try:
-        _mapping_step(
-            plan, i, step, keys, values if values is not None else _distinct(plan, cols[0])
-        )
+        if cols[0] in plan.maps:
+            _map_step(plan, i, step, keys, None)
+            return 0
+        if _few_distinct(plan, cols[0]):
+            # computing each distinct value once and joining is cheaper than an expression
+            # per row (two SHA-256 for a pseudonym, string building for labels and masks)
+            values = _distinct(plan, cols[0])
+            if values is not None:
+                _map_step(plan, i, step, keys, values)
+                return 0
+        sql = _sql_step(plan, step, keys)
+        if sql is not None:
+            plan.exprs[cols[0]] = sql
+            return 0
+        _map_step(plan, i, step, keys, _distinct(plan, cols[0]))
     except (InvalidParameterError, ColumnError) as exc:
         raise RecipeError(f"Step {i + 1} ({step.describe()}) failed: {exc}") from None
     return 0
