@@ -159,8 +159,9 @@ def _analyze(args: argparse.Namespace, out: TextIO, progress: _Progress) -> int:
     sensitive = _split(args.sensitive)
     engine = _engine_for(args.file, args.engine)
     if engine != "pandas":
-        report = _analyze_on_engine(args, engine, qis, sensitive, progress)
-        return _write_analysis(report, args, out)
+        return _write_analysis(
+            _analyze_on_engine(args, engine, qis, sensitive, progress), args, out
+        )
     df = _load_table(args.file, args.na_values, progress)
     progress(f"Computing re-identification risk over {len(qis)} quasi-identifier(s)")
     summary = risk.risk_summary(df, qis, threshold=args.threshold, missing=args.missing)
