@@ -208,6 +208,11 @@ def test_work_on_the_sample_is_labelled(allowed) -> None:
     root, frame = allowed
     at = _open(root, engine="auto")  # small on disk and within the intake limits: pandas
     assert at.session_state["workspace"].large_source.engine == "pandas"
+    for name in ("differential_privacy", "anonymize", "export", "model", "decrypt", "home"):
+        at.switch_page(f"pages/{name}.py").run()
+        assert not at.exception, name
+        if name in ("differential_privacy", "anonymize", "export"):  # need a table in memory
+            assert any("works on tables held in memory" in i.value for i in at.info), name
     at.switch_page("pages/history.py").run()  # no project file of a large dataset: says why
     at.button(key="project_save").click().run()
     assert not at.exception
