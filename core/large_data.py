@@ -213,9 +213,7 @@ def list_sources(
                 key = "/".join(parts[:i]) or "."
                 folders.setdefault(key, []).append(size)
         for rel, size in files.items():
-            found.append(
-                DataSource(root=root_s, path=rel, kind="file", n_files=1, n_bytes=size)
-            )
+            found.append(DataSource(root=root_s, path=rel, kind="file", n_files=1, n_bytes=size))
         for rel, sizes in folders.items():
             found.append(
                 DataSource(
