@@ -15,24 +15,27 @@ PAGE = "pages/anonymize.py"
 OPT = "ws:anonymize.options."
 
 
-def _first_paint_mismatches(at) -> list[str]:
-    """Bound widgets of the page whose proto default differs from their value."""
+def first_paint_mismatches(at, prefix: str = OPT) -> list[str]:
+    """Bound widgets (keys starting with ``prefix``) whose proto default is not their value."""
     bad = []
+
+    def check(kind, element, default, value) -> None:
+        if element.key and element.key.startswith(prefix) and default != value:
+            bad.append(f"{kind} {element.key}: first painted {default!r}, value {value!r}")
+
     for n in at.number_input:
-        if n.key.startswith(OPT) and n.proto.default != n.value:
-            bad.append(f"{n.key}: default {n.proto.default} but value {n.value}")
-    for s in at.selectbox:
-        if s.key.startswith(OPT) and s.proto.default != s.index:
-            bad.append(f"{s.key}: default index {s.proto.default} but index {s.index}")
+        check("number_input", n, n.proto.default, n.value)
+    for s in [*at.selectbox, *at.radio]:
+        check("choice", s, s.proto.default, s.index)
     for m in at.multiselect:
-        if m.key.startswith(OPT) and list(m.proto.default) != list(m.indices):
-            bad.append(f"{m.key}: default {list(m.proto.default)} but {list(m.indices)}")
-    for c in at.checkbox:
-        if c.key.startswith(OPT) and c.proto.default != c.value:
-            bad.append(f"{c.key}: default {c.proto.default} but value {c.value}")
+        check("multiselect", m, list(m.proto.default), list(m.indices))
+    for c in [*at.checkbox, *at.toggle]:
+        check("checkbox", c, c.proto.default, c.value)
     for t in [*at.text_input, *at.text_area]:
-        if t.key.startswith(OPT) and t.proto.default != (t.value or ""):
-            bad.append(f"{t.key}: default {t.proto.default!r} but value {t.value!r}")
+        check("text", t, t.proto.default, t.value or "")
+    for sl in at.slider:
+        value = sl.value if isinstance(sl.value, tuple | list) else [sl.value]
+        check("slider", sl, [float(v) for v in sl.proto.default], [float(v) for v in value])
     return bad
 
 
@@ -49,7 +52,7 @@ def test_first_render_draws_the_suppression_limit_the_search_uses(page):
     assert box.proto.default == 2.0  # what the browser paints first
     assert page.number_input(key=OPT + "k").proto.default == 5
     assert page.number_input(key=OPT + "time_limit").proto.default == 60.0
-    assert _first_paint_mismatches(page) == []
+    assert first_paint_mismatches(page) == []
 
 
 def test_a_changed_value_is_drawn_first_on_a_return_to_the_page(page):
@@ -64,4 +67,4 @@ def test_a_changed_value_is_drawn_first_on_a_return_to_the_page(page):
     assert at.number_input(key=OPT + "suppression").value == 5.5
     assert at.number_input(key=OPT + "suppression").proto.default == 5.5
     assert at.number_input(key=OPT + "k").proto.default == 12
-    assert _first_paint_mismatches(at) == []
+    assert first_paint_mismatches(at) == []

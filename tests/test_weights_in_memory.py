@@ -29,6 +29,7 @@ from core.weights import (
     open_weights,
 )
 from core.weights.sweep import CompressionSettings, measure, shipped_model_path, sweep
+from tests.test_page_anonymize_first_paint import first_paint_mismatches
 from ui.model_weights import UPLOAD
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,6 +125,8 @@ def test_the_model_page_writes_no_file_for_an_upload(monkeypatch):
     at.session_state["dataset_name"] = "small.csv"
     at.run()
     at.switch_page("pages/model.py").run()
+    # every setting is drawn with its value from the first paint (see that test's module)
+    assert first_paint_mismatches(at, "ws:model.options.") == []
     at.radio(key="ws:model.options.source").set_value("upload").run()
     data = _weights()
     at.session_state[UPLOAD] = {

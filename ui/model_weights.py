@@ -115,7 +115,9 @@ def _source() -> tuple[str, bytes, str, str | None] | None:
         "Weights",
         SOURCES,
         format_func=lambda v: SOURCE_LABELS[v],
-        **state.widget("model.options.source", default=SOURCES[0], options=SOURCES),
+        **state.widget(
+            "model.options.source", default=SOURCES[0], options=SOURCES, initial="index"
+        ),
     )
     if source != "upload":
         path = shipped_model_path(source)
@@ -162,7 +164,7 @@ def _inspection(name: str, data: bytes, digest: str) -> bool:
         tensor = st.selectbox(
             "Histogram of tensor",
             names,
-            **state.widget("model.options.tensor", default=largest, options=names),
+            **state.widget("model.options.tensor", default=largest, options=names, initial="index"),
         )
         try:
             st.plotly_chart(
@@ -183,7 +185,10 @@ def _settings_widgets() -> CompressionSettings | None:
             PRECISIONS,
             format_func=lambda v: PRECISION_LABELS[v],
             **state.widget(
-                "model.options.precision", default=_DEFAULTS.precision, options=PRECISIONS
+                "model.options.precision",
+                default=_DEFAULTS.precision,
+                options=PRECISIONS,
+                initial="index",
             ),
         )
         quantized = precision in ("int8", "int4")
@@ -193,7 +198,9 @@ def _settings_widgets() -> CompressionSettings | None:
             format_func=lambda v: "Symmetric" if v else "Asymmetric (zero point)",
             horizontal=True,
             disabled=not quantized,
-            **state.widget("model.options.symmetric", default=True, options=[True, False]),
+            **state.widget(
+                "model.options.symmetric", default=True, options=[True, False], initial="index"
+            ),
         )
         st.radio(
             "Scales",
@@ -201,7 +208,9 @@ def _settings_widgets() -> CompressionSettings | None:
             format_func=lambda v: "Per output channel" if v else "Per tensor",
             horizontal=True,
             disabled=not quantized,
-            **state.widget("model.options.per_channel", default=True, options=[True, False]),
+            **state.widget(
+                "model.options.per_channel", default=True, options=[True, False], initial="index"
+            ),
         )
     with right:
         prune = st.radio(
@@ -209,7 +218,9 @@ def _settings_widgets() -> CompressionSettings | None:
             PRUNE_MODES,
             format_func=lambda v: PRUNE_LABELS[v],
             horizontal=True,
-            **state.widget("model.options.prune", default="none", options=PRUNE_MODES),
+            **state.widget(
+                "model.options.prune", default="none", options=PRUNE_MODES, initial="index"
+            ),
         )
         if prune == "threshold":
             st.number_input(
@@ -217,7 +228,7 @@ def _settings_widgets() -> CompressionSettings | None:
                 min_value=0.0,
                 step=0.01,
                 format="%.4f",
-                **state.widget("model.options.threshold", default=0.0),
+                **state.widget("model.options.threshold", default=0.0, initial="value"),
             )
         else:
             st.slider(
@@ -226,7 +237,9 @@ def _settings_widgets() -> CompressionSettings | None:
                 0.95,
                 step=0.05,
                 disabled=prune == "none",
-                **state.widget("model.options.sparsity", default=_DEFAULTS.sparsity),
+                **state.widget(
+                    "model.options.sparsity", default=_DEFAULTS.sparsity, initial="value"
+                ),
             )
         st.radio(
             "Pruning scope",
@@ -234,7 +247,9 @@ def _settings_widgets() -> CompressionSettings | None:
             format_func=lambda v: "Per tensor" if v == "tensor" else "Global",
             horizontal=True,
             disabled=prune != "sparsity",
-            **state.widget("model.options.scope", default="tensor", options=SCOPES),
+            **state.widget(
+                "model.options.scope", default="tensor", options=SCOPES, initial="index"
+            ),
         )
         st.radio(
             "Store pruned tensors as",
@@ -242,7 +257,9 @@ def _settings_widgets() -> CompressionSettings | None:
             format_func=lambda v: LAYOUT_LABELS[v],
             horizontal=True,
             disabled=prune == "none",
-            **state.widget("model.options.layout", default=_DEFAULTS.layout, options=LAYOUTS),
+            **state.widget(
+                "model.options.layout", default=_DEFAULTS.layout, options=LAYOUTS, initial="index"
+            ),
         )
     try:
         return settings_from_options(dict(state.workspace().model.options))
@@ -311,7 +328,10 @@ def _downloads(name: str, data: bytes, m: Measured) -> None:
         format_func=lambda v: f"The {v} weights",
         horizontal=True,
         **state.widget(
-            "model.options.encrypt", default="compressed", options=["compressed", "original"]
+            "model.options.encrypt",
+            default="compressed",
+            options=["compressed", "original"],
+            initial="index",
         ),
     )
     a, b = st.columns(2)
