@@ -13,7 +13,9 @@ weight column, in Parquet files of at most 5,000,000 rows. Timed, the median of
 - ``duckdb``: :func:`core.engine.risk_summary` on the DuckDB engine (the baseline);
 - ``spark local[N]``: the same summary on a Spark session in local mode with N worker
   threads, for each N of ``--workers`` (one JVM for the whole run; its first summary also
-  warms the JVM up, so it is run once untimed first).
+  warms the JVM up, so it is run once untimed first);
+- with ``--connect``, ``spark connect local[N]`` (N the largest of ``--workers``): the same
+  summary through the Spark Connect client, against a Connect server in a local session.
 
 Every engine must give the same figures (counts exactly, floats to 1e-9 relative); the script
 stops with an error otherwise.
@@ -77,6 +79,7 @@ def main() -> None:
     ap.add_argument("--memory-limit", default="4GB", help="DuckDB's memory limit")
     ap.add_argument("--weights", action="store_true", help="individual risk from the weights")
     ap.add_argument("--data", type=Path, help="folder to keep the generated dataset in")
+    ap.add_argument("--connect", action="store_true", help="also time it over Spark Connect")
     args = ap.parse_args()
     workers = [int(w) for w in args.workers.split(",")]
 
@@ -125,6 +128,26 @@ def main() -> None:
         print(
             f"  spark local[{n}] risk summary   {s:8.2f} s   {s / d:6.2f}x DuckDB   "
             f"(session start {start:.1f} s, open {opened:.1f} s; same numbers as DuckDB)"
+        )
+    if args.connect:
+        n = max(workers)
+        t0 = time.perf_counter()
+        eng = SparkEngine(
+            remote=f"local[{n}]",
+            shuffle_partitions=args.shuffle_partitions,
+            config={"spark.driver.memory": args.driver_memory},
+        )
+        start = time.perf_counter() - t0
+        with eng:
+            st = eng.open(path)
+            risk_summary(eng, st, qis, weight_column=weight)  # warm-up, untimed
+            s, got = _timed(lambda: risk_summary(eng, st, qis, weight_column=weight), args.repeats)
+        diff = _same(want, got)
+        if diff:
+            sys.exit(f"spark connect local[{n}] differs from DuckDB in: {', '.join(diff)}")
+        print(
+            f"  spark connect local[{n}]        {s:8.2f} s   {s / d:6.2f}x DuckDB   "
+            f"(server start {start:.1f} s; same numbers as DuckDB)"
         )
     if 1 in times:
         for n, s in times.items():

@@ -12,11 +12,17 @@ Where Spark runs:
 - **a cluster**: pass ``master="spark://host:7077"`` (or ``"yarn"``, ``"k8s://..."``), or a
   ``SparkSession`` built by the caller (``session=...``), which the engine uses as it is and
   does not stop;
-- **Spark Connect**: pass ``remote="sc://host:15002"``; this needs PySpark's connect extra
-  (``pip install "pyspark[connect]==4.3.0"``).
+- **Spark Connect**: pass ``remote="sc://host:15002"`` (parameters such as
+  ``/;token=...;use_ssl=true`` go in the URL, as PySpark reads them), or
+  ``remote="local[N]"``, which starts a Spark Connect server in a local session of this
+  process (on loopback, a free port, a random token) and talks to it through the Connect
+  client only; this needs the Connect client's packages (``requirements-spark.txt``). Over
+  Connect the engine uses only the DataFrame and SQL API, no RDD or JVM handle.
 
 A frame is handed to Spark through Arrow; Parquet files, folders (partition folders
-``key=value`` become columns) and globs are read where they are. Each opened table is a
+``key=value`` become columns) and globs are read where they are. A path with a URL scheme
+(``s3a://``, ``hdfs://``, ``abfss://``, ``gs://``, ``file://``) goes to Spark unchanged: it
+need not exist on this machine, only where Spark runs. Each opened table is a
 temporary view in which a float ``NaN`` is ``NULL`` (pandas treats ``NaN`` as missing), and the
 measures of :mod:`core.engine.plans` run on it through ``spark.sql``. Only their small results
 are collected (through Arrow), never rows of the table, except :meth:`SparkEngine.sample`.
@@ -27,6 +33,9 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import os
+import re
+import secrets
+import socket
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -38,6 +47,7 @@ from core.engine.base import Engine, Source, Table, check_sample_size, parquet_f
 from core.errors import (
     ColumnError,
     CorruptFileError,
+    DataLoadError,
     EngineError,
     InvalidParameterError,
     PrivLensError,
@@ -74,6 +84,12 @@ _INSTALL = (
 )
 _FLOAT_TYPES = ("float", "double")
 _names = itertools.count(1)
+#: A path with a URL scheme (``s3a://bucket/x``, ``file:///data``): Spark resolves it.
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+#: Seconds to wait for a Spark Connect server's port to accept a connection.
+_CONNECT_TIMEOUT_S = 10.0
+#: The plugin that makes a Spark session serve Spark Connect.
+_CONNECT_PLUGIN = "org.apache.spark.sql.connect.SparkConnectPlugin"
 
 
 @contextmanager
@@ -116,7 +132,8 @@ class SparkEngine(Engine):
         the ``SPARK_REMOTE`` environment variable (a Spark Connect URL), else
         ``PRIVLENS_SPARK_MASTER``, else ``"local[*]"`` (every core of this machine).
     remote : str, optional
-        A Spark Connect URL ``sc://host:port``; excludes ``master``.
+        A Spark Connect URL ``sc://host:port``, or ``"local[N]"`` for a Spark Connect server
+        started in this process on loopback; excludes ``master``.
     shuffle_partitions : int
         ``spark.sql.shuffle.partitions`` of a session the engine builds (at least 1).
     config : mapping of str to str, optional
@@ -129,8 +146,8 @@ class SparkEngine(Engine):
         PySpark is not installed, the Java runtime cannot start, or the Spark Connect
         server cannot be reached.
     InvalidParameterError
-        Both ``master`` and ``remote``, a ``remote`` that is not ``sc://...``, or a
-        shuffle-partition count below 1.
+        Both ``master`` and ``remote``, a ``remote`` that is neither ``sc://...`` nor
+        ``local[N]``, or a shuffle-partition count below 1.
 
     Examples
     --------
@@ -154,6 +171,7 @@ class SparkEngine(Engine):
     ) -> None:
         self._views: list[str] = []
         self._owned = session is None
+        self._server: Any | None = None  # the local session serving Spark Connect
         if session is not None:
             self._spark = session
             return
@@ -175,7 +193,14 @@ class SparkEngine(Engine):
             if remote is None:
                 master = os.environ.get(SPARK_MASTER_ENV) or None
         sql = _pyspark_sql()
-        if remote is not None:
+        if remote is not None and str(remote).startswith("local"):
+            self._server, url = _connect_server(sql, remote, shuffle_partitions, config)
+            try:
+                self._spark = _connect(sql, url)
+            except PrivLensError:
+                self._server.stop()
+                raise
+        elif remote is not None:
             self._spark = _connect(sql, remote)
         else:
             self._spark = _local(sql, master or SPARK_MASTER_DEFAULT, shuffle_partitions, config)
@@ -264,6 +289,12 @@ class SparkEngine(Engine):
                     spark.catalog.dropTempView(view)
         except Exception:  # noqa: BLE001 - closing never raises; the session may be gone
             pass
+        server, self._server = getattr(self, "_server", None), None
+        if server is not None:
+            try:
+                server.stop()
+            except Exception:  # noqa: BLE001 - as above
+                pass
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -308,8 +339,17 @@ class SparkEngine(Engine):
             return self.session.createDataFrame(arrow)
 
     def _from_parquet(self, source: str | os.PathLike[str]) -> tuple[Any, str]:
-        files = parquet_files(source)
         reader = self.session.read.option("mergeSchema", "true")
+        if _URL.match(os.fspath(source)):
+            # a cluster path (s3a://, hdfs://, file://...): Spark resolves it, not this machine
+            try:
+                with _quiet():
+                    df = reader.parquet(os.fspath(source))
+                    df.schema  # noqa: B018 - lists and reads the footers now
+            except Exception as exc:  # noqa: BLE001 - any reader failure
+                raise _unreadable_url(exc) from None
+            return df, "parquet (URL)"
+        files = parquet_files(source)
         try:
             with _quiet():
                 if os.path.isdir(source):
@@ -417,21 +457,98 @@ def _local(sql: Any, master: str, shuffle_partitions: int, config: Mapping[str, 
     return spark
 
 
+def _unreadable_url(exc: Exception) -> PrivLensError:
+    """The error for a URL Spark could not read: nothing there, or not Parquet."""
+    condition = str(_condition(exc) or "")
+    if condition.startswith("PATH_NOT_FOUND") or "PATH_NOT_FOUND" in str(exc):
+        return DataLoadError(
+            "Spark found no file at the URL given (PATH_NOT_FOUND). Check the URL's scheme, "
+            "bucket and path, and that Spark's workers can reach that storage."
+        )
+    what = condition or type(exc).__name__
+    return EngineError(
+        f"Spark could not read Parquet data at the URL given ({what}). Check the URL, that "
+        "Spark has the connector and credentials for its scheme (for example hadoop-aws for "
+        "s3a://), and that the files are Parquet."
+    )
+
+
+def _check_connect_client() -> None:
+    if importlib.util.find_spec("grpc") is None:
+        raise EngineError(
+            "Spark Connect needs PySpark's connect extra (gRPC), which is not installed. "
+            "Install it with: pip install -r requirements-spark.txt."
+        )
+
+
+def _check_reachable(remote: str) -> None:
+    """Fail at once when nothing listens at the URL's host and port (the Connect client
+    would retry with back-off for minutes)."""
+    from urllib.parse import urlsplit
+
+    where = urlsplit(remote.split("/;", 1)[0])
+    try:
+        port = where.port or 15002
+        host = where.hostname or "localhost"
+        with socket.create_connection((host, port), timeout=_CONNECT_TIMEOUT_S):
+            pass
+    except (OSError, ValueError) as exc:
+        raise EngineError(
+            f"Could not reach the Spark Connect server ({type(exc).__name__}): nothing "
+            "answered at the URL's host and port. Check the URL (sc://host:port), that the "
+            "server is running, and the network between them."
+        ) from None
+
+
+def _free_port() -> int:
+    """A TCP port of loopback that nothing listens on now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _connect_server(
+    sql: Any, master: str, shuffle_partitions: int, config: Mapping[str, str] | None
+) -> tuple[Any, str]:
+    """A local session serving Spark Connect on loopback, and the URL (with its token) to
+    reach it; the token is random per server and is neither logged nor shown."""
+    _check_connect_client()
+    from pyspark import SparkContext
+
+    if SparkContext._active_spark_context is not None:
+        raise EngineError(
+            "A Spark session already runs in this process, so a local Spark Connect server "
+            "cannot start in it. Close the other Spark engine first, or give a server's URL "
+            "(remote='sc://host:15002')."
+        )
+    port, token = _free_port(), secrets.token_urlsafe(32)
+    settings = {
+        **{str(k): str(v) for k, v in (config or {}).items()},
+        "spark.plugins": _CONNECT_PLUGIN,
+        "spark.connect.grpc.binding.address": "127.0.0.1",
+        "spark.connect.grpc.binding.port": str(port),
+        "spark.connect.authenticate.token": token,
+    }
+    server = _local(sql, master, shuffle_partitions, settings)
+    return server, f"sc://localhost:{port}/;token={token}"
+
+
 def _connect(sql: Any, remote: str) -> Any:
     """A Spark Connect session on ``remote``, checked with a trivial query."""
     if not str(remote).startswith("sc://"):
         raise InvalidParameterError(
-            "A Spark Connect URL starts with 'sc://'; got another scheme. Give it as "
-            "sc://host:15002."
+            "A Spark Connect URL starts with 'sc://' (or is 'local[N]' for a local Connect "
+            "server); got another scheme. Give it as sc://host:15002."
         )
-    if importlib.util.find_spec("grpc") is None:
-        raise EngineError(
-            "Spark Connect needs PySpark's connect extra (gRPC), which is not installed. "
-            'Install it with: pip install "pyspark[connect]==4.3.0".'
-        )
+    _check_connect_client()
+    _check_reachable(remote)
     try:
         with _quiet():
-            spark = sql.SparkSession.builder.remote(remote).getOrCreate()
+            # the Connect client itself: PySpark's generic builder would refuse a Connect
+            # session next to a classic one in this process, and marks the process as Connect
+            from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+            spark = ConnectSession.builder.remote(remote).create()
             spark.sql("SELECT 1").collect()
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - gRPC raises many kinds
         raise EngineError(
