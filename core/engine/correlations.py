@@ -108,6 +108,30 @@ def _profile(
     return {str(k): v for k, v in row.items()}
 
 
+def _affine(prof: Mapping[str, object], kinds: Sequence[str]) -> dict[int, plans.Affine]:
+    """Per numeric column, the constants that put it on a unit scale (see
+    :func:`core.engine.plans._scaled`), from its profile: an integer's exact minimum, then
+    the largest absolute value, the mid-range and the half-width of what is left."""
+    out: dict[int, plans.Affine] = {}
+    for j, kind in enumerate(kinds):
+        if kind not in ("int", "float"):
+            continue
+        shift: int | None = None
+        if kind == "int" and _int(prof.get(f"nn_{j}")):
+            shift = int(prof[f"mn_{j}"])  # type: ignore[call-overload]
+            low, high = 0.0, float(int(prof[f"mx_{j}"]) - shift)  # type: ignore[call-overload]
+        else:
+            low, high = _float(prof.get(f"lo_{j}")), _float(prof.get(f"hi_{j}"))
+        if math.isnan(low) or math.isnan(high):
+            out[j] = (shift, 1.0, 0.0, 1.0)
+            continue
+        scale = max(abs(low), abs(high)) or 1.0
+        a, b = low / scale, high / scale
+        mid = a / 2 + b / 2
+        out[j] = (shift, scale, mid, max(abs(a - mid), abs(b - mid)) or 1.0)
+    return out
+
+
 def _int(value: object) -> int:
     return 0 if value is None or pd.isna(value) else int(value)  # type: ignore[call-overload]
 
@@ -258,7 +282,7 @@ def _sql_correlation(
     pairs = [(a, b) for a in range(k) for b in range(a + 1, k)]
     if pairs:
         if method == "pearson":
-            _pearson_pairs(engine, table, cols, kinds, pairs, r, n, reasons)
+            _pearson_pairs(engine, table, prof, cols, kinds, pairs, r, n, reasons)
         else:
             _spearman_pairs(engine, table, prof, cols, kinds, pairs, r, n, reasons)
     return _package(method, cols, r, p, n, reasons, warnings, confidence, table.n_rows)
@@ -286,6 +310,7 @@ def _coefficient(sxy: float, sxx: float, syy: float) -> float:
 def _pearson_pairs(
     engine: Engine,
     table: Table,
+    prof: dict[str, object],
     cols: list[str],
     kinds: list[str],
     pairs: list[tuple[int, int]],
@@ -293,7 +318,7 @@ def _pearson_pairs(
     n: np.ndarray,
     reasons: dict[tuple[str, str], str],
 ) -> None:
-    sql = plans.pearson_sums(engine.quote, table.name, cols, kinds, pairs)
+    sql = plans.pearson_sums(engine.quote, table.name, cols, kinds, pairs, _affine(prof, kinds))
     row = engine.query(sql).iloc[0]
     for a, b in pairs:
         m = _int(row[f"n_{a}_{b}"])
@@ -583,7 +608,8 @@ def _sql_association(
         sub = {
             f"{key}_{i}": prof[f"{key}_{j}"]
             for i, j in enumerate(num)
-            for key in ("nn", "nd", "nv", "ni", "lo", "hi", "nk")
+            for key in ("nn", "nd", "nv", "ni", "lo", "hi", "nk", "mn", "mx")
+            if f"{key}_{j}" in prof
         }
         cm = _sql_correlation(
             engine, table, [cols[i] for i in num], [sql_kinds[i] for i in num], method,
@@ -610,9 +636,11 @@ def _sql_association(
             engine, cat_pairs, lambda b: plans.contingency_sums(source, b)
         ).items()
     }
+    affine = _affine(prof, sql_kinds)
     for c in sorted({c for c, _ in mixed}):
         nums = [v for cc, v in mixed if cc == c]
-        for _, row in engine.query(plans.eta_sums(q, name, cols, sql_kinds, c, nums)).iterrows():
+        sql = plans.eta_sums(q, name, cols, sql_kinds, c, nums, affine)
+        for _, row in engine.query(sql).iterrows():
             v = nums[int(row["pair"])]
             results[(min(c, v), max(c, v))] = _eta_row(row.to_dict())
     for a, b in pairs:

@@ -23,7 +23,7 @@ Class-level rows stay inside the engine; what comes back is a histogram over
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 __all__ = [
     "Quote",
@@ -445,7 +445,8 @@ def column_profile(
 ) -> str:
     """One row of per-column counts: ``nn_j`` non-missing and ``nd_j`` distinct values (as
     stored), and for a numeric column ``nv_j`` finite values, ``ni_j`` infinities, ``lo_j``
-    and ``hi_j`` (its range) and ``nk_j`` distinct finite values."""
+    and ``hi_j`` (its range), ``nk_j`` distinct finite values and, for an integer column,
+    ``mn_j`` and ``mx_j`` (its range, exactly)."""
     parts = []
     for j, (c, kind) in enumerate(zip(columns, kinds, strict=True)):
         q = quote(c)
@@ -459,42 +460,50 @@ def column_profile(
                 f"MAX({x}) AS hi_{j}",
                 f"COUNT(DISTINCT {_rank_key(quote, c, kind)}) AS nk_{j}",
             ]
+            if kind == "int":
+                parts += [f"MIN({q}) AS mn_{j}", f"MAX({q}) AS mx_{j}"]
     return f"SELECT {', '.join(parts)} FROM {quote(table)}"
 
 
-def _scaled(quote: Quote, table: str, columns: Sequence[str], kinds: Sequence[str]) -> str:
-    """CTEs ending in ``v``: each numeric column j as ``x_j``, divided by its largest absolute
-    value and centred on its mean (Pearson's r and eta do not change; squares cannot
-    overflow or underflow and sums do not cancel). Categorical columns pass as ``c_j``;
-    columns of kind ``"skip"`` are left out."""
+#: How a numeric column is put on a unit scale (see :func:`_scaled`): an exact integer shift
+#: (or None), then ``(value / s - m) / w``.
+Affine = tuple[int | None, float, float, float]
 
-    def col(name: str) -> str:  # qualified: a column may be named like an alias below
-        return f"src.{quote(name)}"
 
-    ints = [j for j, k in enumerate(kinds) if k == "int"]
-    # integers are shifted by their minimum first, exactly, so 2**60 + 1 and 2**60 + 2 stay
-    # apart in DOUBLE (as core.correlation does)
-    low = ", ".join(f"MIN({col(columns[j])}) AS lo_{j}" for j in ints)
-    t = f"{quote(table)} src CROSS JOIN lw"
-    num = [
-        (j, f"CAST({col(c)} - lw.lo_{j} AS DOUBLE)" if k == "int" else _number(col, c, k))
-        for j, (c, k) in enumerate(zip(columns, kinds, strict=True))
-        if k in ("int", "float")
-    ]
-    tops = ", ".join(
-        f"CASE WHEN MAX(ABS({e})) > 0 THEN MAX(ABS({e})) ELSE 1.0 END AS t_{j}" for j, e in num
-    )
-    means = ", ".join(f"AVG({e} / sc.t_{j}) AS mu_{j}" for j, e in num)
-    cols = [f"{e} / sc.t_{j} - mu.mu_{j} AS x_{j}" for j, e in num]
-    cols += [f"{col(c)} AS c_{j}" for j, (c, k) in enumerate(zip(columns, kinds, strict=True))
-             if k == "cat"]  # fmt: skip
-    lw = f"SELECT {low} FROM {quote(table)} src" if ints else "SELECT 1 AS lo"
-    return (
-        f"lw AS ({lw}), "
-        f"sc AS (SELECT {tops} FROM {t}), "
-        f"mu AS (SELECT {means} FROM {t} CROSS JOIN sc), "
-        f"v AS (SELECT {', '.join(cols)} FROM {t} CROSS JOIN sc CROSS JOIN mu)"
-    )
+def _double(value: float) -> str:
+    """A DOUBLE literal that both engines read back to the same float."""
+    return f"CAST('{float(value)!r}' AS DOUBLE)"
+
+
+def _scaled(
+    quote: Quote,
+    table: str,
+    columns: Sequence[str],
+    kinds: Sequence[str],
+    affine: Mapping[int, Affine],
+) -> str:
+    """A CTE ``v``: each numeric column j as ``x_j`` put on a unit scale by ``affine[j]``
+    (an integer shifted first by its minimum, exactly, so 2**60 + 1 and 2**60 + 2 stay apart
+    in DOUBLE; then scaled by its largest absolute value, centred on its mid-range and
+    scaled again, as :func:`core.correlation._standardize`: Pearson's r and eta do not
+    change, squares neither overflow nor underflow and sums do not cancel). Categorical
+    columns pass as ``c_j``; columns of kind ``"skip"`` are left out. The constants come from
+    :func:`column_profile`, so no pass over the table is spent on them."""
+    cols = []
+    for j, (c, k) in enumerate(zip(columns, kinds, strict=True)):
+        if k == "cat":
+            cols.append(f"{quote(c)} AS c_{j}")
+        elif k in ("int", "float"):
+            shift, scale, mid, width = affine[j]
+            value = (
+                f"CAST({quote(c)} - CAST('{int(shift)}' AS BIGINT) AS DOUBLE)"
+                if k == "int" and shift is not None
+                else _number(quote, c, k)
+            )
+            cols.append(
+                f"(({value}) / {_double(scale)} - {_double(mid)}) / {_double(width)} AS x_{j}"
+            )
+    return f"v AS (SELECT {', '.join(cols)} FROM {quote(table)})"
 
 
 def pearson_sums(
@@ -503,6 +512,7 @@ def pearson_sums(
     columns: Sequence[str],
     kinds: Sequence[str],
     pairs: Sequence[tuple[int, int]],
+    affine: Mapping[int, Affine],
 ) -> str:
     """Pairwise-complete sums for Pearson's r, two passes (means first, then centred sums):
     one row with, per pair ``a_b``, ``n_a_b`` (rows with both values), the range of each
@@ -532,7 +542,7 @@ def pearson_sums(
             f"SUM(CASE WHEN {xa} IS NOT NULL THEN {db} * {db} END) AS syy_{a}_{b}",
         ]
     return (
-        f"WITH {_scaled(quote, table, columns, kinds)}, "
+        f"WITH {_scaled(quote, table, columns, kinds, affine)}, "
         f"m AS (SELECT {', '.join(first)} FROM v) "
         f"SELECT {', '.join(second)} FROM v CROSS JOIN m"
     )
@@ -689,6 +699,7 @@ def eta_sums(
     kinds: Sequence[str],
     category: int,
     numbers: Sequence[int],
+    affine: Mapping[int, Affine],
 ) -> str:
     """The correlation ratio's sums of one categorical column with each numeric column in
     ``numbers``, one row per numeric column (``pair`` = its index in ``numbers``), over the
@@ -702,7 +713,7 @@ def eta_sums(
     """
     used = {category, *numbers}
     view = _scaled(quote, table, columns, [k if j in used else "skip" for j, k in
-                                           enumerate(kinds)])  # fmt: skip
+                                           enumerate(kinds)], affine)  # fmt: skip
     g = f"c_{category}"
     first = ", ".join(
         f"COUNT(x_{x}) AS n_{x}, AVG(x_{x}) AS m_{x}, MIN(x_{x}) AS lo_{x}, MAX(x_{x}) AS hi_{x}"
