@@ -188,20 +188,14 @@ def test_open_risk_navigate_and_reload(allowed) -> None:
     assert len(again.dataframe) == 1  # the same rows again for the workspace's seed
     assert again.dataframe[0].value.equals(preview)
 
-
-def test_reload_after_the_data_vanished_says_so(allowed) -> None:
-    root, _ = allowed
-    at = _open(root)
-    shutil.rmtree(root / "survey")
-    again = AppTest.from_file(APP, default_timeout=60)
-    again.query_params["ws"] = at.session_state["ws_token"]
-    again.run()
-    again.switch_page("pages/risk.py").run()
-    assert not again.exception
-    assert any("no longer in its allowed directory" in e.value for e in again.error)
-    again.switch_page("pages/data.py").run()
-    assert not again.exception
-    assert any("no longer in its allowed directory" in e.value for e in again.error)
+    shutil.rmtree(root / "survey")  # the data vanished: a reload says so, on every page
+    gone = AppTest.from_file(APP, default_timeout=60)
+    gone.query_params["ws"] = at.session_state["ws_token"]
+    gone.run()
+    for name in ("risk", "data"):
+        gone.switch_page(f"pages/{name}.py").run()
+        assert not gone.exception
+        assert any("no longer in its allowed directory" in e.value for e in gone.error), name
 
 
 def test_work_on_the_sample_is_labelled(allowed) -> None:
