@@ -291,7 +291,7 @@ fast = json.loads(sys.argv[1])
 with SparkEngine(remote="local[1]", shuffle_partitions=1, config=fast) as eng:
     kind = type(eng.session).__module__
     t = eng.open(sys.argv[2])
-    s = risk_summary(eng, t, json.loads(sys.argv[3]), missing="wildcard", weight_column="w")
+    s = risk_summary(eng, t, json.loads(sys.argv[3]), weight_column="w")
 print(json.dumps({"kind": kind, "source": t.source, "summary": {
     k: getattr(s, k) for k in ("n", "k", "n_classes", "sample_uniques", "below_5",
     "records_at_risk", "prosecutor_average", "marketer", "expected_reidentifications")}}))
@@ -327,6 +327,6 @@ def test_risk_summary_over_spark_connect_equals_duckdb(frames, tmp_path):
     assert got["kind"] == "pyspark.sql.connect.session"
     assert got["source"] == "parquet (1 file(s))"
     with DuckDBEngine(memory_limit="256MB", threads=1) as duck:
-        want = risk_summary(duck, duck.open(path), qis, missing="wildcard", weight_column="w")
+        want = risk_summary(duck, duck.open(path), qis, weight_column="w")
     for name, value in got["summary"].items():
         assert math.isclose(value, getattr(want, name), rel_tol=1e-9), name
