@@ -350,10 +350,12 @@ def in_memory_only() -> None:
     src = state.large_source()
     st.info(
         f"This page works on tables held in memory, and **{md(src.name)}** "
-        f"({src.n_rows:,} rows) is read through the {src.engine} engine. Harden it where it "
-        "lies with the command line (`python -m core harden --engine duckdb PATH -o OUT_DIR`), "
-        "or work on its uniform sample here; the Risk and Correlations pages measure all of "
-        "its rows."
+        f"({src.n_rows:,} rows) is read through the {src.engine} engine. Work on its uniform "
+        "sample here (labelled as such), for instance to build a recipe on the Masking page "
+        "and download it; then harden every row where it lies with the command line: "
+        "`python -m core harden --engine duckdb PATH --recipe recipe.json -o OUT_DIR`, PATH "
+        f"being {md(src.name)} under the server's allowed directory. The Risk and "
+        "Correlations pages measure all of its rows."
     )
     sample_button()
     if "large_error" in st.session_state:
