@@ -16,6 +16,7 @@ JSON form (schema version 1)::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -975,7 +976,7 @@ class _Known:
         if not self.chains:
             return out
         cols = {
-            c: memo.get(("series", c, ch.key), lambda ch=ch: ch.cc.series(frame.index))
+            c: memo.get(("series", c, ch.key), functools.partial(ch.cc.series, frame.index))
             for c, ch in self.chains.items()
         }
         self.written.update(self.chains)
