@@ -14,7 +14,7 @@ Each step becomes SQL:
   ``core.masking`` function the pandas engine runs, and joined back
   (at most :data:`MAPPING_ROWS_MAX` distinct values);
 - record suppression to k: a window ``COUNT(*)`` over the quasi-identifiers;
-- cell suppression to k: the greedy of :func:`core.masking.local_suppression`, run on the
+- cell suppression to k: the rounds of :func:`core.masking.local_suppression`, run on the
   pushed-down table of distinct quasi-identifier patterns with their counts, whose
   decisions are joined back.
 
@@ -276,6 +276,10 @@ class _Plan:
         self.origin = dict.fromkeys(self.columns, table.name)
         self.created: list[str] = []
         self._types: dict[str, str] | None = None
+        self.approx: dict[tuple[str, str], int] = {}
+        # columns whose mapping was made before records were removed: joined before a
+        # later step changes them (a mapping is computed on the values present)
+        self.frozen: set[str] = set()
 
     def name(self, what: str) -> str:
         n = f"privlens_h{next(_ids)}_{what}"
@@ -320,7 +324,7 @@ class _Plan:
             )
             repl[col] = f"m{n}.v"
         changed = list(self.maps)
-        self.maps = {}
+        self.maps, self.frozen = {}, set()
         self.view(
             f"SELECT {self.select_list(repl, prefix='r.')} FROM {src} AS r {' '.join(joins)}",
             changed=changed,
@@ -509,10 +513,17 @@ def _few_distinct(plan: _Plan, col: str) -> bool:
     d = plan.d
     if col in plan.exprs:
         plan.flush()
-    r = plan.d.eng.query(
-        f"SELECT approx_count_distinct({d.q(col)}) AS n FROM {d.q(plan.origin[col])}"
-    )
-    return int(r["n"].iloc[0]) <= MAPPING_ROWS_MAX // 2
+    where = plan.origin[col]
+    if (where, col) not in plan.approx:
+        # every column defined in the same place, in one scan
+        cols = [c for c in plan.columns if plan.origin[c] == where]
+        r = plan.d.eng.query(
+            "SELECT "
+            + ", ".join(f"approx_count_distinct({d.q(c)}) AS n{j}" for j, c in enumerate(cols))
+            + f" FROM {d.q(where)}"
+        )
+        plan.approx.update({(where, c): int(r[f"n{j}"].iloc[0]) for j, c in enumerate(cols)})
+    return plan.approx[(where, col)] <= MAPPING_ROWS_MAX // 2
 
 
 def _map_step(
@@ -535,8 +546,65 @@ def _map_step(
 
 
 def _suppress_records(plan: _Plan, qis: list[str], k: int) -> int:
-    """Remove the records of classes smaller than ``k``: the small classes are grouped once
-    into a table (``GROUP BY ... HAVING COUNT(*) < k``), and the rows anti-joined to it."""
+    """Remove the records of classes smaller than ``k``.
+
+    The quasi-identifier patterns are grouped with their counts before the pending mappings
+    are joined; their classes after the mappings come from the mapping tables, and the rows
+    of small classes are anti-joined away. With more patterns than
+    :data:`MAPPING_ROWS_MAX`, the small classes are grouped on the engine instead.
+    """
+    d = plan.d
+    plan.flush()
+    src = d.q(plan.relation)
+    names = [f"q{j}" for j in range(len(qis))]
+    g = plan.d.eng.query(
+        f"SELECT {', '.join(f'{d.q(c)} AS {n}' for c, n in zip(qis, names, strict=True))}, "
+        f"COUNT(*) AS n FROM {src} GROUP BY {', '.join(d.q(c) for c in qis)} "
+        f"LIMIT {MAPPING_ROWS_MAX + 1}"
+    )
+    small = _small_patterns(plan, g, qis, names, k) if len(g) <= MAPPING_ROWS_MAX else None
+    if small is None:
+        return _suppress_records_on_engine(plan, qis, k)
+    weight = g["n"].to_numpy(dtype=np.int64)
+    removed = int(weight[small].sum())
+    if removed:
+        table = plan.name("small")
+        marker = "privlens__small"
+        dec = g.loc[small, names].reset_index(drop=True).assign(**{marker: True})
+        plan.d.eng.open(dec, name=table)
+        on = " AND ".join(d.same(f"r.{d.q(c)}", f"s.{n}") for c, n in zip(qis, names, strict=True))
+        plan.view(
+            f"SELECT {plan.select_list(prefix='r.')} FROM {src} AS r LEFT JOIN {d.q(table)} "
+            f"AS s ON {on} WHERE s.{marker} IS NULL"
+        )
+        plan.frozen.update(plan.maps)
+    return removed
+
+
+def _small_patterns(
+    plan: _Plan, g: pd.DataFrame, qis: list[str], names: list[str], k: int
+) -> np.ndarray | None:
+    """Per pattern of ``g``, whether its class after the pending mappings has fewer than
+    ``k`` records; None when a pattern's value is not in its mapping."""
+    codes = []
+    for c, n in zip(qis, names, strict=True):
+        col = g[n]
+        if c in plan.maps:
+            keys, values = plan.maps[c]
+            pos = pd.Index(keys).get_indexer(col)
+            if (pos < 0).any():
+                return None
+            col = values.iloc[pos].reset_index(drop=True)
+        codes.append(pd.factorize(col, use_na_sentinel=False)[0].astype(np.int64))
+    if not len(g):
+        return np.zeros(0, dtype=bool)
+    sizes = masking._sizes_of_codes(np.column_stack(codes), g["n"].to_numpy(dtype=np.float64))
+    return np.asarray(sizes < k)
+
+
+def _suppress_records_on_engine(plan: _Plan, qis: list[str], k: int) -> int:
+    """Record suppression with the small classes grouped on the engine
+    (``GROUP BY ... HAVING COUNT(*) < k``) and the rows anti-joined to them."""
     d = plan.d
     plan.settle()
     part = ", ".join(d.q(c) for c in qis)
@@ -557,38 +625,6 @@ def _suppress_records(plan: _Plan, qis: list[str], k: int) -> int:
         f"ON {on} WHERE s.{size} IS NULL"
     )
     return removed
-
-
-def _greedy(
-    pat: np.ndarray, weight: np.ndarray, k: int, order: Sequence[int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """The rounds of :func:`core.masking.local_suppression`'s cell greedy on patterns.
-
-    Returns the patterns after suppression and their class sizes.
-    """
-    sizes = masking._sizes_of_codes(pat, weight)
-    for _ in range(pat.shape[1]):
-        unsafe = np.flatnonzero(sizes < k)
-        if unsafe.size == 0:
-            break
-        chosen = np.full(unsafe.size, -1, dtype=np.int64)
-        for j in order:
-            free = (chosen < 0) & (pat[unsafe, j] >= 0)
-            if not free.any():
-                continue
-            trial = pat.copy()
-            trial[unsafe, j] = -1
-            ok = masking._sizes_of_codes(trial, weight)[unsafe] >= k
-            chosen[free & ok] = j
-        for j in order:
-            pick = (chosen < 0) & (pat[unsafe, j] >= 0)
-            chosen[pick] = j
-        movable = chosen >= 0
-        if not movable.any():
-            break
-        pat[unsafe[movable], chosen[movable]] = -1
-        sizes = masking._sizes_of_codes(pat, weight)
-    return pat, sizes
 
 
 def _suppress_cells(
@@ -620,7 +656,8 @@ def _suppress_cells(
     else:
         order = [qis.index(c) for c in reversed(list(importance))]
     weight = g["n"].to_numpy(dtype=np.float64)
-    pat, sizes = _greedy(codes.copy(), weight, k, order)
+    pat = codes.copy()
+    sizes = masking._suppression_rounds(pat, weight, k, order)  # pat changes in place
     if (sizes < k).any():
         need = k - int(weight[sizes < k].sum())
         inv, m = masking._patterns(pat)
@@ -771,6 +808,7 @@ def _run_step(
     if step.transform == "drop":
         plan.flush()
         plan.maps.pop(cols[0], None)
+        plan.frozen.discard(cols[0])
         plan.columns.remove(cols[0])
         return 0
     if step.transform == "suppress":
@@ -780,6 +818,8 @@ def _run_step(
         for c, n in _suppress_cells(plan, i, step, cols, k, notes).items():
             cells[c] = cells.get(c, 0) + n
         return 0
+    if cols[0] in plan.frozen:
+        plan.settle()
     try:
         if cols[0] in plan.maps:
             _map_step(plan, i, step, keys, None)
