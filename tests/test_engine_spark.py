@@ -330,3 +330,23 @@ def test_risk_summary_over_spark_connect_equals_duckdb(frames, tmp_path):
         want = risk_summary(duck, duck.open(path), qis, weight_column="w")
     for name, value in got["summary"].items():
         assert math.isclose(value, getattr(want, name), rel_tol=1e-9), name
+
+
+def test_the_sample_is_uniform_and_feeds_kendall(spark):
+    # u cycles over 10 values and pos is the row's tenth of the table: a uniform sample holds
+    # about a tenth of each (chi-square); Kendall's tau then runs on the rows it returns
+    from scipy import stats
+
+    from core.engine import sampled_kendall
+
+    i = np.arange(20_000)
+    x = np.random.default_rng(5).normal(size=i.size)
+    df = pd.DataFrame({"u": i % 10, "pos": i // 2_000, "x": x, "y": x + (i % 7)})
+    t = spark.open(df)
+    rows = spark.sample(t, 2_000, 1)
+    for column in ("u", "pos"):
+        counts = rows[column].value_counts().reindex(range(10), fill_value=0).to_numpy()
+        assert stats.chisquare(counts).pvalue > 1e-3, column
+    k = sampled_kendall(spark, t, ["x", "y"], sample_rows=2_000, seed=1)
+    assert (k.engine, k.sampled, k.sample_rows, k.population_rows) == ("spark", True, 2_000, 20_000)
+    assert math.isclose(k.tau[0, 1], stats.kendalltau(rows["x"], rows["y"]).statistic)
