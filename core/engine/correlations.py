@@ -577,13 +577,15 @@ def _sql_association(
     categorical: Sequence[str] | None,
     method: EngineMethod,
     kinds: Mapping[str, str] | None,
+    known: tuple[dict[str, object], dict[str, object]] | None = None,
 ) -> AssociationMatrix:
+    """``known``: the dtypes and the profile of these columns when the caller has them."""
     cols = _check_columns(table, list(table.columns) if columns is None else columns)
     if len(cols) < 2:
         raise InvalidParameterError(
             f"An association matrix needs at least 2 columns; got {len(cols)}. Add columns."
         )
-    dtypes = _dtypes(engine, table)
+    dtypes = _dtypes(engine, table) if known is None else known[0]
     forced = {*(categorical or ()), *corr._declared(kinds)}
     sql_kinds = ["cat" if c in forced else _kind(dtypes[c]) for c in cols]
     kinds_ = ["categorical" if s == "cat" else "numeric" for s in sql_kinds]
@@ -593,7 +595,7 @@ def _sql_association(
     p = np.full((k, k), np.nan)
     n = np.zeros((k, k), dtype=np.int64)
     reasons: dict[tuple[str, str], str] = {}
-    prof = _profile(engine, table, cols, sql_kinds)
+    prof = _profile(engine, table, cols, sql_kinds) if known is None else known[1]
     warnings = [
         f"Column '{c}' has {_int(prof[f'nd_{j}']):,} distinct values in "
         f"{_int(prof[f'nn_{j}']):,} rows; its associations are inflated (each row is nearly "
@@ -725,7 +727,7 @@ def _sql_leakage(
             "nothing can reveal it. Pick another column."
         )
     baseline = _int(s_row["top"]) / _int(s_row["nv"])
-    assoc = _sql_association(engine, table, cols, None, "pearson", kinds)
+    assoc = _sql_association(engine, table, cols, None, "pearson", kinds, (dtypes, prof))
     warnings = list(assoc.warnings)
     if binned[0]:
         warnings.append(

@@ -630,23 +630,23 @@ def contingency_sums(source: str, pairs: Sequence[tuple[int, int]]) -> str:
     and ``top`` = :math:`\\max_b n_b`.
     """
     used = ", ".join(f"k_{j}" for j in sorted({j for pair in pairs for j in pair}))
-    ctes, branches = [f"d AS (SELECT {used} FROM ({source}) s0)"], []
+    branches = []
     for p, (a, b) in enumerate(pairs):
-        ctes += [
-            f"ct_{p} AS (SELECT k_{a} AS a, k_{b} AS b, CAST(COUNT(*) AS DOUBLE) AS c FROM d "
-            f"WHERE k_{a} IS NOT NULL AND k_{b} IS NOT NULL GROUP BY k_{a}, k_{b})",
-            f"ra_{p} AS (SELECT a, SUM(c) AS na, MAX(c) AS mx FROM ct_{p} GROUP BY a)",
-            f"cb_{p} AS (SELECT b, SUM(c) AS nb FROM ct_{p} GROUP BY b)",
-        ]
-        branches.append(
-            f"SELECT {p} AS pair, x.nn, x.s, x.hj, y.ka, y.ha, y.best, z.kb, z.hb, z.top FROM "
-            "(SELECT SUM(t.c) AS nn, SUM(t.c * t.c / (ra.na * cb.nb)) AS s, "
-            f"SUM(t.c * LN(t.c)) AS hj FROM ct_{p} t JOIN ra_{p} ra ON t.a = ra.a "
-            f"JOIN cb_{p} cb ON t.b = cb.b) x CROSS JOIN (SELECT COUNT(*) AS ka, "
-            f"SUM(na * LN(na)) AS ha, SUM(mx) AS best FROM ra_{p}) y CROSS JOIN "
-            f"(SELECT COUNT(*) AS kb, SUM(nb * LN(nb)) AS hb, MAX(nb) AS top FROM cb_{p}) z"
+        # the margins as window sums over the cells, so each pair reads its cells once:
+        # sum_a n_a ln n_a = sum over cells of c ln n_a
+        cells = (
+            f"SELECT c, SUM(c) OVER (PARTITION BY a) AS na, SUM(c) OVER (PARTITION BY b) AS nb, "
+            "ROW_NUMBER() OVER (PARTITION BY a ORDER BY c DESC) AS rk, a, b FROM "
+            f"(SELECT k_{a} AS a, k_{b} AS b, CAST(COUNT(*) AS DOUBLE) AS c FROM d "
+            f"WHERE k_{a} IS NOT NULL AND k_{b} IS NOT NULL GROUP BY k_{a}, k_{b}) g"
         )
-    return f"WITH {', '.join(ctes)} {' UNION ALL '.join(branches)}"
+        branches.append(
+            f"SELECT {p} AS pair, SUM(c) AS nn, SUM(c * c / (na * nb)) AS s, "
+            "SUM(c * LN(c)) AS hj, COUNT(DISTINCT a) AS ka, SUM(c * LN(na)) AS ha, "
+            "SUM(CASE WHEN rk = 1 THEN c ELSE 0.0 END) AS best, COUNT(DISTINCT b) AS kb, "
+            f"SUM(c * LN(nb)) AS hb, MAX(nb) AS top FROM ({cells}) w"
+        )
+    return f"WITH d AS (SELECT {used} FROM ({source}) s0) {' UNION ALL '.join(branches)}"
 
 
 def categories(quote: Quote, table: str, columns: Sequence[str]) -> str:
