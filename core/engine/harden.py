@@ -4,17 +4,22 @@
 has opened and writes the result as a folder of Parquet files, without collecting rows.
 Each step becomes SQL:
 
-- as an expression, per row: pseudonyms (HMAC-SHA256 written out in SQL, see
-  :func:`hmac_sql`), character masking, postal-code prefixes, top/bottom coding,
-  fixed-width bins with whole-number bounds, redaction and constants;
-- through a join to a small mapping table, per distinct value: category groups, dates,
-  custom bins and rounding, pattern masking, deterministic encryption, and any expression
-  step above on a column whose text form SQL does not print as pandas does (decimals,
-  dates). The distinct values are pushed down (``SELECT DISTINCT``), mapped by the same
-  ``core.masking`` function the pandas engine runs, and joined back
-  (at most :data:`MAPPING_ROWS_MAX` distinct values);
-- record suppression to k: a window ``COUNT(*)`` over the quasi-identifiers;
-- cell suppression to k: the rounds of :func:`core.masking.local_suppression`, run on the
+- per distinct value, when the column has at most about half :data:`MAPPING_ROWS_MAX`
+  distinct values (a HyperLogLog estimate): its distinct values are pushed down
+  (``SELECT DISTINCT``) where they were last defined, mapped by the same ``core.masking``
+  functions the pandas engine runs (a column's consecutive steps chained), and joined back
+  through a small mapping table: cheaper than an expression per row, and equal by
+  construction;
+- otherwise as an expression per row: pseudonyms (HMAC-SHA256 written out in SQL, see
+  :func:`hmac_sql`), character masking, postal-code prefixes, top/bottom coding, fixed-width
+  bins with whole-number bounds, redaction and constants; the other value-wise steps (groups,
+  dates, custom bins, rounding, pattern masking, deterministic encryption, and the above on
+  decimals or dates, whose text SQL does not print as pandas does) still map distinct
+  values, up to :data:`MAPPING_ROWS_MAX` of them;
+- record suppression to k: the quasi-identifier patterns grouped with their counts, their
+  classes after the pending mappings found from the mapping tables, and the rows of small
+  classes anti-joined away;
+- cell suppression to k: the rounds of :func:`core.masking.local_suppression` run on the
   pushed-down table of distinct quasi-identifier patterns with their counts, whose
   decisions are joined back.
 
@@ -53,6 +58,7 @@ __all__ = [
     "EngineHardeningResult",
     "encrypt_outputs",
     "harden",
+    "harden_encrypted",
     "hmac_sql",
 ]
 
