@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import tempfile
+import weakref
 
 import pandas as pd
 
@@ -69,10 +71,12 @@ class DuckDBEngine(Engine):
         threads: int | None = None,
     ) -> None:
         duckdb = _duckdb()
-        self._tmp = None
+        self._tmp: weakref.finalize | None = None
         if temp_directory is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="privlens-duckdb-")
-            temp_directory = self._tmp.name
+            # removed on close(), or when an engine that was never closed (an app cache
+            # evicting it) is collected: a finalizer, so no ResourceWarning either way
+            temp_directory = tempfile.mkdtemp(prefix="privlens-duckdb-")
+            self._tmp = weakref.finalize(self, shutil.rmtree, temp_directory, True)
         self._con = duckdb.connect(":memory:")
         try:
             self._con.execute("SET memory_limit = ?", [str(memory_limit)])
@@ -155,7 +159,7 @@ class DuckDBEngine(Engine):
             con.close()
             self._con = None
         if self._tmp is not None:
-            self._tmp.cleanup()
+            self._tmp()
             self._tmp = None
 
     # --- helpers -----------------------------------------------------------------------
