@@ -942,9 +942,47 @@ def _joint_counts(a: np.ndarray, b: np.ndarray, kb: int) -> tuple[np.ndarray, np
     return np.stack([uniq // kb, uniq % kb]), cnt
 
 
-def _cramers_v_codes(a: np.ndarray, ka: int, b: np.ndarray, kb: int) -> PairAssociation:
+def _sum_of_squares(x: np.ndarray) -> float:
+    """Sum of ``x**2`` by numpy's pairwise summation: no BLAS call (a threaded ``ddot`` costs
+    more to wake its threads than a sample column takes to sum)."""
+    return float(np.add.reduce(x * x))
+
+
+def _table_cells(
+    a: np.ndarray, ka: int, b: np.ndarray, kb: int
+) -> tuple[int, int, int, np.ndarray, np.ndarray, np.ndarray]:
+    """The contingency table of the rows with both codes (``-1`` = missing).
+
+    Returns ``nn`` (rows with both), the numbers of levels present on them (``r``, ``k``),
+    and, for each non-empty cell in row-major order, its count and the counts of its row
+    and of its column. A table of at most ``4 n + 1024`` cells is counted with one
+    ``bincount`` over ``(a + 1) (k_b + 1) + b + 1`` (missing codes fall in row or column 0,
+    which is cut off); a larger one (many levels) counts its non-empty cells by sorting.
+    """
+    cells = (ka + 1) * (kb + 1)
+    if cells <= 4 * a.size + 1024:
+        key = (a + 1) * (kb + 1) + (b + 1)
+        full = np.bincount(key, minlength=cells).reshape(ka + 1, kb + 1)[1:, 1:]
+        row_all, col_all = full.sum(axis=1), full.sum(axis=0)
+        ia, ib = np.nonzero(full)
+        return (
+            int(row_all.sum()),
+            int(np.count_nonzero(row_all)),
+            int(np.count_nonzero(col_all)),
+            full[ia, ib],
+            row_all[ia],
+            col_all[ib],
+        )
     mask = (a >= 0) & (b >= 0)
     nn = int(mask.sum())
+    a, rows = _compact(a[mask], ka)
+    b, cols = _compact(b[mask], kb)
+    (ia, ib), cnt = _joint_counts(a, b, cols.size)
+    return nn, rows.size, cols.size, cnt, rows[ia], cols[ib]
+
+
+def _cramers_v_codes(a: np.ndarray, ka: int, b: np.ndarray, kb: int) -> PairAssociation:
+    nn, r_, k_, cnt, row_n, col_n = _table_cells(a, ka, b, kb)
     if nn < CORRELATION_MIN_PAIRS:
         return PairAssociation(
             measure="cramers_v",
@@ -953,9 +991,6 @@ def _cramers_v_codes(a: np.ndarray, ka: int, b: np.ndarray, kb: int) -> PairAsso
             n=nn,
             reason=f"only {nn} row(s) have both values; at least {CORRELATION_MIN_PAIRS} needed",
         )
-    a, rows = _compact(a[mask], ka)
-    b, cols = _compact(b[mask], kb)
-    r_, k_ = rows.size, cols.size
     if r_ < 2 or k_ < 2:
         return PairAssociation(
             measure="cramers_v",
@@ -964,8 +999,7 @@ def _cramers_v_codes(a: np.ndarray, ka: int, b: np.ndarray, kb: int) -> PairAsso
             n=nn,
             reason="one column has a single category on the rows where both are present",
         )
-    (ia, ib), cnt = _joint_counts(a, b, k_)
-    chi2 = nn * (float(np.sum(cnt.astype(float) ** 2 / (rows[ia] * cols[ib].astype(float)))) - 1)
+    chi2 = nn * (float(np.sum(cnt.astype(float) ** 2 / (row_n * col_n.astype(float)))) - 1)
     return _cramers_v_from_chi2(chi2, nn, r_, k_)
 
 
@@ -1059,11 +1093,12 @@ def _eta_codes(codes: np.ndarray, levels: int, values: np.ndarray) -> PairAssoci
             n=nn,
             reason=f"only {nn} row(s) have both values; at least {CORRELATION_MIN_PAIRS} needed",
         )
-    g, size = _compact(codes[mask], levels)
-    y = _standardize(values[mask])  # eta and F do not change; squares cannot overflow
+    whole = nn == codes.size  # no row dropped: no copy of either column
+    g, size = _compact(codes if whole else codes[mask], levels)
+    y = _standardize(values if whole else values[mask])  # eta and F do not change
     kk = size.size
     dev = y - y.mean()
-    sst = float(np.dot(dev, dev))
+    sst = _sum_of_squares(dev)
     if kk < 2 or sst == 0:
         return _eta_from_sums(nn, kk, sst, 0.0, 0.0, flat=False)
     # SS_W from the residuals, not SS_T - SS_B (which cancels when eta is near 1); the
@@ -1073,15 +1108,13 @@ def _eta_codes(codes: np.ndarray, levels: int, values: np.ndarray) -> PairAssoci
     fix = np.bincount(g, weights=resid, minlength=kk) / size
     resid -= fix[g]
     gmean += fix
-    gmean -= float(np.dot(size, gmean)) / nn
-    ssb = float(np.dot(size, gmean**2))
-    low = np.full(kk, np.inf)
-    high = np.full(kk, -np.inf)
-    np.minimum.at(low, g, y)
-    np.maximum.at(high, g, y)
-    return _eta_from_sums(
-        nn, kk, sst, ssb, float(np.dot(resid, resid)), flat=bool((low == high).all())
-    )
+    gmean -= float(np.add.reduce(size * gmean)) / nn
+    ssb = float(np.add.reduce(size * gmean**2))
+    # every group holds one number when each value equals any one value of its group
+    member = np.empty(kk)
+    member[g] = y
+    flat = bool(np.array_equal(y, member[g]))
+    return _eta_from_sums(nn, kk, sst, ssb, _sum_of_squares(resid), flat=flat)
 
 
 def _eta_from_sums(

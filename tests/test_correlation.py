@@ -696,7 +696,9 @@ def test_f_is_exact_when_groups_nearly_explain_everything() -> None:
     eta2, f = _exact_anova(g, y)
     assert res.statistic == pytest.approx(float(f), rel=1e-8)
     assert res.value == pytest.approx(math.sqrt(float(eta2)), rel=1e-15)
-    assert res.value < 1.0 and math.isfinite(res.statistic)
+    # 1 - eta^2 is about 9e-19, so eta rounds to 1.0 in float64; the groups are not flat,
+    # so F is measured (finite), not set to infinity
+    assert 1 - float(eta2) < 1e-17 and res.value == 1.0 and math.isfinite(res.statistic)
 
 
 @pytest.mark.parametrize(
