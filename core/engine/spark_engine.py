@@ -441,10 +441,13 @@ def _local(sql: Any, master: str, shuffle_partitions: int, config: Mapping[str, 
         settings["spark.driver.host"] = "127.0.0.1"
         settings["spark.driver.bindAddress"] = "127.0.0.1"
     settings.update({str(k): str(v) for k, v in (config or {}).items()})
-    builder = sql.SparkSession.builder.master(master).appName("privlens")
-    for key, value in settings.items():
-        builder = builder.config(key, value)
+    # PySpark's builder turns into a Spark Connect client while SPARK_REMOTE is set (as for a
+    # local Connect server, SPARK_REMOTE=local[N]): hide it while the classic session starts
+    remote_env = os.environ.pop("SPARK_REMOTE", None)
     try:
+        builder = sql.SparkSession.builder.master(master).appName("privlens")
+        for key, value in settings.items():
+            builder = builder.config(key, value)
         with _quiet():
             spark = builder.getOrCreate()
     except Exception as exc:  # noqa: BLE001 - the JVM fails to start in many ways
@@ -453,6 +456,9 @@ def _local(sql: Any, master: str, shuffle_partitions: int, config: Mapping[str, 
             f"runtime did not start or the master is unreachable. {_INSTALL} Set JAVA_HOME "
             "when Java is installed elsewhere."
         ) from None
+    finally:
+        if remote_env is not None:
+            os.environ["SPARK_REMOTE"] = remote_env
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
