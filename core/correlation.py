@@ -11,6 +11,8 @@ Public functions
 - :func:`cramers_v`, :func:`correlation_ratio`, :func:`normalized_mutual_information`:
   association of categorical-categorical, categorical-numeric and any pairs.
 - :func:`association_matrix`: one matrix over every column, numeric and categorical.
+- :func:`pair_column`, :func:`pair_association`: one cell of that matrix from columns read
+  once (codes or numbers), for callers that measure a few pairs again.
 - :func:`leakage_ranking`: rank columns by how much they reveal a sensitive attribute.
 - :func:`benjamini_hochberg`: adjusted p-values for a set of tests.
 - :func:`numeric_columns`, :func:`drilldown`: which columns hold quantities, given the column
@@ -74,6 +76,7 @@ __all__ = [
     "LeakageEntry",
     "LeakageReport",
     "PairAssociation",
+    "PairColumn",
     "association_matrix",
     "benjamini_hochberg",
     "correlation_matrix",
@@ -84,6 +87,8 @@ __all__ = [
     "leakage_ranking",
     "normalized_mutual_information",
     "numeric_columns",
+    "pair_association",
+    "pair_column",
     "ranked_pairs",
 ]
 
@@ -1320,6 +1325,121 @@ def normalized_mutual_information(
     return _nmi_codes(a, ka, b, kb)[0]
 
 
+# --- one pair from columns read once ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PairColumn:
+    """A column read once for :func:`pair_association`: codes or numbers, never values again.
+
+    ``kind`` is ``"categorical"`` (``codes``: int64, ``-1`` = missing, ``levels`` codes in
+    all) or ``"numeric"`` (``numbers``: float64 with NaN for missing or infinite, and the
+    column itself for a correlation with another numeric column).
+    """
+
+    kind: Literal["categorical", "numeric"]
+    codes: np.ndarray | None = None
+    levels: int = 0
+    numbers: np.ndarray | None = None
+    n_inf: int = 0
+    series: pd.Series | None = None
+
+
+def pair_column(
+    series: pd.Series, *, categorical: bool = False, codes: np.ndarray | None = None
+) -> PairColumn:
+    """Read a column once for the pair measures of :func:`pair_association`.
+
+    Parameters
+    ----------
+    series : pandas.Series
+        The column.
+    categorical : bool
+        Treat a numeric column as categories (declared categorical). Text, boolean and
+        category columns are always categorical.
+    codes : numpy.ndarray, optional
+        The column's codes when already known (``-1`` = missing, two rows share a code
+        exactly when their values are equal, as ``pandas.factorize`` gives): a categorical
+        column is then not read at all. Ignored for a numeric column.
+
+    Returns
+    -------
+    PairColumn
+
+    Examples
+    --------
+    >>> c = pair_column(pd.Series(["a", None, "b", "a"]))
+    >>> c.kind, c.codes.tolist(), c.levels
+    ('categorical', [0, -1, 1, 0], 2)
+    """
+    if categorical or not _is_numeric(series):
+        if codes is None:
+            found, levels = _codes(series)
+        else:
+            found = np.asarray(codes, dtype=np.int64)
+            levels = int(found.max(initial=-1)) + 1
+        return PairColumn(kind="categorical", codes=found, levels=levels)
+    num = _numbers(series)
+    return PairColumn(kind="numeric", numbers=num.values, n_inf=num.n_inf, series=series)
+
+
+def pair_association(
+    a: PairColumn, b: PairColumn, *, numeric_method: Method = "pearson"
+) -> PairAssociation:
+    """The association of two columns, the measure and value of :func:`association_matrix`.
+
+    Parameters
+    ----------
+    a, b : PairColumn
+        Two columns of the same rows, read by :func:`pair_column`.
+    numeric_method : {"pearson", "spearman", "kendall"}
+        Correlation used when both are numeric.
+
+    Returns
+    -------
+    PairAssociation
+        Cramér's V for two categorical columns, eta for a categorical and a numeric one,
+        the correlation of two numeric ones (its p-value and pair count), NaN with a
+        ``reason`` when the pair cannot be measured.
+
+    Notes
+    -----
+    Cramér's V counts its contingency table with one ``bincount`` of the two code arrays
+    (no sort, no factorization); eta takes its group sums with ``bincount`` and its sums of
+    squares by pairwise summation (no BLAS call). :func:`association_matrix` measures its
+    categorical and mixed pairs with this very function.
+
+    Examples
+    --------
+    >>> g = pair_column(pd.Series(list("aaabbb")))
+    >>> y = pair_column(pd.Series([1, 2, 3, 4, 5, 6]))
+    >>> res = pair_association(g, y)
+    >>> res.measure, round(res.value ** 2, 6)
+    ('eta', 0.771429)
+    """
+    if a.kind == "numeric" and b.kind == "numeric":
+        if a.series is None or b.series is None or len(a.series) != len(b.series):
+            raise InvalidParameterError(
+                "Both numeric columns of a pair need the same rows; read each with "
+                "pair_column on the same table."
+            )
+        pair = pd.DataFrame({"a": a.series.array, "b": b.series.array})  # dtypes kept
+        cm = correlation_matrix(pair, method=numeric_method, columns=["a", "b"])
+        return PairAssociation(
+            measure=numeric_method,
+            value=float(cm.r[0, 1]),
+            p=float(cm.p[0, 1]),
+            n=int(cm.n[0, 1]),
+            reason=cm.reasons.get(("a", "b"), ""),
+        )
+    if a.kind == "categorical" and b.kind == "categorical":
+        assert a.codes is not None and b.codes is not None
+        return _cramers_v_codes(a.codes, a.levels, b.codes, b.levels)
+    cat, num = (a, b) if a.kind == "categorical" else (b, a)
+    assert cat.codes is not None and num.numbers is not None
+    return _eta_codes(cat.codes, cat.levels, num.numbers)
+
+
 # --- association matrix ------------------------------------------------------------------
 
 
@@ -1483,21 +1603,16 @@ def association_matrix(
         for (ca, cb), why in cm.reasons.items():
             reasons[(ca, cb)] = why
         warnings.extend(cm.warnings)
-    codes = {i: _codes(df[cols[i]]) for i in range(k) if kinds_[i] == "categorical"}
-    numbers = {i: _numbers(df[cols[i]]) for i in num}
-    floats = {i: numbers[i].values for i in num}
-    warnings.extend(_inf_warning(cols[i], numbers[i].n_inf) for i in num if numbers[i].n_inf)
+    read = [pair_column(df[c], categorical=kind == "categorical") for c, kind in zip(
+        cols, kinds_, strict=True)]  # fmt: skip
+    warnings.extend(_inf_warning(cols[i], read[i].n_inf) for i in num if read[i].n_inf)
     pairs = [(a, b) for a in range(k) for b in range(a + 1, k)]
     for done, (a, b) in enumerate(pairs):
         if progress is not None:
             progress(done / max(len(pairs), 1))
         if kinds_[a] == "numeric" and kinds_[b] == "numeric":
             continue
-        if kinds_[a] == "categorical" and kinds_[b] == "categorical":
-            res = _cramers_v_codes(*codes[a], *codes[b])
-        else:
-            c, v = (a, b) if kinds_[a] == "categorical" else (b, a)
-            res = _eta_codes(*codes[c], floats[v])
+        res = pair_association(read[a], read[b])
         value[a, b] = value[b, a] = res.value
         p[a, b] = p[b, a] = res.p
         n[a, b] = n[b, a] = res.n

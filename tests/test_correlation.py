@@ -879,3 +879,43 @@ def test_drilldown_line_of_a_nearly_constant_column_is_no_line_not_a_crash() -> 
     plain = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [2.0, 4.1, 5.9, 8.2]})
     slope, intercept = np.polyfit(plain["x"], plain["y"], 1)
     assert drilldown(plain, "x", "y").line == pytest.approx((slope, intercept), rel=1e-12)
+
+
+def test_pair_association_is_the_association_matrix_cell() -> None:
+    """Every pair read once per column equals the whole matrix: a dense table (bincount), a
+    table with more cells than rows (counted by sorting), eta with and without dropped rows,
+    codes given instead of values, and Cramér's V against scipy's chi-square."""
+    from core.correlation import pair_association, pair_column
+
+    rng = np.random.default_rng(11)
+    n = 300
+    df = pd.DataFrame(
+        {
+            "grp": rng.choice(list("abcd"), n).astype(object),
+            "many": [f"id{v}" for v in rng.integers(0, 200, n)],  # 201 x 5 cells > 4 n + 1024
+            "y": rng.normal(size=n),
+            "cnt": pd.array(rng.integers(0, 9, n), dtype="Int64"),
+            "flag": rng.choice([True, False], n),
+        }
+    )
+    df.loc[[3, 8], "grp"] = None
+    df.loc[[5], "y"] = np.inf
+    df.loc[[1, 2], "cnt"] = pd.NA
+    whole = association_matrix(df, kinds={"cnt": "category"})
+    read = [pair_column(df[c], categorical=c == "cnt") for c in df.columns]
+    read[0] = pair_column(df["grp"], codes=pd.factorize(df["grp"], use_na_sentinel=True)[0])
+    cols = list(df.columns)
+    for i in range(len(cols)):
+        for j in range(i + 1, len(cols)):
+            res = pair_association(read[i], read[j])
+            assert res.measure == whole.measure[i, j], (cols[i], cols[j])
+            assert res.value == whole.value[i, j] or (
+                np.isnan(res.value) and np.isnan(whole.value[i, j])
+            ), (cols[i], cols[j])
+            assert res.n == whole.n[i, j]
+    both = df[["grp", "many"]].dropna()
+    chi2 = stats.chi2_contingency(pd.crosstab(both["grp"], both["many"]), correction=False)[0]
+    assert pair_association(read[0], read[1]).statistic == pytest.approx(chi2, rel=1e-12)
+    both = df[["grp", "cnt"]].dropna()  # a small table: counted with one bincount
+    chi2 = stats.chi2_contingency(pd.crosstab(both["grp"], both["cnt"]), correction=False)[0]
+    assert pair_association(read[0], read[3]).statistic == pytest.approx(chi2, rel=1e-12)

@@ -164,21 +164,15 @@ def _before_sample(df: pd.DataFrame, rows: np.ndarray | None) -> pd.DataFrame:
     return sample
 
 
-def _as_levels(series: pd.Series, codes: np.ndarray | None = None) -> pd.Series:
-    """A column for the association measures, measured alike but read faster.
+def _as_levels(series: pd.Series, codes: np.ndarray | None = None) -> correlation.PairColumn:
+    """A column read once for the association measures (:func:`core.correlation.pair_column`).
 
-    A column the measures treat as categories becomes a categorical of its codes (the same
-    partition of the rows: Cramér's V and eta depend on nothing else); ``codes`` are the
-    column's codes when already known (``-1`` = missing, equal exactly when the values are).
-    Numeric columns stay as they are.
+    A column the measures treat as categories keeps only its codes (the same partition of
+    the rows: Cramér's V and eta depend on nothing else); ``codes`` are the column's codes
+    when already known (``-1`` = missing, equal exactly when the values are), so it is not
+    read again. Numeric columns keep their numbers.
     """
-    if _is_numeric(series):
-        return series
-    if codes is None:
-        codes = pd.factorize(series, use_na_sentinel=True)[0]
-    levels = int(codes.max(initial=-1)) + 1
-    cat = pd.Categorical.from_codes(np.asarray(codes), categories=np.arange(levels))
-    return pd.Series(cat, index=series.index, name=series.name)
+    return correlation.pair_column(series, codes=codes)
 
 
 #: Columns kept in a session's memo of the association change (each one sample long).
@@ -212,11 +206,11 @@ def _association_after(
     if not isinstance(memo, dict) or memo.get("scope") != scope or len(memo) > 4096:
         memo = {"scope": scope, "levels": {}}
         st.session_state["mask_pair_memo"] = memo
-    levels: dict[tuple[str, tuple[str, ...]], pd.Series] = memo["levels"]
+    levels: dict[tuple[str, tuple[str, ...]], correlation.PairColumn] = memo["levels"]
     kept = h.result.frame
     known = h.result.column_codes
 
-    def column(c: str) -> pd.Series:
+    def column(c: str) -> correlation.PairColumn:
         key = (c, tuple(steps[c]))
         if key not in levels:
             if not steps[c]:
@@ -243,22 +237,10 @@ def _association_after(
     return out
 
 
-def _is_numeric(s: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
-
-
-def _pair_value(a: pd.Series, b: pd.Series) -> float:
-    """|association| of two columns, the measure :func:`core.correlation.association_matrix`
-    uses for the pair (Cramér's V, eta, or the correlation of two numeric columns)."""
-    if _is_numeric(a) and _is_numeric(b):
-        pair = pd.DataFrame({"a": a.array, "b": b.array})  # the same rows, dtypes kept
-        value = correlation.association_matrix(pair, columns=["a", "b"]).value[0, 1]
-    elif _is_numeric(a) or _is_numeric(b):
-        cat, num = (b, a) if _is_numeric(a) else (a, b)
-        value = correlation.correlation_ratio(cat, num).value
-    else:
-        value = correlation.cramers_v(a, b).value
-    return float(np.abs(value))
+def _pair_value(a: correlation.PairColumn, b: correlation.PairColumn) -> float:
+    """|association| of two columns, the cell :func:`core.correlation.association_matrix`
+    gives the pair (Cramér's V, eta, or the correlation of two numeric columns)."""
+    return float(np.abs(correlation.pair_association(a, b).value))
 
 
 def change_log(h: Hardening) -> None:
