@@ -179,6 +179,7 @@ CASES = {
             _step("suppress", ["age", "sex", "race", "native-country"], k=5, mode="records"),
         ],
     ),
+    "suppress every record": ("adult", [_step("suppress", ["age"], k=10_000, mode="records")]),
     "suppress cells": (
         "adult_holes",
         [
@@ -238,6 +239,7 @@ def test_engine_output_equals_pandas(duck, frames, tmp_path, monkeypatch, case):
     assert got.n_rows == len(ref.frame)
     assert got.records_removed == ref.records_removed
     suppressed = {c.column: c.cells_suppressed for c in ref.changes}
+    assert got.warnings == ref.warnings
     for c, n in got.cells_suppressed.items():
         if all(s.transform == "suppress" or c not in s.columns for s in steps):
             assert n == suppressed[c]

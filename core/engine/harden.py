@@ -551,7 +551,7 @@ def _map_step(
     plan.maps[col] = (keys, _value_fn(step, secrets)(values))
 
 
-def _suppress_records(plan: _Plan, qis: list[str], k: int) -> int:
+def _suppress_records(plan: _Plan, qis: list[str], k: int, notes: list[str]) -> int:
     """Remove the records of classes smaller than ``k``.
 
     The quasi-identifier patterns are grouped with their counts before the pending mappings
@@ -573,6 +573,11 @@ def _suppress_records(plan: _Plan, qis: list[str], k: int) -> int:
         return _suppress_records_on_engine(plan, qis, k)
     weight = g["n"].to_numpy(dtype=np.int64)
     removed = int(weight[small].sum())
+    if removed and removed == int(weight.sum()):
+        notes.append(
+            f"Every one of the {removed} records is in a class smaller than {k}; all were "
+            "removed. Generalize the quasi-identifiers first, or lower k."
+        )
     if removed:
         table = plan.name("small")
         marker = "privlens__small"
@@ -820,7 +825,7 @@ def _run_step(
     if step.transform == "suppress":
         k = masking._check_k(p["k"], 0)
         if p.get("mode", "cells") == "records":
-            return _suppress_records(plan, cols, k)
+            return _suppress_records(plan, cols, k, notes)
         for c, n in _suppress_cells(plan, i, step, cols, k, notes).items():
             cells[c] = cells.get(c, 0) + n
         return 0
