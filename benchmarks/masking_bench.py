@@ -125,12 +125,14 @@ def main() -> None:
                     help="time only the Masking page's interactions")  # fmt: skip
     ap.add_argument("--page", action="store_true",
                     help="time the interactions on the Masking page itself (AppTest)")  # fmt: skip
+    ap.add_argument("--profile", type=int, default=0, metavar="N",
+                    help="with --page: profile the timed runs, print the top N")  # fmt: skip
     args = ap.parse_args()
     adult = load(ADULT, na_values=("?",)).frame
     rng = np.random.default_rng(0)  # a labelled resample for timing, not a release
     df = adult.iloc[rng.integers(0, len(adult), args.rows)].reset_index(drop=True)
     if args.page:
-        page_interactions(df, args.repeats)
+        page_interactions(df, args.repeats, profile=args.profile)
         return
     if args.interactions_only:
         interactions(df, args.repeats)
@@ -219,6 +221,28 @@ def _baseline_groupby(df: pd.DataFrame) -> None:
     df.groupby(list(PAGE_QIS), dropna=False).size()
 
 
+#: The profile of the page runs being timed (``--profile``): the app runs its script in a
+#: thread of its own, so the script's run is wrapped to profile that thread.
+_PROFILE: list = []  # type: ignore[type-arg]
+
+
+def _profile_script_runs() -> None:
+    from streamlit.runtime.scriptrunner import script_runner
+
+    run = script_runner.exec_func_with_error_handling
+
+    def profiled(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if not _PROFILE:
+            return run(*args, **kwargs)
+        _PROFILE[0].enable()
+        try:
+            return run(*args, **kwargs)
+        finally:
+            _PROFILE[0].disable()
+
+    script_runner.exec_func_with_error_handling = profiled
+
+
 class _Page:
     """The Masking page in a headless app, the resample loaded as the workspace's table."""
 
@@ -281,8 +305,17 @@ def _page_setup(page: _Page) -> None:
             page.run()
 
 
-def page_interactions(df: pd.DataFrame, repeats: int) -> None:
-    """Print the page's run time per interaction, the core work alone and the baseline."""
+def page_interactions(df: pd.DataFrame, repeats: int, profile: int = 0) -> None:
+    """Print the page's run time per interaction, the core work alone and the baseline.
+
+    ``profile`` > 0: the timed runs are also profiled (cProfile, which slows them), and the
+    top ``profile`` functions by cumulative and by own time are printed per interaction.
+    """
+    import cProfile
+    import pstats
+
+    if profile:
+        _profile_script_runs()
     t0 = time.perf_counter()
     page = _Page(df)
     _page_setup(page)
@@ -313,16 +346,24 @@ def page_interactions(df: pd.DataFrame, repeats: int) -> None:
     pairs: list[tuple[Recipe, Recipe]] = []
     for label, before, afters in cases:
         runs = []
+        prof = cProfile.Profile() if profile else None
         for i in range(repeats):
             for act in before:
                 act()
                 page.run()
             recipe_before = page.recipe()
             afters[i % len(afters)]()
+            _PROFILE[:] = [prof] if prof is not None else []
             runs.append(page.run())
+            _PROFILE.clear()
             pairs.append((recipe_before, page.recipe()))
             base_runs.append(_time(lambda: _baseline_groupby(df)))
         rows.append((label, runs))
+        if prof is not None:
+            print(f"\n--- profile: {label} ({repeats} runs) ---")
+            stats = pstats.Stats(prof).strip_dirs()
+            stats.sort_stats("cumulative").print_stats(profile)
+            stats.sort_stats("tottime").print_stats(profile)
     core_runs = _core_runs(df, pairs)
     mb = statistics.median(base_runs)
     print(f"\nMasking page at {len(df):,} rows (QIs: {', '.join(PAGE_QIS)}), medians of {repeats}")
