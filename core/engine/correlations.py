@@ -102,10 +102,28 @@ def _check_columns(table: Table, columns: Sequence[str]) -> list[str]:
 
 
 def _profile(
-    engine: Engine, table: Table, cols: Sequence[str], kinds: Sequence[str]
+    engine: Engine,
+    table: Table,
+    cols: Sequence[str],
+    kinds: Sequence[str],
+    distinct: Sequence[bool] | None = None,
 ) -> dict[str, object]:
-    row = engine.query(plans.column_profile(engine.quote, table.name, cols, kinds)).iloc[0]
-    return {str(k): v for k, v in row.items()}
+    res = engine.query(plans.column_profile(engine.quote, table.name, cols, kinds, distinct))
+    # column by column: a row of mixed types would turn 2**60 + 1 into a float
+    return {str(c): res[c].iloc[0] for c in res.columns}
+
+
+def _varies(prof: Mapping[str, object], j: int, kind: str, *, finite: bool = True) -> bool:
+    """Whether column j holds at least two distinct values: its finite values (``finite``)
+    or its values as stored (infinities count)."""
+    if kind == "cat":
+        return _int(prof[f"nd_{j}"]) >= 2
+    if kind == "int":
+        return _int(prof[f"nn_{j}"]) > 0 and int(prof[f"mn_{j}"]) < int(  # type: ignore[call-overload]
+            prof[f"mx_{j}"]  # type: ignore[call-overload]
+        )
+    low, high = (f"lo_{j}", f"hi_{j}") if finite else (f"rlo_{j}", f"rhi_{j}")
+    return _float(prof[low]) < _float(prof[high])
 
 
 def _affine(prof: Mapping[str, object], kinds: Sequence[str]) -> dict[int, plans.Affine]:
@@ -259,7 +277,7 @@ def _sql_correlation(
     profile when the caller has it)."""
     k = len(cols)
     if prof is None:
-        prof = _profile(engine, table, cols, kinds)
+        prof = _profile(engine, table, cols, kinds, [False] * len(cols))
     warnings: list[str] = []
     r = np.full((k, k), np.nan)
     p = np.full((k, k), np.nan)
@@ -274,7 +292,7 @@ def _sql_correlation(
         if nv == 0:
             what = "finite values" if _int(prof[f"ni_{j}"]) else "values"
             warnings.append(f"Column '{c}' has no {what}; its correlations are NaN.")
-        elif _int(prof[f"nk_{j}"]) < 2:
+        elif not _varies(prof, j, kinds[j]):
             warnings.append(f"Column '{c}' is constant; its correlations are NaN.")
         else:
             r[j, j] = 1.0
@@ -359,7 +377,8 @@ def _spearman_pairs(
         for i, a in enumerate(full):
             for b in full[i + 1 :]:
                 rows[(a, b)] = {
-                    "n": table.n_rows, "dx": prof[f"nk_{a}"], "dy": prof[f"nk_{b}"],
+                    "n": table.n_rows, "dx": 1 + _varies(prof, a, kinds[a]),
+                    "dy": 1 + _varies(prof, b, kinds[b]),
                     "sxy": done[f"sxy_{a}_{b}"], "sxx": done[f"ss_{a}"], "syy": done[f"ss_{b}"],
                 }  # fmt: skip
     rest = [pair for pair in pairs if pair not in rows]
@@ -595,7 +614,10 @@ def _sql_association(
     p = np.full((k, k), np.nan)
     n = np.zeros((k, k), dtype=np.int64)
     reasons: dict[tuple[str, str], str] = {}
-    prof = _profile(engine, table, cols, sql_kinds) if known is None else known[1]
+    if known is None:  # distinct counts only for the categorical columns' warnings
+        prof = _profile(engine, table, cols, sql_kinds, [k == "cat" for k in sql_kinds])
+    else:
+        prof = known[1]
     warnings = [
         f"Column '{c}' has {_int(prof[f'nd_{j}']):,} distinct values in "
         f"{_int(prof[f'nn_{j}']):,} rows; its associations are inflated (each row is nearly "
@@ -610,7 +632,7 @@ def _sql_association(
         sub = {
             f"{key}_{i}": prof[f"{key}_{j}"]
             for i, j in enumerate(num)
-            for key in ("nn", "nd", "nv", "ni", "lo", "hi", "nk", "mn", "mx")
+            for key in ("nn", "nd", "nv", "ni", "lo", "hi", "nk", "mn", "mx", "rlo", "rhi")
             if f"{key}_{j}" in prof
         }
         cm = _sql_correlation(
@@ -656,7 +678,7 @@ def _sql_association(
     for i in range(k):
         n[i, i] = _int(prof[f"nn_{i}"])
         measure[i, i] = "self"
-        if _int(prof[f"nd_{i}"]) >= 2:
+        if _varies(prof, i, sql_kinds[i], finite=False):
             value[i, i] = 1.0
             p[i, i] = 0.0
     iu = np.triu_indices(k, k=1)

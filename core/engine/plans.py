@@ -441,27 +441,40 @@ def _rank_key(quote: Quote, column: str, kind: str) -> str:
 
 
 def column_profile(
-    quote: Quote, table: str, columns: Sequence[str], kinds: Sequence[str]
+    quote: Quote,
+    table: str,
+    columns: Sequence[str],
+    kinds: Sequence[str],
+    distinct: Sequence[bool] | None = None,
 ) -> str:
-    """One row of per-column counts: ``nn_j`` non-missing and ``nd_j`` distinct values (as
-    stored), and for a numeric column ``nv_j`` finite values, ``ni_j`` infinities, ``lo_j``
-    and ``hi_j`` (its range), ``nk_j`` distinct finite values and, for an integer column,
-    ``mn_j`` and ``mx_j`` (its range, exactly)."""
+    """One row of per-column counts: ``nn_j`` non-missing values (as stored); for a numeric
+    column ``nv_j`` finite values, ``ni_j`` infinities, ``lo_j`` and ``hi_j`` (its finite
+    range), for an integer column ``mn_j`` and ``mx_j`` (its range, exactly), for a float
+    column ``rlo_j`` and ``rhi_j`` (its range with infinities). Where ``distinct[j]`` (default:
+    every column) also ``nd_j`` distinct values as stored and, for a numeric column, ``nk_j``
+    distinct finite values: ``COUNT(DISTINCT ...)`` is the costly part."""
     parts = []
     for j, (c, kind) in enumerate(zip(columns, kinds, strict=True)):
         q = quote(c)
-        parts += [f"COUNT({q}) AS nn_{j}", f"COUNT(DISTINCT {q}) AS nd_{j}"]
-        if kind != "cat":
-            x = _number(quote, c, kind)
-            parts += [
-                f"COUNT({x}) AS nv_{j}",
-                f"SUM(CASE WHEN {q} IS NOT NULL AND {x} IS NULL THEN 1 ELSE 0 END) AS ni_{j}",
-                f"MIN({x}) AS lo_{j}",
-                f"MAX({x}) AS hi_{j}",
-                f"COUNT(DISTINCT {_rank_key(quote, c, kind)}) AS nk_{j}",
-            ]
-            if kind == "int":
-                parts += [f"MIN({q}) AS mn_{j}", f"MAX({q}) AS mx_{j}"]
+        count = distinct is None or distinct[j]
+        parts.append(f"COUNT({q}) AS nn_{j}")
+        if count:
+            parts.append(f"COUNT(DISTINCT {q}) AS nd_{j}")
+        if kind == "cat":
+            continue
+        x = _number(quote, c, kind)
+        parts += [
+            f"COUNT({x}) AS nv_{j}",
+            f"SUM(CASE WHEN {q} IS NOT NULL AND {x} IS NULL THEN 1 ELSE 0 END) AS ni_{j}",
+            f"MIN({x}) AS lo_{j}",
+            f"MAX({x}) AS hi_{j}",
+        ]
+        if count:
+            parts.append(f"COUNT(DISTINCT {_rank_key(quote, c, kind)}) AS nk_{j}")
+        if kind == "int":
+            parts += [f"MIN({q}) AS mn_{j}", f"MAX({q}) AS mx_{j}"]
+        else:
+            parts += [f"MIN({q}) AS rlo_{j}", f"MAX({q}) AS rhi_{j}"]
     return f"SELECT {', '.join(parts)} FROM {quote(table)}"
 
 
