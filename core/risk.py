@@ -341,11 +341,12 @@ def equivalence_classes(
             card = n_values + 1
         if span * card >= 2**62:  # compress before the mixed radix overflows
             key, span = _factorize_key(key)
-        na = c < 0
-        if na.any():
-            row_na |= na
+        if c.size and int(c.min()) < 0:
+            row_na |= c < 0
             na_cols.append(col)
-        key = key * card + (c + 1)
+        key *= card  # in place: no new array of n keys per column
+        key += c
+        key += 1
         span *= card
     class_id, n_classes = _factorize_key(key)
     any_na = bool(na_cols)
