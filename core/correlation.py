@@ -1123,6 +1123,12 @@ def _eta_codes(codes: np.ndarray, levels: int, values: np.ndarray) -> PairAssoci
     whole = nn == codes.size  # no row dropped: no copy of either column
     g, size = _compact(codes if whole else codes[mask], levels)
     y = _standardize_complete(values if whole else values[mask])  # eta and F do not change
+    return _eta_grouped(nn, g, size, y)
+
+
+def _eta_grouped(nn: int, g: np.ndarray, size: np.ndarray, y: np.ndarray) -> PairAssociation:
+    """Eta of ``nn`` complete rows: group ``g`` (compact codes of ``size.size`` groups of
+    ``size`` rows) and standardized values ``y``."""
     kk = size.size
     dev = y - y.mean()
     sst = _sum_of_squares(dev)
@@ -1365,6 +1371,8 @@ class PairColumn:
     numbers: np.ndarray | None = None
     n_inf: int = 0
     series: pd.Series | None = None
+    #: what the measures derive from this column alone, made on first use
+    derived: dict[str, object] = field(default_factory=dict, repr=False)
 
 
 def pair_column(
@@ -1459,7 +1467,34 @@ def pair_association(
         return _cramers_v_codes(a.codes, a.levels, b.codes, b.levels)
     cat, num = (a, b) if a.kind == "categorical" else (b, a)
     assert cat.codes is not None and num.numbers is not None
-    return _eta_codes(cat.codes, cat.levels, num.numbers)
+    if not _complete(num) or cat.codes.size != num.numbers.size:
+        return _eta_codes(cat.codes, cat.levels, num.numbers)
+    # the numeric column has no missing value: the rows kept are the categorical column's,
+    # so its groups are found once for every numeric column it meets
+    if "groups" not in cat.derived:
+        valid = cat.codes >= 0
+        nn = int(np.count_nonzero(valid))
+        whole = nn == cat.codes.size
+        grouped = _compact(cat.codes if whole else cat.codes[valid], cat.levels)
+        cat.derived["groups"] = (None if whole else valid, nn, *grouped)
+    valid, nn, g, size = cat.derived["groups"]  # type: ignore[misc]
+    if nn < CORRELATION_MIN_PAIRS:
+        return _eta_codes(cat.codes, cat.levels, num.numbers)  # its reason, as the matrix's
+    if valid is None:
+        if "standardized" not in num.derived:
+            num.derived["standardized"] = _standardize_complete(num.numbers)
+        y = num.derived["standardized"]
+    else:
+        y = _standardize_complete(num.numbers[valid])
+    return _eta_grouped(nn, g, size, y)  # type: ignore[arg-type]
+
+
+def _complete(col: PairColumn) -> bool:
+    """Whether a numeric column has no missing (or infinite) value, remembered."""
+    if "complete" not in col.derived:
+        assert col.numbers is not None
+        col.derived["complete"] = not bool(np.isnan(col.numbers).any())
+    return bool(col.derived["complete"])
 
 
 # --- association matrix ------------------------------------------------------------------

@@ -883,8 +883,9 @@ def test_drilldown_line_of_a_nearly_constant_column_is_no_line_not_a_crash() -> 
 
 def test_pair_association_is_the_association_matrix_cell() -> None:
     """Every pair read once per column equals the whole matrix: a dense table (bincount), a
-    table with more cells than rows (counted by sorting), eta with and without dropped rows,
-    codes given instead of values, and Cramér's V against scipy's chi-square."""
+    table with more cells than rows (counted by sorting), eta with and without dropped rows
+    (a complete numeric column reuses each categorical column's groups), codes given instead
+    of values, and Cramér's V and eta against scipy."""
     from core.correlation import pair_association, pair_column
 
     rng = np.random.default_rng(11)
@@ -896,6 +897,7 @@ def test_pair_association_is_the_association_matrix_cell() -> None:
             "y": rng.normal(size=n),
             "cnt": pd.array(rng.integers(0, 9, n), dtype="Int64"),
             "flag": rng.choice([True, False], n),
+            "z": rng.normal(size=n) * 1e200,  # complete: its groups and scale are reused
         }
     )
     df.loc[[3, 8], "grp"] = None
@@ -916,6 +918,9 @@ def test_pair_association_is_the_association_matrix_cell() -> None:
     both = df[["grp", "many"]].dropna()
     chi2 = stats.chi2_contingency(pd.crosstab(both["grp"], both["many"]), correction=False)[0]
     assert pair_association(read[0], read[1]).statistic == pytest.approx(chi2, rel=1e-12)
+    z = [g["z"].to_numpy() / 1e200 for _, g in df.dropna(subset=["grp"]).groupby("grp")]
+    res = pair_association(read[0], read[-1])
+    assert res.statistic == pytest.approx(stats.f_oneway(*z).statistic, rel=1e-9)
     both = df[["grp", "cnt"]].dropna()  # a small table: counted with one bincount
     chi2 = stats.chi2_contingency(pd.crosstab(both["grp"], both["cnt"]), correction=False)[0]
     assert pair_association(read[0], read[3]).statistic == pytest.approx(chi2, rel=1e-12)
