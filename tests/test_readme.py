@@ -277,7 +277,9 @@ def test_readme_blocks_run_as_written(clone: Path, env: dict[str, str]):
         )
         for name in claimed:
             path = clone / name
-            assert path.is_file() and path.stat().st_size > 0, (
+            # an output is a file, or a folder of files (harden --engine writes Parquet parts)
+            written = [path] if path.is_file() else sorted(path.rglob("*.parquet*"))
+            assert written and all(p.is_file() and p.stat().st_size > 0 for p in written), (
                 f"README block at line {block.line} should write {name}"
             )
             if name.endswith(".zip"):
