@@ -975,6 +975,12 @@ def _sum_of_squares(x: np.ndarray) -> float:
     return float(np.add.reduce(x * x))
 
 
+def _canonical_sum(terms: np.ndarray) -> float:
+    """Sum of per-cell (or per-group) terms in ascending order: the same float whatever
+    order the codes number the categories in (codes of a whole column or of a sample)."""
+    return float(np.add.reduce(np.sort(terms)))
+
+
 def _table_cells(
     a: np.ndarray, ka: int, b: np.ndarray, kb: int
 ) -> tuple[int, int, int, np.ndarray, np.ndarray, np.ndarray]:
@@ -1026,7 +1032,8 @@ def _cramers_v_codes(a: np.ndarray, ka: int, b: np.ndarray, kb: int) -> PairAsso
             n=nn,
             reason="one column has a single category on the rows where both are present",
         )
-    chi2 = nn * (float(np.sum(cnt.astype(float) ** 2 / (row_n * col_n.astype(float)))) - 1)
+    terms = cnt.astype(float) ** 2 / (row_n * col_n.astype(float))
+    chi2 = nn * (_canonical_sum(terms) - 1)
     return _cramers_v_from_chi2(chi2, nn, r_, k_)
 
 
@@ -1141,8 +1148,8 @@ def _eta_grouped(nn: int, g: np.ndarray, size: np.ndarray, y: np.ndarray) -> Pai
     fix = np.bincount(g, weights=resid, minlength=kk) / size
     resid -= fix[g]
     gmean += fix
-    gmean -= float(np.add.reduce(size * gmean)) / nn
-    ssb = float(np.add.reduce(size * gmean**2))
+    gmean -= _canonical_sum(size * gmean) / nn
+    ssb = _canonical_sum(size * gmean**2)
     # every group holds one number when each value equals any one value of its group
     member = np.empty(kk)
     member[g] = y
@@ -1376,7 +1383,11 @@ class PairColumn:
 
 
 def pair_column(
-    series: pd.Series, *, categorical: bool = False, codes: np.ndarray | None = None
+    series: pd.Series,
+    *,
+    categorical: bool = False,
+    codes: np.ndarray | None = None,
+    rows: np.ndarray | None = None,
 ) -> PairColumn:
     """Read a column once for the pair measures of :func:`pair_association`.
 
@@ -1391,6 +1402,9 @@ def pair_column(
         The column's codes when already known (``-1`` = missing, two rows share a code
         exactly when their values are equal, as ``pandas.factorize`` gives): a categorical
         column is then not read at all. Ignored for a numeric column.
+    rows : numpy.ndarray, optional
+        Positions of the rows to measure (default: every row); ``codes`` are the whole
+        column's, and only these rows of them (or of the column) are taken.
 
     Returns
     -------
@@ -1404,11 +1418,13 @@ def pair_column(
     """
     if categorical or not _is_numeric(series):
         if codes is None:
-            found, levels = _codes(series)
+            found, levels = _codes(series if rows is None else series.iloc[rows])
         else:
-            found = np.asarray(codes, dtype=np.int64)
+            found = np.asarray(codes if rows is None else codes[rows], dtype=np.int64)
             levels = int(found.max(initial=-1)) + 1
         return PairColumn(kind="categorical", codes=found, levels=levels)
+    if rows is not None:
+        series = series.iloc[rows]
     num = _numbers(series)
     return PairColumn(kind="numeric", numbers=num.values, n_inf=num.n_inf, series=series)
 

@@ -915,6 +915,12 @@ def test_pair_association_is_the_association_matrix_cell() -> None:
                 np.isnan(res.value) and np.isnan(whole.value[i, j])
             ), (cols[i], cols[j])
             assert res.n == whole.n[i, j]
+    rows = np.sort(rng.choice(n, 120, replace=False))  # a sample: codes of the whole column
+    sub = association_matrix(df.iloc[rows], columns=["grp", "z", "many"])
+    codes = pd.factorize(df["grp"], use_na_sentinel=True)[0]
+    g = pair_column(df["grp"], codes=codes, rows=rows)
+    for j, c in ((1, "z"), (2, "many")):
+        assert pair_association(g, pair_column(df[c], rows=rows)).value == sub.value[0, j]
     both = df[["grp", "many"]].dropna()
     chi2 = stats.chi2_contingency(pd.crosstab(both["grp"], both["many"]), correction=False)[0]
     assert pair_association(read[0], read[1]).statistic == pytest.approx(chi2, rel=1e-12)

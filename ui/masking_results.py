@@ -34,6 +34,21 @@ def _risk(_df: pd.DataFrame, token: str, qis: tuple[str, ...]) -> risk.RiskSumma
     return risk.risk_summary(_df, list(qis))
 
 
+def _before_risk(df: pd.DataFrame, token: str, qis: tuple[str, ...]) -> risk.RiskSummary:
+    """Risk of the loaded table: the shared cache, held in this session once read.
+
+    Each read of the shared cache copies the summary out of it (its per-record arrays are
+    8 bytes a row each); the session keeps the copy it read, so a change of the recipe does
+    not read it again.
+    """
+    memo = st.session_state.get("mask_before_risk")
+    if memo is not None and memo[0] == (token, qis):
+        return memo[1]  # type: ignore[no-any-return]
+    summary = _risk(df, token, qis)
+    st.session_state["mask_before_risk"] = ((token, qis), summary)
+    return summary
+
+
 @st.cache_data(max_entries=16, show_spinner="Comparing associations…")
 def _association(_df: pd.DataFrame, token: str, columns: tuple[str, ...]) -> np.ndarray:
     return np.abs(correlation.association_matrix(_df, columns=list(columns)).value)
@@ -75,7 +90,7 @@ def risk_cards(df: pd.DataFrame, built: EditorResult, h: Hardening) -> None:
         st.info("Every quasi-identifier is dropped: nothing left to link on.")
         return
     try:
-        before = _risk(df, state.dataset_id(), built.quasi_identifiers)
+        before = _before_risk(df, state.dataset_id(), built.quasi_identifiers)
         after = _after_risk(h, built.kept_quasi_identifiers)
     except PrivLensError as exc:
         show_error(exc)
@@ -164,15 +179,18 @@ def _before_sample(df: pd.DataFrame, rows: np.ndarray | None) -> pd.DataFrame:
     return sample
 
 
-def _as_levels(series: pd.Series, codes: np.ndarray | None = None) -> correlation.PairColumn:
+def _as_levels(
+    series: pd.Series, codes: np.ndarray | None = None, rows: np.ndarray | None = None
+) -> correlation.PairColumn:
     """A column read once for the association measures (:func:`core.correlation.pair_column`).
 
     A column the measures treat as categories keeps only its codes (the same partition of
     the rows: Cramér's V and eta depend on nothing else); ``codes`` are the column's codes
     when already known (``-1`` = missing, equal exactly when the values are), so it is not
-    read again. Numeric columns keep their numbers.
+    read again. Numeric columns keep their numbers. ``rows``: the sample's positions (the
+    codes and the column are whole; only these rows are taken).
     """
-    return correlation.pair_column(series, codes=codes)
+    return correlation.pair_column(series, codes=codes, rows=rows)
 
 
 #: Columns kept in a session's memo of the association change (each one sample long).
@@ -216,11 +234,8 @@ def _association_after(
             if not steps[c]:
                 levels[key] = _as_levels(sample[c])
             else:
-                s = kept[c] if rows is None else kept[c].iloc[rows]
-                code = known.get(c)
-                if code is not None and rows is not None:
-                    code = code[rows]
-                levels[key] = _as_levels(s, code)
+                # categories with known codes: only the sample's codes are read
+                levels[key] = _as_levels(kept[c], known.get(c), rows)
             while len(levels) > _LEVEL_ENTRIES:
                 levels.pop(next(iter(levels)))
         return levels[key]
