@@ -1463,12 +1463,14 @@ def pair_association(
     >>> res.measure, round(res.value ** 2, 6)
     ('eta', 0.771429)
     """
+    size_a, size_b = (len(c.codes if c.codes is not None else c.numbers) for c in (a, b))  # type: ignore[arg-type]
+    if size_a != size_b:
+        raise InvalidParameterError(
+            f"The two columns of a pair must hold the same rows; got {size_a} and {size_b} "
+            "rows. Read both with pair_column from the same table (and the same rows)."
+        )
     if a.kind == "numeric" and b.kind == "numeric":
-        if a.series is None or b.series is None or len(a.series) != len(b.series):
-            raise InvalidParameterError(
-                "Both numeric columns of a pair need the same rows; read each with "
-                "pair_column on the same table."
-            )
+        assert a.series is not None and b.series is not None
         pair = pd.DataFrame({"a": a.series.array, "b": b.series.array})  # dtypes kept
         cm = correlation_matrix(pair, method=numeric_method, columns=["a", "b"])
         return PairAssociation(

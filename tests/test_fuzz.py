@@ -116,11 +116,15 @@ def association(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
     "correlation.cramers_v",
     "correlation.correlation_ratio",
     "correlation.normalized_mutual_information",
+    "correlation.pair_column",
 )
 def pair_measures(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
     from core import correlation
 
     x, y = _series(draw, df), _series(draw, df)
+    read_x = call(correlation.pair_column, x, categorical=draw(st.booleans()))
+    read_y = call(correlation.pair_column, y)
+    call(correlation.pair_association, read_x, read_y)
     call(correlation.cramers_v, x, y)
     call(correlation.normalized_mutual_information, x, y)
     return call(correlation.correlation_ratio, x, y)
