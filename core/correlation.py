@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -1379,7 +1379,7 @@ class PairColumn:
     n_inf: int = 0
     series: pd.Series | None = None
     #: what the measures derive from this column alone, made on first use
-    derived: dict[str, object] = field(default_factory=dict, repr=False)
+    derived: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 def pair_column(
@@ -1490,12 +1490,13 @@ def pair_association(
     # the numeric column has no missing value: the rows kept are the categorical column's,
     # so its groups are found once for every numeric column it meets
     if "groups" not in cat.derived:
-        valid = cat.codes >= 0
-        nn = int(np.count_nonzero(valid))
-        whole = nn == cat.codes.size
-        grouped = _compact(cat.codes if whole else cat.codes[valid], cat.levels)
-        cat.derived["groups"] = (None if whole else valid, nn, *grouped)
-    valid, nn, g, size = cat.derived["groups"]  # type: ignore[misc]
+        present = cat.codes >= 0
+        count = int(np.count_nonzero(present))
+        whole = count == cat.codes.size
+        grouped = _compact(cat.codes if whole else cat.codes[present], cat.levels)
+        cat.derived["groups"] = (None if whole else present, count, *grouped)
+    groups: tuple[np.ndarray | None, int, np.ndarray, np.ndarray] = cat.derived["groups"]
+    valid, nn, g, size = groups
     if nn < CORRELATION_MIN_PAIRS:
         return _eta_codes(cat.codes, cat.levels, num.numbers)  # its reason, as the matrix's
     if valid is None:
@@ -1504,7 +1505,7 @@ def pair_association(
         y = num.derived["standardized"]
     else:
         y = _standardize_complete(num.numbers[valid])
-    return _eta_grouped(nn, g, size, y)  # type: ignore[arg-type]
+    return _eta_grouped(nn, g, size, y)
 
 
 def _complete(col: PairColumn) -> bool:
