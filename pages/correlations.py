@@ -103,6 +103,7 @@ def _leakage_section(
             key="corr_sensitive",
             default=default,
             options=candidates,
+            initial="index",
         ),
     )
     try:
@@ -157,7 +158,11 @@ choice = left.radio(
     captions=list(charts.METHOD_CAPTIONS.values()),
     help=charts.METHOD_HELP,
     **state.widget(
-        "correlations.options.method", key="corr_method", default="Pearson", options=OPTIONS
+        "correlations.options.method",
+        key="corr_method",
+        default="Pearson",
+        options=OPTIONS,
+        initial="index",
     ),
 )
 alpha = right.slider(
@@ -173,6 +178,7 @@ alpha = right.slider(
         key="corr_alpha",
         default=CORRELATION_ALPHA_DEFAULT,
         to_widget=lambda v: min(max(float(v), CORRELATION_ALPHA_MIN), CORRELATION_ALPHA_MAX),
+        initial="value",
     ),
 )
 association = choice == "Association"
@@ -185,7 +191,11 @@ columns = st.multiselect(
     help="Direct identifiers are left out by default. "
     + ("Every column type is allowed." if association else "Numeric columns only."),
     **state.widget(
-        f"correlations.options.{which}", key=f"corr_cols_{which[8:]}", default=default, options=pool
+        f"correlations.options.{which}",
+        key=f"corr_cols_{which[8:]}",
+        default=default,
+        options=pool,
+        initial="default",
     ),
 )
 coded = corr.coded_columns(df, kinds)
@@ -205,7 +215,9 @@ if not association and len(df) > CORRELATION_SAMPLE_MIN:
         help="For very large tables: compute on a random sample of rows instead of all of "
         "them. Results are labelled as estimates and the table shows 95% confidence "
         "intervals for the sampling error.",
-        **state.widget("correlations.options.sample", key="corr_sample", default=False),
+        **state.widget(
+            "correlations.options.sample", key="corr_sample", default=False, initial="value"
+        ),
     ):
         top = max(CORRELATION_SAMPLE_MIN, len(df))
         sample_rows = int(
@@ -220,6 +232,7 @@ if not association and len(df) > CORRELATION_SAMPLE_MIN:
                     default=min(CORRELATION_SAMPLE_DEFAULT, len(df)),
                     to_widget=lambda v: min(max(int(v), CORRELATION_SAMPLE_MIN), top),
                     from_widget=int,
+                    initial="value",
                 ),
             )
         )

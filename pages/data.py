@@ -130,7 +130,7 @@ with st.container(border=True):
         st.text_input(
             "Also read these strings as missing (comma-separated)",
             placeholder="e.g. ?, -, unknown",
-            **state.widget("data.options.na_markers", key="data_na", default=""),
+            **state.widget("data.options.na_markers", key="data_na", default="", initial="value"),
             help="Applied to the next upload. Empty cells, NA, N/A, NaN and NULL are always "
             "missing.",
         )
@@ -139,7 +139,11 @@ with st.container(border=True):
             "Built-in sample",
             SAMPLES,
             **state.widget(
-                "data.options.sample", key="data_sample", default=SAMPLES[0], options=SAMPLES
+                "data.options.sample",
+                key="data_sample",
+                default=SAMPLES[0],
+                options=SAMPLES,
+                initial="index",
             ),
         )
         st.button("Load sample", key="data_load_sample", on_click=_load_sample)

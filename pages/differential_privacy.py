@@ -58,12 +58,19 @@ column = left.selectbox(
     help="The column the question is asked about (its kind, set on the Data page, decides "
     "the questions). Direct identifiers are listed but make little sense here.",
     **state.widget(
-        "dp.column", key="dp_column", default=first, options=cols, after=panels.column_changed
+        "dp.column",
+        key="dp_column",
+        default=first,
+        options=cols,
+        after=panels.column_changed,
+        initial="index",
     ),
 )
 is_numeric = column in numeric_cols
 queries = dp_form.questions(is_numeric)
-qkw = state.widget("dp.question", key="dp_question", default="count", options=queries)
+qkw = state.widget(
+    "dp.question", key="dp_question", default="count", options=queries, initial="index"
+)
 query = mid.selectbox(
     "Question",
     queries,
@@ -80,7 +87,11 @@ if dp_form.uses_domain(query, is_numeric):
         help="A DP release may not take its list of categories from the data: a category "
         "that one person alone has would appear only when that person is in the data.",
         **state.widget(
-            "dp.options.domain", key="dp_domain", default="declared", options=dp.DOMAINS
+            "dp.options.domain",
+            key="dp_domain",
+            default="declared",
+            options=dp.DOMAINS,
+            initial="index",
         ),
     )
 if dp_form.uses_domain(query, is_numeric) and domain == "declared":
@@ -89,7 +100,9 @@ if dp_form.uses_domain(query, is_numeric) and domain == "declared":
         "Public categories, one per line",
         help="Categories known without looking at the data: from a codebook, a form's "
         "options or a standard. Values outside the list are left out of the release.",
-        **state.widget(f"dp.options.categories:{column}", key="dp_cats", default=""),
+        **state.widget(
+            f"dp.options.categories:{column}", key="dp_cats", default="", initial="value"
+        ),
     )
     categories = dp_form.parse_categories(typed)
     published = codebooks.categories_for(column)
@@ -116,7 +129,9 @@ elif dp_form.uses_domain(query, is_numeric):
         "most δ (Korolova et al. 2009; OpenDP's make_laplace_threshold)."
     )
 mechs = dp_form.mechanisms(query, domain)
-mkw = state.widget("dp.mechanism", key="dp_mechanism", default=mechs[0], options=mechs)
+mkw = state.widget(
+    "dp.mechanism", key="dp_mechanism", default=mechs[0], options=mechs, initial="index"
+)
 mechanism = right.selectbox(
     "Mechanism",
     mechs,
@@ -127,15 +142,16 @@ bounds_needed = dp_form.needs_bounds(query, is_numeric)
 lower = upper = None
 if bounds_needed:
     b1, b2, b3 = st.columns(3)
+    # empty until typed: ``value=None`` unless the bound's first paint carries it
     lower = b1.number_input(
         "Lower bound L",
-        value=None,
-        **state.widget("dp.lower", key="dp_lower", after=panels.bounds_typed),
+        **{"value": None}
+        | state.widget("dp.lower", key="dp_lower", after=panels.bounds_typed, initial="value"),
     )
     upper = b2.number_input(
         "Upper bound U",
-        value=None,
-        **state.widget("dp.upper", key="dp_upper", after=panels.bounds_typed),
+        **{"value": None}
+        | state.widget("dp.upper", key="dp_upper", after=panels.bounds_typed, initial="value"),
     )
     data_range = panels.data_range(df, ds, column)
     b3.button(
@@ -158,11 +174,14 @@ if bounds_needed:
     )
 bins, q = 20, 0.5
 if query == "histogram" and is_numeric:
-    bins = st.slider("Bins", 2, 100, **state.widget("dp.options.bins", key="dp_bins", default=20))
+    bins = st.slider(
+        "Bins", 2, 100,
+        **state.widget("dp.options.bins", key="dp_bins", default=20, initial="value"),
+    )  # fmt: skip
 if query == "quantile":
     q = st.slider(
         "Quantile (0.5 = median)", 0.0, 1.0, step=0.05,
-        **state.widget("dp.options.q", key="dp_q", default=0.5),
+        **state.widget("dp.options.q", key="dp_q", default=0.5, initial="value"),
     )  # fmt: skip
 delta = 0.0
 if dp_form.needs_delta(mechanism, domain):
@@ -179,6 +198,7 @@ if dp_form.needs_delta(mechanism, domain):
             key="dp_delta",
             to_widget=lambda d: d if chosen else d_default,
             after=lambda: state.set_options("dp", {"delta_chosen": True}),
+            initial="value",
         ),
     )
     st.caption(
@@ -242,6 +262,7 @@ def live_panel() -> None:
             key="dp_eps",
             default=limits.EPSILON_DEFAULT,
             options=dp_form.EPSILON_OPTIONS,
+            initial="value",
         ),
     )
     c3.markdown("**More accuracy**")
@@ -271,7 +292,7 @@ if curve is not None and sensitivity is not None:
     with st.expander("Accuracy target: which ε gives ±x at 95%?"):
         target = st.number_input(
             f"Target half-width ({curve.unit})", min_value=0.0,
-            **state.widget("dp.options.target", key="dp_target", default=0.0),
+            **state.widget("dp.options.target", key="dp_target", default=0.0, initial="value"),
         )  # fmt: skip
         if target > 0:
             try:

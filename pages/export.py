@@ -76,20 +76,20 @@ with left:
         FORMATS,
         help="CSV opens anywhere; Parquet keeps types and is compact; XLSX for Excel "
         "(at most 1,048,575 rows); JSON as a list of records.",
-        **state.widget("export.format", options=FORMATS),
+        **state.widget("export.format", options=FORMATS, initial="index"),
     )
     neutralize = st.checkbox(
         "Neutralize spreadsheet formulas (CSV)",
         help="Text cells starting with = + - @ tab or CR get a leading ' so a spreadsheet "
         "shows them as text instead of running them (CSV injection). Numbers are untouched.",
         disabled=fmt != "csv",
-        **state.widget("export.options.neutralize", default=True),
+        **state.widget("export.options.neutralize", default=True, initial="value"),
     )
     bundle = st.checkbox(
         "Bundle with recipe and report (zip)",
         help="A zip holding the data, the recipe that produced it (no secrets) and the "
         "privacy report in HTML and JSON.",
-        **state.widget("export.bundle"),
+        **state.widget("export.bundle", initial="value"),
     )
     st.subheader("Encryption")
     mode = st.radio(
@@ -99,7 +99,7 @@ with left:
         help="PrivLens format: AES-256-GCM in authenticated chunks; a passphrase goes "
         "through scrypt. The age format opens with any age tool (age, rage). The choice is "
         "kept in the workspace; passphrases and keys never are.",
-        **state.widget("export.encryption", options=ENCRYPTIONS),
+        **state.widget("export.encryption", options=ENCRYPTIONS, initial="index"),
     )
     passphrase, key, secret_ready = panels.secret_inputs(mode)
 

@@ -43,18 +43,19 @@ sync = lambda: rp.sync_fraction(n)  # noqa: E731
 with st.container(border=True):
     qis = st.multiselect(
         "Quasi-identifiers", columns, wrap=True, help=HELP["qis"],
-        **bind("quasi_identifiers", "risk_qi", options=columns, after=rp.reset_switches),
+        **bind("quasi_identifiers", "risk_qi", options=columns, after=rp.reset_switches,
+               initial="default"),
     )  # fmt: skip
     rest = [c for c in columns if c not in qis]
     sensitive = st.multiselect(
         "Sensitive attributes", rest, wrap=True, help=HELP["sensitive"],
-        **bind("sensitive", "risk_sa", options=rest),
+        **bind("sensitive", "risk_sa", options=rest, initial="default"),
     )  # fmt: skip
     c1, c2 = st.columns(2)
     missing = c1.radio(
         "Missing values", list(MISSING), format_func=MISSING.get, help=HELP["missing"],
         **bind("options.missing", "risk_missing", default="category", options=list(MISSING),
-               after=rp.reset_switches),
+               after=rp.reset_switches, initial="index"),
     )  # fmt: skip
     numeric = [
         c for c in rest
@@ -64,7 +65,7 @@ with st.container(border=True):
     weight = c2.selectbox(
         "Sampling weight column", [None, *numeric], help=HELP["weight"],
         format_func=lambda v: "None (constant weight 1/π)" if v is None else v,
-        **bind("weight_column", "risk_weight", options=[None, *numeric]),
+        **bind("weight_column", "risk_weight", options=[None, *numeric], initial="index"),
     )  # fmt: skip
     with st.expander("Population model", expanded=bool(state.get("risk.options.is_sample"))):
         p1, p2 = st.columns(2)
@@ -72,29 +73,32 @@ with st.container(border=True):
         if p1.toggle(
             "The table is a sample of a larger population",
             help="Off: the table is the whole population (π = 1).",
-            **bind("options.is_sample", "risk_is_sample", default=False, after=sync),
+            **bind(
+                "options.is_sample", "risk_is_sample", default=False, after=sync, initial="value"
+            ),
         ):
             mode = p1.radio(
                 "Describe it by", MODES, horizontal=True,
                 **bind("options.population_mode", "risk_pop_mode", default=MODES[0],
-                       options=MODES, after=sync),
+                       options=MODES, after=sync, initial="index"),
             )  # fmt: skip
             if mode == MODES[0]:
                 pi = p2.number_input(
                     "Sampling fraction π", min_value=1e-6, max_value=1.0, format="%.6f",
                     **bind("sampling_fraction", "risk_pi", default=0.01,
-                           to_widget=clamp(1e-6, 1.0)),
+                           to_widget=clamp(1e-6, 1.0), initial="value"),
                 )  # fmt: skip
             else:
                 p2.selectbox(
                     "Region preset", list(rp.POPULATIONS),
                     **bind("options.region", "risk_region", default="Custom",
-                           options=list(rp.POPULATIONS), after=lambda: rp.pick_region(n)),
+                           options=list(rp.POPULATIONS), after=lambda: rp.pick_region(n),
+                           initial="index"),
                 )  # fmt: skip
                 size = p2.number_input(
                     "Population size N", min_value=n, max_value=10**12, step=1000,
                     **bind("population_size", "risk_pop", default=max(100 * n, 1),
-                           to_widget=clamp(n, 10**12, int), after=sync),
+                           to_widget=clamp(n, 10**12, int), after=sync, initial="value"),
                 )  # fmt: skip
                 pi = n / float(size)
                 p2.caption(f"Sampling fraction π = n / N = {pi:.3g}")
@@ -102,26 +106,32 @@ with st.container(border=True):
 with st.container(border=True):
     st.markdown("**Policy**: the thresholds this table must meet", help=HELP["policy"])
     g1, g2, g3, g4 = st.columns([2, 1, 1, 1])
-    st.session_state["risk_guidance"] = rp.guidance_now()
+    guidances = [*GUIDANCE, "Custom"]
+    first: dict[str, int] = {}  # drawn anew: the matching guidance goes in its index
+    if "risk_guidance" in st.session_state:
+        st.session_state["risk_guidance"] = rp.guidance_now()
+    else:
+        first = {"index": guidances.index(rp.guidance_now())}
     g1.selectbox(
-        "Start from published guidance", [*GUIDANCE, "Custom"], key="risk_guidance",
-        on_change=rp.apply_guidance, args=("risk_guidance",), help=HELP["policy"],
+        "Start from published guidance", guidances, key="risk_guidance",
+        on_change=rp.apply_guidance, args=("risk_guidance",), help=HELP["policy"], **first,
     )  # fmt: skip
     k_min = g2.number_input(
         "k at least", limits.K_MIN, limits.K_MAX, step=1,
         help="Every record shares its quasi-identifier values with at least k - 1 others.",
-        **bind("k_threshold", "risk_k", to_widget=clamp(limits.K_MIN, limits.K_MAX, int)),
+        **bind("k_threshold", "risk_k", to_widget=clamp(limits.K_MIN, limits.K_MAX, int),
+               initial="value"),
     )  # fmt: skip
     max_risk = g3.number_input(
         "Highest risk at most", 0.001, 1.0, step=0.01, format="%.3f",
         help="Largest prosecutor risk 1/f_k of any record; also the threshold t of the "
         "records at risk.",
-        **bind("max_risk", "risk_max", to_widget=clamp(0.001, 1.0)),
+        **bind("max_risk", "risk_max", to_widget=clamp(0.001, 1.0), initial="value"),
     )  # fmt: skip
     avg_risk = g4.number_input(
         "Average risk at most", 0.001, 1.0, step=0.01, format="%.3f",
         help="Mean of the prosecutor risk 1/f_k over the records.",
-        **bind("average_risk", "risk_avg", to_widget=clamp(0.001, 1.0)),
+        **bind("average_risk", "risk_avg", to_widget=clamp(0.001, 1.0), initial="value"),
     )  # fmt: skip
 
 if not qis:
@@ -185,7 +195,7 @@ with st.expander("Household risk (sdcMicro)"):
     hid = st.selectbox(
         "Household ID column", [None, *rest], help=HELP["household"],
         format_func=lambda v: "None" if v is None else v,
-        **bind("options.household", "risk_household", options=[None, *rest]),
+        **bind("options.household", "risk_household", options=[None, *rest], initial="index"),
     )  # fmt: skip
     if hid is not None:
         try:
@@ -225,7 +235,8 @@ def _drivers(key: tuple[str, ...], missing: str, policy: tuple[int, float, float
             "Largest subset size", 1, top, help=HELP["subset_size"],
             **bind("options.subset_size", "risk_subset_size", default=min(2, q),
                    to_widget=clamp(1, top, int),
-                   after=lambda: state.set_options("risk", {"subsets_on": False})),
+                   after=lambda: state.set_options("risk", {"subsets_on": False}),
+                   initial="value"),
         )  # fmt: skip
     n_subsets = sum(math.comb(q, s) for s in range(1, int(size) + 1))
     cost = f"Groups all {n:,} rows once per subset ({n_subsets} subsets of up to {size} columns)."

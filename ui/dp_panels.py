@@ -210,7 +210,7 @@ def attacker(df: pd.DataFrame, qn: Question, epsilon: float) -> None:
         0.01,
         0.99,
         step=0.01,
-        **state.widget("dp.options.prior", key="dp_prior", default=0.5),
+        **state.widget("dp.options.prior", key="dp_prior", default=0.5, initial="value"),
     )
     a1.metric(
         "Largest posterior after the release",
@@ -243,14 +243,22 @@ def microdata(df: pd.DataFrame, ds: str, numeric_cols: list[str], epsilon: float
         "Numeric columns (clamped, per-record Laplace noise)",
         numeric_cols,
         **state.widget(
-            "dp.options.md_numeric", key="dp_md_numeric", default=(), options=numeric_cols
+            "dp.options.md_numeric",
+            key="dp_md_numeric",
+            default=(),
+            options=numeric_cols,
+            initial="default",
         ),
     )
     md_categorical = k2.multiselect(
         "Categorical columns (randomized response)",
         others,
         **state.widget(
-            "dp.options.md_categorical", key="dp_md_categorical", default=(), options=others
+            "dp.options.md_categorical",
+            key="dp_md_categorical",
+            default=(),
+            options=others,
+            initial="default",
         ),
     )
     if not md_numeric and not md_categorical:
@@ -261,11 +269,15 @@ def microdata(df: pd.DataFrame, ds: str, numeric_cols: list[str], epsilon: float
         l1, l2 = st.columns(2)
         lo = l1.number_input(
             f"Lower bound of '{c}'",
-            **state.widget(f"dp.options.md_lower:{c}", key=f"dp_md_lower_{c}", default=0.0),
+            **state.widget(
+                f"dp.options.md_lower:{c}", key=f"dp_md_lower_{c}", default=0.0, initial="value"
+            ),
         )
         hi = l2.number_input(
             f"Upper bound of '{c}'",
-            **state.widget(f"dp.options.md_upper:{c}", key=f"dp_md_upper_{c}", default=100.0),
+            **state.widget(
+                f"dp.options.md_upper:{c}", key=f"dp_md_upper_{c}", default=100.0, initial="value"
+            ),
         )
         bounds.append((c, float(lo), float(hi)))
         data_lo, data_hi = data_range(df, ds, c)
@@ -359,11 +371,11 @@ def budget() -> None:
         g1, g2, g3 = st.columns(3, vertical_alignment="bottom")
         g1.number_input(
             "Total ε for this table", min_value=limits.EPSILON_MIN, max_value=100.0,
-            **state.widget("dp.total_epsilon", key="dp_total_eps"),
+            **state.widget("dp.total_epsilon", key="dp_total_eps", initial="value"),
         )  # fmt: skip
         g2.number_input(
             "Total δ", min_value=0.0, max_value=limits.DELTA_MAX, format="%.1e",
-            **state.widget("dp.total_delta", key="dp_total_delta"),
+            **state.widget("dp.total_delta", key="dp_total_delta", initial="value"),
         )  # fmt: skip
         if g3.button("Start the budget", key="dp_start"):
             try:

@@ -266,7 +266,11 @@ def open_section() -> None:
             help="Files and folders found in the directories this server allows. A folder is "
             "read as one table (all its Parquet files).",
             **state.widget(
-                "data.options.large_pick", key="large_pick", default=ids[0], options=ids
+                "data.options.large_pick",
+                key="large_pick",
+                default=ids[0],
+                options=ids,
+                initial="index",
             ),
         )
         if truncated:
@@ -279,7 +283,11 @@ def open_section() -> None:
             help="Automatic reads Parquet under 256 MB with pandas and larger data with "
             "DuckDB. Spark is listed when PySpark is installed on this server.",
             **state.widget(
-                "data.options.large_engine", key="large_engine", default=AUTO, options=choices
+                "data.options.large_engine",
+                key="large_engine",
+                default=AUTO,
+                options=choices,
+                initial="index",
             ),
         )
         st.button("Open", key="large_open", on_click=_open_clicked, args=(by_id,))
@@ -441,18 +449,18 @@ def risk_page() -> None:
     with st.container(border=True):
         qis = st.multiselect(
             "Quasi-identifiers", columns, wrap=True,
-            **rp.bind("quasi_identifiers", "risk_qi", options=columns),
+            **rp.bind("quasi_identifiers", "risk_qi", options=columns, initial="default"),
         )  # fmt: skip
         rest = [c for c in columns if c not in qis]
         sensitive = st.multiselect(
             "Sensitive attributes", rest, wrap=True,
-            **rp.bind("sensitive", "risk_sa", options=rest),
+            **rp.bind("sensitive", "risk_sa", options=rest, initial="default"),
         )  # fmt: skip
         c1, c2 = st.columns(2)
         missing = c1.radio(
             "Missing values", list(MISSING), format_func=MISSING.get,
             **rp.bind("options.missing", "risk_missing", default="category",
-                      options=list(MISSING)),
+                      options=list(MISSING), initial="index"),
         )  # fmt: skip
         try:
             rows = sample(src)
@@ -466,31 +474,34 @@ def risk_page() -> None:
         weight = c2.selectbox(
             "Sampling weight column", [None, *numeric],
             format_func=lambda v: "None (constant weight 1/π)" if v is None else v,
-            **rp.bind("weight_column", "risk_weight", options=[None, *numeric]),
+            **rp.bind("weight_column", "risk_weight", options=[None, *numeric],
+                      initial="index"),
         )  # fmt: skip
         p1, p2, p3 = st.columns(3)
         k_min = p1.number_input(
             "k at least", limits.K_MIN, limits.K_MAX, step=1,
-            **rp.bind("k_threshold", "risk_k", to_widget=rp.clamp(limits.K_MIN, limits.K_MAX, int)),
+            **rp.bind("k_threshold", "risk_k", to_widget=rp.clamp(limits.K_MIN, limits.K_MAX, int),
+                      initial="value"),
         )  # fmt: skip
         max_risk = p2.number_input(
             "Highest risk at most", 0.001, 1.0, step=0.01, format="%.3f",
-            **rp.bind("max_risk", "risk_max", to_widget=rp.clamp(0.001, 1.0)),
+            **rp.bind("max_risk", "risk_max", to_widget=rp.clamp(0.001, 1.0), initial="value"),
         )  # fmt: skip
         avg_risk = p3.number_input(
             "Average risk at most", 0.001, 1.0, step=0.01, format="%.3f",
-            **rp.bind("average_risk", "risk_avg", to_widget=rp.clamp(0.001, 1.0)),
+            **rp.bind("average_risk", "risk_avg", to_widget=rp.clamp(0.001, 1.0),
+                      initial="value"),
         )  # fmt: skip
         pi = None
         if st.toggle(
             "The table is a sample of a larger population",
             **rp.bind("options.is_sample", "risk_is_sample", default=False,
-                      after=lambda: rp.sync_fraction(src.n_rows)),
+                      after=lambda: rp.sync_fraction(src.n_rows), initial="value"),
         ):  # fmt: skip
             pi = st.number_input(
                 "Sampling fraction π", min_value=1e-6, max_value=1.0, format="%.6f",
                 **rp.bind("sampling_fraction", "risk_pi", default=0.01,
-                          to_widget=rp.clamp(1e-6, 1.0)),
+                          to_widget=rp.clamp(1e-6, 1.0), initial="value"),
             )  # fmt: skip
     if not qis:
         st.info("Pick at least one quasi-identifier to measure the risk.")
@@ -613,7 +624,7 @@ def correlations_page() -> None:
         "Method", options, horizontal=True, captions=list(charts.METHOD_CAPTIONS.values()),
         help=charts.METHOD_HELP,
         **state.widget("correlations.options.method", key="corr_method", default="Pearson",
-                       options=options),
+                       options=options, initial="index"),
     )  # fmt: skip
     alpha = right.slider(
         "Significance level α", min_value=CORRELATION_ALPHA_MIN,
@@ -621,7 +632,7 @@ def correlations_page() -> None:
         **state.widget("correlations.options.alpha", key="corr_alpha",
                        default=CORRELATION_ALPHA_DEFAULT,
                        to_widget=lambda v: min(max(float(v), CORRELATION_ALPHA_MIN),
-                                               CORRELATION_ALPHA_MAX)),
+                                               CORRELATION_ALPHA_MAX), initial="value"),
     )  # fmt: skip
     identifiers = set(columns_with_role(state.roles(), Role.IDENTIFIER))
     association = choice == "Association"
@@ -633,7 +644,8 @@ def correlations_page() -> None:
         help="Direct identifiers are left out by default. "
         + ("Every column type is allowed." if association else "Numeric columns only."),
         **state.widget(f"correlations.options.{which}", key=f"corr_cols_{which[8:]}",
-                       default=tuple(c for c in pool if c not in identifiers), options=pool),
+                       default=tuple(c for c in pool if c not in identifiers), options=pool,
+                       initial="default"),
     )  # fmt: skip
     if len(columns) < 2:
         st.info("Pick at least two columns.")
@@ -695,7 +707,8 @@ def correlations_page() -> None:
     sensitive = st.selectbox(
         "Sensitive attribute", candidates,
         **state.widget("correlations.options.sensitive", key="corr_sensitive",
-                       default=marked[0] if marked else fallback, options=candidates),
+                       default=marked[0] if marked else fallback, options=candidates,
+                       initial="index"),
     )  # fmt: skip
     others = tuple(c for c in candidates if c != sensitive)
     try:

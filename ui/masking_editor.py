@@ -179,6 +179,7 @@ def transforms(built: EditorResult) -> None:
                 default=KEEP,
                 options=offered,
                 after=save_recipe,
+                initial="index",
             ),
         )
         if transform == KEEP:
@@ -205,21 +206,26 @@ def _param_widget(cell: Any, i: int, col: str, transform: str, p: ParamSpec) -> 
             to_widget=lambda v: dt.date.fromisoformat(v) if v else None,
             from_widget=lambda d: d.isoformat() if d else None,
             after=save_recipe,
+            initial="value",
         )
-        return cell.date_input(label, value=None, min_value=dt.date(1800, 1, 1), **bind)
-    bind = state.widget(path, key=key, default=default, after=save_recipe)
+        # empty until picked: ``value=None`` unless the first paint carries the stored date
+        return cell.date_input(label, min_value=dt.date(1800, 1, 1), **{"value": None} | bind)
+    if p.kind == "choice":
+        bind = state.widget(
+            path, key=key, default=default, options=p.choices, after=save_recipe, initial="index"
+        )
+        return cell.selectbox(label, p.choices, **bind)
+    bind = state.widget(path, key=key, default=default, after=save_recipe, initial="value")
     if p.kind == "int":
         lo = None if p.minimum is None else int(p.minimum)
         hi = None if p.maximum is None else int(p.maximum)
         if default is None:
-            return cell.number_input(label, lo, hi, value=None, step=1, **bind)
+            return cell.number_input(label, lo, hi, step=1, **{"value": None} | bind)
         return cell.number_input(label, lo, hi, step=1, **bind)
     if p.kind == "number" and p.required:
-        return cell.number_input(label, value=None, format="%g", **bind)
+        return cell.number_input(label, format="%g", **{"value": None} | bind)
     if p.kind == "bool":
         return cell.checkbox(label, **bind)
-    if p.kind == "choice":
-        return cell.selectbox(label, p.choices, **bind)
     if p.kind == "mapping":
         return cell.text_area(label, help="One 'value = group' per line.", **bind)
     helps = {"numbers": "Numbers separated by commas.", "texts": "Separated by commas."}
@@ -238,13 +244,16 @@ def suppression(columns: list[str]) -> None:
             default=(),
             options=columns,
             after=save_recipe,
+            initial="default",
         ),
     )
     on = st.toggle(
         "Suppress until k-anonymous",
         help="Local suppression: blank the fewest quasi-identifier values (or remove whole "
         "records) until every combination is shared by at least k records.",
-        **state.widget(OPT + "suppress", key="mask_suppress", default=False, after=save_recipe),
+        **state.widget(
+            OPT + "suppress", key="mask_suppress", default=False, after=save_recipe, initial="value"
+        ),
     )
     k_cell, mode_cell = st.columns(2)
     k_cell.slider(
@@ -252,7 +261,9 @@ def suppression(columns: list[str]) -> None:
         limits.K_MIN,
         limits.K_MAX,
         disabled=not on,
-        **state.widget(OPT + "k", key="mask_k", default=K_DEFAULT, after=save_recipe),
+        **state.widget(
+            OPT + "k", key="mask_k", default=K_DEFAULT, after=save_recipe, initial="value"
+        ),
     )
     mode_cell.radio(
         "Suppress",
@@ -261,7 +272,12 @@ def suppression(columns: list[str]) -> None:
         disabled=not on,
         format_func=lambda m: "cells (values)" if m == "cells" else "whole records",
         **state.widget(
-            OPT + "mode", key="mask_mode", default="cells", options=MODES, after=save_recipe
+            OPT + "mode",
+            key="mask_mode",
+            default="cells",
+            options=MODES,
+            after=save_recipe,
+            initial="index",
         ),
     )
 

@@ -122,21 +122,28 @@ def _settings(df: pd.DataFrame) -> tuple[str, str, int] | None:
     target = c1.selectbox(
         "Target column (two values)",
         targets,
-        **state.widget("model.options.target", default=_default_target(targets), options=targets),
+        **state.widget(
+            "model.options.target",
+            default=_default_target(targets),
+            options=targets,
+            initial="index",
+        ),
     )
     model = c2.radio(
         "Model",
         MODELS,
         format_func=MODEL_LABELS.__getitem__,
         horizontal=True,
-        **state.widget("model.options.classifier", default="logistic", options=MODELS),
+        **state.widget(
+            "model.options.classifier", default="logistic", options=MODELS, initial="index"
+        ),
     )
     seed = c3.number_input(
         "Seed of the splits",
         min_value=0,
         max_value=10_000,
         step=1,
-        **state.widget("model.options.seed", default=0),
+        **state.widget("model.options.seed", default=0, initial="value"),
     )
     return str(target), str(model), int(seed)
 
@@ -262,7 +269,7 @@ def _dp(df: pd.DataFrame, target: str, seed: int, original: MembershipReport | N
         limits.EPSILON_MIN,
         limits.EPSILON_MAX,
         step=0.01,
-        **state.widget("model.options.epsilon", default=limits.EPSILON_DEFAULT),
+        **state.widget("model.options.epsilon", default=limits.EPSILON_DEFAULT, initial="value"),
     )
     regularization = c2.number_input(
         "Regularization Λ (public)",
@@ -271,7 +278,7 @@ def _dp(df: pd.DataFrame, target: str, seed: int, original: MembershipReport | N
         step=1.0,
         format="%g",
         help="Public: chosen without looking at the data. Larger Λ: less noise, more shrinkage.",
-        **state.widget("model.options.regularization", default=DP_REGULARIZATION),
+        **state.widget("model.options.regularization", default=DP_REGULARIZATION, initial="value"),
     )
     lam = float(regularization)
     with st.spinner("Simulating DP training over ε…"):
@@ -306,7 +313,7 @@ def render() -> None:
         "Train the models and attack them",
         help="Trains each model on several random splits of the table: a few seconds on a "
         "table of tens of thousands of rows, then kept for this table and these settings.",
-        **state.widget("model.options.run", default=False),
+        **state.widget("model.options.run", default=False, initial="value"),
     )
     if not on:
         st.caption(

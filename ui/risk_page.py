@@ -110,7 +110,11 @@ def on_demand(where: Any, label: str, name: str, cost: str, eager: bool) -> bool
     if eager:
         return True
     on = bool(
-        where.toggle(label, help=cost, **bind(f"options.{name}", f"risk_{name}", default=False))
+        where.toggle(
+            label,
+            help=cost,
+            **bind(f"options.{name}", f"risk_{name}", default=False, initial="value"),
+        )
     )
     if not on:
         where.caption(f"Off to keep this large table interactive. {cost}")
@@ -141,19 +145,20 @@ def special_uniques(
         size = c1.slider(
             "Largest MSU size", 1, most, help=HELP["suda_size"],
             **bind("options.suda_size", "risk_suda_size", to_widget=clamp(1, most, int),
-                   default=min(limits.SUDA_MAX_SIZE_DEFAULT, most)),
+                   default=min(limits.SUDA_MAX_SIZE_DEFAULT, most), initial="value"),
         )  # fmt: skip
     suda_missing = c2.radio(
         "Missing values in MSUs", list(SUDA_MISSING), format_func=SUDA_MISSING.get,
         help=HELP["suda_missing"],
         **bind("options.suda_missing", "risk_suda_missing", options=list(SUDA_MISSING),
-               default="category" if missing == "category" else "ignore"),
+               default="category" if missing == "category" else "ignore", initial="index"),
     )  # fmt: skip
     dis_fraction = c3.number_input(
         "DIS sampling fraction π", min_value=1e-6, max_value=1.0, format="%.6f",
         help=HELP["suda_pi"],
         **bind("options.suda_pi", "risk_suda_pi", to_widget=clamp(1e-6, 1.0),
-               default=float(pi) if pi is not None else limits.SUDA_DIS_FRACTION_DEFAULT),
+               default=float(pi) if pi is not None else limits.SUDA_DIS_FRACTION_DEFAULT,
+               initial="value"),
     )  # fmt: skip
     n_subsets = suda.suda_subset_count(q, int(size))
     cost = (

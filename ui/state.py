@@ -394,7 +394,8 @@ def widget(
         a widget drawn anew (first render, or a return to its page) gets the shown value
         through it: a browser paints a new widget from that parameter before it applies a
         value set through the session state, so without it the first paint shows the
-        widget's own default (a number box its minimum).
+        widget's own default (a number box its minimum). A widget empty until typed takes
+        ``**{"value": None} | widget(..., initial="value")``, so later runs keep it nullable.
 
     A value the model refuses (out of range) is not saved: the widget goes back to the saved
     value and the message is shown above it on the next run.
