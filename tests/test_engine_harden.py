@@ -374,26 +374,17 @@ SPARK_RECIPE = Recipe(
 )
 
 
-def test_spark_output_equals_pandas(frames, tmp_path, monkeypatch):
-    from core.engine.spark_engine import SparkEngine
-
+def test_spark_output_equals_pandas(frames, tmp_path, monkeypatch, spark):
+    """On the session's shared local Spark engine (tests/conftest.py): a second engine would
+    start a second JVM, and closing it would stop the shared session under later tests."""
     _per_row_sql(monkeypatch)  # the dialect's SQL; the mapping tables are tested by group
 
-    fast = {
-        "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
-        "spark.sql.codegen.wholeStage": "false",
-        "spark.sql.codegen.factoryMode": "NO_CODEGEN",
-        "spark.sql.adaptive.enabled": "false",
-        "spark.default.parallelism": "1",
-    }
     df = frames["adult_holes"].iloc[:3000]
     pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "in.parquet")
     secrets = {"pseudonym_key": KEY}
     ref = apply(df, SPARK_RECIPE, secrets=secrets)
-    # no skip: a Spark engine that cannot start its JVM is a failure
-    with SparkEngine(master="local[1]", shuffle_partitions=1, config=fast) as eng:
-        table = eng.open(tmp_path / "in.parquet")
-        got = harden(eng, table, SPARK_RECIPE, tmp_path / "out", secrets=secrets)
+    table = spark.open(tmp_path / "in.parquet")
+    got = harden(spark, table, SPARK_RECIPE, tmp_path / "out", secrets=secrets)
     assert_same_output(ref.frame, tmp_path / "out")
     assert got.records_removed == ref.records_removed
 
