@@ -8,8 +8,9 @@ per pair of columns), from which the formulas of :mod:`core.correlation` finish 
 
 - Pearson: pairwise-complete means, then centred sums (two passes, after scaling each column
   by its largest absolute value and centring it on its mean);
-- Spearman: Pearson of average ranks, ties averaged; the ranks come from a value-count table
-  per column among the rows where both values are present;
+- Spearman: Pearson of average ranks, ties averaged; one value-count table per column gives
+  its ranks among the rows where each other column is present, and one pass sums the rank
+  products of every pair;
 - Cramér's V and NMI: sums over the contingency table ``GROUP BY a, b``; eta: per category
   counts, means and within sums of squares;
 - the leakage ranking: the association and NMI of each candidate with the sensitive column
@@ -354,10 +355,6 @@ def _pearson_pairs(
         )
 
 
-#: Pairs with missing values per Spearman query: each ranks both columns on its own rows.
-_SPEARMAN_BATCH = 8
-
-
 def _spearman_pairs(
     engine: Engine,
     table: Table,
@@ -369,34 +366,19 @@ def _spearman_pairs(
     n: np.ndarray,
     reasons: dict[tuple[str, str], str],
 ) -> None:
-    full = [j for j in range(len(cols)) if _int(prof[f"nv_{j}"]) == table.n_rows]
-    rows: dict[tuple[int, int], dict[str, object]] = {}
-    if len(full) > 1:
-        sql = plans.spearman_complete_sums(engine.quote, table.name, cols, kinds, full)
-        done = engine.query(sql).iloc[0]
-        for i, a in enumerate(full):
-            for b in full[i + 1 :]:
-                rows[(a, b)] = {
-                    "n": table.n_rows, "dx": 1 + _varies(prof, a, kinds[a]),
-                    "dy": 1 + _varies(prof, b, kinds[b]),
-                    "sxy": done[f"sxy_{a}_{b}"], "sxx": done[f"ss_{a}"], "syy": done[f"ss_{b}"],
-                }  # fmt: skip
-    rest = [pair for pair in pairs if pair not in rows]
-    for start in range(0, len(rest), _SPEARMAN_BATCH):
-        batch = rest[start : start + _SPEARMAN_BATCH]
-        res = engine.query(plans.spearman_sums(engine.quote, table.name, cols, kinds, batch))
-        for i, got in res.set_index("pair").iterrows():
-            rows[batch[int(i)]] = got.to_dict()  # type: ignore[call-overload]
+    holes = [_int(prof[f"nv_{j}"]) < table.n_rows for j in range(len(cols))]
+    row = engine.query(plans.spearman_sums(engine.quote, table.name, cols, kinds, holes)).iloc[0]
     for a, b in pairs:
-        row = rows[(a, b)]
-        m = _int(row["n"])
+        m = _int(row[f"n_{a}_{b}"])
         n[a, b] = n[b, a] = m
-        why = _pair_reason(cols, a, b, m, _int(row["dx"]) < 2, _int(row["dy"]) < 2)
+        why = _pair_reason(
+            cols, a, b, m, _int(row[f"dx_{a}_{b}"]) < 2, _int(row[f"dy_{a}_{b}"]) < 2
+        )
         if why:
             reasons[(cols[a], cols[b])] = why
             continue
         r[a, b] = r[b, a] = _coefficient(
-            _float(row["sxy"]), _float(row["sxx"]), _float(row["syy"])
+            _float(row[f"sxy_{a}_{b}"]), _float(row[f"sxx_{a}_{b}"]), _float(row[f"syy_{a}_{b}"])
         )
 
 

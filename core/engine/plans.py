@@ -561,74 +561,90 @@ def pearson_sums(
     )
 
 
-def _average_ranks(key: str, rows: str) -> str:
-    """Distinct values of ``key`` among ``rows`` with their average rank (ties averaged:
-    the values below plus half of the tie's size, plus one half), the middle rank ``mid``
-    and the number of distinct values ``d``; one row per distinct value."""
-    return (
-        f"SELECT k, CAST(cum AS DOUBLE) - (CAST(c AS DOUBLE) - 1.0) / 2.0 AS r, "
-        f"(CAST(tot AS DOUBLE) + 1.0) / 2.0 AS mid, d FROM (SELECT k, c, "
-        "SUM(c) OVER (ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum, "
-        "SUM(c) OVER () AS tot, COUNT(*) OVER () AS d FROM "
-        f"(SELECT {key} AS k, COUNT(*) AS c FROM {rows} GROUP BY {key}) g) w"
-    )
-
-
 def spearman_sums(
     quote: Quote,
     table: str,
     columns: Sequence[str],
     kinds: Sequence[str],
-    pairs: Sequence[tuple[int, int]],
+    holes: Sequence[bool],
 ) -> str:
-    """Spearman's sums per pair, one row per pair (``pair`` = its index in ``pairs``):
-    ``n``, distinct values ``dx``, ``dy`` and the centred sums ``sxy``, ``sxx``, ``syy`` of
-    the average ranks among the rows where both values are present.
+    """Spearman's sums for every pair of (two or more) ``columns`` in one row, ties averaged,
+    among the rows where both values are present (``holes[j]``: column j misses a value).
 
-    The ranks come from a value-count table per column and pair (one ``GROUP BY``, ranks
-    by a running sum over the distinct values), joined back to the rows; the mean rank of
-    ``n`` rows is exactly ``(n + 1) / 2``.
+    Per pair ``a_b`` (``a < b``): ``n_a_b`` rows with both values, ``dx_a_b`` and ``dy_a_b``
+    distinct values of each column on those rows, and the sums ``sxy_a_b``, ``sxx_a_b``,
+    ``syy_a_b`` of the average ranks' deviations from their mean, which for ``n`` rows is
+    exactly ``(n + 1) / 2``.
+
+    A column's ranks depend on the pair only through which rows it keeps: those where the
+    other column has a value. So one ``GROUP BY`` per column counts each distinct value on
+    all its rows (``c_j_all``) and on the rows where each column with holes has a value
+    (``c_j_y``); running sums of those counts over the sorted values give every average
+    rank (the values below plus half the tie, plus one half) and, from the counts alone,
+    ``n``, the distinct values and the sums of squares. One pass over the rows then joins
+    each column's rank table by value and sums the rank products of every pair at once (a
+    product is NULL, so not summed, where either value is missing).
     """
+    k = len(columns)
+
+    def ctx(x: int, y: int) -> str:
+        """The rows column x is ranked on for the pair (x, y)."""
+        return str(y) if holes[y] else "all"
+
     keys = ", ".join(
-        f"{_rank_key(quote, c, k)} AS k_{j}"
-        for j, (c, k) in enumerate(zip(columns, kinds, strict=True))
+        f"{_rank_key(quote, c, kind)} AS k_{j}"
+        for j, (c, kind) in enumerate(zip(columns, kinds, strict=True))
     )
-    ctes, branches = [f"v AS (SELECT {keys} FROM {quote(table)})"], []
-    for p, (a, b) in enumerate(pairs):
-        rows = f"pr_{p}"
-        ctes += [
-            f"{rows} AS (SELECT k_{a} AS ka, k_{b} AS kb FROM v "
-            f"WHERE k_{a} IS NOT NULL AND k_{b} IS NOT NULL)",
-            f"rx_{p} AS ({_average_ranks('ka', rows)})",
-            f"ry_{p} AS ({_average_ranks('kb', rows)})",
-        ]
-        dx, dy = "(rx.r - rx.mid)", "(ry.r - ry.mid)"
-        branches.append(
-            f"SELECT {p} AS pair, COUNT(*) AS n, MAX(rx.d) AS dx, MAX(ry.d) AS dy, "
-            f"SUM({dx} * {dy}) AS sxy, SUM({dx} * {dx}) AS sxx, SUM({dy} * {dy}) AS syy "
-            f"FROM {rows} p JOIN rx_{p} rx ON p.ka = rx.k JOIN ry_{p} ry ON p.kb = ry.k"
-        )
-    return f"WITH {', '.join(ctes)} {' UNION ALL '.join(branches)}"
-
-
-def spearman_complete_sums(
-    quote: Quote, table: str, columns: Sequence[str], kinds: Sequence[str], full: Sequence[int]
-) -> str:
-    """Spearman's sums for the columns ``full`` that have a value in every row: one rank
-    table per column (ties averaged), joined to the rows once, and in the same pass the
-    centred sums ``sxy_a_b`` for each pair and ``ss_a`` for each column (one row)."""
-    keys = ", ".join(f"{_rank_key(quote, columns[j], kinds[j])} AS k_{j}" for j in full)
     ctes = [f"v AS (SELECT {keys} FROM {quote(table)})"]
-    ctes += [f"rk_{j} AS ({_average_ranks(f'k_{j}', 'v')})" for j in full]
-    joins = " ".join(f"JOIN rk_{j} ON v.k_{j} = rk_{j}.k" for j in full)
-    dev = ", ".join(f"rk_{j}.r - rk_{j}.mid AS d_{j}" for j in full)
-    sums = [f"SUM(d_{a} * d_{a}) AS ss_{a}" for a in full]
-    sums += [
-        f"SUM(d_{a} * d_{b}) AS sxy_{a}_{b}" for i, a in enumerate(full) for b in full[i + 1 :]
-    ]
+    joins, totals = [], []
+    for x in range(k):
+        others = [y for y in range(k) if y != x]
+        if not others:
+            continue
+        labels = list(dict.fromkeys(ctx(x, y) for y in others))
+        counts = ", ".join(
+            "COUNT(*) AS c_all" if lab == "all"
+            else f"SUM(CASE WHEN k_{lab} IS NOT NULL THEN 1 ELSE 0 END) AS c_{lab}"
+            for lab in labels
+        )  # fmt: skip
+        runs = ", ".join(
+            f"SUM(c_{lab}) OVER (ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) "
+            f"AS cum_{lab}, SUM(c_{lab}) OVER () AS tot_{lab}"
+            for lab in labels
+        )
+        devs = ", ".join(
+            f"c_{lab}, CAST(cum_{lab} AS DOUBLE) - (CAST(c_{lab} AS DOUBLE) - 1.0) / 2.0 - "
+            f"(CAST(tot_{lab} AS DOUBLE) + 1.0) / 2.0 AS e_{x}_{lab}"
+            for lab in labels
+        )
+        sums = ", ".join(
+            f"SUM(c_{lab}) AS n_{x}_{lab}, "
+            f"SUM(CASE WHEN c_{lab} > 0 THEN 1 ELSE 0 END) AS d_{x}_{lab}, "
+            f"SUM(CAST(c_{lab} AS DOUBLE) * e_{x}_{lab} * e_{x}_{lab}) AS ss_{x}_{lab}"
+            for lab in labels
+        )
+        ctes += [
+            f"r_{x} AS (SELECT k, {devs} FROM (SELECT k, {', '.join(f'c_{lab}' for lab in labels)}"
+            f", {runs} FROM (SELECT k_{x} AS k, {counts} FROM v WHERE k_{x} IS NOT NULL "
+            f"GROUP BY k_{x}) g) w)",
+            f"t_{x} AS (SELECT {sums} FROM r_{x})",
+        ]
+        joins.append(f"{'LEFT JOIN' if holes[x] else 'JOIN'} r_{x} ON v.k_{x} = r_{x}.k")
+        totals.append(f"t_{x}")
+    products, out = [], []
+    for a in range(k):
+        for b in range(a + 1, k):
+            products.append(f"SUM(e_{a}_{ctx(a, b)} * e_{b}_{ctx(b, a)}) AS sxy_{a}_{b}")
+            ca, cb = ctx(a, b), ctx(b, a)
+            out += [
+                f"n_{a}_{ca} AS n_{a}_{b}", f"d_{a}_{ca} AS dx_{a}_{b}",
+                f"d_{b}_{cb} AS dy_{a}_{b}", f"s.sxy_{a}_{b}",
+                f"ss_{a}_{ca} AS sxx_{a}_{b}", f"ss_{b}_{cb} AS syy_{a}_{b}",
+            ]  # fmt: skip
+    ctes.append(f"s AS (SELECT {', '.join(products)} FROM v {' '.join(joins)})")
     return (
-        f"WITH {', '.join(ctes)}, dv AS (SELECT {dev} FROM v {joins}) "
-        f"SELECT {', '.join(sums)} FROM dv"
+        f"WITH {', '.join(ctes)} SELECT {', '.join(out)} FROM s CROSS JOIN "
+        f"{' CROSS JOIN '.join(totals)}"
     )
 
 
