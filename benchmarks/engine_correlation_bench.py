@@ -77,6 +77,10 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--memory-limit", default="4GB")
+    ap.add_argument(
+        "--measures", default="pearson,spearman,association,leakage",
+        help="comma-separated measures to time (default: all four)",
+    )  # fmt: skip
     args = ap.parse_args()
     df = generate(args.rows)
     with tempfile.TemporaryDirectory() as tmp:
@@ -105,7 +109,12 @@ def main() -> None:
                 ),
             }
             print(f"{'measure':<12}{'pandas s':>10}{'duckdb s':>10}{'ratio':>8}")
-            for name, (ours_pd, ours_db) in cases.items():
+            chosen = [m.strip() for m in args.measures.split(",") if m.strip()]
+            unknown = [m for m in chosen if m not in cases]
+            if unknown:
+                ap.error(f"unknown measure(s): {', '.join(unknown)}; pick from {', '.join(cases)}")
+            for name in chosen:
+                ours_pd, ours_db = cases[name]
                 a, b = ours_pd(), ours_db()
                 if name == "leakage":
                     agree(a.frame()["score"], b.frame()["score"])
