@@ -607,9 +607,10 @@ def spearman_sums(
             else f"SUM(CASE WHEN k_{lab} IS NOT NULL THEN 1 ELSE 0 END) AS c_{lab}"
             for lab in labels
         )  # fmt: skip
+        # the values are distinct, so the default frame (up to the current value) is a
+        # running sum; cheaper in DuckDB than a ROWS frame
         runs = ", ".join(
-            f"SUM(c_{lab}) OVER (ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) "
-            f"AS cum_{lab}, SUM(c_{lab}) OVER () AS tot_{lab}"
+            f"SUM(c_{lab}) OVER (ORDER BY k) AS cum_{lab}, SUM(c_{lab}) OVER () AS tot_{lab}"
             for lab in labels
         )
         devs = ", ".join(
