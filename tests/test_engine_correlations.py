@@ -290,8 +290,9 @@ def test_engine_results_render_like_the_pandas_ones(frames, duck):
 def test_spark_equals_pandas_on_a_small_frame(spark):
     # Spark SQL accepts every plan DuckDB runs; a tiny frame, since each Spark query costs
     # seconds in local mode. Spearman: x has a hole (y and w are ranked on the rows where x
-    # is present as well as on all rows), y and w are complete. The leakage ranking runs the association matrix (Pearson, eta,
-    # Cramér's V), the quantile bins (bins=3 cuts y) and the contingency sums.
+    # is present as well as on all rows), y and w are complete. The leakage ranking runs the
+    # association matrix (Pearson, eta, Cramér's V), the quantile bins (bins=3 cuts y) and
+    # the contingency sums.
     df = pd.DataFrame(
         {"x": [1.0, 2, 2, 3, np.nan, 5, 6, 1], "y": [2, 1, 3, 3, 4, 6, 5, 2],
          "w": [1, 1, 2, 2, 3, 3, 4, 4], "c": list("aabbaabb"), "d": list("uuvvuvvu")}
