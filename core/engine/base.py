@@ -47,12 +47,16 @@ class Table:
         Number of rows.
     source : str
         What was opened: ``"frame"``, or ``"parquet"`` with the number of files.
+    files : tuple of str
+        The Parquet files read, in the order their rows come (:func:`parquet_files`, the
+        order the pandas engine concatenates them); empty for a frame.
     """
 
     name: str
     columns: tuple[str, ...]
     n_rows: int
     source: str = "frame"
+    files: tuple[str, ...] = ()
 
 
 class Engine(ABC):

@@ -106,6 +106,7 @@ class DuckDBEngine(Engine):
         """Register a frame (no copy) or a Parquet file, folder or glob as a view."""
         name = name or f"privlens_t{next(_names)}"
         q = self.quote(name)
+        files: tuple[str, ...] = ()
         if isinstance(source, pd.DataFrame):
             raw = f"{name}__frame"
             self._register(raw, check_frame(source))
@@ -139,7 +140,13 @@ class DuckDBEngine(Engine):
         )
         self._run(f"CREATE OR REPLACE VIEW {q} AS SELECT {select} FROM {from_clause}")
         n = int(self._run(f"SELECT COUNT(*) AS n FROM {q}")["n"].iloc[0])
-        return Table(name=name, columns=tuple(c for c, _ in columns), n_rows=n, source=kind)
+        return Table(
+            name=name,
+            columns=tuple(c for c, _ in columns),
+            n_rows=n,
+            source=kind,
+            files=files,
+        )
 
     def query(self, sql: str) -> pd.DataFrame:
         """Run SQL and return its (small) result as a frame."""
