@@ -21,7 +21,12 @@ Each step becomes SQL:
   classes anti-joined away;
 - cell suppression to k: the rounds of :func:`core.masking.local_suppression` run on the
   pushed-down table of distinct quasi-identifier patterns with their counts, whose
-  decisions are joined back.
+  decisions are joined back. When the all-suppressed class would stay below k, pandas
+  borrows the last records (in row order) of the largest classes; on DuckDB over Parquet
+  files each row carries its position in the order the pandas engine reads them (files in
+  :func:`core.engine.base.parquet_files` order, rows in file order: ``filename`` and
+  ``file_row_number``), and a window over the chosen classes finds the same few records.
+  Elsewhere (Spark, a registered frame) that case is refused.
 
 Steps that depend on the order of the rows or draw randomness (quantile bins,
 microaggregation, PRAM, DP noise, kind changes) are refused with an error naming the step.
@@ -101,6 +106,11 @@ _REFUSED = {
 _HARDEN_FILE_BYTES = "256MB"
 _ROW_GROUP_ROWS = 122_880
 _ids = itertools.count(1)
+#: The hidden column holding each row's position in the order the pandas engine reads a
+#: Parquet source (file by file, rows in file order), and what DuckDB names its parts.
+_ROW = "privlens__row"
+_ROW_FILE = "privlens__file"
+_ROW_IN_FILE = "file_row_number"
 _INT = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER",
         "UBIGINT", "HUGEINT", "INT", "BYTE", "SHORT", "LONG", "INT8", "INT16", "INT32",
         "INT64")  # fmt: skip
@@ -286,6 +296,8 @@ class _Plan:
         # columns whose mapping was made before records were removed: joined before a
         # later step changes them (a mapping is computed on the values present)
         self.frozen: set[str] = set()
+        # columns carried through every view but not written (the row order, _ROW)
+        self.hidden: list[str] = []
 
     def name(self, what: str) -> str:
         n = f"privlens_h{next(_ids)}_{what}"
@@ -303,6 +315,7 @@ class _Plan:
         for c in self.columns:
             e = replace.get(c) or self.exprs.get(c) or prefix + self.d.q(c)
             parts.append(f"{e} AS {self.d.q(c)}")
+        parts.extend(f"{prefix}{self.d.q(c)} AS {self.d.q(c)}" for c in self.hidden)
         return ", ".join(parts)
 
     def flush(self) -> None:
@@ -638,6 +651,85 @@ def _suppress_records_on_engine(plan: _Plan, qis: list[str], k: int) -> int:
     return removed
 
 
+def _add_row_order(plan: _Plan, table: Table) -> None:
+    """Start the plan from the table's Parquet files read again with each row's position in
+    the order the pandas engine reads them (files in :attr:`Table.files` order, rows in file
+    order), kept in the hidden column :data:`_ROW`; only DuckDB exposes it
+    (``filename``, ``file_row_number``). Cell suppression needs it to borrow the records
+    pandas borrows."""
+    d = plan.d
+    taken = {_ROW, _ROW_FILE, _ROW_IN_FILE}
+    if d.eng.name != "duckdb" or not table.files or taken & set(table.columns):
+        return
+    types = d.types(table.name)
+    cols = ", ".join(
+        f"CASE WHEN isnan({d.q(c)}) THEN NULL ELSE {d.q(c)} END AS {d.q(c)}"
+        if types[c] in ("DOUBLE", "FLOAT", "REAL")
+        else d.q(c)
+        for c in table.columns
+    )  # float NaN is missing, as the engine's view of the table has it
+    listing = "[" + ", ".join(d.lit(f) for f in table.files) + "]"
+    row = (
+        f"(CAST(list_position({listing}, {d.q(_ROW_FILE)}) AS BIGINT) - 1) * {1 << 40} "
+        f"+ {d.q(_ROW_IN_FILE)}"
+    )
+    plan.view(
+        f"SELECT {cols}, {row} AS {d.q(_ROW)} FROM read_parquet({listing}, union_by_name = "
+        f"true, filename = {d.lit(_ROW_FILE)}, file_row_number = true)"
+    )
+    plan.hidden = [_ROW]
+
+
+def _borrow_on_engine(
+    plan: _Plan, g: pd.DataFrame, qis: list[str], names: list[str], pat: np.ndarray, k: int
+) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """The records :func:`core.masking.local_suppression` borrows (see
+    ``core.masking._borrow``): from the classes after the rounds with a surplus over ``k``,
+    largest first (ties: the class whose first record comes first), the last records of
+    each in row order. Per pattern of ``g`` only counts and first rows are known; the
+    positions (:data:`_ROW`) of the few records taken are found with a window over the
+    rows of the chosen classes. Returns the positions and, per quasi-identifier, the cells
+    the records taken lose (those the rounds left); None when there are too few spare
+    records."""
+    d = plan.d
+    weight = g["n"].to_numpy(dtype=np.int64)
+    cls, n_cls = masking._patterns(pat)
+    counts = np.bincount(cls, weights=weight, minlength=n_cls).astype(np.int64)
+    seen = np.full(n_cls, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(seen, cls, g["first"].to_numpy(dtype=np.int64))
+    sizes = counts[cls]
+    need = k - int(weight[sizes < k].sum())
+    empty = (pat < 0).all(axis=1)
+    take_of = np.zeros(n_cls, dtype=np.int64)
+    for c in np.lexsort((seen, -counts)):
+        spare = int(counts[c]) - k
+        if spare <= 0 or need <= 0:
+            break
+        if empty[np.flatnonzero(cls == c)[0]]:
+            continue
+        take_of[c] = min(spare, need)
+        need -= int(take_of[c])
+    if need > 0:
+        return None
+    hit = take_of[cls] > 0
+    if not hit.any():
+        return pd.DataFrame({_ROW: np.zeros(0, dtype=np.int64)}), np.zeros(len(qis), np.int64)
+    src = g.loc[hit, names].reset_index(drop=True)
+    src["c"] = cls[hit]
+    src["t"] = take_of[cls[hit]]
+    table = plan.name("b")
+    d.eng.open(src, name=table)
+    on = " AND ".join(d.same(f"r.{d.q(c)}", f"m.{n}") for c, n in zip(qis, names, strict=True))
+    rows = d.eng.query(
+        f"SELECT {d.q(_ROW)} FROM (SELECT r.{d.q(_ROW)}, m.t, ROW_NUMBER() OVER (PARTITION BY "
+        f"m.c ORDER BY r.{d.q(_ROW)} DESC) AS rn FROM {d.q(plan.relation)} AS r JOIN "
+        f"{d.q(table)} AS m ON {on}) WHERE rn <= t"
+    )
+    taken = np.flatnonzero(take_of)
+    left = pat[[np.flatnonzero(cls == c)[0] for c in taken]] >= 0  # a class's pattern
+    return rows, (left * take_of[taken][:, None]).sum(axis=0)
+
+
 def _suppress_cells(
     plan: _Plan, i: int, step: Step, qis: list[str], k: int, notes: list[str]
 ) -> dict[str, int]:
@@ -646,9 +738,11 @@ def _suppress_cells(
     src = d.q(plan.relation)
     part = ", ".join(d.q(c) for c in qis)
     names = [f"q{j}" for j in range(len(qis))]
+    ordered = bool(plan.hidden)
+    first = f", MIN({d.q(_ROW)}) AS first" if ordered else ""
     g = plan.d.eng.query(
-        f"SELECT {', '.join(f'{d.q(c)} AS q{j}' for j, c in enumerate(qis))}, COUNT(*) AS n "
-        f"FROM {src} GROUP BY {part} LIMIT {MAPPING_ROWS_MAX + 1}"
+        f"SELECT {', '.join(f'{d.q(c)} AS q{j}' for j, c in enumerate(qis))}, COUNT(*) AS n"
+        f"{first} FROM {src} GROUP BY {part} LIMIT {MAPPING_ROWS_MAX + 1}"
     )
     if len(g) > MAPPING_ROWS_MAX:
         raise RecipeError(
@@ -669,7 +763,16 @@ def _suppress_cells(
     weight = g["n"].to_numpy(dtype=np.float64)
     pat = codes.copy()
     sizes = masking._suppression_rounds(pat, weight, k, order)  # pat changes in place
-    if (sizes < k).any():
+    borrowed = None
+    if (sizes < k).any() and ordered:
+        borrowed = _borrow_on_engine(plan, g, qis, names, pat, k)
+        if borrowed is None:
+            notes.append(
+                f"{int(weight[sizes < k].sum())} records stay in a class smaller than {k} even "
+                "with every quasi-identifier suppressed, and the other classes have too few spare "
+                "records to join them. Use record suppression, or lower k."
+            )
+    elif (sizes < k).any():
         need = k - int(weight[sizes < k].sum())
         inv, m = masking._patterns(pat)
         size = np.bincount(inv, weights=weight, minlength=m)
@@ -679,9 +782,9 @@ def _suppress_cells(
         if need > 0 and int(spare) >= need:
             raise RecipeError(
                 f"Step {i + 1} ({step.describe()}) would suppress extra records chosen by "
-                "their order in the table, which an engine does not keep. Use record "
-                "suppression (mode 'records'), a larger generalization first, or the pandas "
-                "engine."
+                f"their order in the table, which the {d.eng.name} engine does not keep for "
+                "this source (DuckDB keeps it for Parquet files). Use record suppression (mode "
+                "'records'), a larger generalization first, or the pandas engine."
             )
         if need > 0:
             notes.append(
@@ -692,7 +795,8 @@ def _suppress_cells(
     newly = (pat < 0) & (codes >= 0)
     cells = {c: int(weight[newly[:, j]].sum()) for j, c in enumerate(qis)}
     rows = newly.any(axis=1)
-    if not rows.any():
+    lent = borrowed is not None and len(borrowed[0]) > 0
+    if not rows.any() and not lent:
         return cells
     dec = g.loc[rows, names].reset_index(drop=True)
     for j in range(len(qis)):
@@ -700,10 +804,21 @@ def _suppress_cells(
     decisions = plan.name("s")
     plan.d.eng.open(dec, name=decisions)
     on = " AND ".join(d.same(f"r.{d.q(c)}", f"m.q{j}") for j, c in enumerate(qis))
-    repl = {c: f"CASE WHEN m.s{j} THEN NULL ELSE r.{d.q(c)} END" for j, c in enumerate(qis)}
+    joins = f"LEFT JOIN {d.q(decisions)} AS m ON {on}"
+    also = ""
+    if borrowed is not None and lent:
+        positions, lost = borrowed
+        for j, c in enumerate(qis):
+            cells[c] += int(lost[j])
+        table = plan.name("l")
+        plan.d.eng.open(positions, name=table)
+        joins += f" LEFT JOIN {d.q(table)} AS b ON r.{d.q(_ROW)} = b.{d.q(_ROW)}"
+        also = f" OR b.{d.q(_ROW)} IS NOT NULL"  # a borrowed record loses every cell
+    repl = {
+        c: f"CASE WHEN m.s{j}{also} THEN NULL ELSE r.{d.q(c)} END" for j, c in enumerate(qis)
+    }
     plan.view(
-        f"SELECT {plan.select_list(repl, prefix='r.')} FROM {src} AS r "
-        f"LEFT JOIN {d.q(decisions)} AS m ON {on}",
+        f"SELECT {plan.select_list(repl, prefix='r.')} FROM {src} AS r {joins}",
         changed=qis,
     )
     return cells
@@ -777,6 +892,9 @@ def harden(
     validate(empty, recipe, secrets=keys)
     _check_steps(recipe, eng.name)
     plan = _Plan(d, table)
+    if any(s.transform == "suppress" and s.params.get("mode", "cells") == "cells"
+           for s in recipe.steps):  # fmt: skip
+        _add_row_order(plan, table)
     removed = 0
     notes: list[str] = []
     cells: dict[str, int] = {}
@@ -787,6 +905,7 @@ def harden(
                 progress(i + 1, n_steps + 1, step.describe())
             removed += _run_step(plan, i, step, keys, notes, cells)
         plan.settle()
+        plan.hidden = []
         plan.view(f"SELECT {plan.select_list()} FROM {d.q(plan.relation)}", changed=[])
         if progress is not None:
             progress(n_steps + 1, n_steps + 1, "Writing Parquet")
