@@ -362,10 +362,17 @@ def ordered_t_closeness(quote: Quote, table: str, qis: Sequence[str], sensitive:
     select_keys = ", ".join(f"{quote(q)} AS {k}" for q, k in zip(qis, keys, strict=True))
     group = ", ".join(str(j + 1) for j in range(len(qis) + 1))
     by = ", ".join(keys)
-    o_by = ", ".join(f"o.{k}" for k in keys)
+    same = " AND ".join(f"o.{k} IS NOT DISTINCT FROM c.{k}" for k in keys)
     pairs = (
         f"SELECT {select_keys}, {quote(sensitive)} AS v, COUNT(*) AS r FROM {quote(table)} "
         f"GROUP BY {group}"
+    )
+    # one small integer id per class: the windows below partition by it, not by every QI
+    cls = (
+        f"SELECT {by}, ROW_NUMBER() OVER (ORDER BY {by}) AS cid, "
+        "CAST(SUM(CASE WHEN v IS NULL THEN 0 ELSE r END) AS DOUBLE) AS tot, "
+        "MAX(CASE WHEN v IS NULL THEN 0 ELSE 1 END) AS seen, "
+        f"SUM(CASE WHEN v IS NULL THEN r ELSE 0 END) AS na FROM pairs GROUP BY {by}"
     )
     pv = (
         "SELECT v, i, cp, COALESCE(SUM(cp) OVER (ORDER BY i ROWS BETWEEN UNBOUNDED PRECEDING "
@@ -376,14 +383,16 @@ def ordered_t_closeness(quote: Quote, table: str, qis: Sequence[str], sensitive:
     )
     mm = "SELECT COUNT(*) AS m, SUM(cp) AS s_all FROM pv"
     sx = "SELECT i, s FROM pv UNION ALL SELECT m AS i, s_all AS s FROM mm"
-    win = f"PARTITION BY {o_by} ORDER BY x.i"
+    pc = (
+        "SELECT c.cid, c.tot, x.i, o.r FROM pairs o JOIN cls c ON "
+        f"{same} JOIN pv x ON o.v = x.v"
+    )
+    win = "PARTITION BY cid ORDER BY i"
     seg = (
-        f"SELECT {o_by}, x.i AS a, COALESCE(LEAD(x.i, 1) OVER ({win}), mm.m) AS b, "
-        f"CASE WHEN LEAD(x.i, 1) OVER ({win}) IS NULL THEN 1.0 ELSE "
-        f"CAST(SUM(o.r) OVER ({win} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) "
-        f"AS DOUBLE) / SUM(o.r) OVER (PARTITION BY {o_by}) END AS q, "
-        f"ROW_NUMBER() OVER ({win}) AS pos "
-        "FROM pairs o JOIN pv x ON o.v = x.v CROSS JOIN mm"
+        f"SELECT cid, i AS a, COALESCE(nxt, mm.m) AS b, CASE WHEN nxt IS NULL THEN 1.0 "
+        f"ELSE cum / tot END AS q, pos FROM (SELECT cid, tot, i, LEAD(i, 1) OVER ({win}) AS nxt, "
+        f"CAST(SUM(r) OVER ({win} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS DOUBLE) "
+        f"AS cum, ROW_NUMBER() OVER ({win}) AS pos FROM pc) w CROSS JOIN mm"
     )
     marks = (
         "SELECT cp AS x, 0 AS kind FROM pv UNION ALL SELECT q AS x, 1 AS kind "
@@ -395,24 +404,24 @@ def ordered_t_closeness(quote: Quote, table: str, qis: Sequence[str], sensitive:
         "WHERE kind = 1"
     )
     split = (
-        f"SELECT {by}, a, b, pos, seg.q, LEAST(GREATEST(bl.below, a), b) AS sp FROM seg "
+        "SELECT cid, a, b, pos, seg.q, LEAST(GREATEST(bl.below, a), b) AS sp FROM seg "
         "JOIN below bl ON seg.q = bl.q"
     )
     parts = (
-        f"SELECT {by}, t.q * (t.sp - t.a) - (ss.s - sa.s) + (sb.s - ss.s) "
+        "SELECT cid, t.q * (t.sp - t.a) - (ss.s - sa.s) + (sb.s - ss.s) "
         "- t.q * (t.b - t.sp) + CASE WHEN t.pos = 1 THEN sa.s ELSE 0.0 END AS part "
         "FROM split t JOIN sx sa ON sa.i = t.a JOIN sx sb ON sb.i = t.b "
         "JOIN sx ss ON ss.i = t.sp"
     )
-    per_class = f"SELECT SUM(part) AS emd FROM parts GROUP BY {by}"
+    per_class = "SELECT SUM(part) AS emd FROM parts GROUP BY cid"
     seen = (
         "SELECT SUM(CASE WHEN seen = 0 THEN 1 ELSE 0 END) AS no_value, SUM(na) AS na_records "
-        f"FROM (SELECT MAX(CASE WHEN v IS NULL THEN 0 ELSE 1 END) AS seen, "
-        f"SUM(CASE WHEN v IS NULL THEN r ELSE 0 END) AS na FROM pairs GROUP BY {by}) c"
+        "FROM cls"
     )
     return (
-        f"WITH pairs AS ({pairs}), pv AS ({pv}), mm AS ({mm}), sx AS ({sx}), seg AS ({seg}), "
-        f"marks AS ({marks}), below AS ({below}), split AS ({split}), parts AS ({parts}) "
+        f"WITH pairs AS ({pairs}), cls AS ({cls}), pv AS ({pv}), mm AS ({mm}), sx AS ({sx}), "
+        f"pc AS ({pc}), seg AS ({seg}), marks AS ({marks}), below AS ({below}), "
+        f"split AS ({split}), parts AS ({parts}) "
         f"SELECT (SELECT MAX(emd) FROM ({per_class}) e) AS emd_sum, "
         f"(SELECT m FROM mm) AS m_obs, z.na_records, z.no_value FROM ({seen}) z"
     )
