@@ -304,21 +304,35 @@ def attribute_risk(
         f"SELECT {select_keys}, {quote(sensitive)} AS v, COUNT(*) AS r FROM {quote(table)} "
         f"GROUP BY {group}"
     )
-    ranked = (
-        f"SELECT {by}, v, CAST(r AS DOUBLE) AS r, "
-        f"CAST(SUM(r) OVER (PARTITION BY {by}) AS DOUBLE) AS f, "
-        "CAST(SUM(r) OVER (PARTITION BY v) AS DOUBLE) AS pv, "
-        f"ROW_NUMBER() OVER (PARTITION BY {by} ORDER BY r DESC) AS rk FROM pairs"
+    same = " AND ".join(f"o.{k} IS NOT DISTINCT FROM c.{k}" for k in keys)
+    # class and value totals from two small tables; the one window partitions by an integer
+    # class id rather than by every quasi-identifier
+    cls = (
+        f"SELECT {by}, ROW_NUMBER() OVER (ORDER BY {by}) AS cid, "
+        f"CAST(SUM(r) AS DOUBLE) AS f FROM pairs GROUP BY {by}"
     )
+    vals = "SELECT v, CAST(SUM(r) AS DOUBLE) AS pv FROM pairs GROUP BY v"
+    ell = int(recursive_l)
+    # (c, 2)-diversity needs only the largest count of a class: no rank window then
+    rank = "" if ell == 2 else ", ROW_NUMBER() OVER (PARTITION BY c.cid ORDER BY o.r DESC) AS rk"
+    ranked = (
+        f"SELECT c.cid, o.v, CAST(o.r AS DOUBLE) AS r, c.f, vv.pv{rank} FROM pairs o "
+        f"JOIN cls c ON {same} JOIN vals vv ON o.v IS NOT DISTINCT FROM vv.v"
+    )
+    if ell == 2:
+        top = "MAX(r) AS r1, SUM(r) - MAX(r) AS tail"
+    else:
+        top = (
+            f"SUM(CASE WHEN rk = 1 THEN r ELSE 0 END) AS r1, "
+            f"SUM(CASE WHEN rk >= {ell} THEN r ELSE 0 END) AS tail"
+        )
     shares = (
         "SELECT pr.*, r / f AS q, pv / tot.n AS p FROM ranked pr "
         "CROSS JOIN (SELECT SUM(r) AS n FROM ranked) tot"
     )
     per_class = (
-        f"SELECT COUNT(*) AS m_c, EXP(-SUM(q * LN(q))) AS ent, "
-        "SUM(CASE WHEN rk = 1 THEN r ELSE 0 END) AS r1, "
-        f"SUM(CASE WHEN rk >= {int(recursive_l)} THEN r ELSE 0 END) AS tail, "
-        f"SUM(ABS(q - p) - p) AS present FROM shares GROUP BY {by}"
+        f"SELECT COUNT(*) AS m_c, EXP(-SUM(q * LN(q))) AS ent, {top}, "
+        "SUM(ABS(q - p) - p) AS present FROM shares GROUP BY cid"
     )
     classes = (
         "SELECT MIN(m_c) AS distinct_l, MIN(ent) AS entropy_l, "
@@ -334,7 +348,8 @@ def attribute_risk(
         "FROM shares"
     )
     return (
-        f"WITH pairs AS ({pairs}), ranked AS ({ranked}), shares AS ({shares}), "
+        f"WITH pairs AS ({pairs}), cls AS ({cls}), vals AS ({vals}), ranked AS ({ranked}), "
+        f"shares AS ({shares}), "
         f"per_class AS ({per_class}) "
         f"SELECT c.*, v.* FROM ({classes}) c CROSS JOIN ({values}) v"
     )
