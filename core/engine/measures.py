@@ -559,12 +559,15 @@ def _sql_attribute_risk(
     ordered = bool(
         pd.api.types.is_numeric_dtype(probe) and not pd.api.types.is_bool_dtype(probe)
     )
-    sql = plans.attribute_risk(engine.quote, table.name, qis, sensitive, recursive_l=ell)
+    # one query: the ordered distance shares the scan and the class table
+    sql = plans.attribute_risk(
+        engine.quote, table.name, qis, sensitive, recursive_l=ell, ordered=ordered
+    )
     row = engine.query(sql).iloc[0]
     warnings: list[str] = []
     t_close = float(row["t_equal"])
     if ordered:
-        t_close, ordered, note = _sql_ordered_t(engine, table, qis, sensitive, t_close)
+        t_close, ordered, note = _sql_ordered_t(row, sensitive, t_close)
         warnings.extend(note)
     incomplete, n_cls = int(row["incomplete"]), int(row["n_classes"])
     if incomplete:
@@ -597,12 +600,11 @@ def _sql_attribute_risk(
 
 
 def _sql_ordered_t(
-    engine: Engine, table: Table, qis: tuple[str, ...], sensitive: str, t_equal: float
+    r: pd.Series, sensitive: str, t_equal: float
 ) -> tuple[float, bool, tuple[str, ...]]:
-    """Ordered t-closeness on a SQL engine, with the pandas reference's rules for missing
-    values: ``(t, ordered, warnings)``."""
-    row = engine.query(plans.ordered_t_closeness(engine.quote, table.name, qis, sensitive))
-    r = row.iloc[0]
+    """Ordered t-closeness on a SQL engine from the columns of
+    :func:`core.engine.plans.ordered_t_closeness` in ``r``, with the pandas reference's rules
+    for missing values: ``(t, ordered, warnings)``."""
     m_obs, na = int(r["m_obs"]), int(r["na_records"] or 0)
     if m_obs > 1:
         no_value = int(r["no_value"] or 0)

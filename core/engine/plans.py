@@ -283,8 +283,45 @@ def missing_counts(quote: Quote, table: str, qis: Sequence[str]) -> str:
     )
 
 
+#: classes with no observed sensitive value, and records with a missing one (from ``cls``)
+_seen = (
+    "SELECT SUM(CASE WHEN seen = 0 THEN 1 ELSE 0 END) AS no_value, SUM(na) AS na_records "
+    "FROM cls"
+)
+
+
+def _class_ctes(quote: Quote, table: str, qis: Sequence[str], sensitive: str) -> str:
+    """``pairs`` (class keys, value ``v``, count ``r``), ``cls`` (one row per class: an integer
+    id ``cid``, the size ``f``, the observed records ``tot``, ``seen`` and the missing ``na``)
+    and ``joined`` (``pairs`` with the class columns): the windows after them partition by
+    the integer ``cid`` rather than by every quasi-identifier."""
+    keys = _keys(qis)
+    select_keys = ", ".join(f"{quote(q)} AS {k}" for q, k in zip(qis, keys, strict=True))
+    group = ", ".join(str(j + 1) for j in range(len(qis) + 1))
+    by = ", ".join(keys)
+    same = " AND ".join(f"o.{k} IS NOT DISTINCT FROM c.{k}" for k in keys)
+    pairs = (
+        f"SELECT {select_keys}, {quote(sensitive)} AS v, COUNT(*) AS r FROM {quote(table)} "
+        f"GROUP BY {group}"
+    )
+    cls = (
+        f"SELECT {by}, ROW_NUMBER() OVER (ORDER BY {by}) AS cid, CAST(SUM(r) AS DOUBLE) AS f, "
+        "CAST(SUM(CASE WHEN v IS NULL THEN 0 ELSE r END) AS DOUBLE) AS tot, "
+        "MAX(CASE WHEN v IS NULL THEN 0 ELSE 1 END) AS seen, "
+        f"SUM(CASE WHEN v IS NULL THEN r ELSE 0 END) AS na FROM pairs GROUP BY {by}"
+    )
+    joined = f"SELECT c.cid, c.f, c.tot, o.v, o.r FROM pairs o JOIN cls c ON {same}"
+    return f"pairs AS ({pairs}), cls AS ({cls}), joined AS ({joined})"
+
+
 def attribute_risk(
-    quote: Quote, table: str, qis: Sequence[str], sensitive: str, *, recursive_l: int
+    quote: Quote,
+    table: str,
+    qis: Sequence[str],
+    sensitive: str,
+    *,
+    recursive_l: int,
+    ordered: bool = False,
 ) -> str:
     """l-diversity (distinct, entropy, recursive), t-closeness with the equal ground distance,
     delta-disclosure and beta-likeness of one sensitive column: one row.
@@ -293,31 +330,17 @@ def attribute_risk(
     :func:`core.attribute_risk.attribute_risk`). Columns: ``distinct_l``, ``entropy_l``,
     ``recursive_c``, ``t_equal``, ``delta``, ``beta``, ``max_gain``, ``gain_over_cap``
     (values whose ``(q - p) / p`` exceeds ``-ln p``), ``incomplete`` (classes lacking some
-    value), ``n_classes``.
+    value), ``n_classes``; with ``ordered`` also the columns of :func:`ordered_t_closeness`
+    from the same scan and class table.
     """
-    keys = _keys(qis)
-    select_keys = ", ".join(f"{quote(q)} AS {k}" for q, k in zip(qis, keys, strict=True))
-    group = ", ".join(str(j + 1) for j in range(len(qis) + 1))
-    by = ", ".join(keys)
     inf = "CAST('Infinity' AS DOUBLE)"
-    pairs = (
-        f"SELECT {select_keys}, {quote(sensitive)} AS v, COUNT(*) AS r FROM {quote(table)} "
-        f"GROUP BY {group}"
-    )
-    same = " AND ".join(f"o.{k} IS NOT DISTINCT FROM c.{k}" for k in keys)
-    # class and value totals from two small tables; the one window partitions by an integer
-    # class id rather than by every quasi-identifier
-    cls = (
-        f"SELECT {by}, ROW_NUMBER() OVER (ORDER BY {by}) AS cid, "
-        f"CAST(SUM(r) AS DOUBLE) AS f FROM pairs GROUP BY {by}"
-    )
     vals = "SELECT v, CAST(SUM(r) AS DOUBLE) AS pv FROM pairs GROUP BY v"
     ell = int(recursive_l)
     # (c, 2)-diversity needs only the largest count of a class: no rank window then
-    rank = "" if ell == 2 else ", ROW_NUMBER() OVER (PARTITION BY c.cid ORDER BY o.r DESC) AS rk"
+    rank = "" if ell == 2 else ", ROW_NUMBER() OVER (PARTITION BY o.cid ORDER BY o.r DESC) AS rk"
     ranked = (
-        f"SELECT c.cid, o.v, CAST(o.r AS DOUBLE) AS r, c.f, vv.pv{rank} FROM pairs o "
-        f"JOIN cls c ON {same} JOIN vals vv ON o.v IS NOT DISTINCT FROM vv.v"
+        f"SELECT o.cid, o.v, CAST(o.r AS DOUBLE) AS r, o.f, vv.pv{rank} FROM joined o "
+        "JOIN vals vv ON o.v IS NOT DISTINCT FROM vv.v"
     )
     if ell == 2:
         top = "MAX(r) AS r1, SUM(r) - MAX(r) AS tail"
@@ -338,7 +361,7 @@ def attribute_risk(
         "SELECT MIN(m_c) AS distinct_l, MIN(ent) AS entropy_l, "
         f"MAX(CASE WHEN tail > 0 THEN r1 / tail ELSE {inf} END) AS recursive_c, "
         "MAX(0.5 * (present + 1.0)) AS t_equal, COUNT(*) AS n_classes, "
-        "SUM(CASE WHEN m_c < (SELECT COUNT(*) FROM (SELECT v FROM pairs GROUP BY v) vs) "
+        "SUM(CASE WHEN m_c < (SELECT COUNT(*) FROM vals) "
         "THEN 1 ELSE 0 END) AS incomplete FROM per_class"
     )
     values = (
@@ -347,11 +370,16 @@ def attribute_risk(
         "SUM(CASE WHEN q > p AND q / p - 1.0 > -LN(p) THEN 1 ELSE 0 END) AS gain_over_cap "
         "FROM shares"
     )
+    ctes = (
+        f"WITH {_class_ctes(quote, table, qis, sensitive)}, vals AS ({vals}), "
+        f"ranked AS ({ranked}), shares AS ({shares}), per_class AS ({per_class})"
+    )
+    if not ordered:
+        return f"{ctes} SELECT c.*, v.* FROM ({classes}) c CROSS JOIN ({values}) v"
+    more, cols = _ordered_ctes()
     return (
-        f"WITH pairs AS ({pairs}), cls AS ({cls}), vals AS ({vals}), ranked AS ({ranked}), "
-        f"shares AS ({shares}), "
-        f"per_class AS ({per_class}) "
-        f"SELECT c.*, v.* FROM ({classes}) c CROSS JOIN ({values}) v"
+        f"{ctes}, {more} SELECT c.*, v.*, {cols}, z.na_records, z.no_value "
+        f"FROM ({classes}) c CROSS JOIN ({values}) v CROSS JOIN ({_seen}) z"
     )
 
 
@@ -373,22 +401,16 @@ def ordered_t_closeness(quote: Quote, table: str, qis: Sequence[str], sensitive:
     each ``Q``), so the work is linear in the (class, value) pairs, not in classes times
     values.
     """
-    keys = _keys(qis)
-    select_keys = ", ".join(f"{quote(q)} AS {k}" for q, k in zip(qis, keys, strict=True))
-    group = ", ".join(str(j + 1) for j in range(len(qis) + 1))
-    by = ", ".join(keys)
-    same = " AND ".join(f"o.{k} IS NOT DISTINCT FROM c.{k}" for k in keys)
-    pairs = (
-        f"SELECT {select_keys}, {quote(sensitive)} AS v, COUNT(*) AS r FROM {quote(table)} "
-        f"GROUP BY {group}"
+    more, cols = _ordered_ctes()
+    return (
+        f"WITH {_class_ctes(quote, table, qis, sensitive)}, {more} SELECT {cols}, "
+        f"z.na_records, z.no_value FROM ({_seen}) z"
     )
-    # one small integer id per class: the windows below partition by it, not by every QI
-    cls = (
-        f"SELECT {by}, ROW_NUMBER() OVER (ORDER BY {by}) AS cid, "
-        "CAST(SUM(CASE WHEN v IS NULL THEN 0 ELSE r END) AS DOUBLE) AS tot, "
-        "MAX(CASE WHEN v IS NULL THEN 0 ELSE 1 END) AS seen, "
-        f"SUM(CASE WHEN v IS NULL THEN r ELSE 0 END) AS na FROM pairs GROUP BY {by}"
-    )
+
+
+def _ordered_ctes() -> tuple[str, str]:
+    """The CTEs of :func:`ordered_t_closeness` after :func:`_class_ctes`, and its
+    ``emd_sum`` and ``m_obs`` columns."""
     pv = (
         "SELECT v, i, cp, COALESCE(SUM(cp) OVER (ORDER BY i ROWS BETWEEN UNBOUNDED PRECEDING "
         "AND 1 PRECEDING), 0.0) AS s FROM (SELECT v, ROW_NUMBER() OVER (ORDER BY v) - 1 AS i, "
@@ -398,10 +420,7 @@ def ordered_t_closeness(quote: Quote, table: str, qis: Sequence[str], sensitive:
     )
     mm = "SELECT COUNT(*) AS m, SUM(cp) AS s_all FROM pv"
     sx = "SELECT i, s FROM pv UNION ALL SELECT m AS i, s_all AS s FROM mm"
-    pc = (
-        "SELECT c.cid, c.tot, x.i, o.r FROM pairs o JOIN cls c ON "
-        f"{same} JOIN pv x ON o.v = x.v"
-    )
+    pc = "SELECT o.cid, o.tot, x.i, o.r FROM joined o JOIN pv x ON o.v = x.v"
     win = "PARTITION BY cid ORDER BY i"
     seg = (
         f"SELECT cid, i AS a, COALESCE(nxt, mm.m) AS b, CASE WHEN nxt IS NULL THEN 1.0 "
@@ -429,17 +448,14 @@ def ordered_t_closeness(quote: Quote, table: str, qis: Sequence[str], sensitive:
         "JOIN sx ss ON ss.i = t.sp"
     )
     per_class = "SELECT SUM(part) AS emd FROM parts GROUP BY cid"
-    seen = (
-        "SELECT SUM(CASE WHEN seen = 0 THEN 1 ELSE 0 END) AS no_value, SUM(na) AS na_records "
-        "FROM cls"
+    ctes = (
+        f"pv AS ({pv}), mm AS ({mm}), sx AS ({sx}), pc AS ({pc}), seg AS ({seg}), "
+        f"marks AS ({marks}), below AS ({below}), split AS ({split}), parts AS ({parts})"
     )
-    return (
-        f"WITH pairs AS ({pairs}), cls AS ({cls}), pv AS ({pv}), mm AS ({mm}), sx AS ({sx}), "
-        f"pc AS ({pc}), seg AS ({seg}), marks AS ({marks}), below AS ({below}), "
-        f"split AS ({split}), parts AS ({parts}) "
-        f"SELECT (SELECT MAX(emd) FROM ({per_class}) e) AS emd_sum, "
-        f"(SELECT m FROM mm) AS m_obs, z.na_records, z.no_value FROM ({seen}) z"
+    cols = (
+        f"(SELECT MAX(emd) FROM ({per_class}) e) AS emd_sum, (SELECT m FROM mm) AS m_obs"
     )
+    return ctes, cols
 
 
 # --- correlations, associations and leakage (core.engine.correlations) --------------------
