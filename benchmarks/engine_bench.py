@@ -19,6 +19,11 @@ runs so all see the same machine load:
 
 The process's peak RSS is printed after the DuckDB runs (before pandas loads anything) and
 at the end.
+
+``--measures attribute`` times :func:`core.engine.attribute_risk` instead (l-diversity,
+t-closeness with the ordered distance, delta and beta) of an integer sensitive column of
+``--values`` uniform values (default 100) under the first ``--attribute-qis`` QIs (default 5),
+DuckDB vs pandas on the same data, interleaved, with the ratio.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.engine import PandasEngine, plans, risk_summary  # noqa: E402
+from core.engine import PandasEngine, attribute_risk, plans, risk_summary  # noqa: E402
 from core.engine.duckdb_engine import DuckDBEngine  # noqa: E402
 
 #: name -> (cardinality, text?)
@@ -55,7 +60,7 @@ QIS = {
 CHUNK = 5_000_000
 
 
-def _chunk(rng: np.random.Generator, n: int) -> pa.Table:
+def _chunk(rng: np.random.Generator, n: int, values: int = 0) -> pa.Table:
     cols = {}
     for name, (card, text) in QIS.items():
         # Zipf-skewed codes (P(i) ~ 1 / (i + 1)), so class sizes range from unique to large
@@ -67,12 +72,15 @@ def _chunk(rng: np.random.Generator, n: int) -> pa.Table:
         else:
             cols[name] = pa.array(codes)
     cols["weight"] = pa.array(rng.uniform(1.0, 200.0, n))
+    if values:
+        cols["income"] = pa.array(rng.integers(0, values, n))
     return pa.table(cols)
 
 
-def generate(folder: Path, rows: int, seed: int = 0) -> Path:
-    """Write (or reuse) a ``rows``-row dataset under ``folder/rows_<rows>``."""
-    out = folder / f"rows_{rows}"
+def generate(folder: Path, rows: int, seed: int = 0, values: int = 0) -> Path:
+    """Write (or reuse) a ``rows``-row dataset under ``folder/rows_<rows>`` (with an
+    ``income`` column of ``values`` values under ``folder/rows_<rows>_values_<values>``)."""
+    out = folder / (f"rows_{rows}" + (f"_values_{values}" if values else ""))
     if out.is_dir() and (out / "_done").exists():
         return out
     out.mkdir(parents=True, exist_ok=True)
@@ -80,7 +88,7 @@ def generate(folder: Path, rows: int, seed: int = 0) -> Path:
     done, part = 0, 0
     while done < rows:
         n = min(CHUNK, rows - done)
-        pq.write_table(_chunk(rng, n), out / f"part-{part:05d}.parquet")
+        pq.write_table(_chunk(rng, n, values), out / f"part-{part:05d}.parquet")
         done, part = done + n, part + 1
     (out / "_done").write_text(str(rows))
     return out
@@ -104,6 +112,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--weights", action="store_true", help="individual risk from the weights")
     ap.add_argument("--pandas-max-rows", type=int, default=10_000_000)
+    ap.add_argument("--measures", choices=("summary", "attribute"), default="summary")
+    ap.add_argument("--values", type=int, default=100, help="sensitive values (attribute)")
+    ap.add_argument("--attribute-qis", type=int, default=5, help="QIs used (attribute)")
     ap.add_argument("--data", type=Path, help="folder to keep the generated dataset in")
     ap.add_argument(
         "--generate-only", action="store_true", help="write the dataset under --data and stop"
@@ -119,6 +130,11 @@ def main() -> None:
     if args.data is None:
         tmp = tempfile.TemporaryDirectory(prefix="privlens-engine-bench-")
         args.data = Path(tmp.name)
+    if args.measures == "attribute":
+        _attribute(args)
+        if tmp is not None:
+            tmp.cleanup()
+        return
     t0 = time.perf_counter()
     path = generate(args.data, args.rows)
     size = sum(p.stat().st_size for p in path.glob("*.parquet")) / 2**20
@@ -168,6 +184,34 @@ def main() -> None:
         print(f"pandas engine: skipped above {args.pandas_max_rows:,} rows")
     if tmp is not None:
         tmp.cleanup()
+
+
+def _attribute(args: argparse.Namespace) -> None:
+    """attribute_risk on DuckDB and on pandas, same data, interleaved runs."""
+    path = generate(args.data, args.rows, values=args.values)
+    qis = list(QIS)[: args.attribute_qis]
+    eng = DuckDBEngine(memory_limit=args.memory_limit, threads=args.threads)
+    table = eng.open(path)
+    pe = PandasEngine()
+    load = _time(lambda: pe.open(path, name="bench"))
+    ptable = pe.open(path, name="bench")
+    duck, pand = [], []
+    for _ in range(args.repeats):
+        t = time.perf_counter()
+        got = attribute_risk(eng, table, qis, "income")
+        duck.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        want = attribute_risk(pe, ptable, qis, "income")
+        pand.append(time.perf_counter() - t)
+    eng.close()
+    d, p = statistics.median(duck), statistics.median(pand)
+    print(f"attribute_risk: {args.rows:,} rows, {len(qis)} QIs, 'income' with "
+          f"{args.values} values (ordered t-closeness {got.t_closeness:.6f} DuckDB, "
+          f"{want.t_closeness:.6f} pandas)")
+    print(f"  pandas (read Parquet {load:.2f} s)  {p:8.2f} s")
+    print(f"  DuckDB                          {d:8.2f} s   ratio {d / p:.2f}x pandas")
+    runs = ", ".join(f"{a:.2f}/{b:.2f}" for a, b in zip(duck, pand, strict=True))
+    print(f"  runs (DuckDB / pandas): {runs}")
 
 
 if __name__ == "__main__":
