@@ -141,3 +141,27 @@ def test_the_plan_expands_no_class_to_every_value():
     # the ordered plan pairs classes with the values present in them, never with all values
     sql = plans.ordered_t_closeness(lambda c: f'"{c}"', "t", ["a", "b"], "v")
     assert "CROSS JOIN pv" not in sql and "CROSS JOIN (SELECT v" not in sql
+
+
+def test_the_standalone_plan_equals_the_one_in_attribute_risk(engines):
+    # plans.ordered_t_closeness and the ordered columns of plans.attribute_risk share their
+    # CTEs; both give the brute-force distance, holes in a QI and in the value included
+    _, duck = engines
+    rng = np.random.default_rng(7)
+    df = pd.DataFrame(
+        {"a": rng.integers(0, 4, 400).astype(float), "b": rng.choice(["x", "y", None], 400)}
+    )
+    df["v"] = rng.integers(0, 12, 400).astype(float)
+    df.loc[rng.random(400) < 0.1, "a"] = np.nan
+    df.loc[rng.random(400) < 0.1, "v"] = np.nan
+    t = duck.open(df)
+    alone = duck.query(plans.ordered_t_closeness(duck.quote, t.name, ["a", "b"], "v")).iloc[0]
+    merged = duck.query(
+        plans.attribute_risk(duck.quote, t.name, ["a", "b"], "v", recursive_l=2, ordered=True)
+    ).iloc[0]
+    for col in ("emd_sum", "m_obs", "na_records", "no_value"):
+        assert alone[col] == merged[col], col
+    m = int(alone["m_obs"])
+    want = _brute_ordered(df, ["a", "b"], "v")
+    assert math.isclose(float(alone["emd_sum"]) / (m - 1), want, rel_tol=1e-9)
+    assert int(alone["na_records"]) == int(df["v"].isna().sum())
