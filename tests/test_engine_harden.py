@@ -405,6 +405,13 @@ SPARK_RECIPE = Recipe(
         _step("bin_width", "age", width=10),
         _step("group", "marital-status", mapping={"Divorced": "Single"}),
         _step("suppress", ["workclass", "sex", "race"], k=2),
+        # borrows records: the last ones, in the order the files are read
+        _step(
+            "suppress",
+            ["occupation", "sex", "race"],
+            k=30,
+            importance=["occupation", "sex", "race"],
+        ),
         _step("suppress", ["education", "sex"], k=3, mode="records"),
     )
 )
@@ -416,13 +423,23 @@ def test_spark_output_equals_pandas(frames, tmp_path, monkeypatch, spark):
     _per_row_sql(monkeypatch)  # the dialect's SQL; the mapping tables are tested by group
 
     df = frames["adult_holes"].iloc[:3000]
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "in.parquet")
+    (tmp_path / "in").mkdir()
+    # two files whose sorted names (the reading order) are not the order they were written in
+    for name, part in (("part-b", df.iloc[:1000]), ("part-a", df.iloc[1000:])):
+        path = tmp_path / "in" / f"{name}.parquet"
+        pq.write_table(pa.Table.from_pandas(part, preserve_index=False), path)
+    df = pd.concat([df.iloc[1000:], df.iloc[:1000]], ignore_index=True)
     secrets = {"pseudonym_key": KEY}
     ref = apply(df, SPARK_RECIPE, secrets=secrets)
-    table = spark.open(tmp_path / "in.parquet")
+    table = spark.open(tmp_path / "in")
     got = harden(spark, table, SPARK_RECIPE, tmp_path / "out", secrets=secrets)
     assert_same_output(ref.frame, tmp_path / "out")
     assert got.records_removed == ref.records_removed
+    suppressed = {c.column: c.cells_suppressed for c in ref.changes}
+    # columns in one suppression step each (the borrowing one lends occupation's cells)
+    assert {c: got.cells_suppressed[c] for c in ("workclass", "occupation")} == {
+        c: suppressed[c] for c in ("workclass", "occupation")
+    }
 
 
 def test_cli_harden_on_duckdb_encrypted(frames, tmp_path, capsys):

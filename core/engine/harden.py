@@ -25,8 +25,9 @@ Each step becomes SQL:
   borrows the last records (in row order) of the largest classes; on DuckDB over Parquet
   files each row carries its position in the order the pandas engine reads them (files in
   :func:`core.engine.base.parquet_files` order, rows in file order: ``filename`` and
-  ``file_row_number``), and a window over the chosen classes finds the same few records.
-  Elsewhere (Spark, a registered frame) that case is refused.
+  ``file_row_number``; on Spark ``_metadata``), and a window over the chosen classes finds
+  the same few records. Without that order (a registered frame, a cluster path) that case
+  is refused.
 
 Steps that depend on the order of the rows or draw randomness (quantile bins,
 microaggregation, PRAM, DP noise, kind changes) are refused with an error naming the step.
@@ -654,30 +655,63 @@ def _suppress_records_on_engine(plan: _Plan, qis: list[str], k: int) -> int:
 def _add_row_order(plan: _Plan, table: Table) -> None:
     """Start the plan from the table's Parquet files read again with each row's position in
     the order the pandas engine reads them (files in :attr:`Table.files` order, rows in file
-    order), kept in the hidden column :data:`_ROW`; only DuckDB exposes it
-    (``filename``, ``file_row_number``). Cell suppression needs it to borrow the records
-    pandas borrows."""
+    order), kept in the hidden column :data:`_ROW`: DuckDB's ``filename`` and
+    ``file_row_number``, Spark's ``_metadata.file_path`` and ``_metadata.row_index``. Cell
+    suppression needs it to borrow the records pandas borrows; without it (a frame, a
+    cluster path, partition columns) the plan stays as it is."""
     d = plan.d
     taken = {_ROW, _ROW_FILE, _ROW_IN_FILE}
-    if d.eng.name != "duckdb" or not table.files or taken & set(table.columns):
+    if not table.files or taken & set(table.columns):
         return
     types = d.types(table.name)
     cols = ", ".join(
-        f"CASE WHEN isnan({d.q(c)}) THEN NULL ELSE {d.q(c)} END AS {d.q(c)}"
+        f"CASE WHEN isnan(r.{d.q(c)}) THEN NULL ELSE r.{d.q(c)} END AS {d.q(c)}"
         if types[c] in ("DOUBLE", "FLOAT", "REAL")
-        else d.q(c)
+        else f"r.{d.q(c)}"
         for c in table.columns
     )  # float NaN is missing, as the engine's view of the table has it
-    listing = "[" + ", ".join(d.lit(f) for f in table.files) + "]"
-    row = (
-        f"(CAST(list_position({listing}, {d.q(_ROW_FILE)}) AS BIGINT) - 1) * {1 << 40} "
-        f"+ {d.q(_ROW_IN_FILE)}"
-    )
-    plan.view(
-        f"SELECT {cols}, {row} AS {d.q(_ROW)} FROM read_parquet({listing}, union_by_name = "
-        f"true, filename = {d.lit(_ROW_FILE)}, file_row_number = true)"
-    )
+    if d.eng.name == "duckdb":
+        listing = "[" + ", ".join(d.lit(f) for f in table.files) + "]"
+        source = (
+            f"read_parquet({listing}, union_by_name = true, filename = {d.lit(_ROW_FILE)}, "
+            "file_row_number = true) AS r"
+        )
+        index = f"list_position({listing}, r.{d.q(_ROW_FILE)}) - 1"
+    else:
+        source = _spark_rows_by_file(plan, table)
+        if source is None:
+            return
+        index = "f.i"
+    row = f"CAST({index} AS BIGINT) * {1 << 40} + r.{d.q(_ROW_IN_FILE)}"
+    plan.view(f"SELECT {cols}, {row} AS {d.q(_ROW)} FROM {source}")
     plan.hidden = [_ROW]
+
+
+def _spark_rows_by_file(plan: _Plan, table: Table) -> str | None:
+    """The FROM clause of the table's files read on Spark with each row's file (``r``) and
+    that file's place in :attr:`Table.files` (``f.i``); None when the files read do not
+    give the table's columns (partition folders)."""
+    from urllib.parse import unquote, urlparse
+
+    d = plan.d
+    with d.eng._errors():  # type: ignore[attr-defined]
+        df = d.eng.session.read.option("mergeSchema", "true").parquet(*table.files)  # type: ignore[attr-defined]
+        if tuple(df.columns) != tuple(table.columns):
+            return None
+        df = df.selectExpr(
+            "*", f"_metadata.file_path AS {_ROW_FILE}", f"_metadata.row_index AS {_ROW_IN_FILE}"
+        )
+        raw = plan.name("r")
+        df.createOrReplaceTempView(raw)
+    getattr(d.eng, "_views", []).append(raw)
+    paths = d.eng.query(f"SELECT DISTINCT {d.q(_ROW_FILE)} AS p FROM {d.q(raw)}")["p"].tolist()
+    place = {os.path.realpath(f): i for i, f in enumerate(table.files)}
+    order = [place.get(os.path.realpath(unquote(urlparse(p).path))) for p in paths]
+    if any(i is None for i in order):
+        return None
+    files = plan.name("f")
+    d.eng.open(pd.DataFrame({"p": paths, "i": order}), name=files)
+    return f"{d.q(raw)} AS r JOIN {d.q(files)} AS f ON r.{d.q(_ROW_FILE)} = f.p"
 
 
 def _borrow_on_engine(
@@ -783,8 +817,8 @@ def _suppress_cells(
             raise RecipeError(
                 f"Step {i + 1} ({step.describe()}) would suppress extra records chosen by "
                 f"their order in the table, which the {d.eng.name} engine does not keep for "
-                "this source (DuckDB keeps it for Parquet files). Use record suppression (mode "
-                "'records'), a larger generalization first, or the pandas engine."
+                "this source (it keeps it for local Parquet files). Use record suppression "
+                "(mode 'records'), a larger generalization first, or the pandas engine."
             )
         if need > 0:
             notes.append(

@@ -252,7 +252,8 @@ class SparkEngine(Engine):
         )
         self._views.append(name)
         n = int(self.query(f"SELECT COUNT(*) AS n FROM {self.quote(name)}")["n"].iloc[0])
-        return Table(name=name, columns=columns, n_rows=n, source=kind)
+        files = parquet_files(source) if kind.startswith("parquet (") and "URL" not in kind else ()
+        return Table(name=name, columns=columns, n_rows=n, source=kind, files=files)
 
     def query(self, sql: str) -> pd.DataFrame:
         """Run SQL and return its (small) result as a frame, collected through Arrow.
