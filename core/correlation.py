@@ -36,7 +36,7 @@ and values are centred and scaled before sums of squares, so 1e-300 and 1e300 wo
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -557,6 +557,48 @@ class CorrelationMatrix:
         )
 
 
+def correlation_columns(
+    available: Sequence[Any],
+    requested: Sequence[Any] | None,
+    numeric: Callable[[Any], bool],
+    declared: Collection[Any],
+) -> list[Any]:
+    """The columns a correlation matrix measures, or why not (one rule for every engine).
+
+    ``requested`` None: every numeric column of ``available`` that is not declared
+    categorical, at least two. Otherwise ``requested`` (already checked to exist), each
+    numeric and not declared categorical, at least one.
+
+    >>> correlation_columns(["a", "b", "c"], None, lambda c: c != "c", set())
+    ['a', 'b']
+    """
+    if requested is None:
+        cols = [c for c in available if numeric(c) and c not in declared]
+        if len(cols) < 2:
+            raise InvalidParameterError(
+                f"A correlation matrix needs at least 2 numeric columns; the table has "
+                f"{len(cols)}. Use the association matrix for categorical columns."
+            )
+        return cols
+    cols = list(requested)
+    bad = [c for c in cols if not numeric(c)]
+    if bad:
+        raise InvalidParameterError(
+            f"{len(bad)} column(s) are not numeric: {', '.join(map(str, bad))}. "
+            "Correlations need numbers; use the association matrix for categories."
+        )
+    coded = [c for c in cols if c in declared]
+    if coded:
+        raise InvalidParameterError(
+            f"{len(coded)} column(s) are declared categorical on the Data page: "
+            f"{', '.join(map(str, coded))}. A correlation of their codes means nothing; "
+            "use the association matrix, or declare them integer or decimal."
+        )
+    if not cols:
+        raise InvalidParameterError("No columns given; pass at least one numeric column.")
+    return cols
+
+
 def correlation_matrix(
     df: pd.DataFrame,
     *,
@@ -677,29 +719,10 @@ def correlation_matrix(
     declared = _declared(kinds)
     if columns is None:
         _check_frame(df, None)
-        cols = [c for c in df.columns if _is_numeric(df[c]) and c not in declared]
-        if len(cols) < 2:
-            raise InvalidParameterError(
-                f"A correlation matrix needs at least 2 numeric columns; the table has "
-                f"{len(cols)}. Use the association matrix for categorical columns."
-            )
+        cols = correlation_columns(list(df.columns), None, lambda c: _is_numeric(df[c]), declared)
     else:
-        cols = _check_frame(df, columns)
-        bad = [c for c in cols if not _is_numeric(df[c])]
-        if bad:
-            raise InvalidParameterError(
-                f"{len(bad)} column(s) are not numeric: {', '.join(map(str, bad))}. "
-                "Correlations need numbers; use the association matrix for categories."
-            )
-        coded = [c for c in cols if c in declared]
-        if coded:
-            raise InvalidParameterError(
-                f"{len(coded)} column(s) are declared categorical on the Data page: "
-                f"{', '.join(map(str, coded))}. A correlation of their codes means nothing; "
-                "use the association matrix, or declare them integer or decimal."
-            )
-        if not cols:
-            raise InvalidParameterError("No columns given; pass at least one numeric column.")
+        checked = _check_frame(df, columns)
+        cols = correlation_columns(checked, checked, lambda c: _is_numeric(df[c]), declared)
 
     warnings: list[str] = []
     rows_total = int(df.shape[0])

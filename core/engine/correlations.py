@@ -236,31 +236,16 @@ def correlation_matrix(
         )  # fmt: skip
     declared = corr._declared(kinds)
     dtypes = _dtypes(engine, table)
+
+    def numeric(c: str) -> bool:
+        return _kind(dtypes[c]) != "cat"
+
     if columns is None:
         _check_columns(table, [])
-        cols = [c for c in table.columns if _kind(dtypes[c]) != "cat" and c not in declared]
-        if len(cols) < 2:
-            raise InvalidParameterError(
-                f"A correlation matrix needs at least 2 numeric columns; the table has "
-                f"{len(cols)}. Use the association matrix for categorical columns."
-            )
+        cols = corr.correlation_columns(list(table.columns), None, numeric, declared)
     else:
-        cols = _check_columns(table, columns)
-        bad = [c for c in cols if _kind(dtypes[c]) == "cat"]
-        if bad:
-            raise InvalidParameterError(
-                f"{len(bad)} column(s) are not numeric: {', '.join(map(str, bad))}. "
-                "Correlations need numbers; use the association matrix for categories."
-            )
-        coded = [c for c in cols if c in declared]
-        if coded:
-            raise InvalidParameterError(
-                f"{len(coded)} column(s) are declared categorical on the Data page: "
-                f"{', '.join(map(str, coded))}. A correlation of their codes means nothing; "
-                "use the association matrix, or declare them integer or decimal."
-            )
-        if not cols:
-            raise InvalidParameterError("No columns given; pass at least one numeric column.")
+        checked = _check_columns(table, columns)
+        cols = corr.correlation_columns(checked, checked, numeric, declared)
     kinds_ = [_kind(dtypes[c]) for c in cols]
     return _sql_correlation(engine, table, cols, kinds_, method, confidence)
 
