@@ -173,3 +173,88 @@ def test_fits_in_memory_reads_the_footers(tmp_path: Path, monkeypatch: pytest.Mo
     assert not fits_in_memory(folder)
     (tmp_path / "bad.parquet").write_bytes(b"not parquet")
     assert not fits_in_memory(tmp_path / "bad.parquet")
+
+
+# --- DuckDB's memory limit and spill folder (the app's engine settings) ------------------------
+
+
+def _duckdb_setting(eng: object, name: str) -> str:
+    return str(eng.query(f"SELECT current_setting('{name}') AS v")["v"][0])  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("8GB", "8GB"),  # as the README writes it
+        (" 1.5 gib ", "1.5GiB"),  # spaces and case do not matter
+        ("512mb", "512MB"),
+    ],
+)
+def test_memory_limit_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: str
+) -> None:
+    from core.engine.duckdb_engine import DUCKDB_MEMORY_ENV, memory_limit_setting
+
+    monkeypatch.setenv(DUCKDB_MEMORY_ENV, value)
+    assert memory_limit_setting() == expected
+
+
+@pytest.mark.parametrize("value", ["lots", "8", "-1GB", "0GB", "8 GB RAM"])
+def test_bad_memory_limit_names_the_variable_and_an_example(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    from core.engine import make_engine
+    from core.engine.duckdb_engine import DUCKDB_MEMORY_ENV
+
+    monkeypatch.setenv(DUCKDB_MEMORY_ENV, value)
+    with pytest.raises(InvalidParameterError, match=f"{DUCKDB_MEMORY_ENV}.*'8GB'"):
+        make_engine("duckdb")
+
+
+@pytest.mark.parametrize(
+    ("physical", "expected"),
+    [
+        (16 * 2**30, "8192MiB"),  # half of 16 GiB
+        (256 * 2**30, "32768MiB"),  # capped at 32 GiB
+        (256 * 2**20, "256MiB"),  # at least 256 MiB
+        (None, "4GB"),  # memory unknown (no sysconf): the fixed fallback
+    ],
+)
+def test_default_memory_limit_is_half_the_machine(
+    monkeypatch: pytest.MonkeyPatch, physical: int | None, expected: str
+) -> None:
+    from core.engine import duckdb_engine
+
+    monkeypatch.delenv(duckdb_engine.DUCKDB_MEMORY_ENV, raising=False)
+
+    def sysconf(name: str) -> int:
+        if physical is None:
+            raise ValueError(name)
+        return {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": physical // 4096}[name]
+
+    monkeypatch.setattr(duckdb_engine.os, "sysconf", sysconf)
+    assert duckdb_engine.memory_limit_setting() == expected
+
+
+def test_the_engine_uses_the_setting_and_a_private_spill_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import stat
+
+    from core.engine import make_engine
+    from core.engine.duckdb_engine import DUCKDB_MEMORY_ENV
+
+    monkeypatch.setenv(DUCKDB_MEMORY_ENV, "300MiB")
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    for given in (None, shared):
+        eng = make_engine("duckdb", temp_directory=given)
+        with eng:
+            assert _duckdb_setting(eng, "memory_limit") == "300.0 MiB"
+            spill = Path(eng.temp_directory)  # type: ignore[attr-defined]
+            assert _duckdb_setting(eng, "temp_directory") == str(spill)
+            assert stat.S_IMODE(spill.stat().st_mode) == 0o700  # no one else reads spills
+            if given is not None:
+                assert spill.parent == shared
+        assert not spill.exists()  # removed on close
+    assert shared.is_dir()  # the folder given is kept

@@ -4,12 +4,19 @@ DuckDB reads Parquet files, folders and globs where they are (``read_parquet``) 
 pandas frame in place (``register``, no copy). Its memory limit and temporary directory are
 set per engine; when a query needs more than the limit, DuckDB spills to the temporary
 directory, and only fails when the disk is full too.
+
+The memory limit, when not given, is :func:`memory_limit_setting`: ``$PRIVLENS_DUCKDB_MEMORY``
+(``"8GB"``, ``"512MB"``), else half the machine's physical memory, at most
+:data:`DUCKDB_MEMORY_CAP_BYTES`. DuckDB spills into a fresh folder only its owner can open
+(mode 0700, made by :func:`tempfile.mkdtemp`, under ``temp_directory`` when one is given, else
+under the system's temporary directory, ``$TMPDIR``), removed when the engine is closed.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import re
 import shutil
 import tempfile
 import weakref
@@ -26,10 +33,24 @@ from core.errors import (
 )
 from core.frames import check_frame
 
-__all__ = ["DUCKDB_MEMORY_LIMIT_DEFAULT", "DuckDBEngine"]
+__all__ = [
+    "DUCKDB_MEMORY_CAP_BYTES",
+    "DUCKDB_MEMORY_ENV",
+    "DUCKDB_MEMORY_LIMIT_DEFAULT",
+    "DuckDBEngine",
+    "memory_limit_setting",
+]
 
-#: DuckDB's memory limit when none is given (DuckDB's own default is 80% of the RAM).
+#: Environment variable naming DuckDB's memory limit (``"8GB"``, ``"512MB"``, ``"16GiB"``).
+DUCKDB_MEMORY_ENV = "PRIVLENS_DUCKDB_MEMORY"
+#: DuckDB's memory limit when neither the setting nor the machine's memory is known (DuckDB's
+#: own default is 80% of the RAM).
 DUCKDB_MEMORY_LIMIT_DEFAULT = "4GB"
+#: The derived default (half the physical memory) is at most this many bytes (32 GiB).
+DUCKDB_MEMORY_CAP_BYTES = 32 * 2**30
+#: ... and at least this many (256 MiB): less leaves DuckDB spilling on every query.
+_MEMORY_FLOOR_BYTES = 256 * 2**20
+_AMOUNT = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B)\s*", re.IGNORECASE)
 
 _FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL")
 _names = itertools.count(1)
@@ -41,15 +62,73 @@ def _duckdb():  # imported lazily: the app starts without touching DuckDB
     return duckdb
 
 
+def _physical_memory() -> int | None:
+    """Bytes of physical memory (``os.sysconf``), or None where it cannot be read."""
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows), or no such name
+        return None
+    return pages * size if pages > 0 and size > 0 else None
+
+
+def memory_limit_setting(value: str | None = None) -> str:
+    """DuckDB's memory limit: ``value``, else ``$PRIVLENS_DUCKDB_MEMORY``, else from the machine.
+
+    Parameters
+    ----------
+    value : str, optional
+        An amount such as ``"8GB"``, ``"512MB"`` or ``"16GiB"`` (units KB, MB, GB, TB and
+        KiB, MiB, GiB, TiB, any case). Empty or omitted: the environment variable, and when
+        that is unset or empty, half the physical memory (``os.sysconf``) within
+        [256 MiB, :data:`DUCKDB_MEMORY_CAP_BYTES`], or :data:`DUCKDB_MEMORY_LIMIT_DEFAULT`
+        where the physical memory cannot be read.
+
+    Returns
+    -------
+    str
+        A value for DuckDB's ``SET memory_limit`` (``"8GB"``, ``"8192MiB"``).
+
+    Raises
+    ------
+    InvalidParameterError
+        The amount is not a positive number followed by a unit; the message names the
+        environment variable and gives an example.
+
+    Examples
+    --------
+    >>> memory_limit_setting("8GB"), memory_limit_setting(" 1.5 gib ")
+    ('8GB', '1.5GiB')
+    """
+    raw = os.environ.get(DUCKDB_MEMORY_ENV, "") if value is None else value
+    if not raw.strip():
+        total = _physical_memory()
+        if total is None:
+            return DUCKDB_MEMORY_LIMIT_DEFAULT
+        share = min(max(total // 2, _MEMORY_FLOOR_BYTES), DUCKDB_MEMORY_CAP_BYTES)
+        return f"{share // 2**20}MiB"
+    match = _AMOUNT.fullmatch(raw)
+    if match is None or float(match.group(1)) <= 0:
+        raise InvalidParameterError(
+            f"{DUCKDB_MEMORY_ENV} (DuckDB's memory limit) must be a positive amount with a "
+            f"unit, such as '8GB', '512MB' or '16GiB'; got {raw[:40]!r}. Fix the setting (or "
+            f"unset {DUCKDB_MEMORY_ENV} for half the machine's memory) and restart."
+        )
+    number, unit = match.groups()
+    unit = unit.upper()
+    return number + (unit[0] + "iB" if len(unit) == 3 else unit)
+
+
 class DuckDBEngine(Engine):
     """Run the measures on DuckDB.
 
     Parameters
     ----------
-    memory_limit : str
-        DuckDB's ``memory_limit`` (``"4GB"``, ``"512MB"``).
+    memory_limit : str, optional
+        DuckDB's ``memory_limit`` (``"4GB"``, ``"512MB"``); :func:`memory_limit_setting` when
+        omitted (``$PRIVLENS_DUCKDB_MEMORY``, else half the physical memory).
     temp_directory : str, optional
-        Where DuckDB spills; a fresh temporary folder when omitted.
+        The folder under which DuckDB spills: the engine makes a fresh private folder (mode
+        0700) inside it, removed on :meth:`close`. The system's temporary folder when omitted.
     threads : int, optional
         Worker threads; DuckDB's default (one per core) when omitted.
 
@@ -66,21 +145,33 @@ class DuckDBEngine(Engine):
     def __init__(
         self,
         *,
-        memory_limit: str = DUCKDB_MEMORY_LIMIT_DEFAULT,
+        memory_limit: str | None = None,
         temp_directory: str | os.PathLike[str] | None = None,
         threads: int | None = None,
     ) -> None:
         duckdb = _duckdb()
         self._tmp: weakref.finalize | None = None
-        if temp_directory is None:
+        memory_limit = memory_limit_setting(memory_limit)
+        try:
+            # only its owner can open it (mkdtemp makes it 0700), wherever it is made; it is
             # removed on close(), or when an engine that was never closed (an app cache
             # evicting it) is collected: a finalizer, so no ResourceWarning either way
-            temp_directory = tempfile.mkdtemp(prefix="privlens-duckdb-")
-            self._tmp = weakref.finalize(self, shutil.rmtree, temp_directory, True)
+            spill = tempfile.mkdtemp(
+                prefix="privlens-duckdb-",
+                dir=None if temp_directory is None else os.fspath(temp_directory),
+            )
+        except OSError:
+            raise InvalidParameterError(
+                "The DuckDB engine cannot make its spill folder in the temporary directory "
+                "given (it is missing or not writable). Give a writable directory."
+            ) from None
+        self._tmp = weakref.finalize(self, shutil.rmtree, spill, True)
+        #: The engine's private spill folder.
+        self.temp_directory: str = spill
         self._con = duckdb.connect(":memory:")
         try:
             self._con.execute("SET memory_limit = ?", [str(memory_limit)])
-            self._con.execute("SET temp_directory = ?", [os.fspath(temp_directory)])
+            self._con.execute("SET temp_directory = ?", [spill])
             if threads is not None:
                 self._con.execute("SET threads = ?", [int(threads)])
         except duckdb.Error as exc:
