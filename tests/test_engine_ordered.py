@@ -1,11 +1,13 @@
 """Ordered-distance t-closeness pushed down to DuckDB equals the pandas engine's.
 
-The Spark engine runs the same SQL; ``tests/test_engine_spark.py`` checks it there.
+The Spark engine runs the same SQL; ``tests/test_engine_spark.py`` checks it there, and the
+ordered categorical tests below run on both (the session's shared ``spark`` fixture).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import pytest
 
 from core.engine import PandasEngine, attribute_risk, plans
 from core.engine.duckdb_engine import DuckDBEngine
+from core.errors import ColumnError, InvalidParameterError
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets"
@@ -165,3 +168,122 @@ def test_the_standalone_plan_equals_the_one_in_attribute_risk(engines):
     want = _brute_ordered(df, ["a", "b"], "v")
     assert math.isclose(float(alone["emd_sum"]) / (m - 1), want, rel_tol=1e-9)
     assert int(alone["na_records"]) == int(df["v"].isna().sum())
+
+
+# --- ordered categorical sensitive columns ---------------------------------------------------
+#
+# The pandas engine orders an ordered categorical by its categories (the ones present), not by
+# the text of the values nor by their first appearance; the SQL engines must use that order.
+
+#: category order != text order ("alpha" < "high" < "low" < ...) != first appearance
+LEVELS = ["none", "low", "mid", "high", "very high", "alpha", "unused"]
+
+
+def _brute_ordered_by(df: pd.DataFrame, qis: list[str], s: str, order: list) -> float:
+    """Li et al.'s ordered EMD over the values of ``order`` present (missing left out)."""
+    seen = df[df[s].notna()]
+    present = set(seen[s].astype(object))
+    vals = [v for v in order if v in present]
+    p = seen[s].astype(object).value_counts(normalize=True).reindex(vals).to_numpy()
+    worst = 0.0
+    for _, g in seen.groupby(qis, dropna=False):
+        q = g[s].astype(object).value_counts(normalize=True).reindex(vals, fill_value=0)
+        worst = max(worst, float(np.abs(np.cumsum(q.to_numpy() - p)).sum()) / (len(vals) - 1))
+    return worst
+
+
+@pytest.fixture(scope="module")
+def graded() -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    n = 600
+    values = rng.choice(LEVELS[:-1], n, p=[0.3, 0.05, 0.25, 0.1, 0.2, 0.1]).astype(object)
+    values[0] = "very high"  # first appearance: very high, then whatever follows
+    values[rng.random(n) < 0.05] = None
+    return pd.DataFrame(
+        {
+            "a": rng.integers(0, 5, n),
+            "b": rng.choice(["x", "y", "z"], n),
+            "v": pd.Categorical(values, categories=LEVELS, ordered=True),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def graded_parquet(graded, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("graded") / "graded.parquet"
+    graded.to_parquet(path, row_group_size=250)  # pandas metadata: ordered, categories
+    return path
+
+
+def _same(got, ref) -> None:
+    for field in ("distinct_l", "recursive_c", "ordered", "warnings"):
+        assert getattr(got, field) == getattr(ref, field), field
+    for field in ("entropy_l", "t_closeness", "delta_disclosure", "beta_likeness"):
+        assert math.isclose(getattr(got, field), getattr(ref, field), rel_tol=1e-9), field
+
+
+def test_the_levels_make_the_order_matter(graded):
+    # the category order gives another distance than the text order: the test can fail
+    by_levels = _brute_ordered_by(graded, ["a", "b"], "v", LEVELS)
+    by_text = _brute_ordered_by(graded, ["a", "b"], "v", sorted(LEVELS))
+    assert not math.isclose(by_levels, by_text, rel_tol=1e-3)
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+@pytest.mark.parametrize("source", ["frame", "parquet"])
+def test_ordered_categorical_equals_pandas_and_brute_force(
+    engines, request, graded, graded_parquet, engine, source
+):
+    pandas_engine, duck = engines
+    eng = duck if engine == "duckdb" else request.getfixturevalue("spark")
+    src = graded if source == "frame" else graded_parquet
+    ref = attribute_risk(pandas_engine, pandas_engine.open(src), ["a", "b"], "v")
+    got = attribute_risk(eng, eng.open(src), ["a", "b"], "v")
+    assert ref.ordered and got.ordered
+    want = _brute_ordered_by(graded, ["a", "b"], "v", LEVELS)
+    assert math.isclose(ref.t_closeness, want, rel_tol=1e-9)
+    _same(got, ref)
+
+
+def test_parquet_files_with_different_categories_are_text_as_in_pandas(engines, tmp_path):
+    # pandas concatenates two files whose categories differ into text: the equal distance
+    pandas_engine, duck = engines
+    one = pd.DataFrame({"g": [0, 0, 1], "v": pd.Categorical(list("bac"), list("cba"), True)})
+    two = pd.DataFrame({"g": [1, 2, 2], "v": pd.Categorical(list("abc"), list("cab"), True)})
+    one.to_parquet(tmp_path / "p1.parquet")
+    two.to_parquet(tmp_path / "p2.parquet")
+    ref = attribute_risk(pandas_engine, pandas_engine.open(tmp_path), ["g"], "v")
+    got = attribute_risk(duck, duck.open(tmp_path), ["g"], "v")
+    assert not ref.ordered
+    _same(got, ref)
+
+
+DECLARED = ["mid", "none", "alpha", "very high", "high", "low"]
+
+
+def test_a_declared_order_on_text_values(engines, graded, tmp_path):
+    # Parquet written without pandas' categorical carries no order: the caller declares one
+    pandas_engine, duck = engines
+    text = graded.assign(v=graded["v"].astype(object))
+    path = tmp_path / "text.parquet"
+    text.to_parquet(path)
+    want = _brute_ordered_by(text, ["a", "b"], "v", DECLARED)
+    for eng, src in ((pandas_engine, text), (duck, text), (duck, path)):
+        got = attribute_risk(eng, eng.open(src), ["a", "b"], "v", order=DECLARED)
+        assert got.ordered, eng.name
+        assert math.isclose(got.t_closeness, want, rel_tol=1e-9), eng.name
+    # a declared order overrides the categories' own order
+    got = attribute_risk(duck, duck.open(graded), ["a", "b"], "v", order=DECLARED)
+    assert math.isclose(got.t_closeness, want, rel_tol=1e-9)
+
+
+@pytest.mark.parametrize("which", ["pandas", "duckdb"])
+def test_a_declared_order_that_misses_a_value_is_refused(engines, graded, which):
+    pandas_engine, duck = engines
+    eng = pandas_engine if which == "pandas" else duck
+    t = eng.open(graded.assign(v=graded["v"].astype(object)))
+    with pytest.raises(ColumnError, match="2 distinct value") as info:
+        attribute_risk(eng, t, ["a", "b"], "v", order=["mid", "none", "alpha", "very high"])
+    assert not re.search(r"\b(high|low)\b", str(info.value))  # no value in the message
+    with pytest.raises(InvalidParameterError, match="twice"):
+        attribute_risk(eng, t, ["a", "b"], "v", order=["mid", "mid", "low"])

@@ -17,9 +17,9 @@ import glob as _glob
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, TypeAlias
+from typing import Any, ClassVar, TypeAlias
 
 import pandas as pd
 
@@ -50,6 +50,9 @@ class Table:
     files : tuple of str
         The Parquet files read, in the order their rows come (:func:`parquet_files`, the
         order the pandas engine concatenates them); empty for a frame.
+    orders : tuple of (str, tuple)
+        The value order of each ordered categorical column, lowest first, as the pandas
+        engine reads it (:mod:`core.engine.orders`); not shown in the repr (it holds values).
     """
 
     name: str
@@ -57,6 +60,7 @@ class Table:
     n_rows: int
     source: str = "frame"
     files: tuple[str, ...] = ()
+    orders: tuple[tuple[str, tuple[Any, ...]], ...] = field(default=(), repr=False)
 
 
 class Engine(ABC):

@@ -24,6 +24,7 @@ import weakref
 import pandas as pd
 
 from core.engine.base import Engine, Source, Table, check_sample_size, parquet_files
+from core.engine.orders import frame_orders, parquet_orders
 from core.errors import (
     ColumnError,
     CorruptFileError,
@@ -237,6 +238,7 @@ class DuckDBEngine(Engine):
             n_rows=n,
             source=kind,
             files=files,
+            orders=parquet_orders(files) if files else frame_orders(source),
         )
 
     def query(self, sql: str) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ import pandas as pd
 from core import risk
 from core.engine import plans
 from core.engine.base import Engine, Table
+from core.engine.orders import check_order
 from core.engine.pandas_engine import PandasEngine
 from core.errors import ColumnError, InvalidParameterError
 from core.limits import RISK_RECURSIVE_L_DEFAULT, RISK_THRESHOLD_DEFAULT
@@ -469,6 +471,7 @@ def attribute_risk(
     sensitive: str,
     *,
     recursive_l: int = RISK_RECURSIVE_L_DEFAULT,
+    order: Sequence[Any] | None = None,
 ) -> EngineAttributeRisk:
     """l-diversity, t-closeness, delta-disclosure and beta-likeness on an engine.
 
@@ -482,6 +485,13 @@ def attribute_risk(
         The sensitive column, not one of the quasi-identifiers.
     recursive_l : int
         ``l >= 2`` for recursive (c, l)-diversity.
+    order : sequence, optional
+        A declared order of the sensitive values, lowest first (distinct, none missing):
+        t-closeness then uses the ordered distance in that order, on every engine, as for
+        an ordered categorical with these categories. Without it an ordered categorical
+        column is ordered by its categories (a frame's, or those pandas wrote to Parquet:
+        :mod:`core.engine.orders`), a numeric column by value, and other columns use the
+        equal distance. Parquet written by other tools carries no order: declare it here.
 
     Returns
     -------
@@ -490,9 +500,11 @@ def attribute_risk(
     Raises
     ------
     ColumnError
-        ``sensitive`` missing or a quasi-identifier.
+        ``sensitive`` missing or a quasi-identifier; a declared ``order`` that misses
+        some observed value of the column.
     InvalidParameterError
-        As :func:`core.attribute_risk.attribute_risk`.
+        As :func:`core.attribute_risk.attribute_risk`; an ``order`` with a repeated or a
+        missing value, or fewer than 2 values.
 
     Notes
     -----
@@ -500,10 +512,11 @@ def attribute_risk(
     counts: a ``GROUP BY`` of the QIs and the sensitive column, with window sums for the
     class sizes and the table's value counts and ``ROW_NUMBER`` for the descending order
     recursive (c, l)-diversity needs. Classes are the exact QI patterns under either
-    missing-value rule. On a numeric column t-closeness is the ordered distance of Li et al.
+    missing-value rule. On an ordered column t-closeness is the ordered distance of Li et al.
     (2007), ``1/(m-1) sum_i |Q_i - P_i|`` over cumulative shares, summed per class from the
     values present in it (:func:`core.engine.plans.ordered_t_closeness`); missing sensitive
-    values are left out of it, as the pandas engine does.
+    values are left out of it, as the pandas engine does. A categorical order reaches the SQL
+    engine as a small table of (value, position) it registers, never as query text.
 
     Examples
     --------
@@ -532,8 +545,11 @@ def attribute_risk(
             "usual starting point."
         )
     ell = int(recursive_l)
+    declared = None if order is None else check_order(order, sensitive)
     if isinstance(engine, PandasEngine):
         df = engine.frame(table)
+        if declared is not None:
+            df = df.assign(**{sensitive: _in_order(df[sensitive], declared, sensitive)})
         res = ar.attribute_risk(df, risk.equivalence_classes(df, qis), sensitive, recursive_l=ell)
         return EngineAttributeRisk(
             engine=engine.name,
@@ -549,21 +565,58 @@ def attribute_risk(
             enhanced_beta_likeness=res.enhanced_beta_likeness,
             warnings=res.warnings,
         )
-    return _sql_attribute_risk(engine, table, qis, sensitive, ell)
+    if declared is None:
+        declared = dict(table.orders).get(sensitive)
+    return _sql_attribute_risk(engine, table, qis, sensitive, ell, declared)
+
+
+def _in_order(s: pd.Series, order: tuple[Any, ...], column: str) -> pd.Categorical:
+    """``s`` as an ordered categorical with the declared order; every observed value must
+    have a place in it."""
+    unplaced = s[s.notna() & ~s.isin(order)].nunique()
+    if unplaced:
+        raise _unplaced_error(column, int(unplaced), len(order))
+    return pd.Categorical(s, categories=list(order), ordered=True)
+
+
+def _unplaced_error(column: str, unplaced: int, size: int) -> ColumnError:
+    return ColumnError(
+        f"The order declared for '{column}' ({size} values) leaves out {unplaced} distinct "
+        f"value(s) of the column. List every value of '{column}' in the order, lowest first."
+    )
 
 
 def _sql_attribute_risk(
-    engine: Engine, table: Table, qis: tuple[str, ...], sensitive: str, ell: int
+    engine: Engine,
+    table: Table,
+    qis: tuple[str, ...],
+    sensitive: str,
+    ell: int,
+    order: tuple[Any, ...] | None,
 ) -> EngineAttributeRisk:
-    probe = engine.sample(table, 1, 0)[sensitive]  # the column's type, from one row
-    ordered = bool(
-        pd.api.types.is_numeric_dtype(probe) and not pd.api.types.is_bool_dtype(probe)
-    )
+    order_table = None
+    if order is None:
+        probe = engine.sample(table, 1, 0)[sensitive]  # the column's type, from one row
+        ordered = bool(
+            pd.api.types.is_numeric_dtype(probe) and not pd.api.types.is_bool_dtype(probe)
+        )
+    else:  # the positions as a small table of the engine, joined on the value
+        positions = pd.DataFrame({"v": list(order), "pos": np.arange(len(order), dtype=np.int64)})
+        order_table = engine.open(positions, name=f"{table.name}__order").name
+        ordered = True
     # one query: the ordered distance shares the scan and the class table
     sql = plans.attribute_risk(
-        engine.quote, table.name, qis, sensitive, recursive_l=ell, ordered=ordered
+        engine.quote,
+        table.name,
+        qis,
+        sensitive,
+        recursive_l=ell,
+        ordered=ordered,
+        order_table=order_table,
     )
     row = engine.query(sql).iloc[0]
+    if order is not None and int(row["unplaced"]):
+        raise _unplaced_error(sensitive, int(row["unplaced"]), len(order))
     warnings: list[str] = []
     t_close = float(row["t_equal"])
     if ordered:

@@ -322,6 +322,7 @@ def attribute_risk(
     *,
     recursive_l: int,
     ordered: bool = False,
+    order_table: str | None = None,
 ) -> str:
     """l-diversity (distinct, entropy, recursive), t-closeness with the equal ground distance,
     delta-disclosure and beta-likeness of one sensitive column: one row.
@@ -331,7 +332,8 @@ def attribute_risk(
     ``recursive_c``, ``t_equal``, ``delta``, ``beta``, ``max_gain``, ``gain_over_cap``
     (values whose ``(q - p) / p`` exceeds ``-ln p``), ``incomplete`` (classes lacking some
     value), ``n_classes``; with ``ordered`` also the columns of :func:`ordered_t_closeness`
-    from the same scan and class table.
+    from the same scan and class table (values ordered by ``order_table``'s positions when
+    given, else by their own order).
     """
     inf = "CAST('Infinity' AS DOUBLE)"
     vals = "SELECT v, CAST(SUM(r) AS DOUBLE) AS pv FROM pairs GROUP BY v"
@@ -376,22 +378,34 @@ def attribute_risk(
     )
     if not ordered:
         return f"{ctes} SELECT c.*, v.* FROM ({classes}) c CROSS JOIN ({values}) v"
-    more, cols = _ordered_ctes()
+    more, cols = _ordered_ctes(quote, order_table)
     return (
         f"{ctes}, {more} SELECT c.*, v.*, {cols}, z.na_records, z.no_value "
         f"FROM ({classes}) c CROSS JOIN ({values}) v CROSS JOIN ({_seen}) z"
     )
 
 
-def ordered_t_closeness(quote: Quote, table: str, qis: Sequence[str], sensitive: str) -> str:
-    """t-closeness with the ordered ground distance of one numeric sensitive column: one row.
+def ordered_t_closeness(
+    quote: Quote,
+    table: str,
+    qis: Sequence[str],
+    sensitive: str,
+    *,
+    order_table: str | None = None,
+) -> str:
+    """t-closeness with the ordered ground distance of one sensitive column: one row.
 
     Li, Li and Venkatasubramanian's ordered EMD between a class ``Q`` and the table ``P`` over
     the ``m`` sorted distinct observed values is ``1/(m-1) sum_i |Q_i - P_i|`` with ``Q_i``,
     ``P_i`` cumulative shares. Missing sensitive values are left out of both distributions
     (as :func:`core.attribute_risk.attribute_risk` does). Columns: ``emd_sum`` (the largest
     ``sum_i |Q_i - P_i|`` over classes; divide by ``m_obs - 1``), ``m_obs``, ``na_records``
-    (records with a missing value) and ``no_value`` (classes with no observed value).
+    (records with a missing value), ``no_value`` (classes with no observed value) and
+    ``unplaced`` (distinct observed values ``order_table`` gives no position).
+
+    The values are sorted by their own order (numbers), or, with ``order_table`` (a table of
+    columns ``v``, a value, and ``pos``, its position; an ordered categorical's categories),
+    by their positions: the values themselves never appear in the query text.
 
     No class is expanded to all ``m`` values: between two values present in a class ``Q`` is
     constant while ``P`` rises, so each such segment ``[a, b)`` sums to
@@ -401,22 +415,30 @@ def ordered_t_closeness(quote: Quote, table: str, qis: Sequence[str], sensitive:
     each ``Q``), so the work is linear in the (class, value) pairs, not in classes times
     values.
     """
-    more, cols = _ordered_ctes()
+    more, cols = _ordered_ctes(quote, order_table)
     return (
         f"WITH {_class_ctes(quote, table, qis, sensitive)}, {more} SELECT {cols}, "
         f"z.na_records, z.no_value FROM ({_seen}) z"
     )
 
 
-def _ordered_ctes() -> tuple[str, str]:
+def _ordered_ctes(quote: Quote, order_table: str | None = None) -> tuple[str, str]:
     """The CTEs of :func:`ordered_t_closeness` after :func:`_class_ctes`, and its
-    ``emd_sum`` and ``m_obs`` columns."""
+    ``emd_sum``, ``m_obs`` and ``unplaced`` columns."""
+    observed = "SELECT v, SUM(r) AS c FROM pairs WHERE v IS NOT NULL GROUP BY v"
+    if order_table is None:
+        keyed = f"SELECT v, v AS k, c FROM ({observed}) g"
+    else:  # the value's position in the declared order (NULL: a value it does not place)
+        keyed = (
+            f"SELECT g.v, o.pos AS k, g.c FROM ({observed}) g "
+            f"LEFT JOIN {quote(order_table)} o ON g.v = o.v"
+        )
     pv = (
         "SELECT v, i, cp, COALESCE(SUM(cp) OVER (ORDER BY i ROWS BETWEEN UNBOUNDED PRECEDING "
-        "AND 1 PRECEDING), 0.0) AS s FROM (SELECT v, ROW_NUMBER() OVER (ORDER BY v) - 1 AS i, "
-        "CAST(SUM(c) OVER (ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) "
-        "AS DOUBLE) / tot.n AS cp FROM (SELECT v, SUM(r) AS c FROM pairs WHERE v IS NOT NULL "
-        "GROUP BY v) vals CROSS JOIN (SELECT SUM(r) AS n FROM pairs WHERE v IS NOT NULL) tot) x"
+        "AND 1 PRECEDING), 0.0) AS s FROM (SELECT v, ROW_NUMBER() OVER (ORDER BY k) - 1 AS i, "
+        "CAST(SUM(c) OVER (ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) "
+        f"AS DOUBLE) / tot.n AS cp FROM ({keyed}) vals "
+        "CROSS JOIN (SELECT SUM(r) AS n FROM pairs WHERE v IS NOT NULL) tot WHERE k IS NOT NULL) x"
     )
     mm = "SELECT COUNT(*) AS m, SUM(cp) AS s_all FROM pv"
     sx = "SELECT i, s FROM pv UNION ALL SELECT m AS i, s_all AS s FROM mm"
@@ -452,8 +474,10 @@ def _ordered_ctes() -> tuple[str, str]:
         f"pv AS ({pv}), mm AS ({mm}), sx AS ({sx}), pc AS ({pc}), seg AS ({seg}), "
         f"marks AS ({marks}), below AS ({below}), split AS ({split}), parts AS ({parts})"
     )
+    unplaced = "0" if order_table is None else f"(SELECT COUNT(*) FROM ({keyed}) u WHERE k IS NULL)"
     cols = (
-        f"(SELECT MAX(emd) FROM ({per_class}) e) AS emd_sum, (SELECT m FROM mm) AS m_obs"
+        f"(SELECT MAX(emd) FROM ({per_class}) e) AS emd_sum, (SELECT m FROM mm) AS m_obs, "
+        f"{unplaced} AS unplaced"
     )
     return ctes, cols
 

@@ -44,6 +44,7 @@ from typing import Any
 import pandas as pd
 
 from core.engine.base import Engine, Source, Table, check_sample_size, parquet_files
+from core.engine.orders import frame_orders, parquet_orders
 from core.errors import (
     ColumnError,
     CorruptFileError,
@@ -253,7 +254,11 @@ class SparkEngine(Engine):
         self._views.append(name)
         n = int(self.query(f"SELECT COUNT(*) AS n FROM {self.quote(name)}")["n"].iloc[0])
         files = parquet_files(source) if kind.startswith("parquet (") and "URL" not in kind else ()
-        return Table(name=name, columns=columns, n_rows=n, source=kind, files=files)
+        # the categories' order, which Spark's string columns do not keep (none for a URL)
+        orders = frame_orders(source) if kind == "frame" else parquet_orders(files)
+        return Table(
+            name=name, columns=columns, n_rows=n, source=kind, files=files, orders=orders
+        )
 
     def query(self, sql: str) -> pd.DataFrame:
         """Run SQL and return its (small) result as a frame, collected through Arrow.
