@@ -11,6 +11,7 @@ import streamlit as st
 from core.errors import PrivLensError
 from ui import masking_editor as editor
 from ui import masking_results as results
+from ui import timing
 from ui.feedback import show_error
 from ui.router import ensure_routed
 from ui.state import hardening, require_dataset, workspace
@@ -29,35 +30,62 @@ st.caption(
 editor.sidebar(df)
 
 
-@st.fragment
+@st.fragment(key=editor.WORKBENCH_FRAGMENT)
+@timing.timed("masking.workbench")
 def workbench() -> None:
-    """Editor (left) and live before -> after (right), rerun alone when a widget changes."""
+    """Editor (left) and live before -> after (right), rerun alone when a widget changes.
+
+    The undo/redo row, the k-anonymity section and the results are fragments of their own
+    inside it: a change that only they show (k, the suppression mode, the quasi-identifiers,
+    suppression on or off) reruns them alone, not the editor's rows (see
+    :func:`ui.masking_editor.suppression`).
+    """
     built = editor.start(df)
     controls, shown = st.columns([3, 2], gap="large")
     with controls:
-        editor.history_buttons()
+        history()
         st.subheader("Transforms per column")
         editor.transforms(built)
         st.subheader("k-anonymity")
-        editor.suppression([str(c) for c in df.columns])
+        k_anonymity()
     with shown:
-        st.subheader("Before → after")
-        if waiting := len(built.errors) + len(built.pending):
-            st.info(f"{waiting} column(s) have a step not applied yet (see their rows).")
-        try:
-            with st.spinner("Applying the recipe…"):
-                h = hardening()
-        except PrivLensError as exc:
-            show_error(exc)
-            return
-        if h is None:
-            return
-        results.risk_cards(df, built, h)
-        results.utility(df, h)
-        results.noise_note(h)
-        results.change_log(h)
-        results.download(h)
-        results.preview(df, h)
+        before_after()
+
+
+@st.fragment(key=editor.HISTORY_FRAGMENT)
+def history() -> None:
+    """Undo and redo (their state follows every change of the recipe)."""
+    editor.history_buttons()
+
+
+@st.fragment(key=editor.K_FRAGMENT)
+def k_anonymity() -> None:
+    """Quasi-identifiers and local suppression until k."""
+    editor.suppression([str(c) for c in df.columns])
+
+
+@st.fragment(key=editor.RESULTS_FRAGMENT)
+@timing.timed("masking.results")
+def before_after() -> None:
+    """The current recipe applied: risk and utility before -> after, log, preview."""
+    st.subheader("Before → after")
+    built = editor.current()
+    if waiting := len(built.errors) + len(built.pending):
+        st.info(f"{waiting} column(s) have a step not applied yet (see their rows).")
+    try:
+        with st.spinner("Applying the recipe…"):
+            h = hardening()
+    except PrivLensError as exc:
+        show_error(exc)
+        return
+    if h is None:
+        return
+    results.risk_cards(df, built, h)
+    results.utility(df, h)
+    results.noise_note(h)
+    results.change_log(h)
+    results.download(h)
+    results.preview(df, h)
 
 
 workbench()

@@ -10,10 +10,12 @@ the saved recipes, and the drafts follow (:func:`load`).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core import limits, masking
 from core.errors import PrivLensError
@@ -39,6 +41,13 @@ from ui.feedback import show_error
 from ui.text import md
 
 OPT = "masking.options."
+#: Keys of the page's fragments (``st.fragment(key=...)`` in ``pages/masking.py``): the
+#: workbench (editor and results) and, inside it, the undo/redo row, the k-anonymity section
+#: and the results.
+WORKBENCH_FRAGMENT = "mask_workbench"
+HISTORY_FRAGMENT = "mask_history"
+K_FRAGMENT = "mask_k_section"
+RESULTS_FRAGMENT = "mask_results"
 
 
 def _tkey(i: int) -> str:
@@ -120,11 +129,13 @@ def start(df: pd.DataFrame) -> EditorResult:
 def _undo() -> None:
     state.undo_recipe()
     load(state.recipe())
+    _rerun_only(WORKBENCH_FRAGMENT)  # the editor's rows follow the recipe
 
 
 def _redo() -> None:
     state.redo_recipe()
     load(state.recipe())
+    _rerun_only(WORKBENCH_FRAGMENT)
 
 
 def history_buttons() -> None:
@@ -233,8 +244,32 @@ def _param_widget(cell: Any, i: int, col: str, transform: str, p: ParamSpec) -> 
     return cell.text_input(label, help=help_text, **bind)
 
 
+def _rerun_only(*fragments: str) -> None:
+    """After a change only ``fragments`` show: rerun them alone, not the editor's rows.
+
+    Only when the browser reruns a fragment for this change: a whole run of the script
+    (a first visit, a full rerun) draws everything anyway. Call last in a widget callback.
+    """
+    ctx = get_script_run_ctx()
+    if ctx is not None and ctx.fragment_ids_this_run:
+        st.rerun(list(fragments))
+
+
+def _saved_then(*fragments: str) -> Callable[[], None]:
+    def after() -> None:
+        save_recipe()
+        _rerun_only(*fragments)
+
+    return after
+
+
 def suppression(columns: list[str]) -> None:
-    """Quasi-identifiers (risk is measured over them) and local suppression until k."""
+    """Quasi-identifiers (risk is measured over them) and local suppression until k.
+
+    A change here reruns the undo/redo row and the results (and this section for the toggle,
+    which enables k and the mode), not the editor's rows.
+    """
+    results_only = _saved_then(HISTORY_FRAGMENT, RESULTS_FRAGMENT)
     st.multiselect(
         "Quasi-identifiers (risk is measured over these)",
         columns,
@@ -243,7 +278,7 @@ def suppression(columns: list[str]) -> None:
             key="mask_qi",
             default=(),
             options=columns,
-            after=save_recipe,
+            after=results_only,
             initial="default",
         ),
     )
@@ -252,7 +287,11 @@ def suppression(columns: list[str]) -> None:
         help="Local suppression: blank the fewest quasi-identifier values (or remove whole "
         "records) until every combination is shared by at least k records.",
         **state.widget(
-            OPT + "suppress", key="mask_suppress", default=False, after=save_recipe, initial="value"
+            OPT + "suppress",
+            key="mask_suppress",
+            default=False,
+            after=_saved_then(HISTORY_FRAGMENT, K_FRAGMENT, RESULTS_FRAGMENT),
+            initial="value",
         ),
     )
     k_cell, mode_cell = st.columns(2)
@@ -262,7 +301,7 @@ def suppression(columns: list[str]) -> None:
         limits.K_MAX,
         disabled=not on,
         **state.widget(
-            OPT + "k", key="mask_k", default=K_DEFAULT, after=save_recipe, initial="value"
+            OPT + "k", key="mask_k", default=K_DEFAULT, after=results_only, initial="value"
         ),
     )
     mode_cell.radio(
@@ -276,7 +315,7 @@ def suppression(columns: list[str]) -> None:
             key="mask_mode",
             default="cells",
             options=MODES,
-            after=save_recipe,
+            after=results_only,
             initial="index",
         ),
     )
