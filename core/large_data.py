@@ -8,6 +8,11 @@ picks one; a user never types a path. A source is kept as *(allowed directory, p
 to it)* and :func:`resolve_source` turns it back into a path only when its real location
 (symlinks followed, ``..`` resolved) is still inside that allowed directory.
 
+:func:`source_fingerprint` digests the relative path, size and modification time of each
+Parquet file a source reads (a few ``stat`` calls, no data read): results computed on a source
+are cached under it, so a file rewritten in place, or a file added to a folder, is measured
+again; a project file records it to recognise the same files elsewhere.
+
 >>> import tempfile, pathlib
 >>> root = pathlib.Path(tempfile.mkdtemp())
 >>> _ = (root / "t.parquet").write_bytes(b"PAR1")
@@ -28,16 +33,23 @@ from pathlib import Path, PurePosixPath
 
 from core import limits
 from core.engine.base import parquet_files
-from core.errors import DataLoadError, InvalidParameterError, SourceNotAllowedError
+from core.errors import (
+    DataLoadError,
+    InvalidParameterError,
+    PrivLensError,
+    SourceNotAllowedError,
+)
 
 __all__ = [
     "DATA_DIRS_ENV",
     "DataSource",
     "SourceListing",
     "allowed_dirs",
+    "dir_id",
     "fits_in_memory",
     "list_sources",
     "resolve_source",
+    "source_fingerprint",
     "source_id",
 ]
 
@@ -97,6 +109,18 @@ def source_id(root: str, path: str) -> str:
     True
     """
     return hashlib.sha256(f"{root}\0{path}".encode()).hexdigest()[:16]
+
+
+def dir_id(root: str) -> str:
+    """A short stable id of an allowed directory (its real path), not the path itself.
+
+    A project file names the allowed directory of its dataset by this id, so it does not
+    carry the server's paths; a server where the same directory is allowed finds it again.
+
+    >>> dir_id("/srv/data") == dir_id("/srv/data") != dir_id("/srv/other")
+    True
+    """
+    return hashlib.sha256(f"privlens-allowed-dir\0{root}".encode()).hexdigest()[:16]
 
 
 def allowed_dirs(value: str | None = None) -> tuple[Path, ...]:
@@ -321,3 +345,118 @@ def fits_in_memory(path: str | os.PathLike[str]) -> bool:
         and cells <= limits.MAX_CELLS
         and decoded <= limits.MAX_DECODED_MB * 2**20
     )
+
+
+def _parquet_stats(target: str, root: str, max_scan: int) -> list[tuple[str, int, int]]:
+    """``(relative path, size, mtime_ns)`` of the Parquet files an engine reads at ``target``.
+
+    The same files as :func:`core.engine.base.parquet_files` (every ``*.parquet`` file below a
+    folder, hidden ones too, symlinked folders not entered), in path order.
+    """
+    stats: list[tuple[str, str, os.stat_result]] = []
+    if os.path.isfile(target):
+        stats.append((Path(target).name, target, os.stat(target)))
+    else:
+        seen = 0
+        stack = [target]
+        while stack:
+            folder = stack.pop()
+            with os.scandir(folder) as entries:
+                found = sorted(entries, key=lambda e: e.name)
+            for entry in found:
+                seen += 1
+                if seen > max_scan:
+                    raise DataLoadError(
+                        f"The dataset's folder holds more than {max_scan:,} entries, the most "
+                        "PrivLens looks at to notice a changed file "
+                        "(PRIVLENS_LARGE_SCAN_MAX). Merge small Parquet files, or ask the "
+                        "operator to raise the limit."
+                    )
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                elif entry.name.endswith(_SUFFIX) and entry.is_file():
+                    rel = PurePosixPath(Path(entry.path).relative_to(target)).as_posix()
+                    stats.append((rel, entry.path, entry.stat()))
+    out = []
+    for rel, full, st in sorted(stats, key=lambda s: s[0]):
+        if not _inside(os.path.realpath(full), root):
+            raise SourceNotAllowedError(
+                "A Parquet file of this dataset is a symbolic link that leads outside its "
+                "allowed directory, so the dataset is not read. Ask the operator to replace "
+                "the link by the file."
+            )
+        out.append((rel, st.st_size, st.st_mtime_ns))
+    return out
+
+
+def source_fingerprint(
+    root: str,
+    path: str,
+    dirs: Sequence[Path],
+    *,
+    max_scan: int = limits.LARGE_SCAN_MAX,
+) -> str:
+    """A digest of the files a source reads: each one's relative path, size and mtime (ns).
+
+    Cheap (one ``stat`` per file, no data read) and checked where the source is opened or
+    reused: a file rewritten in place, added or removed gives another fingerprint, so
+    results cached under the old one are not shown for the new data. A copy of the files
+    keeps the fingerprint only if it keeps their modification times (``cp -p``,
+    ``rsync -t``).
+
+    Parameters
+    ----------
+    root, path : str
+        The source, as for :func:`resolve_source`.
+    dirs : sequence of pathlib.Path
+        The allowed directories now.
+    max_scan : int
+        Most directory entries looked at in a folder (:data:`core.limits.LARGE_SCAN_MAX`).
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits (SHA-256).
+
+    Raises
+    ------
+    SourceNotAllowedError
+        As :func:`resolve_source`, or a Parquet file in the folder is a symbolic link that
+        leaves the allowed directory.
+    DataLoadError
+        As :func:`resolve_source`, the folder holds no Parquet file, or more than
+        ``max_scan`` entries.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "t.parquet").write_bytes(b"PAR1")
+    >>> dirs = allowed_dirs(str(root))
+    >>> a = source_fingerprint(str(root), "t.parquet", dirs)
+    >>> a == source_fingerprint(str(root), ".", dirs), len(a)
+    (False, 64)
+    >>> _ = (root / "t.parquet").write_bytes(b"PAR1 and more")
+    >>> a == source_fingerprint(str(root), "t.parquet", dirs)
+    False
+    """
+    target = resolve_source(root, path, dirs)
+    real_root = os.path.realpath(root)
+    try:
+        stats = _parquet_stats(str(target), real_root, max_scan)
+    except PrivLensError:  # SourceNotAllowedError is a PermissionError, an OSError
+        raise
+    except OSError:
+        raise DataLoadError(
+            "The dataset's files could not be listed (a file was removed while reading, or "
+            "permissions changed). Try again, or ask the operator."
+        ) from None
+    if not stats:
+        raise DataLoadError(
+            "The dataset's folder holds no Parquet file any more (0 files). Ask the operator, "
+            "or open another dataset on the Data page."
+        )
+    h = hashlib.sha256(b"privlens-source/v1\0" + ("folder" if target.is_dir() else "file").encode())
+    for rel, size, mtime in stats:
+        h.update(f"\0{rel}\0{size}\0{mtime}".encode())
+    return h.hexdigest()

@@ -11,9 +11,11 @@ from core.errors import DataLoadError, InvalidParameterError, PrivLensError, Sou
 from core.large_data import (
     DATA_DIRS_ENV,
     allowed_dirs,
+    dir_id,
     fits_in_memory,
     list_sources,
     resolve_source,
+    source_fingerprint,
     source_id,
 )
 
@@ -173,6 +175,66 @@ def test_fits_in_memory_reads_the_footers(tmp_path: Path, monkeypatch: pytest.Mo
     assert not fits_in_memory(folder)
     (tmp_path / "bad.parquet").write_bytes(b"not parquet")
     assert not fits_in_memory(tmp_path / "bad.parquet")
+
+
+# --- the fingerprint of a source's files -----------------------------------------------------
+
+
+def test_fingerprint_follows_each_file_change(tree: tuple[Path, Path]) -> None:
+    root, _ = tree
+    dirs = allowed_dirs(str(root))
+    part = root / "sales" / "year=2024" / "part-0.parquet"
+
+    def fp(path: str = "sales") -> str:
+        return source_fingerprint(str(root), path, dirs)
+
+    first = fp()
+    assert fp() == first and len(first) == 64  # unchanged files: the same fingerprint
+    assert len({first, fp("sales/year=2024"), fp("sales/year=2024/part-0.parquet")}) == 3
+    stat = part.stat()
+    part.write_bytes(b"y" * 10)  # rewritten in place, same size...
+    os.utime(part, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # ...and the same time
+    assert fp() == first  # a stat cannot tell (documented): only size and time count
+    os.utime(part, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))  # touched
+    touched = fp()
+    assert touched != first
+    part.write_bytes(b"y" * 11)
+    os.utime(part, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))  # another size, same time
+    grown = fp()
+    assert grown not in (first, touched)
+    (root / "sales" / "year=2025").mkdir()
+    (root / "sales" / "year=2025" / "part-0.parquet").write_bytes(b"z")  # a file added
+    added = fp()
+    assert added not in (first, touched, grown)
+    (root / "sales" / "notes.txt").write_text("not read")  # not a Parquet file: no change
+    assert fp() == added
+    assert fp("people.parquet") == fp("people.parquet")
+
+
+def test_fingerprint_covers_the_files_an_engine_reads(tree: tuple[Path, Path]) -> None:
+    from core.engine import parquet_files
+    from core.large_data import _parquet_stats
+
+    root, _ = tree
+    (root / "sales" / ".part-9.parquet").write_bytes(b"h")  # hidden: engines read it too
+    real = str(root.resolve())
+    listed = {r for r, _, _ in _parquet_stats(real, real, 100)}
+    assert {Path(real, r).as_posix() for r in listed} == set(parquet_files(real))
+
+
+def test_fingerprint_refuses_a_link_out_and_is_bounded(tree: tuple[Path, Path]) -> None:
+    root, outside = tree
+    dirs = allowed_dirs(str(root))
+    with pytest.raises(DataLoadError, match="PRIVLENS_LARGE_SCAN_MAX"):
+        source_fingerprint(str(root), "sales", dirs, max_scan=3)
+    assert source_fingerprint(str(root), "sales", dirs, max_scan=4)  # 2 folders, 2 files
+    (root / "sales" / "leak.parquet").symlink_to(outside / "secret.parquet")
+    with pytest.raises(SourceNotAllowedError, match="outside its allowed directory") as err:
+        source_fingerprint(str(root), "sales", dirs)
+    assert "secret" not in str(err.value) and "leak" not in str(err.value)
+    with pytest.raises(SourceNotAllowedError):
+        source_fingerprint(str(outside), "secret.parquet", dirs)
+    assert dir_id(str(root)) != dir_id(str(outside)) and len(dir_id(str(root))) == 16
 
 
 # --- DuckDB's memory limit and spill folder (the app's engine settings) ------------------------

@@ -220,3 +220,55 @@ def test_work_on_the_sample_is_labelled(allowed) -> None:
     assert at.session_state["workspace"].large_source is None
     at.switch_page("pages/masking.py").run()
     assert not at.exception
+
+
+def test_changed_files_are_measured_again_and_unchanged_ones_come_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "lake"
+    root.mkdir()
+    before, after = survey(seed=5, n=300), survey(seed=6, n=240)
+    before.to_parquet(root / "tiny.parquet", index=False)
+    monkeypatch.setenv(DATA_DIRS_ENV, str(root))
+    calls: list[tuple[str, ...]] = []  # engine runs on QIS (the page starts on suggested QIs)
+
+    def counting(eng, table, qis, **kw):  # noqa: ANN001, ANN003, ANN202
+        if list(qis) == QIS:
+            calls.append(tuple(qis))
+        return engine_risk_summary(eng, table, qis, **kw)
+
+    monkeypatch.setattr(large_data, "engine_risk_summary", counting)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("pages/data.py").run()
+    at.selectbox(key="large_pick").set_value(source_id(str(root.resolve()), "tiny.parquet"))
+    at.selectbox(key="large_engine").set_value("duckdb")
+    at.button(key="large_open").click().run()
+    at.switch_page("pages/risk.py").run()
+    at.multiselect(key="risk_qi").set_value(QIS).run()
+    assert not at.exception
+
+    def shown_matches(frame: pd.DataFrame) -> bool:
+        ref = risk.risk_summary(frame, QIS)
+        m = _metrics(at)
+        return (m["Records"], m["Equivalence classes"], m["Sample uniques"]) == (
+            f"{len(frame):,}",
+            f"{ref.n_classes:,}",
+            f"{ref.sample_uniques:,}",
+        )
+
+    assert shown_matches(before) and len(calls) == 1
+    at.run()  # the same unchanged file: the figures come from the cache
+    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/risk.py").run()
+    assert shown_matches(before) and len(calls) == 1
+
+    after.to_parquet(root / "tiny.parquet", index=False)  # rewritten in place
+    at.run()
+    assert not at.exception
+    assert shown_matches(after) and len(calls) == 2
+    assert at.session_state["workspace"].large_source.n_rows == len(after)
+    assert any("files changed since they were last read" in i.value for i in at.info)
+    at.run()  # unchanged since: from the cache again, and said only once
+    assert shown_matches(after) and len(calls) == 2
+    assert not any("files changed" in i.value for i in at.info)

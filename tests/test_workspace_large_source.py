@@ -33,6 +33,12 @@ def test_round_trip_with_a_large_source() -> None:
     assert json.loads(ws.to_json())["schema_version"] == WORKSPACE_VERSION == 2
 
 
+def test_the_files_fingerprint_round_trips() -> None:
+    ws = Workspace(large_source=_source(fingerprint="ab" * 32))
+    assert Workspace.from_json(ws.to_json()).large_source == ws.large_source
+    assert _source().fingerprint is None  # workspaces saved before it was recorded
+
+
 def test_settings_are_checked_against_the_large_source_columns() -> None:
     ws = Workspace(large_source=_source())
     with pytest.raises(WorkspaceError, match="risk.quasi_identifiers"):
@@ -47,6 +53,7 @@ def test_settings_are_checked_against_the_large_source_columns() -> None:
         ({"columns": ("a", "a")}, "twice"),  # repeated column
         ({"seed": -1}, "large_source.seed"),  # out of range
         ({"sample_rows": 0}, "large_source.sample_rows"),  # no sample
+        ({"fingerprint": ""}, "large_source.fingerprint"),  # empty fingerprint
     ],
 )
 def test_large_source_validates(change: dict[str, object], message: str) -> None:

@@ -11,9 +11,12 @@ The Risk and Correlations pages compute through the engine (:func:`risk_page`,
 :func:`correlations_page`); every other page works on in-memory tables and says so
 (:func:`in_memory_only`), offering the sample, labelled as such.
 
-Engines are shared between sessions (``st.cache_resource``, keyed by the source and engine,
-one lock each: an engine's connection serves one query at a time); results are cached by
-``(source id, engine, settings)``, never by a frame.
+Engines are shared between sessions (``st.cache_resource``, keyed by the source, its files'
+fingerprint and the engine, one lock each: an engine's connection serves one query at a time);
+results are cached by ``(source id, fingerprint, engine, settings)``, never by a frame. The
+fingerprint (:func:`core.large_data.source_fingerprint`: each Parquet file's relative path,
+size and modification time) is taken again whenever the source is used, so a file rewritten in
+place, added or removed opens a new engine and computes every figure again.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import importlib.util
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -39,6 +42,7 @@ from core.large_data import (
     fits_in_memory,
     list_sources,
     resolve_source,
+    source_fingerprint,
     source_id,
 )
 from core.profile import profile_frame
@@ -75,11 +79,15 @@ def active() -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Opened:
-    """An engine with the source open on it, and the lock that serializes its queries."""
+    """An engine with the source open on it, and the lock that serializes its queries.
+
+    ``key`` names the source and its files' fingerprint: the cache key of every result.
+    """
 
     engine: Engine
     table: Table
     lock: threading.Lock
+    key: str
 
     def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``fn(engine, table, *args, **kwargs)`` while holding the lock."""
@@ -88,7 +96,7 @@ class Opened:
 
 
 @st.cache_resource(max_entries=4, show_spinner="Opening the dataset…")
-def _open(root: str, path: str, engine: str) -> Opened:
+def _open(root: str, path: str, engine: str, fingerprint: str) -> Opened:
     real = resolve_source(root, path, allowed_dirs())
     eng = make_engine(engine)
     try:
@@ -96,36 +104,51 @@ def _open(root: str, path: str, engine: str) -> Opened:
     except BaseException:
         eng.close()
         raise
-    return Opened(eng, table, threading.Lock())
+    return Opened(eng, table, threading.Lock(), f"{source_id(root, path)}:{fingerprint}")
+
+
+def open_source(root: str, path: str, engine: str) -> tuple[Opened, str]:
+    """The source open on ``engine`` for its files as they are now, and their fingerprint.
+
+    Raises
+    ------
+    SourceNotAllowedError, DataLoadError
+        The directory is no longer allowed, the source vanished, or one of its files is a
+        link out of the directory.
+    """
+    fingerprint = source_fingerprint(root, path, allowed_dirs())
+    return _open(root, path, engine, fingerprint), fingerprint
 
 
 def opened(src: Any) -> Opened:
-    """The open source of a workspace's ``LargeSource``; checks the allow-list on every call.
+    """The open source of a workspace's ``LargeSource``, for its files as they are now.
+
+    Checks the allow-list and takes the files' fingerprint on every call: results are cached
+    under it, so changed files are measured again.
 
     Raises
     ------
     SourceNotAllowedError, DataLoadError
         The directory is no longer allowed, or the source vanished.
     """
-    resolve_source(src.root, src.path, allowed_dirs())  # moved, deleted or disallowed since
-    return _open(src.root, src.path, src.engine)
+    return open_source(src.root, src.path, src.engine)[0]
 
 
 @st.cache_data(max_entries=8, show_spinner="Drawing a sample…")
-def _sample(_o: Opened, sid: str, engine: str, n: int, seed: int) -> pd.DataFrame:
+def _sample(_o: Opened, key: str, engine: str, n: int, seed: int) -> pd.DataFrame:
     return _o.run(lambda e, t: e.sample(t, n, seed))
 
 
 def sample(src: Any) -> pd.DataFrame:
     """The workspace's uniform sample of the source (the same rows again for its seed)."""
     o = opened(src)
-    return _sample(o, source_id(src.root, src.path), src.engine, src.sample_rows, src.seed)
+    return _sample(o, o.key, src.engine, src.sample_rows, src.seed)
 
 
 @st.cache_data(max_entries=32, show_spinner="Computing the risk on the engine…")
 def _risk(
     _o: Opened,
-    sid: str,
+    key: str,
     engine: str,
     qis: tuple[str, ...],
     missing: str,
@@ -144,7 +167,7 @@ def _risk(
 
 
 @st.cache_data(max_entries=32, show_spinner="Computing on the engine…")
-def _measure(_o: Opened, sid: str, engine: str, measure: str, *args: Any, **params: Any) -> Any:
+def _measure(_o: Opened, key: str, engine: str, measure: str, *args: Any, **params: Any) -> Any:
     from core.engine import measures
 
     return _o.run(getattr(measures, measure), *args, **params)
@@ -153,14 +176,13 @@ def _measure(_o: Opened, sid: str, engine: str, measure: str, *args: Any, **para
 def measure(src: Any, name: str, *args: Any, **params: Any) -> Any:
     """``core.engine.measures.<name>`` on the source (cached by source and settings)."""
     o = opened(src)
-    return _measure(o, source_id(src.root, src.path), src.engine, name, *args, **params)
+    return _measure(o, o.key, src.engine, name, *args, **params)
 
 
 def risk(src: Any, qis: tuple[str, ...], missing: str, threshold: float, pi, weight) -> Any:  # noqa: ANN001
     """The engine's risk summary (cached by source, engine and settings)."""
     o = opened(src)
-    sid = source_id(src.root, src.path)
-    return _risk(o, sid, src.engine, qis, missing, float(threshold), pi, weight)
+    return _risk(o, o.key, src.engine, qis, missing, float(threshold), pi, weight)
 
 
 # --- the Data page: open one ---------------------------------------------------------------------
@@ -197,10 +219,10 @@ def _open_clicked(by_id: dict[str, DataSource]) -> None:
         engine = choose_engine(choice, str(real))
         if engine == "pandas" and not fits_in_memory(real):  # small on disk, large decoded
             engine = "duckdb"
-        o = _open(src.root, src.path, engine)
+        o, fingerprint = open_source(src.root, src.path, engine)
         seed = secrets.randbelow(2**31)
         n = min(limits.LARGE_SAMPLE_ROWS, max(o.table.n_rows, 1))
-        rows = _sample(o, src.id, engine, n, seed)
+        rows = _sample(o, o.key, engine, n, seed)
         from core.workspace.model import LargeSource, Workspace
 
         suggestions = suggest_roles(profile_frame(rows)) if len(rows) else {}
@@ -215,6 +237,7 @@ def _open_clicked(by_id: dict[str, DataSource]) -> None:
                 n_rows=o.table.n_rows,
                 seed=seed,
                 sample_rows=n,
+                fingerprint=fingerprint,
             ),
         )
         for column, s in suggestions.items():
@@ -332,6 +355,11 @@ def preview() -> None:
     """The Data page's view of the open large dataset: size, source and a labelled sample."""
     src = state.large_source()
     st.subheader(f"Large dataset: {md(src.name)}")
+    try:
+        src = refreshed(src)
+    except PrivLensError as exc:
+        show_error(exc)
+        return
     st.caption(
         f"{src.n_rows:,} rows × {len(src.columns)} columns, engine {src.engine}. "
         f"{md(st.session_state.get('dataset_note', ''))}"
@@ -370,16 +398,48 @@ def in_memory_only() -> None:
         show_error(st.session_state.pop("large_error"))
 
 
+def refreshed(src: Any) -> Any:
+    """The workspace's source, its rows, columns and fingerprint brought up to date.
+
+    When the files changed since they were last read (another fingerprint), the workspace
+    records the new row count, columns and fingerprint, and the page says so once.
+
+    Raises
+    ------
+    SourceNotAllowedError, DataLoadError
+        As :func:`opened`.
+    WorkspaceError
+        The workspace's settings name a column the files no longer have.
+    """
+    o, fingerprint = open_source(src.root, src.path, src.engine)
+    n, columns = o.table.n_rows, tuple(str(c) for c in o.table.columns)
+    if (fingerprint, n, columns) == (src.fingerprint, src.n_rows, src.columns):
+        return src
+    new = replace(
+        src,
+        fingerprint=fingerprint,
+        n_rows=n,
+        columns=columns,
+        sample_rows=min(limits.LARGE_SAMPLE_ROWS, max(n, 1)),
+    )
+    state.update(replace(state.workspace(), large_source=new))
+    if src.fingerprint is not None:
+        st.info(
+            f"The dataset's files changed since they were last read ({src.n_rows:,} rows "
+            f"then, {n:,} now): every figure here is computed on the files as they are now."
+        )
+    return new
+
+
 def current() -> Any:
-    """The open large source, or show why it cannot be read and stop the page."""
+    """The open large source (up to date), or show why it cannot be read and stop the page."""
     src = state.large_source()
     try:
-        opened(src)
+        return refreshed(src)
     except PrivLensError as exc:
         show_error(exc)
-        st.info("Open another dataset on the **Data** page.")
+        st.info("Open the dataset again, or another one, on the **Data** page.")
         st.stop()
-    return src
 
 
 # --- the Risk page -------------------------------------------------------------------------------
@@ -576,7 +636,7 @@ def risk_page() -> None:
 
 
 @st.cache_data(max_entries=32, show_spinner="Computing on the engine…")
-def _corr(_o: Opened, sid: str, engine: str, measure: str, **params: Any) -> Any:
+def _corr(_o: Opened, key: str, engine: str, measure: str, **params: Any) -> Any:
     from core.engine import correlations as ec
 
     fn = getattr(ec, measure)
@@ -586,7 +646,7 @@ def _corr(_o: Opened, sid: str, engine: str, measure: str, **params: Any) -> Any
 def correlation(src: Any, measure: str, **params: Any) -> Any:
     """``core.engine.correlations.<measure>`` on the source (cached by source and settings)."""
     o = opened(src)
-    return _corr(o, source_id(src.root, src.path), src.engine, measure, **params)
+    return _corr(o, o.key, src.engine, measure, **params)
 
 
 def _kendall_on_sample(src: Any, columns: tuple[str, ...]) -> Any:

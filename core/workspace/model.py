@@ -172,7 +172,9 @@ class LargeSource:
     ``root`` is an allowed directory of the server (``PRIVLENS_DATA_DIRS``) and ``path`` the
     Parquet file or folder relative to it; a restored workspace opens it again from there
     (:func:`core.large_data.resolve_source` checks it is still allowed). ``seed`` draws the
-    same preview sample again.
+    same preview sample again. ``fingerprint`` is :func:`core.large_data.source_fingerprint`
+    of its files when ``n_rows`` and ``columns`` were read (None in workspaces saved before
+    it was recorded).
     """
 
     root: str
@@ -183,6 +185,7 @@ class LargeSource:
     n_rows: int
     seed: int
     sample_rows: int
+    fingerprint: str | None = None
 
     def __post_init__(self) -> None:
         """Validate."""
@@ -194,6 +197,7 @@ class LargeSource:
         _check_number("large_source.n_rows", self.n_rows, 0, 10**15, integer=True)
         _check_number("large_source.seed", self.seed, 0, 2**31 - 1, integer=True)
         _check_number("large_source.sample_rows", self.sample_rows, 1, 10**7, integer=True)
+        _check_str("large_source.fingerprint", self.fingerprint, optional=True)
 
 
 # --- the recipe with undo/redo ----------------------------------------------------------------
