@@ -23,12 +23,20 @@ QIs on the loaded table, run alternately.
 each: the resample is loaded into the app's workspace the way the tests load a table
 (``streamlit.testing`` AppTest), the recipe is set through the page's widgets, and each
 interaction is one widget change and one run of the page (recipe, risk cards, association
-change, change log, preview). A run of AppTest runs the whole script, where the browser
-reruns only the page's fragment, and includes the parsing of the page's messages: an upper
-bound of the server time. Each repeat uses a new value (width 5, 4, 3; k 100, 99, 98), so
-no memo holds its answer. Next to each: the core work alone for the very same recipes
-(apply with a session memo, the risk after from the recipe's codes), and the groupby
-baseline measured alternately in the same run.
+change, change log, preview). Two runs are timed per interaction:
+
+- *whole script*: AppTest's ordinary run, the whole script (the app's router, the page, every
+  fragment) and the parsing of the page's messages: an upper bound of the server time;
+- *fragment*: the run the browser asks for, the page's workbench fragment alone (an AppTest
+  run with the fragment's id queued, as the browser sends it), including the widget
+  callbacks; a change only the results show (k, suppression) reruns the results alone.
+  Next to it, the time of the fragments' bodies the app records itself
+  (``PRIVLENS_TIMING=1``, :mod:`ui.timing`).
+
+Each timed run uses a new value (width 5, 4, 3 whole, 6, 7, 8 fragment; k 100, 99, 98 whole,
+97, 96, 95 fragment), so no memo holds its answer. Next to each: the core work alone for the
+very same recipes (apply with a session memo, the risk after from the recipe's codes), and
+the groupby baseline measured alternately in the same run.
 """
 
 from __future__ import annotations
@@ -243,6 +251,24 @@ def _profile_script_runs() -> None:
     script_runner.exec_func_with_error_handling = profiled
 
 
+#: Fragment ids the next AppTest run asks for (the browser's fragment rerun), or empty.
+_FRAGMENTS: list[str] = []
+
+
+def _queue_fragments() -> None:
+    """Let an AppTest run ask for fragments alone (:data:`_FRAGMENTS`), as the browser does."""
+    from streamlit.testing.v1 import local_script_runner
+
+    rerun_data = local_script_runner.RerunData
+
+    def asking_for_fragments(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if _FRAGMENTS:
+            kwargs.setdefault("fragment_id_queue", list(_FRAGMENTS))
+        return rerun_data(*args, **kwargs)
+
+    local_script_runner.RerunData = asking_for_fragments
+
+
 class _Page:
     """The Masking page in a headless app, the resample loaded as the workspace's table."""
 
@@ -255,6 +281,8 @@ class _Page:
         # a database of this run only, as the tests use: nothing lands in the user's home
         os.environ["PRIVLENS_DB"] = os.path.join(tempfile.mkdtemp(), "bench.sqlite3")
         os.environ.pop("PRIVLENS_SECRET_FILE", None)
+        os.environ["PRIVLENS_TIMING"] = "1"  # the app records its fragments' times
+        _queue_fragments()
         self.at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
         self.at.run()
         self.at.session_state["dataset"] = df  # adopted into a workspace of its own
@@ -272,6 +300,32 @@ class _Page:
         if self.at.exception:
             raise SystemExit(f"the page failed: {self.at.exception[0].message}")
         return took
+
+    def run_fragment(self) -> tuple[float, float]:
+        """One run of the workbench fragment alone, as the browser asks for it.
+
+        The run gets the state of every widget, as the browser sends it. Returns the run's
+        time and the time of the fragments' bodies the app recorded. Then one whole run
+        (not timed, nothing changed) brings the page's element tree up to date.
+        """
+        from ui.masking_editor import WORKBENCH_FRAGMENT
+
+        states = self.at._tree.get_widget_states()
+        ids = self.at._fragment_storage._ids_by_target_key[WORKBENCH_FRAGMENT]
+        self.at.session_state["timing"] = {}
+        _FRAGMENTS[:] = list(ids)
+        try:
+            t0 = time.perf_counter()
+            self.at._run(states)
+            took = time.perf_counter() - t0
+        finally:
+            _FRAGMENTS.clear()
+        if self.at.exception:
+            raise SystemExit(f"the page failed: {self.at.exception[0].message}")
+        times = dict(self.at.session_state["timing"])
+        body = times.get("masking.workbench", sum(times.values()))
+        self.at._run()  # no widget states: nothing changes, every element is drawn
+        return took, body
 
     def transform(self, col: str, name: str) -> None:
         self.at.selectbox(key=f"mask_t_{self.cols.index(col)}").set_value(name)
@@ -322,45 +376,55 @@ def page_interactions(df: pd.DataFrame, repeats: int, profile: int = 0) -> None:
     took = time.perf_counter() - t0
     print(f"loaded {len(df):,} rows into the app and set the recipe in {took:.1f} s")
     age_w = ("age", "bin_width", "width")
+    slider = lambda: page.at.slider(key="mask_k")  # noqa: E731
+    toggle = lambda: page.at.toggle(key="mask_suppress")  # noqa: E731
+    # (label, actions that set the state before, the interaction per timed run: the whole
+    # script runs first, then the fragment runs)
     cases = (
-        ("change a bin width (age 10 -> 5, 4, 3)",
+        ("change a bin width (age 10 -> 5, 4, 3 | 6, 7, 8)",
          [lambda: page.param(*age_w, 10.0)],
-         [lambda v=v: page.param(*age_w, v) for v in (5.0, 4.0, 3.0)]),
+         [lambda v=v: page.param(*age_w, v) for v in (5.0, 4.0, 3.0, 6.0, 7.0, 8.0)]),
         ("change a transform (education mask -> redact)",
          [lambda: page.transform("education", "mask"),
           lambda: page.param("education", "mask", "keep_first", 3)],
-         [lambda: page.transform("education", "redact")] * 3),
+         [lambda: page.transform("education", "redact")] * 6),
         ("suppression on (k = 5)",
-         [lambda: page.at.toggle(key="mask_suppress").set_value(False)],
-         [lambda: page.at.toggle(key="mask_suppress").set_value(True)] * 3),
-        ("k = 2 -> 100, 99, 98 (cell suppression)",
-         [lambda: page.at.toggle(key="mask_suppress").set_value(True),
-          lambda: page.at.slider(key="mask_k").set_value(2)],
-         [lambda v=v: page.at.slider(key="mask_k").set_value(v) for v in (100, 99, 98)]),
+         [lambda: toggle().set_value(False)],
+         [lambda: toggle().set_value(True)] * 6),
+        ("k = 2 -> 100, 99, 98 | 97, 96, 95 (cells)",
+         [lambda: toggle().set_value(True), lambda: slider().set_value(2)],
+         [lambda v=v: slider().set_value(v) for v in (100, 99, 98, 97, 96, 95)]),
         ("suppression off",
-         [lambda: page.at.toggle(key="mask_suppress").set_value(True)],
-         [lambda: page.at.toggle(key="mask_suppress").set_value(False)] * 3),
+         [lambda: toggle().set_value(True)],
+         [lambda: toggle().set_value(False)] * 6),
     )  # fmt: skip
     rows = []
     base_runs: list[float] = []
     pairs: list[tuple[Recipe, Recipe]] = []
     for label, before, afters in cases:
-        runs = []
+        runs, frag_runs, bodies = [], [], []
         prof = cProfile.Profile() if profile else None
-        for i in range(repeats):
+        for i in range(2 * repeats):
             for act in before:
                 act()
                 page.run()
             recipe_before = page.recipe()
             afters[i % len(afters)]()
-            _PROFILE[:] = [prof] if prof is not None else []
-            runs.append(page.run())
-            _PROFILE.clear()
-            pairs.append((recipe_before, page.recipe()))
+            if i < repeats:  # the whole script, profiled with --profile
+                _PROFILE[:] = [prof] if prof is not None else []
+                runs.append(page.run())
+                _PROFILE.clear()
+                pairs.append((recipe_before, page.recipe()))
+            else:  # the fragment the browser reruns
+                took, body = page.run_fragment()
+                if page.recipe() == recipe_before:
+                    raise SystemExit(f"the fragment run did not change the recipe: {label}")
+                frag_runs.append(took)
+                bodies.append(body)
             base_runs.append(_time(lambda: _baseline_groupby(df)))
-        rows.append((label, runs))
+        rows.append((label, runs, frag_runs, bodies))
         if prof is not None:
-            print(f"\n--- profile: {label} ({repeats} runs) ---")
+            print(f"\n--- profile: {label} ({repeats} whole-script runs) ---")
             stats = pstats.Stats(prof).strip_dirs()
             stats.sort_stats("cumulative").print_stats(profile)
             stats.sort_stats("tottime").print_stats(profile)
@@ -368,12 +432,17 @@ def page_interactions(df: pd.DataFrame, repeats: int, profile: int = 0) -> None:
     mb = statistics.median(base_runs)
     print(f"\nMasking page at {len(df):,} rows (QIs: {', '.join(PAGE_QIS)}), medians of {repeats}")
     print(f"  bare groupby(qis).size() on the loaded table: {mb:.3f} s")
-    print(f"  {'interaction':<46} {'page run':>9} {'ratio':>6} {'core':>7} {'ratio':>6}  runs")
-    for i, (label, runs) in enumerate(rows):
+    print(f"  {'interaction':<48} {'whole script':>12} {'fragment':>15} {'bodies':>7} "
+          f"{'core':>13}  whole runs | fragment runs")  # fmt: skip
+    for i, (label, runs, frag_runs, bodies) in enumerate(rows):
         core = core_runs[i * repeats : (i + 1) * repeats]
-        mp, mc = statistics.median(runs), statistics.median(core)
+        mp, mf = statistics.median(runs), statistics.median(frag_runs)
+        mbody, mc = statistics.median(bodies), statistics.median(core)
         shown = [round(t, 3) for t in runs]
-        print(f"  {label:<46} {mp:>7.3f} s {mp / mb:>6.2f} {mc:>5.3f} s {mc / mb:>6.2f}  {shown}")
+        shown_f = [round(t, 3) for t in frag_runs]
+        print(f"  {label:<48} {mp:>6.3f} s {mp / mb:>4.2f} {mf:>6.3f} s {mf / mb:>5.2f} "
+              f"{mbody:>5.3f} s {mc:>5.3f} s {mc / mb:>4.2f}  {shown} | {shown_f}")  # fmt: skip
+    print("  ratios: to the groupby baseline of this run; bodies: the fragments' own time")
     print("  target: <= 0.200 s of server time per interaction")
 
 

@@ -53,12 +53,14 @@ def workbench() -> None:
 
 
 @st.fragment(key=editor.HISTORY_FRAGMENT)
+@timing.timed("masking.history")
 def history() -> None:
     """Undo and redo (their state follows every change of the recipe)."""
     editor.history_buttons()
 
 
 @st.fragment(key=editor.K_FRAGMENT)
+@timing.timed("masking.k_anonymity")
 def k_anonymity() -> None:
     """Quasi-identifiers and local suppression until k."""
     editor.suppression([str(c) for c in df.columns])
