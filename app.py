@@ -83,6 +83,11 @@ with st.sidebar:
     df = st.session_state.get("dataset")
     if df is not None:
         st.caption(f"Dataset: **{md(name)}** · {len(df):,} rows × {df.shape[1]} columns")
+    elif (src := state.large_source()) is not None:  # read where it lies, through an engine
+        st.caption(
+            f"Dataset: **{md(src.name)}** · {src.n_rows:,} rows × {len(src.columns)} columns "
+            f"· {src.engine} engine"
+        )
 
 # A link whose workspace is gone says so above whichever page it opened, once.
 workspace_panel.link_notice()

@@ -44,6 +44,10 @@ if df is not None:
         f"**{md(st.session_state.get('dataset_name', ''))}**. "
         f"{md(st.session_state.get('dataset_note', ''))}"
     )
+elif state.large_source() is not None:  # a large dataset, read through an engine
+    from ui import large_data
+
+    large_data.home_summary()
 elif "startup_error" in st.session_state:
     show_error(st.session_state["startup_error"])
 

@@ -16,6 +16,7 @@ from core.engine import risk_summary as engine_risk_summary
 from core.large_data import DATA_DIRS_ENV, source_id
 from tests.conftest import APP
 from ui import large_data
+from ui.text import md
 
 QIS = ["age", "zip", "sex"]
 SAMPLE = 400
@@ -177,6 +178,10 @@ def test_open_risk_navigate_and_reload(allowed) -> None:
     again = AppTest.from_file(APP, default_timeout=60)  # a reload: the link's token only
     again.query_params["ws"] = at.session_state["ws_token"]
     again.run()
+    assert [c.value for c in again.sidebar.caption] == [
+        "Dataset: **lake/survey** · 3,000 rows × 5 columns · duckdb engine"
+    ]
+    assert _metrics(again, ["Rows", "Engine"]) == {"Rows": "3,000", "Engine": "duckdb"}
     again.switch_page("pages/risk.py").run()
     assert not again.exception
     assert again.session_state["workspace"].large_source == src
@@ -228,7 +233,8 @@ def test_changed_files_are_measured_again_and_unchanged_ones_come_from_the_cache
     root = tmp_path / "lake"
     root.mkdir()
     before, after = survey(seed=5, n=300), survey(seed=6, n=240)
-    before.to_parquet(root / "tiny.parquet", index=False)
+    name = "tiny_#1_.parquet"  # markdown in a file name: shown as text
+    before.to_parquet(root / name, index=False)
     monkeypatch.setenv(DATA_DIRS_ENV, str(root))
     calls: list[tuple[str, ...]] = []  # engine runs on QIS (the page starts on suggested QIs)
 
@@ -241,7 +247,7 @@ def test_changed_files_are_measured_again_and_unchanged_ones_come_from_the_cache
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     at.switch_page("pages/data.py").run()
-    at.selectbox(key="large_pick").set_value(source_id(str(root.resolve()), "tiny.parquet"))
+    at.selectbox(key="large_pick").set_value(source_id(str(root.resolve()), name))
     at.selectbox(key="large_engine").set_value("duckdb")
     at.button(key="large_open").click().run()
     at.switch_page("pages/risk.py").run()
@@ -259,11 +265,19 @@ def test_changed_files_are_measured_again_and_unchanged_ones_come_from_the_cache
 
     assert shown_matches(before) and len(calls) == 1
     at.run()  # the same unchanged file: the figures come from the cache
-    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/home.py").run()  # the current dataset, as for a table in memory
+    assert _metrics(at, ["Rows", "Columns", "Engine"]) == {
+        "Rows": "300",
+        "Columns": "5",
+        "Engine": "duckdb",
+    }
+    label = md(f"lake/{name}")
+    assert label != f"lake/{name}"
+    assert any(label in c.value and "duckdb engine" in c.value for c in at.caption)
     at.switch_page("pages/risk.py").run()
     assert shown_matches(before) and len(calls) == 1
 
-    after.to_parquet(root / "tiny.parquet", index=False)  # rewritten in place
+    after.to_parquet(root / name, index=False)  # rewritten in place
     at.run()
     assert not at.exception
     assert shown_matches(after) and len(calls) == 2

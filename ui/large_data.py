@@ -381,6 +381,25 @@ def preview() -> None:
     sample_button()
 
 
+def home_summary() -> None:
+    """The Home page's "Current dataset" for a large dataset, as for a table in memory."""
+    src = state.large_source()
+    st.subheader("Current dataset")
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Rows", f"{src.n_rows:,}", help="Number of records, counted by the engine.")
+    c2.metric("Columns", len(src.columns), help="Number of variables in the dataset.")
+    c3.metric(
+        "Quasi-identifiers",
+        sum(1 for r in state.roles().values() if r == "quasi_identifier"),
+        help="Columns that, combined, could single a person out (set on the Data page).",
+    )
+    c4.metric("Engine", src.engine, help="Reads the dataset where it lies (Data page).")
+    st.caption(
+        f"**{md(src.name)}**, read where it lies by the {src.engine} engine. "
+        f"{md(st.session_state.get('dataset_note', ''))}"
+    )
+
+
 def in_memory_only() -> None:
     """What a page that needs an in-memory table shows while a large dataset is open."""
     src = state.large_source()
