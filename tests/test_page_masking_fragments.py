@@ -145,3 +145,30 @@ def test_a_whole_run_draws_everything_and_times_are_recorded_only_when_asked(
     times = at.session_state["timing"]
     assert {"masking.workbench", "masking.results", "masking.k_anonymity"} <= set(times)
     assert 0 < times["masking.results"] <= times["masking.workbench"]
+
+
+def test_one_change_is_one_save_and_the_link_restores_it(app, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from core.workspace import WorkspaceStore
+    from tests.conftest import APP
+
+    at = app.switch_page(PAGE).run()
+    saves = []
+    save_state = WorkspaceStore.save_state
+
+    def counted(self, token, *, state):
+        saves.append(token)
+        return save_state(self, token, state=state)
+
+    monkeypatch.setattr(WorkspaceStore, "save_state", counted)
+    at.toggle(key="mask_suppress").set_value(True).run()  # the setting, then the recipe
+    at.slider(key="mask_k").set_value(12).run()
+    assert not at.exception
+    assert len(saves) == 2  # one write per change
+    again = AppTest.from_file(APP, default_timeout=60)
+    again.query_params["ws"] = at.session_state["ws_token"]
+    again.run()
+    ws = again.session_state["workspace"]
+    assert ws.masking.options["suppress"] is True and ws.masking.options["k"] == 12
+    assert [s.params["k"] for s in ws.recipe.current.steps if s.transform == "suppress"] == [12]

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -313,14 +314,43 @@ def workspace() -> Workspace:
 
 
 def update(ws: Workspace) -> Workspace:
-    """Make ``ws`` the workspace and save it (encrypted) at once."""
+    """Make ``ws`` the workspace and save it (encrypted) at once.
+
+    Inside :func:`one_save`, the save waits for the end of the block.
+    """
     if st.session_state.get("ws_token") is None:
         st.session_state["workspace"] = ws
         return ws
-    session().update(ws)
+    if getattr(_saving, "deferred", None) is not None:
+        _saving.deferred = True
+    else:
+        session().update(ws)
     st.session_state["workspace"] = ws
     _mirror_roles(ws)
     return ws
+
+
+_saving = threading.local()
+
+
+@contextmanager
+def one_save() -> Iterator[None]:
+    """Save the workspace once for all the changes made inside, when the block ends.
+
+    A widget's change and what follows from it (the Masking page's recipe) are one write to
+    the database instead of one each. The save happens also when the block ends by a rerun
+    or an error, so nothing changed in the session is left unsaved.
+    """
+    if getattr(_saving, "deferred", None) is not None:  # already inside one
+        yield
+        return
+    _saving.deferred = False
+    try:
+        yield
+    finally:
+        changed, _saving.deferred = _saving.deferred, None
+        if changed and st.session_state.get("ws_token") is not None:
+            session().update(st.session_state["workspace"])
 
 
 def get(path: str, default: Any = None) -> Any:
@@ -423,14 +453,15 @@ def widget(
 
     def _changed() -> None:
         raw = st.session_state.get(key)
-        try:
-            new = from_widget(raw) if from_widget else raw
-            set_setting(path, new)
-        except PrivLensError as exc:
-            st.session_state[_error_key(key)] = str(exc)
-            return
-        if after is not None:
-            after()
+        with one_save():  # the setting and what ``after`` changes: one write
+            try:
+                new = from_widget(raw) if from_widget else raw
+                set_setting(path, new)
+            except PrivLensError as exc:
+                st.session_state[_error_key(key)] = str(exc)
+                return
+            if after is not None:
+                after()
 
     return {"key": key, "on_change": _changed, **first}
 
