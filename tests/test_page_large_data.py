@@ -116,6 +116,43 @@ def _check_correlations(at: AppTest, frame: pd.DataFrame) -> None:
     assert not at.exception
 
 
+def _project_reopens_where_the_same_files_are(at: AppTest, root: Path) -> None:
+    """A project file of a large dataset opens in another session on the same files only."""
+    import os
+
+    assert at.checkbox(key="project_with_data").disabled  # never its rows
+    at.text_input(key="project_save_pass").input("a long passphrase")
+    at.button(key="project_save").click().run()
+    assert not at.exception and not at.error
+    blob, _ = at.session_state["project_file"]
+    src = at.session_state["workspace"].large_source
+
+    other = AppTest.from_file(APP, default_timeout=60)  # another session, its own table
+    other.run()
+    other.switch_page("pages/history.py").run()
+
+    def open_project() -> None:
+        other.file_uploader(key="project_upload").upload("p.privlens-project", blob)
+        other.text_input(key="project_open_pass").input("a long passphrase")
+        other.button(key="project_open").click().run()
+        assert not other.exception
+
+    part = root / "survey" / "part-1.parquet"
+    saved, stat = part.read_bytes(), part.stat()
+    part.write_bytes(saved[:-8] + b"\0" * 4 + saved[-8:])  # other bytes at the same place
+    open_project()
+    assert any("other files than those now" in e.value for e in other.error)
+    assert other.session_state["dataset_name"] == "Adult census sample"  # kept
+    part.write_bytes(saved)
+    os.utime(part, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # the same files again
+    open_project()
+    assert any("Opened the project" in m.value for m in other.success)
+    assert other.session_state["workspace"].large_source == src
+    assert "dataset" not in other.session_state
+    other.switch_page("pages/risk.py").run()
+    assert not other.exception and other.metric
+
+
 def test_without_configuration_the_section_says_how_to_enable_it(monkeypatch, app) -> None:
     monkeypatch.delenv(DATA_DIRS_ENV, raising=False)
     app.switch_page("pages/data.py").run()
@@ -212,10 +249,8 @@ def test_work_on_the_sample_is_labelled(allowed) -> None:
         assert not at.exception, name
         if name in ("differential_privacy", "anonymize", "export"):  # need a table in memory
             assert any("works on tables held in memory" in i.value for i in at.info), name
-    at.switch_page("pages/history.py").run()  # no project file of a large dataset: says why
-    at.button(key="project_save").click().run()
-    assert not at.exception
-    assert any("work on the sample first" in e.value for e in at.error)
+    at.switch_page("pages/history.py").run()
+    _project_reopens_where_the_same_files_are(at, root)
     at.switch_page("pages/data.py").run()
     at.button(key="large_use_sample").click().run()
     assert not at.exception

@@ -106,3 +106,109 @@ def test_stored_version_1_workspace_resumes(tmp_path) -> None:  # noqa: ANN001
     assert back.workspace.risk.quasi_identifiers == ("zip",)
     assert back.workspace.large_source is None
     pd.testing.assert_frame_equal(back.table, frame)
+
+
+# --- project files of a large dataset: its place and its files, never its rows -------------
+
+
+@pytest.fixture
+def lake(tmp_path):  # noqa: ANN001, ANN201
+    """An allowed directory with one small Parquet file, and a workspace reading it."""
+    import pandas as pd
+
+    from core.large_data import allowed_dirs, source_fingerprint
+
+    root = tmp_path / "lake"
+    root.mkdir()
+    frame = pd.DataFrame({"age": [30, 41, 52], "zip": ["01234", "05678", "09999"]})
+    frame.to_parquet(root / "people.parquet", index=False)
+    dirs = allowed_dirs(str(root))
+    real = str(dirs[0])
+    src = _source(
+        root=real,
+        path="people.parquet",
+        name="lake/people.parquet",
+        columns=("age", "zip"),
+        n_rows=3,
+        fingerprint=source_fingerprint(real, "people.parquet", dirs),
+    )
+    ws = Workspace(large_source=src).with_setting("risk.quasi_identifiers", ["age", "zip"])
+    return root, dirs, ws, frame
+
+
+def _save(ws: Workspace, **kw: object) -> bytes:
+    from core.workspace.project import save_project
+
+    return save_project(ws, None, passphrase="pw", work_factor=10, **kw)  # type: ignore[arg-type]
+
+
+def _open(blob: bytes, dirs: object):  # noqa: ANN202
+    from core.workspace.project import open_project
+
+    return open_project(blob, passphrase="pw", secret=b"s" * 32, dirs=dirs)  # type: ignore[arg-type]
+
+
+def test_a_large_dataset_project_records_its_place_not_its_rows(lake) -> None:  # noqa: ANN001
+    from core.crypto import decrypt_bytes
+    from core.large_data import dir_id
+    from core.workspace.project import PROJECT_MAGIC
+
+    root, dirs, ws, frame = lake
+    blob = _save(ws)
+    plain = decrypt_bytes(blob, passphrase="pw")
+    assert plain.startswith(PROJECT_MAGIC)
+    body = json.loads(plain[len(PROJECT_MAGIC) + 8 :])
+    src = ws.large_source
+    assert body["source"] == {
+        "dir_id": dir_id(str(dirs[0])),
+        "path": "people.parquet",
+        "engine": "duckdb",
+        "seed": 7,
+        "fingerprint": src.fingerprint,
+    }
+    assert body["check"] is None and body["has_data"] is False
+    assert str(root) not in plain.decode("utf-8")  # not the server's path either
+    for value in ("01234", "05678", "09999"):
+        assert value.encode() not in plain  # no row of the data
+    opened = _open(blob, dirs)
+    assert opened.table is None and opened.workspace == ws  # the root found again
+    assert opened.budget is None and opened.spends == ()
+
+
+def test_a_large_dataset_project_refuses_another_place_or_other_files(lake, tmp_path) -> None:  # noqa: ANN001
+    import os
+
+    from core.errors import DataLoadError, ProjectMismatchError, SourceNotAllowedError
+    from core.large_data import allowed_dirs
+
+    root, dirs, ws, frame = lake
+    blob = _save(ws)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with pytest.raises(SourceNotAllowedError, match="does not allow.*none of its 1"):
+        _open(blob, allowed_dirs(str(elsewhere)))
+    with pytest.raises(SourceNotAllowedError, match="none of its 0"):
+        _open(blob, ())
+    path = root / "people.parquet"
+    stat = path.stat()
+    frame.iloc[:2].to_parquet(path, index=False)  # other rows at the same place
+    with pytest.raises(ProjectMismatchError, match="other files.*3 rows, 2 columns then") as err:
+        _open(blob, dirs)
+    assert "01234" not in str(err.value) and str(root) not in str(err.value)
+    frame.to_parquet(path, index=False)  # the same rows again, the time put back: a copy
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # made with cp -p
+    assert _open(blob, dirs).workspace == ws
+    path.unlink()
+    with pytest.raises(DataLoadError, match="no longer in its allowed directory"):
+        _open(blob, dirs)
+
+
+def test_a_large_dataset_project_needs_a_fingerprint_and_no_data(lake) -> None:  # noqa: ANN001
+    from dataclasses import replace
+
+    _, _, ws, _ = lake
+    with pytest.raises(WorkspaceError, match="never put in a project file"):
+        _save(ws, include_data=True)
+    old = replace(ws, large_source=replace(ws.large_source, fingerprint=None))
+    with pytest.raises(WorkspaceError, match="not recorded its dataset's files"):
+        _save(old)

@@ -206,13 +206,16 @@ def _adopt_large(token: str, ws: Workspace) -> None:
     _mirror_roles(ws)
 
 
-def set_large_source(ws: Workspace, *, note: str) -> None:
+def set_large_source(ws: Workspace, *, note: str | None) -> None:
     """Start a new workspace on a large source (``ws.large_source``): settings only, no table.
 
-    The earlier workspace of this session is deleted, as :func:`set_dataset` does.
+    With a ``note``, the settings that follow from the roles are filled in; without (a
+    project file's workspace), ``ws`` is kept as it is. The earlier workspace of this session
+    is deleted, as :func:`set_dataset` does.
     """
     store, _ = _connections()
-    ws = _default_settings(ws.with_setting("data.options.note", note))
+    if note is not None:
+        ws = _default_settings(ws.with_setting("data.options.note", note))
     token = store.create(state=ws.to_json().encode("utf-8"))
     ss = st.session_state
     old_token = ss.get("ws_token")
@@ -793,12 +796,11 @@ def save_project_file(passphrase: str, *, include_data: bool) -> bytes:
     """The workspace as one encrypted project file (the table only if asked)."""
     from core.workspace import save_project
 
-    if large_source() is not None:
-        raise WorkspaceError(
-            "A project file holds work on a table in memory; this workspace reads a large "
-            "dataset where it lies, and its link (?ws=…) reopens it from there. To save a "
-            "project, work on the sample first (the Data page offers it)."
-        )
+    if (src := large_source()) is not None:  # where it lies and its files, never its rows
+        from ui import large_data
+
+        large_data.refreshed(src)  # the files' fingerprint as they are now
+        return save_project(workspace(), None, passphrase=passphrase)
     sess = session()
     table = st.session_state.get("dataset")
     book = sess.book
@@ -819,7 +821,10 @@ def open_project_file(blob: bytes, passphrase: str) -> None:
     Raises
     ------
     ProjectMismatchError
-        The file was made on another table than the loaded one.
+        The file was made on another table than the loaded one, or on other files of its
+        large dataset.
+    SourceNotAllowedError, DataLoadError
+        Its large dataset's directory is not allowed here, or the dataset is gone.
     DecryptionError
         A wrong passphrase or a damaged file.
     """
@@ -829,6 +834,9 @@ def open_project_file(blob: bytes, passphrase: str) -> None:
     project = open_project(
         blob, passphrase=passphrase, secret=server_secret(), table=st.session_state.get("dataset")
     )
+    if project.workspace.large_source is not None:  # read again where it lies
+        set_large_source(project.workspace, note=None)
+        return
     restore_budget(book, project)
     ws = project.workspace
     assert ws.dataset is not None

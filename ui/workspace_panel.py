@@ -207,7 +207,8 @@ def _save_project() -> None:
         ss.pop(key, None)
     passphrase = str(ss.get("project_save_pass") or "")
     try:
-        blob = state.save_project_file(passphrase, include_data=bool(ss.get("project_with_data")))
+        with_data = bool(ss.get("project_with_data")) and state.large_source() is None
+        blob = state.save_project_file(passphrase, include_data=with_data)
     except PrivLensError as exc:
         ss[_PROJECT_ERROR] = f"The project was not saved: {exc}"
         return
@@ -255,8 +256,16 @@ def project_section() -> None:
             "only if you tick the box; otherwise the file opens only against the same table."
         )
         has_work = ss.get("ws_token") is not None
+        large = state.large_source() is not None
         st.text_input("Passphrase", type="password", key="project_save_pass")
-        st.checkbox("Include the data", key="project_with_data")
+        st.checkbox("Include the data", key="project_with_data", disabled=large)
+        if large:
+            st.caption(
+                "A large dataset stays where it lies: the file records its place (allowed "
+                "directory, path, engine, sample seed) and its files' fingerprint, never its "
+                "rows. It opens on a server that allows the same directory and holds the same "
+                "files."
+            )
         st.button(
             "Make the project file",
             key="project_save",
