@@ -284,7 +284,14 @@ def test_changed_files_are_measured_again_and_unchanged_ones_come_from_the_cache
     at.switch_page("pages/data.py").run()
     at.selectbox(key="large_pick").set_value(source_id(str(root.resolve()), name))
     at.selectbox(key="large_engine").set_value("duckdb")
+    monkeypatch.setenv("PRIVLENS_DUCKDB_MEMORY", "eight gigs")  # the operator's typo
     at.button(key="large_open").click().run()
+    assert not at.exception
+    variable = md("PRIVLENS_DUCKDB_MEMORY")  # errors are shown escaped
+    assert any(variable in e.value and "'8GB'" in e.value for e in at.error)
+    monkeypatch.setenv("PRIVLENS_DUCKDB_MEMORY", "1GB")
+    at.button(key="large_open").click().run()
+    assert at.session_state["workspace"].large_source.n_rows == len(before)
     at.switch_page("pages/risk.py").run()
     at.multiselect(key="risk_qi").set_value(QIS).run()
     assert not at.exception
