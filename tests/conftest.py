@@ -24,6 +24,50 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.pop("PRIVLENS_SECRET_FILE", None)
 
 
+#: Test files that use the :func:`spark` fixture. Under ``scripts/test`` they are one unit of
+#: work, so one worker starts one JVM for all of them (listed here because the scheduler sees
+#: only test ids; collection fails for a file that uses the fixture and is not listed).
+SPARK_FILES = frozenset(
+    {
+        "tests/test_engine_correlations.py",
+        "tests/test_engine_harden.py",
+        "tests/test_engine_spark.py",
+    }
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse a test file that uses the local Spark engine without being in SPARK_FILES."""
+    unlisted = {
+        Path(str(item.path)).relative_to(ROOT).as_posix()
+        for item in items
+        if "spark" in getattr(item, "fixturenames", ())
+    } - SPARK_FILES
+    if unlisted:
+        raise pytest.UsageError(
+            f"{', '.join(sorted(unlisted))}: uses the spark fixture but is not in SPARK_FILES "
+            "of tests/conftest.py; add it there, so it shares the one Spark worker."
+        )
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``--dist loadgroup`` (``scripts/test``): a test file is one unit of work, as under
+    ``--dist loadfile``, so its module fixtures are built once; the SPARK_FILES together are
+    one unit. (pytest-xdist's own loadgroup reads groups from test ids, which its marks no
+    longer reach under pytest 9.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FilesAndSpark(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "spark" if path in SPARK_FILES else path
+
+    return FilesAndSpark(config, log)
+
+
 @pytest.fixture
 def app():
     """A fresh headless run of the app (the Adult sample loaded)."""
