@@ -27,7 +27,11 @@ Each step becomes SQL:
   :func:`core.engine.base.parquet_files` order, rows in file order: ``filename`` and
   ``file_row_number``; on Spark ``_metadata``), and a window over the chosen classes finds
   the same few records. Without that order (a registered frame, a cluster path) that case
-  is refused.
+  is refused. The cells counted as suppressed are those present in the loaded table (a
+  hidden flag per row) and missing in the rows written: each cell suppression counts them
+  per pattern in the scan that groups the patterns, a later record suppression takes out
+  those of the records it removes in its own scan, and a column a bin or date step changed
+  after its last cell suppression (they can blank values) is counted again at the end.
 
 Steps that depend on the order of the rows or draw randomness (quantile bins,
 microaggregation, PRAM, DP noise, kind changes) are refused with an error naming the step.
@@ -93,6 +97,13 @@ ENGINE_TRANSFORMS = frozenset(
 #: one by one; more is refused with an error naming the step.
 MAPPING_ROWS_MAX = 500_000
 
+#: Value-wise transforms that keep each cell missing or present (the others, bins and dates,
+#: may blank values, and a constant with ``include_missing`` fills them).
+_KEEP_MISSING = frozenset(
+    ("mask", "mask_pattern", "redact", "replace", "pseudonymize", "encrypt", "round",
+     "top_bottom", "postal_prefix", "group")
+)  # fmt: skip
+
 #: Why each refused transform cannot run on an engine.
 _REFUSED = {
     "cast": "a kind change decides from the whole column; cast the column in the Parquet "
@@ -132,7 +143,9 @@ class EngineHardeningResult:
     records_removed : int
         Records removed by record suppression.
     cells_suppressed : mapping of str to int
-        Per column, cells set to missing by cell suppression.
+        Per column of a cell suppression step, cells present in the loaded table and
+        missing in the rows written, as :func:`core.recipe.apply` counts them (a dropped
+        column counts none).
     encrypted : bool
     warnings : tuple of str
     """
@@ -297,8 +310,15 @@ class _Plan:
         # columns whose mapping was made before records were removed: joined before a
         # later step changes them (a mapping is computed on the values present)
         self.frozen: set[str] = set()
-        # columns carried through every view but not written (the row order, _ROW)
+        # columns carried through every view but not written (the row order, _ROW, and
+        # whether cells were present in the loaded table)
         self.hidden: list[str] = []
+        # per column of a cell suppression, the hidden column telling whether its cell was
+        # present in the loaded table (see _add_presence)
+        self.present: dict[str, str] = {}
+        # columns whose count of suppressed cells a step changed since it was last counted
+        # (a step that may blank or fill cells): counted again at the end
+        self.dirty: set[str] = set()
 
     def name(self, what: str) -> str:
         n = f"privlens_h{next(_ids)}_{what}"
@@ -310,14 +330,25 @@ class _Plan:
 
     def select_list(self, replace: Mapping[str, str] | None = None, prefix: str = "") -> str:
         """The current columns as a SELECT list; ``prefix`` qualifies plain columns (used
-        in joins, after :meth:`flush`)."""
+        in joins, after :meth:`flush`). ``replace`` may also give a hidden column's value
+        (a new one's)."""
         replace = replace or {}
         parts = []
         for c in self.columns:
             e = replace.get(c) or self.exprs.get(c) or prefix + self.d.q(c)
             parts.append(f"{e} AS {self.d.q(c)}")
-        parts.extend(f"{prefix}{self.d.q(c)} AS {self.d.q(c)}" for c in self.hidden)
+        parts.extend(f"{replace.get(c) or prefix + self.d.q(c)} AS {self.d.q(c)}"
+                     for c in self.hidden)  # fmt: skip
         return ", ".join(parts)
+
+    def lost_sums(self, cols: Sequence[str]) -> str:
+        """SELECT items counting, per column of ``cols`` (``f0``, ``f1``, ...), the cells
+        present in the loaded table and missing now."""
+        return "".join(
+            f", SUM(CASE WHEN {self.d.q(self.present[c])} AND {self.d.q(c)} IS NULL THEN 1 "
+            f"ELSE 0 END) AS f{i}"
+            for i, c in enumerate(cols)
+        )
 
     def flush(self) -> None:
         """Write the pending expressions into a new view."""
@@ -565,28 +596,35 @@ def _map_step(
     plan.maps[col] = (keys, _value_fn(step, secrets)(values))
 
 
-def _suppress_records(plan: _Plan, qis: list[str], k: int, notes: list[str]) -> int:
+def _suppress_records(
+    plan: _Plan, qis: list[str], k: int, notes: list[str], cells: dict[str, int]
+) -> int:
     """Remove the records of classes smaller than ``k``.
 
     The quasi-identifier patterns are grouped with their counts before the pending mappings
     are joined; their classes after the mappings come from the mapping tables, and the rows
     of small classes are anti-joined away. With more patterns than
-    :data:`MAPPING_ROWS_MAX`, the small classes are grouped on the engine instead.
+    :data:`MAPPING_ROWS_MAX`, the small classes are grouped on the engine instead. The cells
+    counted in ``cells`` that the records removed held (summed per pattern in the same
+    scan) leave the count, as the pandas engine counts only the records it keeps.
     """
     d = plan.d
     plan.flush()
     src = d.q(plan.relation)
     names = [f"q{j}" for j in range(len(qis))]
+    counted = _counted(plan, cells)
     g = plan.d.eng.query(
         f"SELECT {', '.join(f'{d.q(c)} AS {n}' for c, n in zip(qis, names, strict=True))}, "
-        f"COUNT(*) AS n FROM {src} GROUP BY {', '.join(d.q(c) for c in qis)} "
-        f"LIMIT {MAPPING_ROWS_MAX + 1}"
+        f"COUNT(*) AS n{plan.lost_sums(counted)} FROM {src} "
+        f"GROUP BY {', '.join(d.q(c) for c in qis)} LIMIT {MAPPING_ROWS_MAX + 1}"
     )
     small = _small_patterns(plan, g, qis, names, k) if len(g) <= MAPPING_ROWS_MAX else None
     if small is None:
-        return _suppress_records_on_engine(plan, qis, k)
+        return _suppress_records_on_engine(plan, qis, k, cells)
     weight = g["n"].to_numpy(dtype=np.int64)
     removed = int(weight[small].sum())
+    for i, c in enumerate(counted):
+        cells[c] -= int(g[f"f{i}"].to_numpy(dtype=np.int64)[small].sum())
     if removed and removed == int(weight.sum()):
         notes.append(
             f"Every one of the {removed} records is in a class smaller than {k}; all were "
@@ -604,6 +642,13 @@ def _suppress_records(plan: _Plan, qis: list[str], k: int, notes: list[str]) -> 
         )
         plan.frozen.update(plan.maps)
     return removed
+
+
+def _counted(plan: _Plan, cells: Mapping[str, int]) -> list[str]:
+    """The columns of ``cells`` with suppressed cells whose count is up to date (the others
+    are counted at the end): a record suppression takes the cells of the records it removes
+    out of it."""
+    return [c for c, n in cells.items() if n and c in plan.present and c not in plan.dirty]
 
 
 def _small_patterns(
@@ -627,9 +672,12 @@ def _small_patterns(
     return np.asarray(sizes < k)
 
 
-def _suppress_records_on_engine(plan: _Plan, qis: list[str], k: int) -> int:
+def _suppress_records_on_engine(
+    plan: _Plan, qis: list[str], k: int, cells: dict[str, int]
+) -> int:
     """Record suppression with the small classes grouped on the engine
-    (``GROUP BY ... HAVING COUNT(*) < k``) and the rows anti-joined to them."""
+    (``GROUP BY ... HAVING COUNT(*) < k``) and the rows anti-joined to them; ``cells``
+    as in :func:`_suppress_records`."""
     d = plan.d
     plan.settle()
     part = ", ".join(d.q(c) for c in qis)
@@ -637,13 +685,18 @@ def _suppress_records_on_engine(plan: _Plan, qis: list[str], k: int) -> int:
     small = plan.name("small")
     size = "privlens__class_size"
     names = [f"q{j}" for j in range(len(qis))]
+    counted = _counted(plan, cells)
     d.materialize(
         small,
         f"SELECT {', '.join(f'{d.q(c)} AS {n}' for c, n in zip(qis, names, strict=True))}, "
-        f"COUNT(*) AS {size} FROM {src} GROUP BY {part} HAVING COUNT(*) < {k}",
+        f"COUNT(*) AS {size}{plan.lost_sums(counted)} FROM {src} GROUP BY {part} "
+        f"HAVING COUNT(*) < {k}",
     )
-    r = plan.d.eng.query(f"SELECT COALESCE(SUM({size}), 0) AS n FROM {d.q(small)}")
+    sums = "".join(f", COALESCE(SUM(f{i}), 0) AS f{i}" for i in range(len(counted)))
+    r = plan.d.eng.query(f"SELECT COALESCE(SUM({size}), 0) AS n{sums} FROM {d.q(small)}")
     removed = int(r["n"].iloc[0])
+    for i, c in enumerate(counted):
+        cells[c] -= int(r[f"f{i}"].iloc[0])
     on = " AND ".join(d.same(f"r.{d.q(c)}", f"s.{n}") for c, n in zip(qis, names, strict=True))
     plan.view(
         f"SELECT {plan.select_list(prefix='r.')} FROM {src} AS r LEFT JOIN {d.q(small)} AS s "
@@ -687,6 +740,38 @@ def _add_row_order(plan: _Plan, table: Table) -> None:
     plan.hidden = [_ROW]
 
 
+def _add_presence(plan: _Plan, recipe: Recipe) -> None:
+    """Keep, in a hidden column, whether each cell was present in the loaded table (the
+    pandas engine counts as suppressed the cells present there and missing in its output),
+    for the columns of a cell suppression where counting the cells it blanks is not enough:
+    those a record suppression comes after, and those a step may blank or fill."""
+    suppressed: list[str] = []
+    cols: list[str] = []
+    for s in recipe.steps:
+        if s.transform == "suppress" and s.params.get("mode", "cells") == "cells":
+            suppressed.extend(s.columns)
+        elif s.transform == "suppress":
+            cols.extend(suppressed)
+        elif s.transform != "drop" and (
+            s.transform not in _KEEP_MISSING or s.params.get("include_missing")
+        ):
+            cols.append(s.columns[0])
+    cols = [c for c in dict.fromkeys(cols) if c in suppressed]
+    if not cols:
+        return
+    d = plan.d
+    types = d.types(plan.relation)
+    new = {}
+    for c in cols:
+        plan.present[c] = name = f"privlens__in{next(_ids)}"
+        plan.hidden.append(name)
+        missing = f"{d.q(c)} IS NULL"
+        if types[c] in ("DOUBLE", "FLOAT", "REAL"):  # NaN is missing
+            missing += f" OR isnan({d.q(c)})"
+        new[name] = f"NOT ({missing})"
+    plan.view(f"SELECT {plan.select_list(new)} FROM {d.q(plan.relation)}", changed=[])
+
+
 def _spark_rows_by_file(plan: _Plan, table: Table) -> str | None:
     """The FROM clause of the table's files read on Spark with each row's file (``r``) and
     that file's place in :attr:`Table.files` (``f.i``); None when the files read do not
@@ -723,8 +808,8 @@ def _borrow_on_engine(
     each in row order. Per pattern of ``g`` only counts and first rows are known; the
     positions (:data:`_ROW`) of the few records taken are found with a window over the
     rows of the chosen classes. Returns the positions and, per quasi-identifier, the cells
-    the records taken lose (those the rounds left); None when there are too few spare
-    records."""
+    the records taken lose (those the rounds left and present in the loaded table, counted
+    on the rows taken); None when there are too few spare records."""
     d = plan.d
     weight = g["n"].to_numpy(dtype=np.int64)
     cls, n_cls = masking._patterns(pat)
@@ -751,32 +836,54 @@ def _borrow_on_engine(
     src = g.loc[hit, names].reset_index(drop=True)
     src["c"] = cls[hit]
     src["t"] = take_of[cls[hit]]
+    for j in range(len(qis)):  # is the cell left by the rounds
+        src[f"l{j}"] = pat[hit, j] >= 0
     table = plan.name("b")
     d.eng.open(src, name=table)
     on = " AND ".join(d.same(f"r.{d.q(c)}", f"m.{n}") for c, n in zip(qis, names, strict=True))
-    rows = d.eng.query(
-        f"SELECT {d.q(_ROW)} FROM (SELECT r.{d.q(_ROW)}, m.t, ROW_NUMBER() OVER (PARTITION BY "
-        f"m.c ORDER BY r.{d.q(_ROW)} DESC) AS rn FROM {d.q(plan.relation)} AS r JOIN "
-        f"{d.q(table)} AS m ON {on}) WHERE rn <= t"
+    was = {c: f" AND r.{d.q(plan.present[c])}" if c in plan.present else "" for c in qis}
+    lost_here = "".join(
+        f", CASE WHEN m.l{j}{was[c]} THEN 1 ELSE 0 END AS x{j}" for j, c in enumerate(qis)
     )
-    taken = np.flatnonzero(take_of)
-    left = pat[[np.flatnonzero(cls == c)[0] for c in taken]] >= 0  # a class's pattern
-    return rows, (left * take_of[taken][:, None]).sum(axis=0)
+    xs = "".join(f", x{j}" for j in range(len(qis)))
+    rows = d.eng.query(
+        f"SELECT {d.q(_ROW)}{xs} FROM (SELECT r.{d.q(_ROW)}, "
+        f"m.t{lost_here}, ROW_NUMBER() OVER (PARTITION BY m.c ORDER BY r.{d.q(_ROW)} DESC) AS "
+        f"rn FROM {d.q(plan.relation)} AS r JOIN {d.q(table)} AS m ON {on}) WHERE rn <= t"
+    )
+    lost = np.array([int(rows[f"x{j}"].sum()) for j in range(len(qis))], dtype=np.int64)
+    return rows[[_ROW]], lost
 
 
 def _suppress_cells(
-    plan: _Plan, i: int, step: Step, qis: list[str], k: int, notes: list[str]
+    plan: _Plan,
+    i: int,
+    step: Step,
+    qis: list[str],
+    k: int,
+    notes: list[str],
+    cells: Mapping[str, int],
 ) -> dict[str, int]:
+    """Cell suppression to ``k`` (see the module's docstring); per quasi-identifier, the
+    cells present in the loaded table and missing after the step, as the pandas engine
+    counts them: of a column in :attr:`_Plan.present`, summed per pattern in the scan that
+    groups the patterns; of another, the cells blanked here added to ``cells``."""
     d = plan.d
     plan.settle()
     src = d.q(plan.relation)
     part = ", ".join(d.q(c) for c in qis)
     names = [f"q{j}" for j in range(len(qis))]
-    ordered = bool(plan.hidden)
+    ordered = _ROW in plan.hidden
     first = f", MIN({d.q(_ROW)}) AS first" if ordered else ""
+    # per pattern, the records whose cell was present in the loaded table
+    present = "".join(
+        f", SUM(CASE WHEN {d.q(plan.present[c])} THEN 1 ELSE 0 END) AS p{j}"
+        for j, c in enumerate(qis)
+        if c in plan.present
+    )
     g = plan.d.eng.query(
         f"SELECT {', '.join(f'{d.q(c)} AS q{j}' for j, c in enumerate(qis))}, COUNT(*) AS n"
-        f"{first} FROM {src} GROUP BY {part} LIMIT {MAPPING_ROWS_MAX + 1}"
+        f"{first}{present} FROM {src} GROUP BY {part} LIMIT {MAPPING_ROWS_MAX + 1}"
     )
     if len(g) > MAPPING_ROWS_MAX:
         raise RecipeError(
@@ -827,11 +934,18 @@ def _suppress_cells(
                 "records to join them. Use record suppression, or lower k."
             )
     newly = (pat < 0) & (codes >= 0)
-    cells = {c: int(weight[newly[:, j]].sum()) for j, c in enumerate(qis)}
+    after = {
+        # missing after the rounds (suppressed now or before, blanked, or a hole) and
+        # present in the loaded table
+        c: int(g[f"p{j}"].to_numpy(dtype=np.int64)[pat[:, j] < 0].sum())
+        if c in plan.present
+        else cells.get(c, 0) + int(weight[newly[:, j]].sum())
+        for j, c in enumerate(qis)
+    }
     rows = newly.any(axis=1)
     lent = borrowed is not None and len(borrowed[0]) > 0
     if not rows.any() and not lent:
-        return cells
+        return after
     dec = g.loc[rows, names].reset_index(drop=True)
     for j in range(len(qis)):
         dec[f"s{j}"] = newly[rows, j]
@@ -843,7 +957,7 @@ def _suppress_cells(
     if borrowed is not None and lent:
         positions, lost = borrowed
         for j, c in enumerate(qis):
-            cells[c] += int(lost[j])
+            after[c] += int(lost[j])
         table = plan.name("l")
         plan.d.eng.open(positions, name=table)
         joins += f" LEFT JOIN {d.q(table)} AS b ON r.{d.q(_ROW)} = b.{d.q(_ROW)}"
@@ -855,7 +969,7 @@ def _suppress_cells(
         f"SELECT {plan.select_list(repl, prefix='r.')} FROM {src} AS r {joins}",
         changed=qis,
     )
-    return cells
+    return after
 
 
 # --- harden ----------------------------------------------------------------------------------
@@ -929,6 +1043,7 @@ def harden(
     if any(s.transform == "suppress" and s.params.get("mode", "cells") == "cells"
            for s in recipe.steps):  # fmt: skip
         _add_row_order(plan, table)
+        _add_presence(plan, recipe)
     removed = 0
     notes: list[str] = []
     cells: dict[str, int] = {}
@@ -938,6 +1053,7 @@ def harden(
             if progress is not None:
                 progress(i + 1, n_steps + 1, step.describe())
             removed += _run_step(plan, i, step, keys, notes, cells)
+        _count_again(plan, cells)
         plan.settle()
         plan.hidden = []
         plan.view(f"SELECT {plan.select_list()} FROM {d.q(plan.relation)}", changed=[])
@@ -974,14 +1090,21 @@ def _run_step(
         plan.maps.pop(cols[0], None)
         plan.frozen.discard(cols[0])
         plan.columns.remove(cols[0])
+        _forget_suppressed(plan, cols[0], cells)
+        if cols[0] in plan.present:
+            plan.hidden.remove(plan.present.pop(cols[0]))
         return 0
     if step.transform == "suppress":
         k = masking._check_k(p["k"], 0)
         if p.get("mode", "cells") == "records":
-            return _suppress_records(plan, cols, k, notes)
-        for c, n in _suppress_cells(plan, i, step, cols, k, notes).items():
-            cells[c] = cells.get(c, 0) + n
+            return _suppress_records(plan, cols, k, notes, cells)
+        cells.update(_suppress_cells(plan, i, step, cols, k, notes, cells))
+        plan.dirty.difference_update(cols)
         return 0
+    if step.transform == "replace" and p.get("include_missing"):
+        _forget_suppressed(plan, cols[0], cells)
+    elif cols[0] in cells and step.transform not in _KEEP_MISSING:
+        plan.dirty.add(cols[0])  # it may blank cells: counted again at the end
     if cols[0] in plan.frozen:
         plan.settle()
     try:
@@ -1003,6 +1126,30 @@ def _run_step(
     except (InvalidParameterError, ColumnError) as exc:
         raise RecipeError(f"Step {i + 1} ({step.describe()}) failed: {exc}") from None
     return 0
+
+
+def _forget_suppressed(plan: _Plan, col: str, cells: dict[str, int]) -> None:
+    """``col`` is dropped, or every cell of it gets a value (a constant that fills missing
+    cells): none of its cells stays suppressed, as the pandas engine counts them (present in
+    the loaded table, missing in the output; a dropped column counts none)."""
+    plan.dirty.discard(col)
+    if col in cells:
+        cells[col] = 0
+
+
+def _count_again(plan: _Plan, cells: dict[str, int]) -> None:
+    """Count, in one scan of the result, the suppressed cells of the columns a step may
+    have blanked or filled since their last cell suppression."""
+    cols = [c for c in cells if c in plan.dirty]
+    if not cols:
+        return
+    plan.settle()
+    r = plan.d.eng.query(
+        f"SELECT COUNT(*) AS n{plan.lost_sums(cols)} FROM {plan.d.q(plan.relation)}"
+    )
+    for i, c in enumerate(cols):
+        cells[c] = int(r[f"f{i}"].fillna(0).iloc[0])
+    plan.dirty.clear()
 
 
 def _fresh_folder(output: str | os.PathLike[str]) -> Path:
