@@ -9,9 +9,10 @@ of a transform, or undo, draws the editor again.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from core import risk
+from core import correlation, risk
 from core.recipe import DEFAULT_SECRET, Recipe, apply
 from ui import masking_editor
 
@@ -145,6 +146,24 @@ def test_a_whole_run_draws_everything_and_times_are_recorded_only_when_asked(
     times = at.session_state["timing"]
     assert {"masking.workbench", "masking.results", "masking.k_anonymity"} <= set(times)
     assert 0 < times["masking.results"] <= times["masking.workbench"]
+    # the suppressed columns' levels came from their levels before it, blanked
+    levels = at.session_state["mask_pair_memo"]["levels"]
+    assert any(step.startswith("blanked:") for _, steps in levels for step in steps)
+    _check_association(at)
+
+
+def _check_association(at) -> None:
+    """The association change shown equals the whole matrices' before and after."""
+    df = at.session_state["dataset"]
+    frame = at.session_state["hardening"][1].result.frame
+    roles = at.session_state["roles"]
+    cols = [c for c in df.columns if c in frame.columns and roles[c] != "identifier"]
+    a = np.abs(correlation.association_matrix(df, columns=cols).value)
+    b = np.abs(correlation.association_matrix(frame, columns=cols).value)
+    iu = np.triu_indices(len(cols), k=1)
+    expected = float(np.nanmean(np.abs(a[iu] - b[iu])))
+    shown = next(m.value for m in at.metric if m.label == "Mean |Δ association|")
+    assert shown == f"{expected:.3f}"
 
 
 def test_one_change_is_one_save_and_the_link_restores_it(app, monkeypatch):

@@ -6,7 +6,9 @@ the very table the Export page exports.
 
 from __future__ import annotations
 
+import hashlib
 import json
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -207,11 +209,17 @@ def _association_after(
     """The association matrix after the recipe, on the rows of ``before`` (``sample``).
 
     A pair of columns no step touches keeps its value; a pair with a changed column is
-    measured on its own and remembered for this session by the steps of both columns, so a
-    change of one step measures the pairs of one column. Each column is read once per
-    steps: on the sample's rows only, from the recipe's codes when it has them.
+    measured on its own and remembered for this session by what both columns hold on the
+    sample, so a change of one step measures the pairs of one column. Each column is read
+    once per steps: on the sample's rows only, from the recipe's codes when it has them.
+
+    A column whose last step is local suppression (no record removed) only lost values to
+    it: its levels are those before the suppression with the sample's newly missing cells
+    blanked, remembered by which cells they are. Changing k then reads no column's codes
+    again, and a pair whose two columns lost the same cells of the sample keeps its value.
     """
     steps: dict[str, list[str]] = {c: [] for c in cols}
+    last: dict[str, str] = {}
     for step in h.recipe.steps:
         if step.transform == "cast":
             continue
@@ -219,6 +227,7 @@ def _association_after(
             if c in steps:  # fresh noise each time: such a column is tied to this table
                 token = h.token if step.transform in NOISY_TRANSFORMS else ""
                 steps[c].append(json.dumps(step.to_dict(), sort_keys=True) + token)
+                last[c] = step.transform
     memo = st.session_state.get("mask_pair_memo")
     scope = (state.dataset_id(), st.session_state.get("masking_key_version", 0), len(sample))
     if not isinstance(memo, dict) or memo.get("scope") != scope or len(memo) > 4096:
@@ -228,28 +237,72 @@ def _association_after(
     kept = h.result.frame
     known = h.result.column_codes
 
-    def column(c: str) -> correlation.PairColumn:
-        key = (c, tuple(steps[c]))
-        if key not in levels:
-            if not steps[c]:
-                levels[key] = _as_levels(sample[c])
-            else:
-                # categories with known codes: only the sample's codes are read
-                levels[key] = _as_levels(kept[c], known.get(c), rows)
+    def remember(key: tuple[str, tuple[str, ...]], make: Any) -> correlation.PairColumn:
+        if key in levels:
+            levels[key] = levels.pop(key)  # the most recently used go last
+        else:
+            levels[key] = make()
             while len(levels) > _LEVEL_ENTRIES:
                 levels.pop(next(iter(levels)))
         return levels[key]
+
+    def blanked(c: str) -> tuple[tuple[str, tuple[str, ...]], correlation.PairColumn] | None:
+        """The levels of a column local suppression blanked, from its levels before it."""
+        base_key = (c, tuple(steps[c][:-1]))
+        if base_key[1] and base_key not in levels:
+            return None  # not measured before the suppression in this session
+        base = remember(base_key, lambda: _as_levels(sample[c]))  # (no step: as loaded)
+        if base.kind != "categorical" or base.codes is None:
+            return None
+        missing = _missing(kept[c], rows)
+        if np.array_equal(missing, base.codes < 0):
+            return base_key, base
+        cells = hashlib.blake2b(np.packbits(missing).tobytes(), digest_size=16).hexdigest()
+        key = (c, (*base_key[1], f"blanked:{cells}"))
+
+        def make() -> correlation.PairColumn:
+            codes = np.where(missing, -1, base.codes)
+            return correlation.PairColumn(kind="categorical", codes=codes, levels=base.levels)
+
+        return key, remember(key, make)
+
+    read: dict[str, tuple[tuple[str, tuple[str, ...]], correlation.PairColumn]] = {}
+
+    def column(c: str) -> tuple[tuple[str, tuple[str, ...]], correlation.PairColumn]:
+        """The column's key in the memo and its levels (read once in this run)."""
+        if c in read:
+            return read[c]
+        found = blanked(c) if last.get(c) == "suppress" else None
+        if found is None:
+            key = (c, tuple(steps[c]))
+            if not steps[c]:
+                found = key, remember(key, lambda: _as_levels(sample[c]))
+            else:  # categories with known codes: only the sample's codes are read
+                found = key, remember(key, lambda: _as_levels(kept[c], known.get(c), rows))
+        read[c] = found
+        return found
 
     out = before.copy()
     for i, j in zip(*np.triu_indices(len(cols), k=1), strict=True):
         a, b = cols[i], cols[j]
         if not steps[a] and not steps[b]:
             continue
-        key = (a, tuple(steps[a]), b, tuple(steps[b]))
+        (key_a, col_a), (key_b, col_b) = column(a), column(b)
+        key = (*key_a, *key_b)
         if key not in memo:
-            memo[key] = _pair_value(column(a), column(b))
+            memo[key] = _pair_value(col_a, col_b)
         out[i, j] = out[j, i] = memo[key]
     return out
+
+
+def _missing(series: pd.Series, rows: np.ndarray | None) -> np.ndarray:
+    """Which of the sample's cells of ``series`` are missing (its missing mask is cheap to
+    read whole, except for Python objects, which are taken first)."""
+    if rows is None:
+        return series.isna().to_numpy(dtype=bool)
+    if series.dtype == object:
+        return series.iloc[rows].isna().to_numpy(dtype=bool)
+    return series.isna().to_numpy(dtype=bool)[rows]
 
 
 def _pair_value(a: correlation.PairColumn, b: correlation.PairColumn) -> float:
