@@ -21,13 +21,24 @@ True
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["ColumnCodes", "ColumnMemo", "eligible", "factorize", "transform"]
+__all__ = [
+    "ColumnCodes",
+    "ColumnMemo",
+    "Grouping",
+    "KnownCodes",
+    "eligible",
+    "factorize",
+    "first_seen",
+    "group",
+    "mixed_key",
+    "transform",
+]
 
 #: Entries remembered per memo, and their approximate total size in bytes (at a million rows
 #: a column's codes take 8 MB): the least recently used go first.
@@ -129,6 +140,193 @@ def transform(
         codes=remap[cc.codes], values=chained.values, has_missing_entry=chained.has_missing_entry
     )
     return new, remap
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Grouping:
+    """Records grouped into patterns of codes over some columns.
+
+    Every record of a pattern has the pattern's codes. Two patterns may hold the same codes
+    (a coarser grouping is then still a grouping), and a pattern may hold no record.
+
+    Attributes
+    ----------
+    columns : tuple of str
+        The columns, in the order of the columns of ``pat``.
+    inv : numpy.ndarray
+        Per record, the number of its pattern (``0 .. m - 1``).
+    pat : numpy.ndarray
+        ``(m, q)`` codes of each pattern (int64, ``-1`` = missing).
+    count : numpy.ndarray
+        Records per pattern (int64; may be 0).
+    first : numpy.ndarray
+        Per pattern with records, its first record (any value where ``count`` is 0).
+    """
+
+    columns: tuple[str, ...]
+    inv: np.ndarray
+    pat: np.ndarray
+    count: np.ndarray
+    first: np.ndarray
+
+    def select(self, columns: Sequence[str]) -> Grouping:
+        """The same records and patterns, with the codes of ``columns`` (a subset) only.
+
+        >>> g = group({"a": np.array([0, 0, 1]), "b": np.array([0, 1, 1])}, ("a", "b"))
+        >>> g.select(["b"]).pat.tolist(), g.select(["b"]).columns
+        ([[0], [1], [1]], ('b',))
+        """
+        idx = [self.columns.index(c) for c in columns]
+        return Grouping(
+            columns=tuple(columns),
+            inv=self.inv,
+            pat=self.pat[:, idx],
+            count=self.count,
+            first=self.first,
+        )
+
+    def merged(self) -> Grouping:
+        """The grouping with one pattern per distinct codes, numbered by first record, and
+        no empty pattern: records grouped as their codes group them (one gather of ``inv``).
+
+        >>> g = Grouping(columns=("a",), inv=np.array([1, 0, 2, 1]), pat=np.array([[5], [7], [5]]),
+        ...              count=np.array([1, 2, 1]), first=np.array([1, 0, 2]))
+        >>> m = g.merged()
+        >>> m.inv.tolist(), m.pat.tolist(), m.count.tolist(), m.first.tolist()
+        ([0, 1, 1, 0], [[7], [5]], [2, 2], [0, 1])
+        """
+        live = np.flatnonzero(self.count > 0)
+        # the patterns in the order of their first records: numbered by first appearance
+        # among them, the merged patterns are numbered by first appearance among the records
+        live = live[np.argsort(self.first[live], kind="stable")]
+        pat = self.pat[live]
+        cols = ((pat[:, j], int(pat[:, j].max(initial=-1)) + 2) for j in range(pat.shape[1]))
+        ids, m = first_seen(mixed_key(cols, live.size))
+        of_pattern = np.full(self.count.size, -1, dtype=np.int64)
+        of_pattern[live] = ids
+        at = _first_of(ids, m, np.arange(live.size, dtype=np.int64))
+        return Grouping(
+            columns=self.columns,
+            inv=of_pattern[self.inv],
+            pat=pat[at],
+            count=np.bincount(ids, weights=self.count[live], minlength=m).astype(np.int64),
+            first=self.first[live][at],
+        )
+
+
+def group(columns: Mapping[str, np.ndarray], names: Sequence[str]) -> Grouping:
+    """The records grouped by the codes of ``names``: one pattern per distinct row of codes,
+    patterns numbered by their first record.
+
+    >>> g = group({"a": np.array([3, 1, 3, -1]), "b": np.array([0, 0, 0, 0])}, ("a", "b"))
+    >>> g.inv.tolist(), g.pat.tolist(), g.count.tolist(), g.first.tolist()
+    ([0, 1, 0, 2], [[3, 0], [1, 0], [-1, 0]], [2, 1, 1], [0, 1, 3])
+    """
+    cols = [np.asarray(columns[c], dtype=np.int64) for c in names]
+    n = len(cols[0]) if cols else 0
+    inv, m = first_seen(mixed_key(((c, int(c.max(initial=-1)) + 2) for c in cols), n))
+    first = _first_of(inv, m, np.arange(n, dtype=np.int64))
+    pat = np.empty((m, len(cols)), dtype=np.int64)
+    for j, c in enumerate(cols):
+        pat[:, j] = c[first]
+    count = np.bincount(inv, minlength=m).astype(np.int64)
+    return Grouping(columns=tuple(names), inv=inv, pat=pat, count=count, first=first)
+
+
+def _first_of(ids: np.ndarray, m: int, at: np.ndarray) -> np.ndarray:
+    """Per id ``0 .. m - 1``, the value of ``at`` at its first occurrence in ``ids``."""
+    out = np.empty(m, dtype=np.int64)
+    out[ids[::-1]] = at[::-1]  # scattered in reverse: the earliest occurrence wins
+    return out
+
+
+def mixed_key(columns: Iterable[tuple[np.ndarray, int]], n: int) -> np.ndarray:
+    """One int64 key per row of code columns, given as ``(codes, card)`` pairs with codes
+    from ``-1`` (missing) to ``card - 2``: two rows have equal keys exactly when all their
+    codes are equal. Missing is one more code, so it groups with missing only.
+
+    The mixed-radix key is compressed (numbered by first appearance) before it overflows.
+
+    >>> mixed_key([(np.array([0, 1, -1]), 3), (np.array([1, 1, 0]), 3)], 3).tolist()
+    [5, 8, 1]
+    """
+    key = np.zeros(n, dtype=np.int64)
+    span = 1
+    for c, card in columns:
+        if span * card >= 2**62:  # compress before the mixed radix overflows
+            key, span = first_seen(key)
+        key *= card  # in place: no new array of n keys per column
+        key += c
+        key += 1
+        span *= card
+    return key
+
+
+def first_seen(key: np.ndarray) -> tuple[np.ndarray, int]:
+    """``pd.factorize`` of non-negative int64 keys: ids by first appearance, and their count.
+
+    A key no larger than a few times the number of rows is ranked through an array indexed
+    by the key, without hashing.
+
+    >>> ids, m = first_seen(np.array([7, 2, 7, 0, 2]))
+    >>> ids.tolist(), m
+    ([0, 1, 0, 2, 1], 3)
+    """
+    n = key.size
+    span = int(key.max()) + 1 if n else 0
+    if span > 4 * n + 1024:
+        ids, uniq = pd.factorize(key)
+        return ids.astype(np.int64, copy=False), len(uniq)
+    first = np.full(span, n, dtype=np.int64)
+    first[key[::-1]] = np.arange(n - 1, -1, -1, dtype=np.int64)  # the earliest row wins
+    used = np.flatnonzero(first < n)
+    rank = np.empty(span, dtype=np.int64)
+    rank[used[np.argsort(first[used], kind="stable")]] = np.arange(used.size, dtype=np.int64)
+    return rank[key], int(used.size)
+
+
+class KnownCodes(Mapping[str, np.ndarray]):
+    """Per column, the codes of its values, made when first read; and groupings of records.
+
+    A mapping of column name to per-row codes (``-1`` = missing, equal exactly when the
+    values are), as :attr:`core.recipe.HardeningResult.column_codes` gives them. A code
+    array is made the first time it is read. :meth:`grouping` gives the records grouped by
+    some of the columns when the maker of this mapping knows it without reading every row
+    (from the patterns of an earlier grouping); :func:`core.risk.equivalence_classes`
+    counts the classes on those patterns.
+
+    >>> kc = KnownCodes({"a": lambda: np.array([0, 1, 0])})
+    >>> list(kc), kc["a"].tolist(), kc.grouping(["a"]) is None
+    (['a'], [0, 1, 0], True)
+    """
+
+    def __init__(
+        self,
+        makers: Mapping[str, Callable[[], np.ndarray]],
+        grouper: Callable[[tuple[str, ...]], Grouping | None] | None = None,
+    ) -> None:
+        self._makers = dict(makers)
+        self._made: dict[str, np.ndarray] = {}
+        self._grouper = grouper
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        if column not in self._made:
+            self._made[column] = self._makers[column]()
+        return self._made[column]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._makers)
+
+    def __len__(self) -> int:
+        return len(self._makers)
+
+    def grouping(self, columns: Sequence[str]) -> Grouping | None:
+        """The records grouped by the codes of ``columns`` (in that order), or None when
+        it is not known without grouping the codes of every record."""
+        cols = tuple(columns)
+        if self._grouper is None or not cols or not all(c in self._makers for c in cols):
+            return None
+        return self._grouper(cols)
 
 
 def _nbytes(value: object) -> int:

@@ -29,6 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core.codes import Grouping, KnownCodes
 from core.errors import ColumnError, InvalidParameterError
 from core.limits import (
     PSEUDONYM_KEY_MIN_BYTES,
@@ -1081,9 +1082,13 @@ class SuppressionResult:
         those cells.
     kept : numpy.ndarray, optional
         ``mode="records"``: per input row, whether it is kept.
-    codes : dict of str to numpy.ndarray
+    codes : mapping of str to numpy.ndarray
         Per quasi-identifier, codes of its values after suppression on the kept rows
-        (-1 = missing, equal exactly when the values are).
+        (-1 = missing, equal exactly when the values are), made when first read.
+    grouping : core.codes.Grouping, optional
+        The records of :attr:`frame` grouped by the codes of the quasi-identifiers after
+        suppression (in their order), from the patterns the suppression worked on: their
+        equivalence classes without grouping the records again.
     """
 
     frame: pd.DataFrame
@@ -1094,7 +1099,8 @@ class SuppressionResult:
     warnings: tuple[str, ...] = ()
     newly_missing: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     kept: np.ndarray | None = field(default=None, repr=False)
-    codes: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    codes: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)
+    grouping: Grouping | None = field(default=None, repr=False)
 
 
 def local_suppression(
@@ -1221,6 +1227,17 @@ def local_suppression(
                 "were removed. Generalize the quasi-identifiers first, or lower k."
             )
         k_after = int(sizes_p[sizes_p >= k].min()) if keep.any() else 0
+        # whole patterns are kept or removed: a kept pattern's first record moves to its
+        # position among the kept records
+        kept_p = sizes_p >= k
+        position = np.cumsum(keep) - 1
+        grouping = Grouping(
+            columns=tuple(qis),
+            inv=inv[keep],
+            pat=patterns.pat,
+            count=np.where(kept_p, weight, 0).astype(np.int64),
+            first=np.where(kept_p, position[patterns.first], 0),
+        )
         return SuppressionResult(
             frame=out,
             cells_suppressed=dict.fromkeys(qis, 0),
@@ -1229,7 +1246,8 @@ def local_suppression(
             k_after=k_after,
             warnings=tuple(warnings),
             kept=keep,
-            codes={c: given[j][keep] for j, c in enumerate(qis)},
+            codes=KnownCodes({c: _taken(given[j], keep) for j, c in enumerate(qis)}),
+            grouping=grouping,
         )
 
     original_na = pat < 0
@@ -1237,6 +1255,9 @@ def local_suppression(
     newly_p = (pat < 0) & ~original_na  # per pattern and QI: newly missing
     newly = {qis[j]: newly_p[:, j][inv] for j in range(len(qis)) if newly_p[:, j].any()}
     below = sizes_p < k
+    grouping = Grouping(
+        columns=tuple(qis), inv=inv, pat=pat, count=weight.astype(np.int64), first=patterns.first
+    )
     if below.any():
         borrowed, k_after = _borrow(patterns, pat, sizes_p, k)
         if borrowed is not None:
@@ -1244,6 +1265,7 @@ def local_suppression(
                 hit = borrowed[pat[inv[borrowed], j] >= 0]
                 if hit.size:
                     newly.setdefault(c, np.zeros(len(inv), dtype=bool))[hit] = True
+            grouping = _with_borrowed(grouping, borrowed)
         else:
             k_after = int(sizes_p.min())
             warnings.append(
@@ -1259,7 +1281,7 @@ def local_suppression(
     for j, c in enumerate(qis):
         m_ = newly.get(c)
         cells[c] = 0 if m_ is None else int(m_.sum())
-        after[c] = given[j] if m_ is None else np.where(m_, -1, given[j])
+        after[c] = _blanked(given[j], m_)
         if m_ is not None:
             col = out[c]
             if pd.api.types.is_integer_dtype(col.dtype) and not isinstance(
@@ -1276,7 +1298,39 @@ def local_suppression(
         k_after=k_after,
         warnings=tuple(warnings),
         newly_missing=newly,
-        codes=after,
+        codes=KnownCodes(after),
+        grouping=grouping,
+    )
+
+
+def _taken(codes: np.ndarray, keep: np.ndarray) -> Callable[[], np.ndarray]:
+    return lambda: codes[keep]
+
+
+def _blanked(codes: np.ndarray, where: np.ndarray | None) -> Callable[[], np.ndarray]:
+    if where is None:
+        return lambda: codes
+    return lambda: np.where(where, -1, codes)
+
+
+def _with_borrowed(grouping: Grouping, borrowed: np.ndarray) -> Grouping:
+    """``grouping`` with the records ``borrowed`` moved to a new all-missing pattern.
+
+    A pattern keeps its first record unless it lost every record (the records borrowed
+    are the last of their classes).
+    """
+    if borrowed.size == 0:
+        return grouping
+    m = grouping.count.size
+    inv = grouping.inv.copy()
+    count = grouping.count - np.bincount(inv[borrowed], minlength=m)
+    inv[borrowed] = m
+    return Grouping(
+        columns=grouping.columns,
+        inv=inv,
+        pat=np.vstack([grouping.pat, np.full((1, grouping.pat.shape[1]), -1, dtype=np.int64)]),
+        count=np.append(count, borrowed.size),
+        first=np.append(grouping.first, borrowed.min()),
     )
 
 

@@ -957,10 +957,16 @@ class _Known:
     chains: dict[str, _Chain] = field(default_factory=dict)  # value-wise, not written out
     written: dict[str, _Chain] = field(default_factory=dict)  # value-wise, written out
     newly: dict[str, np.ndarray] = field(default_factory=dict)  # cells a suppression blanked
-    after: dict[str, np.ndarray] = field(default_factory=dict)  # codes after a suppression
+    # codes after a suppression, made when read
+    after: dict[str, Callable[[], np.ndarray]] = field(default_factory=dict)
     kept: np.ndarray | None = None  # rows kept by a record suppression
     slow: set[str] = field(default_factory=set)  # read or written by a row-by-row step
     all_slow: bool = False  # a row-by-row step removed records
+    # each suppression on codes: its columns and the records grouped by them after it
+    suppressions: list[tuple[tuple[str, ...], codes.Grouping | None]] = field(
+        default_factory=list
+    )
+    kept_by: int | None = None  # the suppression that removed records
 
     def chain(self, col: str) -> _Chain | None:
         return self.chains.get(col) or self.written.get(col)
@@ -1047,7 +1053,8 @@ def _fast_suppress(
         keys.append((c, ch.key if ch is not None else ()))
     # the records grouped by their QI codes: the same for every k and mode of these steps
     patterns = memo.get(
-        ("patterns", tuple(keys)), lambda: masking.qi_patterns([given[c] for c in cols])
+        ("patterns", tuple(keys)),
+        lambda: _qi_patterns(_grouping(frame, tuple(cols), known, memo)),
     )
     assert isinstance(patterns, masking.QIPatterns)
     r = masking.local_suppression(
@@ -1056,10 +1063,47 @@ def _fast_suppress(
     notes.extend(r.warnings)
     if r.kept is not None:
         known.kept = r.kept
-        known.after = {c: v[r.kept] for c, v in known.after.items()}
+        known.kept_by = len(known.suppressions)
+        known.after = {c: _taken(v, r.kept) for c, v in known.after.items()}
     known.newly.update(r.newly_missing)
-    known.after.update(r.codes)
+    known.after.update({c: functools.partial(r.codes.__getitem__, c) for c in r.codes})
+    known.suppressions.append((tuple(cols), r.grouping))
     return r.frame, r.records_suppressed
+
+
+def _taken(codes_of: Callable[[], np.ndarray], rows: np.ndarray) -> Callable[[], np.ndarray]:
+    return lambda: codes_of()[rows]
+
+
+def _grouping(
+    frame: pd.DataFrame, cols: tuple[str, ...], known: _Known, memo: codes.ColumnMemo
+) -> codes.Grouping:
+    """The records grouped by the codes of ``cols`` (each the loaded column or a value-wise
+    chain of it): the loaded values' grouping, made once per set of columns and kept in the
+    memo, with each pattern's codes mapped through the chains (no record is read)."""
+    names = tuple(sorted(cols))
+    loaded = memo.get(
+        ("groups", names),
+        lambda: codes.group({c: _base_codes(frame, c, memo).codes for c in names}, names),
+    )
+    assert isinstance(loaded, codes.Grouping)
+    g = loaded.select(cols)
+    pat = g.pat.copy()
+    for j, c in enumerate(cols):
+        ch = known.chain(c)
+        if ch is not None:  # a loaded value's code -1 (missing) takes the last image
+            pat[:, j] = ch.base_map[pat[:, j]]
+    return codes.Grouping(columns=cols, inv=g.inv, pat=pat, count=g.count, first=g.first)
+
+
+def _qi_patterns(g: codes.Grouping) -> masking.QIPatterns:
+    """:class:`core.masking.QIPatterns` of a grouping (its distinct patterns)."""
+    m = g.merged()
+    pat = m.pat
+    pat.flags.writeable = False
+    return masking.QIPatterns(
+        inv=m.inv, pat=pat, weight=m.count.astype(np.float64), first=m.first
+    )
 
 
 def _all_change_masks(
@@ -1115,11 +1159,12 @@ def _known_codes(
     known: _Known,
     memo: codes.ColumnMemo,
     codes_for: Sequence[str],
-) -> dict[str, np.ndarray]:
-    """Per column of ``out`` known without reading it, the codes of its values."""
-    found: dict[str, np.ndarray] = {}
+) -> codes.KnownCodes:
+    """Per column of ``out`` known without reading it, the codes of its values (made when
+    read), and the records grouped by such columns when known from patterns."""
+    found: dict[str, Callable[[], np.ndarray]] = {}
     if known.all_slow:
-        return found
+        return codes.KnownCodes(found)
     for c in out.columns:
         c = str(c)
         if c in known.slow or out[c].dtype == object:  # object: 1 and True would merge
@@ -1129,15 +1174,40 @@ def _known_codes(
             continue
         ch = known.chain(c)
         if ch is not None:
-            v = ch.cc.class_codes()
+            v = functools.partial(ch.cc.class_codes)
         elif c in codes_for and _eligible(frame, c, memo):
-            v = _base_codes(frame, c, memo).class_codes()
+            v = functools.partial(_loaded_codes, frame, c, memo)
         elif isinstance(cc := memo.peek(("codes", c)), codes.ColumnCodes):
-            v = cc.class_codes()
+            v = functools.partial(cc.class_codes)
         else:
             continue
-        found[c] = v if known.kept is None else v[known.kept]
-    return found
+        found[c] = v if known.kept is None else _taken(v, known.kept)
+    return codes.KnownCodes(found, functools.partial(_known_grouping, frame, known, memo))
+
+
+def _loaded_codes(frame: pd.DataFrame, c: str, memo: codes.ColumnMemo) -> np.ndarray:
+    return _base_codes(frame, c, memo).class_codes()
+
+
+def _known_grouping(
+    frame: pd.DataFrame, known: _Known, memo: codes.ColumnMemo, cols: tuple[str, ...]
+) -> codes.Grouping | None:
+    """The records of the result grouped by the codes of ``cols`` (columns whose codes are
+    known), or None when that needs every record's codes.
+
+    From the grouping a suppression left when ``cols`` are among its columns; from the
+    loaded values' grouping when no suppression touched them and no record was removed.
+    """
+    hit = [i for i, (s, _) in enumerate(known.suppressions) if set(s) & set(cols)]
+    if not hit:
+        return None if known.kept is not None else _grouping(frame, cols, known, memo)
+    i = hit[0]
+    cols_i, g = known.suppressions[i]
+    if len(hit) > 1 or g is None or not set(cols) <= set(cols_i):
+        return None
+    if known.kept is not None and known.kept_by != i:
+        return None
+    return g.select(cols)
 
 
 def apply(

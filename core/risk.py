@@ -47,13 +47,14 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
 import pandas as pd
 
+from core import codes as codes_
 from core.errors import ColumnError, InvalidParameterError
 from core.frames import check_frame
 from core.limits import RISK_MAX_SUBSETS, RISK_THRESHOLD_DEFAULT
@@ -228,17 +229,50 @@ def _factorize_key(key: np.ndarray) -> tuple[np.ndarray, int]:
     >>> codes.tolist(), m
     ([0, 1, 0, 2, 1], 3)
     """
-    n = key.size
-    span = int(key.max()) + 1 if n else 0
-    if span > 4 * n + 1024:
-        codes, uniq = pd.factorize(key)
-        return codes.astype(np.int64, copy=False), len(uniq)
-    first = np.full(span, n, dtype=np.int64)
-    first[key[::-1]] = np.arange(n - 1, -1, -1, dtype=np.int64)  # the earliest row wins
-    used = np.flatnonzero(first < n)
-    rank = np.empty(span, dtype=np.int64)
-    rank[used[np.argsort(first[used], kind="stable")]] = np.arange(used.size, dtype=np.int64)
-    return rank[key], int(used.size)
+    return codes_.first_seen(key)
+
+
+_Classes = tuple[np.ndarray, np.ndarray, np.ndarray, int, list[str]]
+
+
+def _classes_of_rows(
+    df: pd.DataFrame, qis: Sequence[str], known_codes: Mapping[str, np.ndarray] | None
+) -> _Classes:
+    """Class of each record, class sizes, whether each class has a missing value, the
+    records with a missing value and the QIs that have one; from every record's codes."""
+    row_na = np.zeros(len(df), dtype=bool)
+    na_cols: list[str] = []
+
+    def columns() -> Iterator[tuple[np.ndarray, int]]:
+        # one column at a time, read only when the key takes it in
+        for col in qis:
+            if known_codes is not None and col in known_codes:
+                c = known_codes[col]
+                card = (int(c.max()) + 1 if c.size else 0) + 1
+            else:
+                c, n_values = factorize_values(df[col])
+                card = n_values + 1
+            if c.size and int(c.min()) < 0:
+                np.logical_or(row_na, c < 0, out=row_na)
+                na_cols.append(col)
+            yield c, card
+
+    # classes are numbered by first appearance, as pd.factorize does
+    class_id, n_classes = _factorize_key(codes_.mixed_key(columns(), len(df)))
+    sizes = np.bincount(class_id, minlength=n_classes).astype(np.int64)
+    has_missing = np.zeros(n_classes, dtype=bool)
+    if na_cols:
+        has_missing[class_id[row_na]] = True
+    return class_id, sizes, has_missing, int(row_na.sum()), na_cols
+
+
+def _classes_of_patterns(grouping: codes_.Grouping) -> _Classes:
+    """:func:`_classes_of_rows` from records already grouped into patterns of their codes:
+    the classes are the distinct patterns, so no record's codes are read."""
+    g = grouping.merged()
+    row_na = np.asarray((g.pat < 0).any(axis=1), dtype=bool)
+    na_cols = [g.columns[j] for j in range(g.pat.shape[1]) if (g.pat[:, j] < 0).any()]
+    return g.inv, g.count, row_na, int(g.count[row_na].sum()), na_cols
 
 
 def _validate_qis(df: pd.DataFrame, quasi_identifiers: Sequence[str]) -> tuple[str, ...]:
@@ -283,7 +317,10 @@ def equivalence_classes(
     known_codes : mapping of str to numpy.ndarray, optional
         Per QI, codes already known (e.g. :attr:`core.recipe.HardeningResult.column_codes`):
         per row, dense codes ``0 .. m - 1`` of its value, ``-1`` when missing, equal exactly
-        when the values are. The classes are the same as from the values themselves.
+        when the values are. The classes are the same as from the values themselves. A
+        :class:`core.codes.KnownCodes` that knows the records grouped by these QIs (its
+        ``grouping``) gives the classes from those patterns, without reading each record's
+        codes: the same classes, numbered the same way.
 
     Returns
     -------
@@ -326,37 +363,18 @@ def equivalence_classes(
     """
     qis = _validate_qis(df, quasi_identifiers)
     policy = _policy(missing)
-    # one column at a time: missing is one more code (0), so the mixed-radix key of the
-    # codes gives the classes; they are numbered by first appearance, as pd.factorize does
-    key = np.zeros(len(df), dtype=np.int64)
-    span = 1
-    row_na = np.zeros(len(df), dtype=bool)
-    na_cols = []
-    for col in qis:
-        if known_codes is not None and col in known_codes:
-            c = known_codes[col]
-            card = (int(c.max()) + 1 if c.size else 0) + 1
-        else:
-            c, n_values = factorize_values(df[col])
-            card = n_values + 1
-        if span * card >= 2**62:  # compress before the mixed radix overflows
-            key, span = _factorize_key(key)
-        if c.size and int(c.min()) < 0:
-            row_na |= c < 0
-            na_cols.append(col)
-        key *= card  # in place: no new array of n keys per column
-        key += c
-        key += 1
-        span *= card
-    class_id, n_classes = _factorize_key(key)
+    grouping = None
+    if isinstance(known_codes, codes_.KnownCodes):
+        grouping = known_codes.grouping(qis)
+    if grouping is not None and grouping.inv.size == len(df) and grouping.columns == qis:
+        class_id, sizes, has_missing, n_na, na_cols = _classes_of_patterns(grouping)
+    else:
+        class_id, sizes, has_missing, n_na, na_cols = _classes_of_rows(df, qis, known_codes)
     any_na = bool(na_cols)
-    sizes = np.bincount(class_id, minlength=n_classes).astype(np.int64)
     warnings: list[str] = []
-    has_missing = np.zeros(n_classes, dtype=bool)
     if any_na:
-        has_missing[class_id[row_na]] = True
         warnings.append(
-            f"{int(row_na.sum())} record(s) have a missing value in "
+            f"{n_na} record(s) have a missing value in "
             f"{', '.join(na_cols)}; missing values are treated as "
             + (
                 "their own category (ARX convention)."
