@@ -353,16 +353,16 @@ def _parquet_stats(target: str, root: str, max_scan: int) -> list[tuple[str, int
     The same files as :func:`core.engine.base.parquet_files` (every ``*.parquet`` file below a
     folder, hidden ones too, symlinked folders not entered), in path order.
     """
-    stats: list[tuple[str, str, os.stat_result]] = []
-    if os.path.isfile(target):
-        stats.append((Path(target).name, target, os.stat(target)))
+    stats: list[tuple[str, str | None, os.stat_result]] = []  # (rel, link to check, stat)
+    if os.path.isfile(target):  # resolve_source checked its real path already
+        stats.append((Path(target).name, None, os.stat(target)))
     else:
         seen = 0
-        stack = [target]
+        stack = [(target, "")]  # (folder, its path relative to target with "/" after it)
         while stack:
-            folder = stack.pop()
+            folder, prefix = stack.pop()
             with os.scandir(folder) as entries:
-                found = sorted(entries, key=lambda e: e.name)
+                found = list(entries)
             for entry in found:
                 seen += 1
                 if seen > max_scan:
@@ -373,13 +373,16 @@ def _parquet_stats(target: str, root: str, max_scan: int) -> list[tuple[str, int
                         "operator to raise the limit."
                     )
                 if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
+                    stack.append((entry.path, f"{prefix}{entry.name}/"))
                 elif entry.name.endswith(_SUFFIX) and entry.is_file():
-                    rel = PurePosixPath(Path(entry.path).relative_to(target)).as_posix()
-                    stats.append((rel, entry.path, entry.stat()))
+                    rel = prefix + entry.name
+                    # folders are entered only when not links, so only a link to a file
+                    # can lead out of the directory
+                    link = entry.path if entry.is_symlink() else None
+                    stats.append((rel, link, entry.stat()))
     out = []
-    for rel, full, st in sorted(stats, key=lambda s: s[0]):
-        if not _inside(os.path.realpath(full), root):
+    for rel, link, st in sorted(stats, key=lambda s: s[0]):
+        if link is not None and not _inside(os.path.realpath(link), root):
             raise SourceNotAllowedError(
                 "A Parquet file of this dataset is a symbolic link that leads outside its "
                 "allowed directory, so the dataset is not read. Ask the operator to replace "

@@ -139,9 +139,14 @@ def _sample(_o: Opened, key: str, engine: str, n: int, seed: int) -> pd.DataFram
     return _o.run(lambda e, t: e.sample(t, n, seed))
 
 
-def sample(src: Any) -> pd.DataFrame:
-    """The workspace's uniform sample of the source (the same rows again for its seed)."""
-    o = opened(src)
+def sample(src: Any, *, on: Opened | None = None) -> pd.DataFrame:
+    """The workspace's uniform sample of the source (the same rows again for its seed).
+
+    ``on``: the source as this page run opened it (its files' fingerprint taken once per
+    run); opened again when omitted. The same for :func:`measure`, :func:`risk` and
+    :func:`correlation`.
+    """
+    o = on or opened(src)
     return _sample(o, o.key, src.engine, src.sample_rows, src.seed)
 
 
@@ -173,15 +178,24 @@ def _measure(_o: Opened, key: str, engine: str, measure: str, *args: Any, **para
     return _o.run(getattr(measures, measure), *args, **params)
 
 
-def measure(src: Any, name: str, *args: Any, **params: Any) -> Any:
+def measure(src: Any, name: str, *args: Any, on: Opened | None = None, **params: Any) -> Any:
     """``core.engine.measures.<name>`` on the source (cached by source and settings)."""
-    o = opened(src)
+    o = on or opened(src)
     return _measure(o, o.key, src.engine, name, *args, **params)
 
 
-def risk(src: Any, qis: tuple[str, ...], missing: str, threshold: float, pi, weight) -> Any:  # noqa: ANN001
+def risk(
+    src: Any,
+    qis: tuple[str, ...],
+    missing: str,
+    threshold: float,
+    pi: float | None,
+    weight: str | None,
+    *,
+    on: Opened | None = None,
+) -> Any:
     """The engine's risk summary (cached by source, engine and settings)."""
-    o = opened(src)
+    o = on or opened(src)
     return _risk(o, o.key, src.engine, qis, missing, float(threshold), pi, weight)
 
 
@@ -356,7 +370,7 @@ def preview() -> None:
     src = state.large_source()
     st.subheader(f"Large dataset: {md(src.name)}")
     try:
-        src = refreshed(src)
+        src, o = _refreshed(src)
     except PrivLensError as exc:
         show_error(exc)
         return
@@ -365,7 +379,7 @@ def preview() -> None:
         f"{md(st.session_state.get('dataset_note', ''))}"
     )
     try:
-        rows = sample(src)
+        rows = sample(src, on=o)
     except PrivLensError as exc:
         show_error(exc)
         return
@@ -430,10 +444,14 @@ def refreshed(src: Any) -> Any:
     WorkspaceError
         The workspace's settings name a column the files no longer have.
     """
+    return _refreshed(src)[0]
+
+
+def _refreshed(src: Any) -> tuple[Any, Opened]:
     o, fingerprint = open_source(src.root, src.path, src.engine)
     n, columns = o.table.n_rows, tuple(str(c) for c in o.table.columns)
     if (fingerprint, n, columns) == (src.fingerprint, src.n_rows, src.columns):
-        return src
+        return src, o
     new = replace(
         src,
         fingerprint=fingerprint,
@@ -447,14 +465,14 @@ def refreshed(src: Any) -> Any:
             f"The dataset's files changed since they were last read ({src.n_rows:,} rows "
             f"then, {n:,} now): every figure here is computed on the files as they are now."
         )
-    return new
+    return new, o
 
 
-def current() -> Any:
-    """The open large source (up to date), or show why it cannot be read and stop the page."""
+def current() -> tuple[Any, Opened]:
+    """The open large source (up to date) and its engine, or say why not and stop the page."""
     src = state.large_source()
     try:
-        return refreshed(src)
+        return _refreshed(src)
     except PrivLensError as exc:
         show_error(exc)
         st.info("Open the dataset again, or another one, on the **Data** page.")
@@ -519,7 +537,7 @@ def risk_page() -> None:
     """The Re-identification risk page on the open large dataset, through its engine."""
     from ui import risk_page as rp
 
-    src = current()
+    src, o = current()
     columns = list(src.columns)
     st.info(
         f"**{md(src.name)}**: {src.n_rows:,} rows, measured by the {src.engine} engine on "
@@ -542,7 +560,7 @@ def risk_page() -> None:
                       options=list(MISSING), initial="index"),
         )  # fmt: skip
         try:
-            rows = sample(src)
+            rows = sample(src, on=o)
         except PrivLensError as exc:
             show_error(exc)
             st.stop()
@@ -586,7 +604,7 @@ def risk_page() -> None:
         st.info("Pick at least one quasi-identifier to measure the risk.")
         return
     try:
-        s = risk(src, tuple(qis), missing, float(max_risk), pi, weight)
+        s = risk(src, tuple(qis), missing, float(max_risk), pi, weight, on=o)
     except PrivLensError as exc:
         show_error(exc)
         return
@@ -621,10 +639,10 @@ def risk_page() -> None:
     from ui.charts import risk as charts
 
     try:
-        attrs = tuple(measure(src, "attribute_risk", tuple(qis), a) for a in sensitive)
+        attrs = tuple(measure(src, "attribute_risk", tuple(qis), a, on=o) for a in sensitive)
         pu = None
         if pi is not None:
-            pu = measure(src, "population_uniqueness", tuple(qis), sampling_fraction=pi)
+            pu = measure(src, "population_uniqueness", tuple(qis), sampling_fraction=pi, on=o)
     except PrivLensError as exc:
         show_error(exc)
         attrs, pu = (), None
@@ -662,16 +680,16 @@ def _corr(_o: Opened, key: str, engine: str, measure: str, **params: Any) -> Any
     return _o.run(fn, **params)
 
 
-def correlation(src: Any, measure: str, **params: Any) -> Any:
+def correlation(src: Any, measure: str, *, on: Opened | None = None, **params: Any) -> Any:
     """``core.engine.correlations.<measure>`` on the source (cached by source and settings)."""
-    o = opened(src)
+    o = on or opened(src)
     return _corr(o, o.key, src.engine, measure, **params)
 
 
-def _kendall_on_sample(src: Any, columns: tuple[str, ...]) -> Any:
+def _kendall_on_sample(src: Any, columns: tuple[str, ...], on: Opened) -> Any:
     from core import correlation as corr
 
-    return corr.correlation_matrix(sample(src), columns=list(columns), method="kendall")
+    return corr.correlation_matrix(sample(src, on=on), columns=list(columns), method="kendall")
 
 
 def correlations_page() -> None:
@@ -685,9 +703,9 @@ def correlations_page() -> None:
     from core.roles import Role, columns_with_role
     from ui.charts import correlations as charts
 
-    src = current()
+    src, o = current()
     try:
-        rows = sample(src)
+        rows = sample(src, on=o)
     except PrivLensError as exc:
         show_error(exc)
         st.stop()
@@ -734,12 +752,12 @@ def correlations_page() -> None:
     assoc = None
     try:
         if association:
-            assoc = correlation(src, "association_matrix", columns=cols)
+            assoc = correlation(src, "association_matrix", columns=cols, on=o)
         for m in charts.METHODS_OF[choice]:
             if m == "kendall":
-                results[m] = _kendall_on_sample(src, cols)
+                results[m] = _kendall_on_sample(src, cols, o)
             else:
-                results[m] = correlation(src, "correlation_matrix", columns=cols, method=m)
+                results[m] = correlation(src, "correlation_matrix", columns=cols, method=m, on=o)
     except PrivLensError as exc:
         show_error(exc)
         return
@@ -791,7 +809,7 @@ def correlations_page() -> None:
     )  # fmt: skip
     others = tuple(c for c in candidates if c != sensitive)
     try:
-        report = correlation(src, "leakage_ranking", sensitive=sensitive, columns=others)
+        report = correlation(src, "leakage_ranking", sensitive=sensitive, columns=others, on=o)
     except PrivLensError as exc:
         show_error(exc)
         return
