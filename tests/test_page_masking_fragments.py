@@ -137,10 +137,16 @@ def test_a_whole_run_draws_everything_and_times_are_recorded_only_when_asked(
     assert "timing" not in at.session_state  # nothing recorded unless asked
     monkeypatch.setenv("PRIVLENS_TIMING", "1")
     editor_draws.clear()
+    rows_built = []
+    offered = masking_editor.offered_transforms
+    monkeypatch.setattr(
+        masking_editor, "offered_transforms", lambda kind: rows_built.append(kind) or offered(kind)
+    )
     at.toggle(key="mask_suppress").set_value(True).run()
     at.slider(key="mask_k").set_value(20).run()
     assert not at.exception
     assert editor_draws == [1, 1]  # AppTest runs the whole script: everything is drawn
+    assert rows_built == []  # the rows' labels and choices are built once per dataset
     assert at.selectbox(key="mask_t_0") is not None
     assert _shown_k(at) == _reference_k(at)
     times = at.session_state["timing"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -167,28 +168,59 @@ def _label(t: str) -> str:
     return "Keep as is" if t == KEEP else TRANSFORMS[t].label
 
 
-def transforms(built: EditorResult) -> None:
-    """One row per column: name, role and kind; the transform; its parameters; a hint."""
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """What an editor row shows that no change of the recipe changes."""
+
+    column: str
+    heading: str  # name, role and kind (markdown, escaped)
+    label: str  # the transform picker's label (escaped)
+    offered: tuple[str, ...]
+
+
+def _rows() -> tuple[_Row, ...]:
+    """The editor's rows, built once per dataset, kinds and roles and kept in the session."""
     ws = state.workspace()
     assert ws.dataset is not None
     kinds = ws.dataset.kinds
     roles = state.roles()
-    for i, col in enumerate(ws.dataset.column_names):
+    key = (state.dataset_id(), ws.dataset.column_names, sorted(kinds.items()))
+    key += (sorted(roles.items()),)
+    memo = st.session_state.get("mask_rows")
+    if isinstance(memo, tuple) and memo[0] == key:
+        return memo[1]  # type: ignore[no-any-return]
+    rows = []
+    for col in ws.dataset.column_names:
         kind = kinds.get(col, "other")
-        offered = offered_transforms(kind)
-        name_cell, pick_cell = st.columns([1, 2], vertical_alignment="center")
         role = Role(roles.get(col, Role.OTHER))
-        name_cell.markdown(f"**{md(col)}**  \n:gray[{role.label} · {kind}]")
+        rows.append(
+            _Row(
+                column=col,
+                heading=f"**{md(col)}**  \n:gray[{role.label} · {kind}]",
+                label=f"Transform for {md(col)}",
+                offered=offered_transforms(kind),
+            )
+        )
+    st.session_state["mask_rows"] = (key, tuple(rows))
+    return tuple(rows)
+
+
+def transforms(built: EditorResult) -> None:
+    """One row per column: name, role and kind; the transform; its parameters; a hint."""
+    for i, row in enumerate(_rows()):
+        col = row.column
+        name_cell, pick_cell = st.columns([1, 2], vertical_alignment="center")
+        name_cell.markdown(row.heading)
         transform = pick_cell.selectbox(
-            f"Transform for {md(col)}",
-            offered,
+            row.label,
+            row.offered,
             format_func=_label,
             label_visibility="collapsed",
             **state.widget(
                 OPT + transform_option(col),
                 key=_tkey(i),
                 default=KEEP,
-                options=offered,
+                options=row.offered,
                 after=save_recipe,
                 initial="index",
             ),
