@@ -18,6 +18,7 @@ and parameter values only.
 from __future__ import annotations
 
 import hmac
+import math
 import secrets as _secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -1338,7 +1339,55 @@ def _suppression_rounds(
     pat: np.ndarray, weight: np.ndarray, k: int, order: Sequence[int]
 ) -> np.ndarray:
     """The greedy rounds of :func:`local_suppression` on the patterns ``pat`` (changed in
-    place); returns the class size of each pattern after them."""
+    place); returns the class size of each pattern after them.
+
+    Each pattern's codes are one mixed-radix key (codes only ever become -1, so the radix of
+    the input holds throughout); suppressing a cell subtracts its digit from the key, so a
+    trial suppression of one column needs no copy of the patterns.
+    """
+    q = pat.shape[1]
+    cards = [int(pat[:, j].max(initial=-1)) + 2 for j in range(q)]
+    if math.prod(cards) >= 2**62:  # too many combinations for one key: group the codes
+        return _suppression_rounds_by_codes(pat, weight, k, order)
+    mult = np.array([math.prod(cards[j + 1 :]) for j in range(q)], dtype=np.int64)
+    key = (pat + 1) @ mult
+
+    def sizes_of(key: np.ndarray) -> np.ndarray:
+        _, inv = np.unique(key, return_inverse=True)
+        inv = inv.ravel()
+        return np.bincount(inv, weights=weight).astype(np.int64)[inv]
+
+    sizes_p = sizes_of(key)
+    for _ in range(q):
+        unsafe = np.flatnonzero(sizes_p < k)
+        if unsafe.size == 0:
+            break
+        chosen = np.full(unsafe.size, -1, dtype=np.int64)
+        for j in order:
+            free = (chosen < 0) & (pat[unsafe, j] >= 0)
+            if not free.any():
+                continue
+            trial = key.copy()  # every unsafe pattern with column j suppressed
+            trial[unsafe] -= (pat[unsafe, j] + 1) * mult[j]
+            ok = sizes_of(trial)[unsafe] >= k
+            chosen[free & ok] = j
+        for j in order:  # no single column is enough: suppress in order
+            pick = (chosen < 0) & (pat[unsafe, j] >= 0)
+            chosen[pick] = j
+        movable = chosen >= 0
+        if not movable.any():
+            break
+        rows, cols = unsafe[movable], chosen[movable]
+        key[rows] -= (pat[rows, cols] + 1) * mult[cols]
+        pat[rows, cols] = -1
+        sizes_p = sizes_of(key)
+    return sizes_p
+
+
+def _suppression_rounds_by_codes(
+    pat: np.ndarray, weight: np.ndarray, k: int, order: Sequence[int]
+) -> np.ndarray:
+    """:func:`_suppression_rounds` grouping the codes of the patterns in each trial."""
     sizes_p = _sizes_of_codes(pat, weight)
     for _ in range(pat.shape[1]):
         unsafe = np.flatnonzero(sizes_p < k)
