@@ -9,13 +9,17 @@ and spends part of the table's budget on a release. Then, in the same tab and in
 2. the tab is reloaded: the same workspace link, the uploaded table, the settings and the
    spent ε are back;
 3. a project is saved with a passphrase, the workspace is deleted on Home, and the project is
-   opened: the same recipe, roles, settings and ledger.
+   opened: the same recipe, roles, settings and ledger;
+4. the table is exported encrypted; over this whole flow, every request of the tab (scripts,
+   styles, fonts, the favicon, the websocket, downloads) and every URL its pages refer to went
+   to the loopback, nowhere else.
 
 The shuffle's seed is printed in every failure message (set ``PRIVLENS_E2E_SEED`` to replay).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import random
 from urllib.parse import parse_qs, urlsplit
@@ -50,6 +54,7 @@ PASSPHRASE = "lantern quarry meadow 58 copper"
 SEED = int(os.environ.get("PRIVLENS_E2E_SEED") or random.SystemRandom().randrange(2**32))
 PAGES = {"Home", "Data", "Correlations", "Re-identification risk", "Differential privacy",
          "Masking", "Export", "History", "Decrypt"}  # fmt: skip
+LOOPBACK = {"localhost"}
 
 
 def token(page: Page) -> str | None:
@@ -68,6 +73,56 @@ def diff(where: str, before: dict, after: dict) -> str:
 def metric(page: Page, label: str) -> str:
     card = page.get_by_test_id("stMetric").filter(has_text=label).first
     return card.get_by_test_id("stMetricValue").inner_text()
+
+
+def is_loopback(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme in ("data", "blob", "about"):
+        return True
+    host = parts.hostname or ""
+    if host in LOOPBACK:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+#: URLs the page refers to for icons, fonts, scripts, styles and images, and every resource
+#: the browser says it fetched (the Resource Timing list also holds requests a driver's
+#: events can miss, such as a favicon).
+_REFERENCED_JS = """
+() => {
+  const urls = [];
+  for (const e of document.querySelectorAll('link[href]')) urls.push(e.href);
+  for (const e of document.querySelectorAll('script[src], img[src], iframe[src], source[src]'))
+    urls.push(e.src);
+  for (const sheet of document.styleSheets) {
+    let rules = [];
+    try { rules = sheet.cssRules; } catch (err) { urls.push('unreadable-sheet:' + sheet.href); }
+    for (const r of rules) {
+      const text = r.cssText || '';
+      for (const m of text.matchAll(/url\\(["']?([^"')]+)["']?\\)/g)) {
+        urls.push(new URL(m[1], sheet.href || document.baseURI).href);
+      }
+    }
+  }
+  for (const e of performance.getEntriesByType('resource')) urls.push(e.name);
+  return urls;
+}
+"""
+
+
+class Seen:
+    """Every request of the tab's browser context, and every URL its pages refer to."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        self.referenced: list[str] = []
+
+    def look(self, page: Page) -> None:
+        """Note the URLs the page now refers to."""
+        self.referenced += page.evaluate(_REFERENCED_JS)
 
 
 def set_risk(page: Page) -> dict:
@@ -143,22 +198,28 @@ def tab(browser: Browser, app_url: str, tmp_path_factory):
     folder = tmp_path_factory.mktemp("workspace")
     ctx = browser.new_context(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
     ctx.set_default_timeout(60_000)
+    seen = Seen()  # recorded before the first request
+    ctx.on("request", lambda r: seen.requests.append(r.url))
+    ctx.route("**/*", lambda route: (seen.requests.append(route.request.url), route.continue_()))
     page = ctx.new_page()
+    page.on("websocket", lambda ws: seen.requests.append(ws.url))
     page.goto(app_url)
     wait_idle(page)
+    settle(page)
+    seen.look(page)
     upload_orchard(page, folder, seed=SEED)  # a table, so a budget, of this run alone
-    expected = {
-        "Re-identification risk": set_risk(page),
-        "Masking": set_masking(page),
-        "Differential privacy": set_dp(page),
-    }
+    expected = {}
+    for title, setup in (("Re-identification risk", set_risk), ("Masking", set_masking),
+                         ("Differential privacy", set_dp)):  # fmt: skip
+        expected[title] = setup(page)
+        seen.look(page)
     assert_no_exception(page)
-    yield page, expected, folder
+    yield page, expected, folder, seen
     ctx.close()
 
 
 def test_every_setting_and_result_survives_visiting_every_page_in_any_order(tab):
-    page, expected, _ = tab
+    page, expected, _, seen = tab
     titles = nav_titles(page)
     assert PAGES <= set(titles), titles
     rng = random.Random(SEED)
@@ -169,6 +230,7 @@ def test_every_setting_and_result_survives_visiting_every_page_in_any_order(tab)
         for title in order:
             now = visit(page, title)
             assert_no_exception(page, f"tour {tour}, {title} (seed {SEED})")
+            seen.look(page)
             if title in expected:
                 assert now == expected[title], diff(f"tour {tour}, {title}", expected[title], now)
             else:
@@ -190,12 +252,13 @@ def _settings(shown: dict) -> dict:
 
 
 def test_reload_brings_back_the_workspace_data_settings_and_spent_budget(tab):
-    page, expected, _ = tab
+    page, expected, _, seen = tab
     link = token(page)
     visit(page, "Differential privacy")
     spent = metric(page, "ε spent")
     page.reload()
     settle(page)
+    seen.look(page)
     assert token(page) == link
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar).to_contain_text(FILE)
@@ -217,7 +280,7 @@ def test_reload_brings_back_the_workspace_data_settings_and_spent_budget(tab):
 
 
 def test_a_saved_project_reopens_after_the_workspace_is_deleted(tab):
-    page, expected, folder = tab
+    page, expected, folder, seen = tab
     visit(page, "Differential privacy")
     spent = metric(page, "ε spent")
     data = visit(page, "Data")
@@ -260,9 +323,43 @@ def test_a_saved_project_reopens_after_the_workspace_is_deleted(tab):
         assert_no_exception(page, title)
         want = expected[title]
         assert _settings(now) == _settings(want), diff(f"project opened, {title}", want, now)
+        seen.look(page)
     assert metric(page, "ε spent") == spent
     data_now = visit(page, "Data")
     assert [t for t in data_now["text"] if t.split(":")[0].strip() in ROLE_LABELS] == roles
 
 
 ROLE_LABELS = {"Direct identifier", "Quasi-identifier", "Sensitive attribute", "Other", "Weight"}
+
+
+def test_no_request_leaves_the_loopback_during_the_whole_flow(tab):
+    """Last in this file: the requests are those of the whole flow above, and of an encrypted
+    export here."""
+    page, _, folder, seen = tab
+    visit(page, "Export")
+    page.get_by_text("A passphrase", exact=True).click()
+    wait_idle(page)
+    for label in ("Passphrase", "Repeat the passphrase"):
+        box = page.get_by_label(label, exact=True)
+        box.fill(PASSPHRASE)
+        box.press("Enter")
+        wait_idle(page)
+    button = page.locator(".st-key-export_download").get_by_role("button")
+    expect(button).to_be_enabled()
+    assert save_download(page, button, folder).stat().st_size > 0
+    settle(page)
+    seen.look(page)
+
+    # the favicon the page names is this server's own file
+    icons = page.locator("link[rel~='icon']").evaluate_all("e => e.map(x => x.href)")
+    assert icons, "the page names no favicon"
+    for href in icons:
+        assert is_loopback(href), href
+        got = page.context.request.get(href)
+        assert got.ok and got.headers.get("content-type", "").startswith("image/"), href
+    page.wait_for_timeout(1_000)  # a late prefetch or image request
+    requests = list(seen.requests)
+    assert len(requests) > 20 and any("/_stcore/stream" in u for u in requests), requests[:5]
+    assert any("/static/" in u for u in requests + seen.referenced)  # fonts and scripts seen
+    outside = sorted({u for u in requests + seen.referenced if not is_loopback(u)})
+    assert not outside, outside
