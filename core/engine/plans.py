@@ -294,7 +294,8 @@ def _class_ctes(quote: Quote, table: str, qis: Sequence[str], sensitive: str) ->
     """``pairs`` (class keys, value ``v``, count ``r``), ``cls`` (one row per class: an integer
     id ``cid``, the size ``f``, the observed records ``tot``, ``seen`` and the missing ``na``)
     and ``joined`` (``pairs`` with the class columns): the windows after them partition by
-    the integer ``cid`` rather than by every quasi-identifier."""
+    the integer ``cid`` rather than by every quasi-identifier. Any numbering of the classes
+    will do, so ``cid`` numbers them by size (a sort of one number, not of every key)."""
     keys = _keys(qis)
     select_keys = ", ".join(f"{quote(q)} AS {k}" for q, k in zip(qis, keys, strict=True))
     group = ", ".join(str(j + 1) for j in range(len(qis) + 1))
@@ -305,7 +306,7 @@ def _class_ctes(quote: Quote, table: str, qis: Sequence[str], sensitive: str) ->
         f"GROUP BY {group}"
     )
     cls = (
-        f"SELECT {by}, ROW_NUMBER() OVER (ORDER BY {by}) AS cid, CAST(SUM(r) AS DOUBLE) AS f, "
+        f"SELECT {by}, ROW_NUMBER() OVER (ORDER BY SUM(r)) AS cid, CAST(SUM(r) AS DOUBLE) AS f, "
         "CAST(SUM(CASE WHEN v IS NULL THEN 0 ELSE r END) AS DOUBLE) AS tot, "
         "MAX(CASE WHEN v IS NULL THEN 0 ELSE 1 END) AS seen, "
         f"SUM(CASE WHEN v IS NULL THEN r ELSE 0 END) AS na FROM pairs GROUP BY {by}"
@@ -353,7 +354,7 @@ def attribute_risk(
         )
     shares = (
         "SELECT pr.*, r / f AS q, pv / tot.n AS p FROM ranked pr "
-        "CROSS JOIN (SELECT SUM(r) AS n FROM ranked) tot"
+        "CROSS JOIN (SELECT SUM(pv) AS n FROM vals) tot"
     )
     per_class = (
         f"SELECT COUNT(*) AS m_c, EXP(-SUM(q * LN(q))) AS ent, {top}, "
@@ -442,37 +443,40 @@ def _ordered_ctes(quote: Quote, order_table: str | None = None) -> tuple[str, st
     )
     mm = "SELECT COUNT(*) AS m, SUM(cp) AS s_all FROM pv"
     sx = "SELECT i, s FROM pv UNION ALL SELECT m AS i, s_all AS s FROM mm"
-    pc = "SELECT o.cid, o.tot, x.i, o.r FROM joined o JOIN pv x ON o.v = x.v"
+    pc = "SELECT o.cid, o.tot, x.i, x.s, o.r FROM joined o JOIN pv x ON o.v = x.v"
+    # one sort per class: the next present value b, its S_b and the class's running count
     win = "PARTITION BY cid ORDER BY i"
     seg = (
-        f"SELECT cid, i AS a, COALESCE(nxt, mm.m) AS b, CASE WHEN nxt IS NULL THEN 1.0 "
-        f"ELSE cum / tot END AS q, pos FROM (SELECT cid, tot, i, LEAD(i, 1) OVER ({win}) AS nxt, "
+        "SELECT cid, i AS a, s AS sa, COALESCE(nxt, mm.m) AS b, COALESCE(s_nxt, mm.s_all) "
+        "AS sb, CASE WHEN nxt IS NULL THEN 1.0 ELSE cum / tot END AS q FROM (SELECT cid, tot, "
+        f"i, s, LEAD(i, 1) OVER ({win}) AS nxt, LEAD(s, 1) OVER ({win}) AS s_nxt, "
         f"CAST(SUM(r) OVER ({win} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS DOUBLE) "
-        f"AS cum, ROW_NUMBER() OVER ({win}) AS pos FROM pc) w CROSS JOIN mm"
+        "AS cum FROM pc) w CROSS JOIN mm"
     )
     marks = (
         "SELECT cp AS x, 0 AS kind FROM pv UNION ALL SELECT q AS x, 1 AS kind "
         "FROM (SELECT DISTINCT q FROM seg) dq"
     )
+    # per distinct Q: the P_i at or below it, and S at that index (S_m = s_all)
     below = (
-        "SELECT x AS q, below FROM (SELECT x, kind, SUM(1 - kind) OVER (ORDER BY x, kind "
-        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS below FROM marks) w "
-        "WHERE kind = 1"
+        "SELECT w.q, w.below, sx.s AS s_below FROM (SELECT x AS q, CAST(below AS BIGINT) AS "
+        "below FROM (SELECT x, kind, SUM(1 - kind) OVER (ORDER BY x, kind ROWS BETWEEN "
+        "UNBOUNDED PRECEDING AND CURRENT ROW) AS below FROM marks) m WHERE kind = 1) w "
+        "JOIN sx ON sx.i = w.below"
     )
+    # the split point clamped to [a, b], and S there; S_a heads the class (before a0, Q = 0)
     split = (
-        "SELECT cid, a, b, pos, seg.q, LEAST(GREATEST(bl.below, a), b) AS sp FROM seg "
+        "SELECT seg.*, LEAST(GREATEST(bl.below, a), b) AS sp, CASE WHEN bl.below <= a THEN sa "
+        "WHEN bl.below >= b THEN sb ELSE bl.s_below END AS ssp FROM seg "
         "JOIN below bl ON seg.q = bl.q"
     )
-    parts = (
-        "SELECT cid, t.q * (t.sp - t.a) - (ss.s - sa.s) + (sb.s - ss.s) "
-        "- t.q * (t.b - t.sp) + CASE WHEN t.pos = 1 THEN sa.s ELSE 0.0 END AS part "
-        "FROM split t JOIN sx sa ON sa.i = t.a JOIN sx sb ON sb.i = t.b "
-        "JOIN sx ss ON ss.i = t.sp"
+    per_class = (
+        "SELECT MIN(sa) + SUM(q * (sp - a) - (ssp - sa) + (sb - ssp) - q * (b - sp)) AS emd "
+        "FROM split GROUP BY cid"
     )
-    per_class = "SELECT SUM(part) AS emd FROM parts GROUP BY cid"
     ctes = (
         f"pv AS ({pv}), mm AS ({mm}), sx AS ({sx}), pc AS ({pc}), seg AS ({seg}), "
-        f"marks AS ({marks}), below AS ({below}), split AS ({split}), parts AS ({parts})"
+        f"marks AS ({marks}), below AS ({below}), split AS ({split})"
     )
     unplaced = "0" if order_table is None else f"(SELECT COUNT(*) FROM ({keyed}) u WHERE k IS NULL)"
     cols = (
