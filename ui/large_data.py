@@ -452,13 +452,8 @@ def _refreshed(src: Any) -> tuple[Any, Opened]:
     n, columns = o.table.n_rows, tuple(str(c) for c in o.table.columns)
     if (fingerprint, n, columns) == (src.fingerprint, src.n_rows, src.columns):
         return src, o
-    new = replace(
-        src,
-        fingerprint=fingerprint,
-        n_rows=n,
-        columns=columns,
-        sample_rows=min(limits.LARGE_SAMPLE_ROWS, max(n, 1)),
-    )
+    rows = src.sample_rows if n == src.n_rows else min(limits.LARGE_SAMPLE_ROWS, max(n, 1))
+    new = replace(src, fingerprint=fingerprint, n_rows=n, columns=columns, sample_rows=rows)
     state.update(replace(state.workspace(), large_source=new))
     if src.fingerprint is not None:
         st.info(
