@@ -1221,7 +1221,7 @@ def local_suppression(
     if mode == "records":
         keep = (sizes_p >= k)[inv]
         out = frame.loc[keep]
-        removed = int((~keep).sum())
+        removed = int(keep.size - np.count_nonzero(keep))
         if len(frame) and not keep.any():
             warnings.append(
                 f"Every one of the {len(frame)} records is in a class smaller than {k}; all "
@@ -1254,7 +1254,7 @@ def local_suppression(
     original_na = pat < 0
     sizes_p = _suppression_rounds(pat, weight, k, order)
     newly_p = (pat < 0) & ~original_na  # per pattern and QI: newly missing
-    newly = {qis[j]: newly_p[:, j][inv] for j in range(len(qis)) if newly_p[:, j].any()}
+    newly = _newly_missing(newly_p, inv, qis)
     below = sizes_p < k
     grouping = Grouping(
         columns=tuple(qis), inv=inv, pat=pat, count=weight.astype(np.int64), first=patterns.first
@@ -1281,7 +1281,7 @@ def local_suppression(
     after = {}
     for j, c in enumerate(qis):
         m_ = newly.get(c)
-        cells[c] = 0 if m_ is None else int(m_.sum())
+        cells[c] = 0 if m_ is None else int(np.count_nonzero(m_))
         after[c] = _blanked(given[j], m_)
         if m_ is not None:
             col = out[c]
@@ -1302,6 +1302,26 @@ def local_suppression(
         codes=KnownCodes(after),
         grouping=grouping,
     )
+
+
+def _newly_missing(
+    newly_p: np.ndarray, inv: np.ndarray, qis: Sequence[str]
+) -> dict[str, np.ndarray]:
+    """Per quasi-identifier with a cell newly missing, the row mask of those cells, from the
+    per-pattern masks ``newly_p``: the records of touched patterns are found in one pass,
+    then each column's mask is set on those records only."""
+    cols = [j for j in range(len(qis)) if newly_p[:, j].any()]
+    if not cols:
+        return {}
+    touched = np.asarray(newly_p[:, cols].any(axis=1), dtype=bool)
+    rows = np.flatnonzero(touched[inv])
+    of_rows = newly_p[inv[rows]]
+    out = {}
+    for j in cols:
+        mask = np.zeros(inv.size, dtype=bool)
+        mask[rows[of_rows[:, j]]] = True
+        out[qis[j]] = mask
+    return out
 
 
 def _taken(codes: np.ndarray, keep: np.ndarray) -> Callable[[], np.ndarray]:

@@ -1128,13 +1128,18 @@ def _all_change_masks(
             changed = suppressed = np.zeros(len(frame), dtype=bool)
         if c in known.newly:
             newly = known.newly[c]
-            present = _base_codes(frame, c, memo).class_codes() >= 0
+            present = memo.get(("present", c), functools.partial(_present, frame, c, memo))
             changed, suppressed = changed & ~newly, suppressed | (newly & present)
         if known.kept is not None:
             changed, suppressed = changed[known.kept], suppressed[known.kept]
         yield str(c), changed, suppressed
     if slow:
         yield from _change_masks(frame[slow], out)
+
+
+def _present(frame: pd.DataFrame, c: str, memo: codes.ColumnMemo) -> np.ndarray:
+    """Per row, whether the loaded column has a value."""
+    return _base_codes(frame, c, memo).class_codes() >= 0
 
 
 def _chain_masks(
@@ -1303,7 +1308,7 @@ def apply(
         if changed is None or suppressed is None:
             counts[c] = (0, 0)
             continue
-        counts[c] = (int(changed.sum()), int(suppressed.sum()))
+        counts[c] = (int(np.count_nonzero(changed)), int(np.count_nonzero(suppressed)))
         touched |= changed | suppressed
     changes = tuple(
         ColumnChange(
@@ -1319,7 +1324,7 @@ def apply(
         frame=out,
         changes=changes,
         records_removed=removed,
-        records_changed=int(touched.sum()),
+        records_changed=int(np.count_nonzero(touched)),
         n_cells=int(frame.shape[0] * frame.shape[1]),
         secure=secure,
         warnings=tuple(dict.fromkeys(notes)),
