@@ -446,7 +446,8 @@ class EngineAttributeRisk:
     """Attribute-disclosure figures of one sensitive column, as any engine computes them.
 
     The fields mean what they mean in :class:`core.attribute_risk.AttributeRisk`; on a
-    numeric column ``t_closeness`` is the ordered distance on every engine
+    numeric or an ordered categorical column (or with a declared order) ``t_closeness`` is
+    the ordered distance on every engine, in the same value order
     (:func:`core.engine.plans.ordered_t_closeness` on a SQL engine).
     """
 
