@@ -314,8 +314,10 @@ class _Plan:
         # whether cells were present in the loaded table)
         self.hidden: list[str] = []
         # per column of a cell suppression, the hidden column telling whether its cell was
-        # present in the loaded table (see _add_presence)
+        # present in the loaded table (see _add_presence); ``exact``: those a step may
+        # blank or fill, whose cells present now and in the loaded table may differ
         self.present: dict[str, str] = {}
+        self.exact: set[str] = set()
         # columns whose count of suppressed cells a step changed since it was last counted
         # (a step that may blank or fill cells): counted again at the end
         self.dirty: set[str] = set()
@@ -747,6 +749,7 @@ def _add_presence(plan: _Plan, recipe: Recipe) -> None:
     those a record suppression comes after, and those a step may blank or fill."""
     suppressed: list[str] = []
     cols: list[str] = []
+    changed: set[str] = set()
     for s in recipe.steps:
         if s.transform == "suppress" and s.params.get("mode", "cells") == "cells":
             suppressed.extend(s.columns)
@@ -755,10 +758,11 @@ def _add_presence(plan: _Plan, recipe: Recipe) -> None:
         elif s.transform != "drop" and (
             s.transform not in _KEEP_MISSING or s.params.get("include_missing")
         ):
-            cols.append(s.columns[0])
-    cols = [c for c in dict.fromkeys(cols) if c in suppressed]
+            changed.add(s.columns[0])
+    cols = [c for c in dict.fromkeys([*cols, *changed]) if c in suppressed]
     if not cols:
         return
+    plan.exact = changed & set(cols)
     d = plan.d
     types = d.types(plan.relation)
     new = {}
@@ -841,7 +845,7 @@ def _borrow_on_engine(
     table = plan.name("b")
     d.eng.open(src, name=table)
     on = " AND ".join(d.same(f"r.{d.q(c)}", f"m.{n}") for c, n in zip(qis, names, strict=True))
-    was = {c: f" AND r.{d.q(plan.present[c])}" if c in plan.present else "" for c in qis}
+    was = {c: f" AND r.{d.q(plan.present[c])}" if c in plan.exact else "" for c in qis}
     lost_here = "".join(
         f", CASE WHEN m.l{j}{was[c]} THEN 1 ELSE 0 END AS x{j}" for j, c in enumerate(qis)
     )
@@ -866,8 +870,9 @@ def _suppress_cells(
 ) -> dict[str, int]:
     """Cell suppression to ``k`` (see the module's docstring); per quasi-identifier, the
     cells present in the loaded table and missing after the step, as the pandas engine
-    counts them: of a column in :attr:`_Plan.present`, summed per pattern in the scan that
-    groups the patterns; of another, the cells blanked here added to ``cells``."""
+    counts them: of a column in :attr:`_Plan.exact`, summed per pattern in the scan that
+    groups the patterns; of another (whose cells present now were present in the loaded
+    table), the cells blanked here added to ``cells``."""
     d = plan.d
     plan.settle()
     src = d.q(plan.relation)
@@ -879,7 +884,7 @@ def _suppress_cells(
     present = "".join(
         f", SUM(CASE WHEN {d.q(plan.present[c])} THEN 1 ELSE 0 END) AS p{j}"
         for j, c in enumerate(qis)
-        if c in plan.present
+        if c in plan.exact
     )
     g = plan.d.eng.query(
         f"SELECT {', '.join(f'{d.q(c)} AS q{j}' for j, c in enumerate(qis))}, COUNT(*) AS n"
@@ -938,7 +943,7 @@ def _suppress_cells(
         # missing after the rounds (suppressed now or before, blanked, or a hole) and
         # present in the loaded table
         c: int(g[f"p{j}"].to_numpy(dtype=np.int64)[pat[:, j] < 0].sum())
-        if c in plan.present
+        if c in plan.exact
         else cells.get(c, 0) + int(weight[newly[:, j]].sum())
         for j, c in enumerate(qis)
     }
