@@ -27,11 +27,14 @@ Each step becomes SQL:
   :func:`core.engine.base.parquet_files` order, rows in file order: ``filename`` and
   ``file_row_number``; on Spark ``_metadata``), and a window over the chosen classes finds
   the same few records. Without that order (a registered frame, a cluster path) that case
-  is refused. The cells counted as suppressed are those present in the loaded table (a
-  hidden flag per row) and missing in the rows written: each cell suppression counts them
-  per pattern in the scan that groups the patterns, a later record suppression takes out
-  those of the records it removes in its own scan, and a column a bin or date step changed
-  after its last cell suppression (they can blank values) is counted again at the end.
+  is refused. The cells counted as suppressed are, as the pandas engine counts them, those
+  present in the loaded table and missing in the rows written: each cell suppression adds
+  the cells it blanks; a column a later record suppression removes records of, or that a
+  step may blank (bins, dates) or fill (a constant for missing cells too), carries a hidden
+  flag per row telling whether its cell was present in the loaded table. With it the
+  record suppression takes out the cells of the records it removes (in its own scan), a
+  cell suppression counts the column anew per pattern (in its grouping scan), and a column
+  blanked after its last cell suppression is counted again at the end (one more scan).
 
 Steps that depend on the order of the rows or draw randomness (quantile bins,
 microaggregation, PRAM, DP noise, kind changes) are refused with an error naming the step.
