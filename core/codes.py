@@ -69,9 +69,8 @@ class ColumnCodes:
 
     def series(self, index: pd.Index) -> pd.Series:
         """The column, one value per row, on ``index``."""
-        out = self.values.take(self.codes)
-        out.index = index
-        return out
+        # the array's take: Series.take would also take (and then drop) the values' index
+        return pd.Series(self.values.array.take(self.codes), index=index, name=self.values.name)
 
     def class_codes(self) -> np.ndarray:
         """Per row, the code of its value, ``-1`` for a missing one (as ``pd.factorize``)."""
