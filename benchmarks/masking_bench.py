@@ -16,8 +16,9 @@ not compute. The last lines time the live risk delta of the Masking page at this
 Then the Masking page's interactions, as the page computes them with its session memo of
 per-column codes (:mod:`core.codes`): apply the changed recipe and measure the risk after
 from the recipe's codes. Each is timed from the state before it (already computed), the
-median of ``--repeats`` runs, side by side with a bare ``groupby(qis).size()`` of the same
-QIs on the loaded table, run alternately.
+median of ``--repeats`` runs, each to a new value (width 5, 4, 3; k 100, 99, 98), side by
+side with a bare ``groupby(qis).size()`` of the same QIs on the loaded table, run
+alternately. ``--profile N`` profiles those runs and prints the top N functions.
 
 ``--page`` times the same interactions on the Masking page itself, the whole server side of
 each: the resample is loaded into the app's workspace the way the tests load a table
@@ -134,7 +135,8 @@ def main() -> None:
     ap.add_argument("--page", action="store_true",
                     help="time the interactions on the Masking page itself (AppTest)")  # fmt: skip
     ap.add_argument("--profile", type=int, default=0, metavar="N",
-                    help="with --page: profile the timed runs, print the top N")  # fmt: skip
+                    help="profile the timed runs (of --page or of the interactions), print "
+                         "the top N")  # fmt: skip
     args = ap.parse_args()
     adult = load(ADULT, na_values=("?",)).frame
     rng = np.random.default_rng(0)  # a labelled resample for timing, not a release
@@ -143,7 +145,7 @@ def main() -> None:
         page_interactions(df, args.repeats, profile=args.profile)
         return
     if args.interactions_only:
-        interactions(df, args.repeats)
+        interactions(df, args.repeats, profile=args.profile)
         return
     secrets = {"pseudonym_key": KEY}
     apply(df.head(1000), RECIPE, secrets=secrets)  # warm-up
@@ -188,8 +190,15 @@ def _page_recipe(width: float = 10, education: str = "mask", k: int | None = Non
     return Recipe(steps=tuple(steps))
 
 
-def interactions(df: pd.DataFrame, repeats: int) -> None:
-    """Print the server time of each Masking interaction next to the groupby baseline."""
+def interactions(df: pd.DataFrame, repeats: int, profile: int = 0) -> None:
+    """Print the server time of each Masking interaction next to the groupby baseline.
+
+    ``profile`` > 0: the timed runs are also profiled (cProfile, which slows them), and the
+    top ``profile`` functions by cumulative and by own time are printed per interaction.
+    """
+    import cProfile
+    import pstats
+
     secrets = {"pseudonym_key": KEY}
     memo = codes.ColumnMemo("bench")
 
@@ -199,23 +208,38 @@ def interactions(df: pd.DataFrame, repeats: int) -> None:
         ec = risk.equivalence_classes(h.frame, kept, known_codes=h.column_codes)
         risk.risk_summary(h.frame, kept, classes=ec)
 
+    # each repeat moves to a new value (width 5, 4, 3; k 100, 99, 98), as --page does, so
+    # no memo holds the answer
     cases = (
-        ("change a bin width (age 10 -> 5)", _page_recipe(), _page_recipe(width=5)),
+        ("change a bin width (age 10 -> 5, 4, 3)", _page_recipe(),
+         [_page_recipe(width=w) for w in (5, 4, 3)]),
         ("change a transform (education mask -> redact)", _page_recipe(),
-         _page_recipe(education="redact")),  # fmt: skip
-        ("k = 2 -> 100 (cell suppression)", _page_recipe(k=2), _page_recipe(k=100)),
-        ("suppression on (k = 5)", _page_recipe(), _page_recipe(k=5)),
-        ("suppression off", _page_recipe(k=5), _page_recipe()),
-    )
+         [_page_recipe(education="redact")]),
+        ("k = 2 -> 100, 99, 98 (cell suppression)", _page_recipe(k=2),
+         [_page_recipe(k=v) for v in (100, 99, 98)]),
+        ("suppression on (k = 5)", _page_recipe(), [_page_recipe(k=5)]),
+        ("suppression off", _page_recipe(k=5), [_page_recipe()]),
+    )  # fmt: skip
     page(_page_recipe())  # the page's first run: factorize the columns once
     results, base_runs = [], []
-    for label, before, after in cases:
+    for label, before, afters in cases:
         runs = []
-        for _ in range(repeats):
+        prof = cProfile.Profile() if profile else None
+        for i in range(repeats):
+            after = afters[i % len(afters)]
             page(before)
+            if prof is not None:
+                prof.enable()
             runs.append(_time(lambda after=after: page(after)))  # type: ignore[misc]
+            if prof is not None:
+                prof.disable()
             base_runs.append(_time(lambda: df.groupby(list(PAGE_QIS), dropna=False).size()))
         results.append((label, statistics.median(runs), runs))
+        if prof is not None:
+            print(f"\n--- profile: {label} ({repeats} runs) ---")
+            stats = pstats.Stats(prof).strip_dirs()
+            stats.sort_stats("cumulative").print_stats(profile)
+            stats.sort_stats("tottime").print_stats(profile)
     mb = statistics.median(base_runs)
     print(f"\nMasking interactions at {len(df):,} rows (QIs: {', '.join(PAGE_QIS)}), medians")
     print(f"  bare groupby(qis).size() on the loaded table:     {mb:.3f} s")
