@@ -293,3 +293,13 @@ def test_a_declared_order_that_misses_a_value_is_refused(engines, graded, which)
     assert not re.search(r"\b(high|low)\b", str(info.value))  # no value in the message
     with pytest.raises(InvalidParameterError, match="twice"):
         attribute_risk(eng, t, ["a", "b"], "v", order=["mid", "mid", "low"])
+
+
+def test_a_declared_order_of_another_kind_is_refused(engines):
+    # text for a numeric column: a clear error before the engine compares them
+    _, duck = engines
+    t = duck.open(pd.DataFrame({"g": [0, 0, 1, 1], "v": [1, 2, 3, 1]}))
+    with pytest.raises(ColumnError, match="holds 0 number"):
+        attribute_risk(duck, t, ["g"], "v", order=["x", "y", "z"])
+    got = attribute_risk(duck, t, ["g"], "v", order=[3, 2, 1])  # reversed: 1/(2) (1/4 + 0)
+    assert got.ordered and got.t_closeness == pytest.approx(0.125, rel=1e-12)

@@ -587,6 +587,18 @@ def _unplaced_error(column: str, unplaced: int, size: int) -> ColumnError:
     )
 
 
+def _check_order_kind(order: tuple[Any, ...], column: str, numeric: bool) -> None:
+    """Refuse an order of numbers for a text column, or of text for a numeric one (an engine
+    could not compare them)."""
+    numbers = sum(isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in order)
+    if numbers != (len(order) if numeric else 0):
+        raise ColumnError(
+            f"The order declared for '{column}' holds {numbers} number(s) among {len(order)} "
+            f"values, but the column holds {'numbers' if numeric else 'text'}. List the "
+            "column's own values, lowest first."
+        )
+
+
 def _sql_attribute_risk(
     engine: Engine,
     table: Table,
@@ -596,12 +608,12 @@ def _sql_attribute_risk(
     order: tuple[Any, ...] | None,
 ) -> EngineAttributeRisk:
     order_table = None
+    probe = engine.sample(table, 1, 0)[sensitive]  # the column's type, from one row
+    numeric = pd.api.types.is_numeric_dtype(probe) and not pd.api.types.is_bool_dtype(probe)
     if order is None:
-        probe = engine.sample(table, 1, 0)[sensitive]  # the column's type, from one row
-        ordered = bool(
-            pd.api.types.is_numeric_dtype(probe) and not pd.api.types.is_bool_dtype(probe)
-        )
+        ordered = bool(numeric)
     else:  # the positions as a small table of the engine, joined on the value
+        _check_order_kind(order, sensitive, numeric)
         positions = pd.DataFrame({"v": list(order), "pos": np.arange(len(order), dtype=np.int64)})
         order_table = engine.open(positions, name=f"{table.name}__order").name
         ordered = True
