@@ -15,7 +15,7 @@ from tests.e2e.helpers import assert_no_exception, fill_number, go_to, settle, w
 pytestmark = pytest.mark.e2e
 
 
-def test_risk_page_shows_k_and_charts(page: Page):
+def test_k_charts_and_a_verdict_that_names_labels_ticks_and_keeps_the_policy(page: Page):
     wait_idle(page)
     go_to(page, "Re-identification risk")
     settle(page)  # the Adult sample's sections take a while on a busy machine
@@ -27,11 +27,6 @@ def test_risk_page_shows_k_and_charts(page: Page):
     expect(page.get_by_test_id("stPlotlyChart").first.locator(".main-svg").first).to_be_visible()
     assert_no_exception(page)
 
-
-def test_verdict_names_labels_ticks_and_keeps_the_policy(page: Page):
-    wait_idle(page)
-    go_to(page, "Re-identification risk")
-    settle(page)
     # one badge per rule; the Adult sample with its ten quasi-identifiers fails k >= 5
     expect(page.get_by_text("k-anonymity: fails")).to_be_visible()
     expect(page.get_by_text("Highest risk: fails")).to_be_visible()
