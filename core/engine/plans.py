@@ -292,8 +292,9 @@ _seen = (
 
 def _class_ctes(quote: Quote, table: str, qis: Sequence[str], sensitive: str) -> str:
     """``pairs`` (class keys, value ``v``, count ``r``), ``cls`` (one row per class: an integer
-    id ``cid``, the size ``f``, the observed records ``tot``, ``seen`` and the missing ``na``)
-    and ``joined`` (``pairs`` with the class columns): the windows after them partition by
+    id ``cid``, the size ``f``, the observed records ``tot``, ``seen`` and the missing ``na``),
+    ``joined`` (``pairs`` with the class columns) and ``vals`` (each value's count ``pv``,
+    missing included: the table's distribution): the windows after them partition by
     the integer ``cid`` rather than by every quasi-identifier. Any numbering of the classes
     will do, so ``cid`` numbers them by size (a sort of one number, not of every key)."""
     keys = _keys(qis)
@@ -312,7 +313,8 @@ def _class_ctes(quote: Quote, table: str, qis: Sequence[str], sensitive: str) ->
         f"SUM(CASE WHEN v IS NULL THEN r ELSE 0 END) AS na FROM pairs GROUP BY {by}"
     )
     joined = f"SELECT c.cid, c.f, c.tot, o.v, o.r FROM pairs o JOIN cls c ON {same}"
-    return f"pairs AS ({pairs}), cls AS ({cls}), joined AS ({joined})"
+    vals = "SELECT v, CAST(SUM(r) AS DOUBLE) AS pv FROM pairs GROUP BY v"
+    return f"pairs AS ({pairs}), cls AS ({cls}), joined AS ({joined}), vals AS ({vals})"
 
 
 def attribute_risk(
@@ -337,7 +339,6 @@ def attribute_risk(
     given, else by their own order).
     """
     inf = "CAST('Infinity' AS DOUBLE)"
-    vals = "SELECT v, CAST(SUM(r) AS DOUBLE) AS pv FROM pairs GROUP BY v"
     ell = int(recursive_l)
     # (c, 2)-diversity needs only the largest count of a class: no rank window then
     rank = "" if ell == 2 else ", ROW_NUMBER() OVER (PARTITION BY o.cid ORDER BY o.r DESC) AS rk"
@@ -374,7 +375,7 @@ def attribute_risk(
         "FROM shares"
     )
     ctes = (
-        f"WITH {_class_ctes(quote, table, qis, sensitive)}, vals AS ({vals}), "
+        f"WITH {_class_ctes(quote, table, qis, sensitive)}, "
         f"ranked AS ({ranked}), shares AS ({shares}), per_class AS ({per_class})"
     )
     if not ordered:
@@ -426,7 +427,7 @@ def ordered_t_closeness(
 def _ordered_ctes(quote: Quote, order_table: str | None = None) -> tuple[str, str]:
     """The CTEs of :func:`ordered_t_closeness` after :func:`_class_ctes`, and its
     ``emd_sum``, ``m_obs`` and ``unplaced`` columns."""
-    observed = "SELECT v, SUM(r) AS c FROM pairs WHERE v IS NOT NULL GROUP BY v"
+    observed = "SELECT v, pv AS c FROM vals WHERE v IS NOT NULL"
     if order_table is None:
         keyed = f"SELECT v, v AS k, c FROM ({observed}) g"
     else:  # the value's position in the declared order (NULL: a value it does not place)
@@ -439,7 +440,7 @@ def _ordered_ctes(quote: Quote, order_table: str | None = None) -> tuple[str, st
         "AND 1 PRECEDING), 0.0) AS s FROM (SELECT v, ROW_NUMBER() OVER (ORDER BY k) - 1 AS i, "
         "CAST(SUM(c) OVER (ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) "
         f"AS DOUBLE) / tot.n AS cp FROM ({keyed}) vals "
-        "CROSS JOIN (SELECT SUM(r) AS n FROM pairs WHERE v IS NOT NULL) tot WHERE k IS NOT NULL) x"
+        "CROSS JOIN (SELECT SUM(pv) AS n FROM vals WHERE v IS NOT NULL) tot WHERE k IS NOT NULL) x"
     )
     mm = "SELECT COUNT(*) AS m, SUM(cp) AS s_all FROM pv"
     sx = "SELECT i, s FROM pv UNION ALL SELECT m AS i, s_all AS s FROM mm"
