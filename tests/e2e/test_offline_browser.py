@@ -19,7 +19,6 @@ from tests.e2e.helpers import (
     DISTINCT_VALUE,
     FILE,
     assert_no_exception,
-    fill_number,
     settle,
     upload_orchard,
     visit,
@@ -47,12 +46,14 @@ def test_a_link_without_its_token_or_with_a_wrong_one_opens_nothing(
     page = owner.new_page()
     page.goto(app_url)
     wait_idle(page)
-    upload_orchard(page, tmp_path)
-    visit(page, "Re-identification risk")
-    fill_number(page, page.locator(".st-key-risk_k"), "7")
+    upload_orchard(page, tmp_path)  # ends on the Data page
+    markers = page.locator(".st-key-data_na input")  # a setting of the workspace
+    markers.fill("?, -")
+    markers.press("Enter")
+    wait_idle(page)
     settle(page)
     token = _token(page)
-    assert token and page.locator(".st-key-risk_k input").input_value() == "7"
+    assert token and markers.input_value() == "?, -"
     wrong = secrets.token_urlsafe(32)
     assert wrong != token
     cases = {"no token": app_url, "a wrong token": f"{app_url}/?ws={wrong}"}
@@ -74,20 +75,18 @@ def test_a_link_without_its_token_or_with_a_wrong_one_opens_nothing(
                 expect(visitor.get_by_test_id("stSidebar")).to_contain_text("Adult census sample")
                 assert_no_exception(visitor, f"{case}, Home")  # the link opens Home
                 _shows_nothing_of_the_upload(visitor, f"{case}, Home")
-                titles = ["Data", "History"]
-                if case == "no token":  # the owner's k = 7 is not shown either
-                    titles.append("Re-identification risk")
-                for title in titles:
+                for title in ("Data", "History"):
                     visit(visitor, title)
                     assert_no_exception(visitor, f"{case}, {title}")
                     _shows_nothing_of_the_upload(visitor, f"{case}, {title}")
-                if case == "no token":
-                    assert visitor.locator(".st-key-risk_k input").input_value() == "5"
+                    if title == "Data":  # the owner's missing markers are not shown either
+                        assert visitor.locator(".st-key-data_na input").input_value() == "", case
             finally:
                 other.close()
         # the owner's link still opens the owner's workspace
         page.reload()
         wait_idle(page)
         expect(page.get_by_test_id("stSidebar")).to_contain_text(FILE)
+        expect(markers).to_have_value("?, -")
     finally:
         owner.close()
