@@ -714,7 +714,11 @@ class HardeningResult:
         For columns of :attr:`frame` known without reading them (changed by value-wise steps
         only, or unchanged and already factorized), per row the code of its value (``-1`` =
         missing), grouping rows exactly as their values do: the equivalence classes of the
-        hardened table come from them (:func:`core.risk.equivalence_classes`).
+        hardened table come from them (:func:`core.risk.equivalence_classes`). A
+        :class:`core.codes.KnownCodes`: each array is made when first read, and its
+        ``grouping`` gives the records grouped by some of these columns when the recipe
+        knows it from patterns (the loaded values' grouping through value-wise steps, or
+        what a suppression left), so the classes are counted without regrouping records.
     """
 
     frame: pd.DataFrame
