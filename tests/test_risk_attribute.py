@@ -127,8 +127,8 @@ def adult():
 
 
 #: Quasi-identifiers of the pyCANON cross-check: pyCANON's run time grows with classes times
-#: sensitive values (about 100 s for age, sex and race, whose 214 classes are mostly single
-#: records), so the check uses 10 classes of 2 to 591 records, each lacking some values.
+#: sensitive values (about 100 s for age, sex and race: 214 classes of 1 to 25 records), so
+#: the check uses 10 classes of 2 to 591 records, each lacking some values.
 PYCANON_QIS = ["sex", "race"]
 
 
