@@ -10,6 +10,11 @@ each column's factorization and each chain of value-wise steps applied to it, so
 one step recomputes one column. It holds no key: the caller makes a new memo when the
 pseudonymization key changes.
 
+The records grouped by the loaded values of a set of columns (:func:`group`) are kept in
+the memo too: the patterns of any value-wise steps on those columns are the loaded patterns
+with each code mapped through the steps, so the classes after a change of a step (or of a
+suppression's k) are counted on the patterns (:class:`Grouping`, :class:`KnownCodes`).
+
 >>> s = pd.Series(["b", "a", None, "b"], dtype="str")
 >>> cc = factorize(s)
 >>> cc.codes.tolist(), cc.values.tolist()
