@@ -30,7 +30,7 @@ change, change log, preview). Two runs are timed per interaction:
   fragment) and the parsing of the page's messages: an upper bound of the server time;
 - *fragment*: the run the browser asks for, the page's workbench fragment alone (an AppTest
   run with the fragment's id queued, as the browser sends it), including the widget
-  callbacks; a change only the results show (k, suppression) reruns the results alone.
+  callbacks; a change only the results show (k, the mode, the QIs) reruns the results alone.
   Next to it, the time of the fragments' bodies the app records itself
   (``PRIVLENS_TIMING=1``, :mod:`ui.timing`).
 

@@ -35,10 +35,9 @@ editor.sidebar(df)
 def workbench() -> None:
     """Editor (left) and live before -> after (right), rerun alone when a widget changes.
 
-    The undo/redo row, the k-anonymity section and the results are fragments of their own
-    inside it: a change that only they show (k, the suppression mode, the quasi-identifiers,
-    suppression on or off) reruns them alone, not the editor's rows (see
-    :func:`ui.masking_editor.suppression`).
+    The undo/redo row and the results are fragments of their own inside it: a change that
+    only they show (k, the suppression mode, the quasi-identifiers) reruns them alone, not the
+    editor's rows (see :func:`ui.masking_editor.suppression`).
     """
     built = editor.start(df)
     controls, shown = st.columns([3, 2], gap="large")
@@ -47,7 +46,7 @@ def workbench() -> None:
         st.subheader("Transforms per column")
         editor.transforms(built)
         st.subheader("k-anonymity")
-        k_anonymity()
+        editor.suppression([str(c) for c in df.columns])
     with shown:
         before_after()
 
@@ -57,13 +56,6 @@ def workbench() -> None:
 def history() -> None:
     """Undo and redo (their state follows every change of the recipe)."""
     editor.history_buttons()
-
-
-@st.fragment(key=editor.K_FRAGMENT)
-@timing.timed("masking.k_anonymity")
-def k_anonymity() -> None:
-    """Quasi-identifiers and local suppression until k."""
-    editor.suppression([str(c) for c in df.columns])
 
 
 @st.fragment(key=editor.RESULTS_FRAGMENT)

@@ -43,11 +43,9 @@ from ui.text import md
 
 OPT = "masking.options."
 #: Keys of the page's fragments (``st.fragment(key=...)`` in ``pages/masking.py``): the
-#: workbench (editor and results) and, inside it, the undo/redo row, the k-anonymity section
-#: and the results.
+#: workbench (editor and results) and, inside it, the undo/redo row and the results.
 WORKBENCH_FRAGMENT = "mask_workbench"
 HISTORY_FRAGMENT = "mask_history"
-K_FRAGMENT = "mask_k_section"
 RESULTS_FRAGMENT = "mask_results"
 
 
@@ -298,8 +296,8 @@ def _saved_then(*fragments: str) -> Callable[[], None]:
 def suppression(columns: list[str]) -> None:
     """Quasi-identifiers (risk is measured over them) and local suppression until k.
 
-    A change here reruns the undo/redo row and the results (and this section for the toggle,
-    which enables k and the mode), not the editor's rows.
+    A change of the quasi-identifiers, k or the mode reruns the undo/redo row and the results
+    alone, not the editor's rows. The toggle reruns the workbench: it enables k and the mode.
     """
     results_only = _saved_then(HISTORY_FRAGMENT, RESULTS_FRAGMENT)
     st.multiselect(
@@ -322,7 +320,7 @@ def suppression(columns: list[str]) -> None:
             OPT + "suppress",
             key="mask_suppress",
             default=False,
-            after=_saved_then(HISTORY_FRAGMENT, K_FRAGMENT, RESULTS_FRAGMENT),
+            after=save_recipe,
             initial="value",
         ),
     )
