@@ -725,6 +725,28 @@ def engine_measures(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
     return got
 
 
+@target("engine.frame_orders")
+def engine_frame_orders(df: pd.DataFrame, draw: Draw, call: Call) -> Any:
+    # the order of each ordered categorical column, lowest first, and no other column
+    from core.engine import orders
+
+    if draw(st.booleans()) and len(df.columns):
+        pos = draw(st.integers(0, len(df.columns) - 1))
+        values = df.iloc[:, pos].astype("string").dropna().unique().tolist()
+        cats = list(reversed(values))
+        df = df.copy()
+        df.isetitem(pos, pd.Categorical(df.iloc[:, pos].astype("string"), cats, ordered=True))
+    got = call(orders.frame_orders, df)
+    if got is not None:
+        want = [
+            (str(c), tuple(t.categories.tolist()))
+            for c, t in zip(df.columns, df.dtypes, strict=True)
+            if isinstance(t, pd.CategoricalDtype) and t.ordered
+        ]
+        assert list(got) == want
+    return got
+
+
 COVERED.update(f for covers, _ in TARGETS.values() for f in covers)
 
 

@@ -39,8 +39,7 @@ def frame_orders(frame: pd.DataFrame) -> Orders:
     (('v', ('b', 'c', 'a')),)
     """
     out = []
-    for c in frame.columns:
-        dtype = frame[c].dtype
+    for c, dtype in zip(frame.columns, frame.dtypes, strict=True):  # repeated names too
         if isinstance(dtype, pd.CategoricalDtype) and dtype.ordered:
             out.append((str(c), tuple(dtype.categories.tolist())))
     return tuple(out)
