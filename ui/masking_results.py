@@ -246,8 +246,19 @@ def _association_after(
                 levels.pop(next(iter(levels)))
         return levels[key]
 
+    seen: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...]]]
+    seen = memo.setdefault("blanked", {})  # the same steps blank the same cells
+
     def blanked(c: str) -> tuple[tuple[str, tuple[str, ...]], correlation.PairColumn] | None:
         """The levels of a column local suppression blanked, from its levels before it."""
+        if (known_key := seen.get((c, tuple(steps[c])))) in levels:
+            return known_key, remember(known_key, lambda: None)
+        found = blanked_anew(c)
+        if found is not None:
+            seen[(c, tuple(steps[c]))] = found[0]
+        return found
+
+    def blanked_anew(c: str) -> tuple[tuple[str, tuple[str, ...]], correlation.PairColumn] | None:
         base_key = (c, tuple(steps[c][:-1]))
         if base_key[1] and base_key not in levels:
             return None  # not measured before the suppression in this session
