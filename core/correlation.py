@@ -755,23 +755,11 @@ def correlation_matrix(
         values[j] = _standardize(num.values) if method == "pearson" else num.values
         if num.n_inf:
             warnings.append(_inf_warning(cols[j], num.n_inf))
-    gram: np.ndarray | None = None
     if method == "pearson":
-        # Complete columns (finite mean) skip the per-column passes: one centred Gram
-        # matrix of the standardized values gives the correlations.
-        means = values.mean(axis=1)
-        complete = np.isfinite(means)
         every = np.ones(rows, dtype=bool)
-        centred = values[complete] - means[complete, None]
-        gram = centred @ centred.T
-        del centred
-        prepared = []
-        for j in range(k):
-            if not complete[j]:
-                prepared.append(_prepare(values[j], sort=False))
-                continue
-            constant = bool(values[j].min() == values[j].max())
-            prepared.append(_Col(values[j], every, _EMPTY, _EMPTY, values[j], rows, constant))
+        centred = np.empty((k, rows))
+        pearson = [_pearson_column(values[j], every, out=centred[j]) for j in range(k)]
+        prepared = [c.col for c in pearson]
     else:
         prepared = [
             _prepare(values[j], sort=True, average=method == "spearman", key=nums[j].key)
@@ -792,30 +780,20 @@ def correlation_matrix(
             r[a, a] = 1.0
             p[a, a] = 0.0
 
-    # Block of columns without missing values: one BLAS product (Pearson and Spearman).
+    if method == "pearson":
+        _pearson_cells(pearson, centred, cols, r, n, reasons, progress)
+        del centred
+    # Spearman: the block of columns without missing values is one BLAS product of ranks.
     full = [a for a, c in enumerate(prepared) if c.n_valid == rows and not c.constant]
     in_block: set[int] = set()
-    if method in ("pearson", "spearman") and len(full) > 1 and rows >= CORRELATION_MIN_PAIRS:
-        if gram is not None:
-            pos = np.cumsum(complete) - 1  # row of each complete column in the Gram matrix
-            sub = gram[np.ix_(pos[full], pos[full])]
-        else:
-            mat = np.stack([prepared[a].avg_rank for a in full])
-            mat -= mat.mean(axis=1, keepdims=True)
-            sub = mat @ mat.T
-            del mat
-        # s_ab / sqrt(s_aa s_bb): exactly 1 for identical columns (sqrt(s*s) == s)
-        diag = np.diag(sub).copy()
-        block = np.clip(sub / np.sqrt(np.outer(diag, diag)), -1.0, 1.0)
-        sel = np.ix_(full, full)
-        r[sel] = block
-        n[sel] = rows
-        for a in full:
-            r[a, a] = 1.0
+    if method == "spearman" and len(full) > 1 and rows >= CORRELATION_MIN_PAIRS:
+        mat = np.stack([prepared[a].avg_rank for a in full])
+        mat -= mat.mean(axis=1, keepdims=True)
+        _correlation_block(mat @ mat.T, full, rows, r, n)
+        del mat
         in_block = set(full)
 
-    fast = _pairwise_pearson(values) if method == "pearson" and len(full) < k else None
-    pairs = [(a, b) for a in range(k) for b in range(a + 1, k)]
+    pairs = [] if method == "pearson" else [(a, b) for a in range(k) for b in range(a + 1, k)]
     x_ties: dict[int, tuple[int, int, int]] = {}
     for done, (a, b) in enumerate(pairs):
         if progress is not None:
@@ -824,31 +802,16 @@ def correlation_matrix(
         key = (cols[a], cols[b])
         if a in in_block and b in in_block:
             continue
-        if fast is not None and fast[2][a, b]:
-            r[a, b] = r[b, a] = fast[0][a, b]
-            n[a, b] = n[b, a] = fast[1][a, b]
-            continue
         mask = ca.valid & cb.valid
         m = int(mask.sum())
         n[a, b] = n[b, a] = m
         if m < CORRELATION_MIN_PAIRS:
-            reasons[key] = (
-                f"only {m} row(s) have both values; at least {CORRELATION_MIN_PAIRS} needed"
-            )
+            reasons[key] = _too_few(m)
             continue
-        whole_a, whole_b = m == ca.n_valid, m == cb.n_valid
-        if method == "pearson":
-            xv, yv = ca.values[mask], cb.values[mask]
-        elif method == "spearman":
-            xv = ca.avg_rank[mask] if whole_a else _rerank(ca, mask)
-            yv = cb.avg_rank[mask] if whole_b else _rerank(cb, mask)
-        if method != "kendall":
-            if xv.min() == xv.max():
-                reasons[key] = f"'{cols[a]}' is constant on the {m} rows where both are present"
-            elif yv.min() == yv.max():
-                reasons[key] = f"'{cols[b]}' is constant on the {m} rows where both are present"
-            else:
-                r[a, b] = r[b, a] = _pearson_r(xv, yv)
+        if method == "spearman":
+            xv = ca.avg_rank[mask] if m == ca.n_valid else _rerank(ca, mask)
+            yv = cb.avg_rank[mask] if m == cb.n_valid else _rerank(cb, mask)
+            r[a, b] = r[b, a] = _pearson_or_reason(xv, yv, key, m, reasons)
             continue
         # Kendall: walk the sort order of the column with more distinct values and count
         # discordances in a Fenwick tree over the other one (smaller tree, fewer misses).
@@ -859,10 +822,10 @@ def correlation_matrix(
         xs = sx.dense[order]
         ys = sy.dense[order]
         if xs[-1] == xs[0]:
-            reasons[key] = f"'{cols[ix]}' is constant on the {m} rows where both are present"
+            reasons[key] = _constant_on(cols[ix], m)
             continue
         if ys.max() == ys.min():
-            reasons[key] = f"'{cols[iy]}' is constant on the {m} rows where both are present"
+            reasons[key] = _constant_on(cols[iy], m)
             continue
         if whole_x and ix not in x_ties:
             x_ties[ix] = _tie_stats(xs)
@@ -905,7 +868,136 @@ def correlation_matrix(
     )
 
 
-def _pairwise_pearson(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _too_few(m: int) -> str:
+    return f"only {m} row(s) have both values; at least {CORRELATION_MIN_PAIRS} needed"
+
+
+def _constant_on(column: object, m: int) -> str:
+    return f"'{column}' is constant on the {m} rows where both are present"
+
+
+def _pearson_or_reason(
+    xv: np.ndarray,
+    yv: np.ndarray,
+    key: tuple[Any, Any],
+    m: int,
+    reasons: dict[tuple[Any, Any], str],
+) -> float:
+    """Pearson's r of the ``m`` rows where both are present, or NaN with the reason."""
+    if xv.min() == xv.max():
+        reasons[key] = _constant_on(key[0], m)
+    elif yv.min() == yv.max():
+        reasons[key] = _constant_on(key[1], m)
+    else:
+        return _pearson_r(xv, yv)
+    return math.nan
+
+
+@dataclass(frozen=True, slots=True)
+class _Pearson:
+    """A standardized column ready for Pearson's r with any other one: made once."""
+
+    col: _Col  # standardized values (NaN = missing), validity, count, constant
+    centred: np.ndarray  # values minus the mean of the present ones, 0 where missing
+    complete: bool  # no missing value
+
+
+def _pearson_column(
+    values: np.ndarray, every: np.ndarray | None = None, *, out: np.ndarray | None = None
+) -> _Pearson:
+    """Prepare one standardized column (at least one row) for :func:`_pearson_cells`.
+
+    ``every``: an all-true mask to share between complete columns; ``out``: where to write
+    the centred values.
+    """
+    mean = float(values.mean())  # finite exactly when no value is missing
+    centred = np.empty(values.size) if out is None else out
+    if math.isfinite(mean):
+        if every is None:
+            every = np.ones(values.size, dtype=bool)
+        constant = bool(values.min() == values.max())
+        col = _Col(values, every, _EMPTY, _EMPTY, values, values.size, constant)
+        np.subtract(values, mean, out=centred)
+        return _Pearson(col, centred, True)
+    col = _prepare(values, sort=False)
+    mean = float(np.nanmean(values)) if col.n_valid else 0.0
+    np.subtract(values, mean, out=centred)
+    centred[~col.valid] = 0.0
+    return _Pearson(col, centred, False)
+
+
+def _correlation_block(
+    sub: np.ndarray, full: Sequence[int], rows: int, r: np.ndarray, n: np.ndarray
+) -> None:
+    """Fill the cells of complete columns from their centred Gram matrix ``sub``."""
+    # s_ab / sqrt(s_aa s_bb): exactly 1 for identical columns (sqrt(s*s) == s)
+    diag = np.diag(sub).copy()
+    sel = np.ix_(full, full)
+    r[sel] = np.clip(sub / np.sqrt(np.outer(diag, diag)), -1.0, 1.0)
+    n[sel] = rows
+    for a in full:
+        r[a, a] = 1.0
+
+
+def _pearson_cells(
+    cols: Sequence[_Pearson],
+    centred: np.ndarray,
+    names: Sequence[Any],
+    r: np.ndarray,
+    n: np.ndarray,
+    reasons: dict[tuple[Any, Any], str],
+    progress: Progress | None = None,
+) -> None:
+    """Pairwise-complete Pearson r, pair counts and NaN reasons of every pair of columns.
+
+    The one definition of Pearson's r here: :func:`correlation_matrix` passes all its
+    columns, :func:`pair_association` two. ``centred`` holds the columns' ``centred`` rows.
+    Columns without missing values share one centred Gram matrix; the other pairs come from
+    :func:`_pairwise_pearson`, and the pairs it leaves (badly conditioned, a constant
+    column, too few rows) take the exact per-pair path. Fills the cells off the diagonal
+    (and the diagonal of the complete block).
+    """
+    k = len(cols)
+    rows = centred.shape[1]
+    full = [a for a, c in enumerate(cols) if c.complete and not c.col.constant]
+    in_block: set[int] = set()
+    if len(full) > 1 and rows >= CORRELATION_MIN_PAIRS:
+        x = centred if len(full) == k else centred[full]
+        _correlation_block(x @ x.T, full, rows, r, n)
+        del x
+        in_block = set(full)
+    fast = None
+    if len(full) < k:
+        valid = np.empty((k, rows))
+        for a, c in enumerate(cols):
+            valid[a] = c.col.valid
+        fast = _pairwise_pearson(centred, valid)
+        del valid
+    pairs = [(a, b) for a in range(k) for b in range(a + 1, k)]
+    for done, (a, b) in enumerate(pairs):
+        if progress is not None:
+            progress(done / max(len(pairs), 1))
+        if a in in_block and b in in_block:
+            continue
+        if fast is not None and fast[2][a, b]:
+            r[a, b] = r[b, a] = fast[0][a, b]
+            n[a, b] = n[b, a] = fast[1][a, b]
+            continue
+        ca, cb = cols[a].col, cols[b].col
+        mask = ca.valid & cb.valid
+        m = int(mask.sum())
+        n[a, b] = n[b, a] = m
+        key = (names[a], names[b])
+        if m < CORRELATION_MIN_PAIRS:
+            reasons[key] = _too_few(m)
+            continue
+        xv, yv = ca.values[mask], cb.values[mask]
+        r[a, b] = r[b, a] = _pearson_or_reason(xv, yv, key, m, reasons)
+
+
+def _pairwise_pearson(
+    x: np.ndarray, m: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairwise-complete Pearson r for all pairs from four BLAS products.
 
     With x centred on its column mean and zero where missing, and M the validity
@@ -914,12 +1006,6 @@ def _pairwise_pearson(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     n and a mask of the pairs where this is well conditioned (variance at least 1% of the
     raw second moment, so rounding stays near 1e-14); the rest go to the exact path.
     """
-    valid = ~np.isnan(values)
-    mean = np.zeros(values.shape[0])
-    has = valid.any(axis=1)
-    mean[has] = np.nanmean(values[has], axis=1)
-    x = np.where(valid, values - mean[:, None], 0.0)
-    m = valid.astype(float)
     nn = m @ m.T
     sx = x @ m.T
     q = (x * x) @ m.T
@@ -1476,7 +1562,10 @@ def pair_association(
     Cramér's V counts its contingency table with one ``bincount`` of the two code arrays
     (no sort, no factorization); eta takes its group sums with ``bincount`` and its sums of
     squares by pairwise summation (no BLAS call). :func:`association_matrix` measures its
-    categorical and mixed pairs with this very function.
+    categorical and mixed pairs with this very function. Two numeric columns with Pearson
+    go through the products :func:`correlation_matrix` uses, on each column standardized
+    and centred once (kept in ``derived``), so no table is built per pair; Spearman and
+    Kendall build the two-column matrix.
 
     Examples
     --------
@@ -1492,6 +1581,8 @@ def pair_association(
             f"The two columns of a pair must hold the same rows; got {size_a} and {size_b} "
             "rows. Read both with pair_column from the same table (and the same rows)."
         )
+    if a.kind == "numeric" and b.kind == "numeric" and numeric_method == "pearson":
+        return _pearson_pair(a, b)
     if a.kind == "numeric" and b.kind == "numeric":
         assert a.series is not None and b.series is not None
         pair = pd.DataFrame({"a": a.series.array, "b": b.series.array})  # dtypes kept
@@ -1529,6 +1620,45 @@ def pair_association(
     else:
         y = _standardize_complete(num.numbers[valid])
     return _eta_grouped(nn, g, size, y)
+
+
+def _pearson_pair(a: PairColumn, b: PairColumn) -> PairAssociation:
+    """Pearson's r of two numeric columns, the cell :func:`correlation_matrix` gives them.
+
+    Each column is standardized and centred once (remembered in ``derived``); the pair
+    then costs the products of :func:`_pearson_cells`, the matrix's own definition.
+    """
+    names = [
+        c.series.name if c.series is not None and c.series.name is not None else default
+        for c, default in ((a, "a"), (b, "b"))
+    ]
+    if names[0] == names[1]:
+        names = ["a", "b"]
+    assert a.numbers is not None
+    if a.numbers.size == 0:
+        return PairAssociation(measure="pearson", value=math.nan, p=math.nan, n=0,
+                               reason=_too_few(0))  # fmt: skip
+    pa, pb = _pearson_prepared(a), _pearson_prepared(b)
+    r = np.full((2, 2), np.nan)
+    n = np.zeros((2, 2), dtype=np.int64)
+    reasons: dict[tuple[Any, Any], str] = {}
+    _pearson_cells((pa, pb), np.stack((pa.centred, pb.centred)), names, r, n, reasons)
+    p = _pearson_p(r[0, 1:], n[0, 1:].astype(float))
+    return PairAssociation(
+        measure="pearson",
+        value=float(r[0, 1]),
+        p=float(p[0]),
+        n=int(n[0, 1]),
+        reason=reasons.get((names[0], names[1]), ""),
+    )
+
+
+def _pearson_prepared(col: PairColumn) -> _Pearson:
+    """A numeric column standardized and centred for Pearson's r, made on first use."""
+    if "pearson" not in col.derived:
+        assert col.numbers is not None
+        col.derived["pearson"] = _pearson_column(_standardize(col.numbers))
+    return col.derived["pearson"]  # type: ignore[no-any-return]
 
 
 def _complete(col: PairColumn) -> bool:

@@ -930,3 +930,92 @@ def test_pair_association_is_the_association_matrix_cell() -> None:
     both = df[["grp", "cnt"]].dropna()  # a small table: counted with one bincount
     chi2 = stats.chi2_contingency(pd.crosstab(both["grp"], both["cnt"]), correction=False)[0]
     assert pair_association(read[0], read[3]).statistic == pytest.approx(chi2, rel=1e-12)
+
+
+@pytest.fixture(scope="module")
+def holey_numbers() -> pd.DataFrame:
+    """Numeric columns with holes, infinities, a constant, too few pairs and huge integers."""
+    rng = np.random.default_rng(23)
+    n = 400
+    x = rng.normal(size=n)
+    x[rng.random(n) < 0.1] = np.nan
+    x[[4, 9]] = [np.inf, -np.inf]
+    steps = rng.integers(0, 1_000, n)
+    few = np.full(n, np.nan)
+    few[:2] = [1.0, 2.0]
+    return pd.DataFrame(
+        {
+            "x": x,
+            "y": np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0) + rng.normal(size=n),
+            # above 2**53, 256 apart: float64 holds each exactly, so scipy sees the same values
+            "big": pd.array(2**60 + 256 * steps, dtype="Int64"),
+            "cnt": pd.array(rng.integers(0, 5, n), dtype="Int64"),
+            "const": np.full(n, 7.5),
+            "few": few,
+            "jump": np.where(np.isnan(x), 1e5, rng.normal(size=n)),  # ill conditioned with x
+        }
+    ).assign(cnt=lambda d: d["cnt"].mask(rng.random(n) < 0.05))
+
+
+def test_numeric_pair_is_the_matrix_cell_and_scipy(holey_numbers: pd.DataFrame) -> None:
+    """Two numeric columns read once give the correlation matrix's cell (value, p, n and the
+    reason of a NaN) and scipy's pearsonr on the rows where both values are finite. The
+    matrix of the two columns is the very same computation; a wider matrix sums its BLAS
+    products over more columns and may round its last bit otherwise."""
+    from core.correlation import pair_association, pair_column
+
+    df = holey_numbers
+    cols = list(df.columns)
+    whole = correlation_matrix(df, method="pearson")
+    assoc = association_matrix(df)
+    read = [pair_column(df[c]) for c in cols]
+    # scipy on float64 of 2**60 + 256 k sees a nearly constant column: shift it exactly first
+    # (r does not change under a shift)
+    ref_df = df.assign(big=df["big"] - 2**60).astype(float).replace([np.inf, -np.inf], np.nan)
+    for i in range(len(cols)):
+        for j in range(i + 1, len(cols)):
+            res = pair_association(read[i], read[j])
+            where = (cols[i], cols[j])
+            two = correlation_matrix(df, columns=list(where))
+            assert res.measure == "pearson"
+            for got, want in ((res.value, two.r[0, 1]), (res.p, two.p[0, 1])):
+                assert got == want or np.isnan([got, want]).all(), where
+            for cell in (whole.r[i, j], assoc.value[i, j]):
+                assert res.value == pytest.approx(cell, abs=1e-15, nan_ok=True), where
+            assert res.n == two.n[0, 1] == whole.n[i, j] == assoc.n[i, j], where
+            assert res.reason == two.reasons.get(where, "") == whole.reasons.get(where, ""), where
+            both = ref_df[[cols[i], cols[j]]].dropna()
+            if res.reason:
+                assert np.isnan(res.value), where
+                continue
+            ref = stats.pearsonr(both.iloc[:, 0], both.iloc[:, 1])
+            assert res.value == pytest.approx(ref.statistic, abs=1e-12), where
+            assert res.p == pytest.approx(ref.pvalue, abs=1e-12), where
+    assert "'const' is constant" in whole.reasons[("x", "const")]
+    assert "only 2 row(s)" in whole.reasons[("y", "few")]
+
+
+def test_numeric_pair_reads_each_column_once(
+    holey_numbers: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A column's standardized values are made once for all the pairs it is in, and no pair
+    builds a table for the correlation matrix."""
+    import core.correlation as correlation
+
+    read = [correlation.pair_column(holey_numbers[c]) for c in ("x", "y", "big", "const")]
+    made = []
+    standardize = correlation._standardize
+
+    def counted(values: np.ndarray) -> np.ndarray:
+        made.extend(i for i, c in enumerate(read) if values is c.numbers)
+        return standardize(values)
+
+    def no_table(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a numeric pair built a table")
+
+    monkeypatch.setattr(correlation, "_standardize", counted)
+    monkeypatch.setattr(correlation, "correlation_matrix", no_table)
+    first = [correlation.pair_association(a, b).value for a in read for b in read if a is not b]
+    again = [correlation.pair_association(a, b).value for a in read for b in read if a is not b]
+    assert sorted(made) == list(range(len(read)))
+    np.testing.assert_array_equal(first, again)
