@@ -146,12 +146,16 @@ if bounds_needed:
     lower = b1.number_input(
         "Lower bound L",
         **{"value": None}
-        | state.widget("dp.lower", key="dp_lower", after=panels.bounds_typed, initial="value"),
+        | state.widget(
+            "dp.lower", key="dp_lower", after=panels.bounds_typed, initial="value", nullable=True
+        ),
     )
     upper = b2.number_input(
         "Upper bound U",
         **{"value": None}
-        | state.widget("dp.upper", key="dp_upper", after=panels.bounds_typed, initial="value"),
+        | state.widget(
+            "dp.upper", key="dp_upper", after=panels.bounds_typed, initial="value", nullable=True
+        ),
     )
     data_range = panels.data_range(df, ds, column)
     b3.button(

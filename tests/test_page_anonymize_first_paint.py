@@ -68,3 +68,22 @@ def test_a_changed_value_is_drawn_first_on_a_return_to_the_page(page):
     assert at.number_input(key=OPT + "suppression").proto.default == 5.5
     assert at.number_input(key=OPT + "k").proto.default == 12
     assert first_paint_mismatches(at) == []
+
+
+def test_every_rerun_carries_the_value_a_widget_mounted_anew_paints(page):
+    """Clearing the quasi-identifiers and picking them again moves the model widgets (the
+    elements above them change), and the browser mounts a moved widget anew from its proto
+    default: on every run, not only the first, that default must be the value shown."""
+    at = page
+    qis = list(at.multiselect(key=OPT + "qis").value)
+    assert qis
+    at.number_input(key=OPT + "k").set_value(12).run()
+    assert first_paint_mismatches(at) == []  # a rerun with every key in the session state
+    at.multiselect(key=OPT + "qis").set_value([]).run()
+    assert not at.exception
+    assert first_paint_mismatches(at) == []
+    at.multiselect(key=OPT + "qis").set_value(qis).run()
+    assert not at.exception
+    assert at.number_input(key=OPT + "time_limit").proto.default == 60.0
+    assert at.number_input(key=OPT + "k").proto.default == 12
+    assert first_paint_mismatches(at) == []

@@ -248,6 +248,7 @@ def _param_widget(cell: Any, i: int, col: str, transform: str, p: ParamSpec) -> 
             from_widget=lambda d: d.isoformat() if d else None,
             after=save_recipe,
             initial="value",
+            nullable=True,
         )
         # empty until picked: ``value=None`` unless the first paint carries the stored date
         return cell.date_input(label, min_value=dt.date(1800, 1, 1), **{"value": None} | bind)
@@ -256,7 +257,10 @@ def _param_widget(cell: Any, i: int, col: str, transform: str, p: ParamSpec) -> 
             path, key=key, default=default, options=p.choices, after=save_recipe, initial="index"
         )
         return cell.selectbox(label, p.choices, **bind)
-    bind = state.widget(path, key=key, default=default, after=save_recipe, initial="value")
+    nullable = (p.kind == "int" and default is None) or (p.kind == "number" and p.required)
+    bind = state.widget(
+        path, key=key, default=default, after=save_recipe, initial="value", nullable=nullable
+    )
     if p.kind == "int":
         lo = None if p.minimum is None else int(p.minimum)
         hi = None if p.maximum is None else int(p.maximum)

@@ -398,6 +398,7 @@ def widget(
     from_widget: Callable[[Any], Any] | None = None,
     after: Callable[[], None] | None = None,
     initial: str | None = None,
+    nullable: bool = False,
 ) -> dict[str, Any]:
     """Keyword arguments that bind a widget to a workspace setting.
 
@@ -427,8 +428,11 @@ def widget(
         a widget drawn anew (first render, or a return to its page) gets the shown value
         through it: a browser paints a new widget from that parameter before it applies a
         value set through the session state, so without it the first paint shows the
-        widget's own default (a number box its minimum). A widget empty until typed takes
-        ``**{"value": None} | widget(..., initial="value")``, so later runs keep it nullable.
+        widget's own default (a number box its minimum). The shown value is passed on every
+        run, as a widget can also be mounted anew when the elements above it change.
+    nullable : bool
+        A widget empty until typed (``initial="value"``): its first paint carries the stored
+        value, later runs pass ``value=None`` so the user can still clear it.
 
     A value the model refuses (out of range) is not saved: the widget goes back to the saved
     value and the message is shown above it on the next run.
@@ -445,10 +449,16 @@ def widget(
     if isinstance(shown, tuple):
         shown = list(shown)
     first: dict[str, Any] = {}
-    if initial is not None and key not in st.session_state:
-        # drawn anew: the starting value travels in the widget's default, painted first
+    if initial is not None:
+        # the shown value also travels in the widget's own default on every run: the browser
+        # paints a widget it mounts anew (first render, a return to its page, or a widget moved
+        # because the elements above it changed) from that default before it applies the session
+        # state, and a keyed widget's identity does not depend on it
         first[initial] = _initial_arg(initial, shown, options)
-    elif st.session_state.get(key, _MISSING) != shown:
+        if nullable and key in st.session_state:
+            first[initial] = None  # the session state holds the value; the widget stays clearable
+    drawn_before = initial is None or key in st.session_state
+    if drawn_before and st.session_state.get(key, _MISSING) != shown:
         st.session_state[key] = shown
     error = st.session_state.pop(_error_key(key), None)
     if error:
