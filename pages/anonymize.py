@@ -123,7 +123,7 @@ left.dataframe(charts.figures(ch.result, len(df)), hide_index=True)
 right.dataframe(ch.preview, hide_index=True)
 right.caption(
     f"The first {len(ch.preview)} records as ARX writes them: a suppressed record keeps its "
-    "place with * in every quasi-identifier. \"Use this\" removes suppressed records instead "
+    'place with * in every quasi-identifier. "Use this" removes suppressed records instead '
     "(a recipe step removes whole records)."
 )
 if ch.error:

@@ -54,9 +54,7 @@ def default_source(qi: str, kind: str, built: dict[str, an.Hierarchy]) -> str:
     """Built-in when there is one, else a builder that fits the column's kind."""
     if qi in built:
         return "built-in"
-    return {"integer": "intervals", "decimal": "intervals", "date": "dates"}.get(
-        kind, "redaction"
-    )
+    return {"integer": "intervals", "decimal": "intervals", "date": "dates"}.get(kind, "redaction")
 
 
 def default_widths(series: pd.Series) -> str:
@@ -82,9 +80,7 @@ def _keep_upload(qi: str, data: bytes) -> None:
         return
     try:
         text = data.decode("utf-8-sig")
-        h = setup.build_hierarchy(
-            pd.Series(dtype=object), "upload", name=qi, upload=text
-        )
+        h = setup.build_hierarchy(pd.Series(dtype=object), "upload", name=qi, upload=text)
         an.encode_hierarchy(h, st.session_state["dataset"][qi], name=qi)
     except UnicodeDecodeError:
         st.session_state[err] = f"The hierarchy of '{qi}' is not UTF-8 text. Save it as UTF-8."
