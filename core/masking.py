@@ -1260,7 +1260,7 @@ def local_suppression(
         columns=tuple(qis), inv=inv, pat=pat, count=weight.astype(np.int64), first=patterns.first
     )
     if below.any():
-        borrowed, k_after = _borrow(patterns, pat, sizes_p, k)
+        borrowed, k_after = _borrow(patterns, pat, k)
         if borrowed is not None:
             for j, c in enumerate(qis):
                 hit = borrowed[pat[inv[borrowed], j] >= 0]
@@ -1434,48 +1434,104 @@ def _suppression_rounds_by_codes(
     return sizes_p
 
 
-def _borrow(
-    patterns: QIPatterns, pat: np.ndarray, sizes_p: np.ndarray, k: int
-) -> tuple[np.ndarray | None, int]:
+def _borrow(patterns: QIPatterns, pat: np.ndarray, k: int) -> tuple[np.ndarray | None, int]:
     """Records to suppress entirely so the class left below ``k`` (all suppressed) reaches
-    it: the fewest needed, from the classes with a surplus over ``k``, largest first (ties:
-    the class seen first), the last records of each. ``(None, 0)`` when there are too few.
+    it, by :func:`_borrowed_per_class`, the last records of each class lending.
+    ``(None, 0)`` when there are too few.
 
     Works on the patterns after the rounds (``pat``); returns the rows and ``k`` after.
     """
-    inv, weight = patterns.inv, patterns.weight
     cls, n_cls = _patterns(pat)  # the class of each pattern after the rounds
-    counts = np.bincount(cls, weights=weight, minlength=n_cls).astype(np.int64)
-    seen = np.full(n_cls, len(inv), dtype=np.int64)
-    np.minimum.at(seen, cls, patterns.first)  # the first record of each class
-    below = sizes_p < k
-    need = k - int(weight[below].sum())
     empty = np.asarray((pat < 0).all(axis=1), dtype=bool)
+    lent = _borrowed_per_class(cls, n_cls, patterns.weight, patterns.first, empty, k)
+    if lent is None:
+        return None, 0
+    take, k_after = lent
     taken: list[np.ndarray] = []
-    row_cls: np.ndarray | None = None
+    if take.any():
+        row_cls = cls[patterns.inv]
+        for c in np.flatnonzero(take):
+            rows = np.flatnonzero(row_cls == c)
+            taken.append(rows[len(rows) - int(take[c]) :])
+    borrowed = np.concatenate(taken) if taken else np.zeros(0, dtype=np.int64)
+    return borrowed, k_after
+
+
+def _borrowed_per_class(
+    cls: np.ndarray,
+    n_cls: int,
+    weight: np.ndarray,
+    first: np.ndarray,
+    empty: np.ndarray,
+    k: int,
+) -> tuple[np.ndarray, int] | None:
+    """The borrowing rule of cell suppression to ``k``: how many records each class lends
+    to the class left below ``k`` with every quasi-identifier suppressed.
+
+    The fewest records needed are taken from the classes with a surplus over ``k``, largest
+    first (ties: the class whose first record comes first), never from the all-suppressed
+    class itself. The caller picks which records (:func:`local_suppression` and the SQL
+    engines take the last ones of each class in row order). Works on small per-pattern
+    arrays, so an engine can group the records itself and hand over the groups.
+
+    Parameters
+    ----------
+    cls : numpy.ndarray
+        Per pattern, its class after the rounds (``0 .. n_cls - 1``, each class used).
+    n_cls : int
+        Number of classes.
+    weight : numpy.ndarray
+        Per pattern, its number of records.
+    first : numpy.ndarray
+        Per pattern, the position of its first record (only the order matters).
+    empty : numpy.ndarray
+        Per pattern, whether every quasi-identifier of it is suppressed.
+    k : int
+        Smallest allowed class size.
+
+    Returns
+    -------
+    tuple of (numpy.ndarray, int) or None
+        Per class, the records it lends (``0`` for most), and the smallest class size once
+        the records lent joined the all-suppressed class (a new class if there is none);
+        None when the classes have too few spare records.
+
+    Examples
+    --------
+    Classes of 5, 4 and 1 records (the last one all suppressed), ``k = 3``: the class of 5
+    lends 2.
+
+    >>> take, k_after = _borrowed_per_class(
+    ...     np.array([0, 1, 2]), 3, np.array([5.0, 4.0, 1.0]), np.array([0, 1, 2]),
+    ...     np.array([False, False, True]), 3)
+    >>> take.tolist(), k_after
+    ([2, 0, 0], 3)
+    """
+    counts = np.bincount(cls, weights=weight, minlength=n_cls).astype(np.int64)
+    seen = np.full(n_cls, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(seen, cls, first)  # the first record of each class
+    need = k - int(counts[counts < k].sum())
+    class_empty = np.zeros(n_cls, dtype=bool)
+    class_empty[cls[np.asarray(empty, dtype=bool)]] = True
+    take = np.zeros(n_cls, dtype=np.int64)
     for c in np.lexsort((seen, -counts)):
         spare = int(counts[c]) - k
         if spare <= 0 or need <= 0:
             break
-        if empty[np.flatnonzero(cls == c)[0]]:
+        if class_empty[c]:
             continue
-        if row_cls is None:
-            row_cls = cls[inv]
-        rows = np.flatnonzero(row_cls == c)
-        take = min(spare, need)
-        taken.append(rows[len(rows) - take :])
-        counts[c] -= take
-        need -= take
+        take[c] = min(spare, need)
+        need -= int(take[c])
     if need > 0:
-        return None, 0
-    borrowed = np.concatenate(taken) if taken else np.zeros(0, dtype=np.int64)
-    # the borrowed records join the all-suppressed class (a new one if there is none)
-    all_missing = np.flatnonzero(empty)
-    if all_missing.size:
-        counts[cls[all_missing[0]]] += borrowed.size
-    elif borrowed.size:
-        counts = np.append(counts, borrowed.size)
-    return borrowed, int(counts.min())
+        return None
+    # the records lent join the all-suppressed class (a new one if there is none)
+    after = counts - take
+    lent = int(take.sum())
+    if class_empty.any():
+        after[np.flatnonzero(class_empty)[0]] += lent
+    elif lent:
+        after = np.append(after, lent)
+    return take, int(after.min())
 
 
 def _blank(col: pd.Series, where: np.ndarray) -> pd.Series:

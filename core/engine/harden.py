@@ -807,36 +807,22 @@ def _spark_rows_by_file(plan: _Plan, table: Table) -> str | None:
 
 
 def _borrow_on_engine(
-    plan: _Plan, g: pd.DataFrame, qis: list[str], names: list[str], pat: np.ndarray, k: int
-) -> tuple[pd.DataFrame, np.ndarray] | None:
-    """The records :func:`core.masking.local_suppression` borrows (see
-    ``core.masking._borrow``): from the classes after the rounds with a surplus over ``k``,
-    largest first (ties: the class whose first record comes first), the last records of
-    each in row order. Per pattern of ``g`` only counts and first rows are known; the
-    positions (:data:`_ROW`) of the few records taken are found with a window over the
-    rows of the chosen classes. Returns the positions and, per quasi-identifier, the cells
-    the records taken lose (those the rounds left and present in the loaded table, counted
-    on the rows taken); None when there are too few spare records."""
+    plan: _Plan,
+    g: pd.DataFrame,
+    qis: list[str],
+    names: list[str],
+    pat: np.ndarray,
+    cls: np.ndarray,
+    take_of: np.ndarray,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The records :func:`core.masking.local_suppression` borrows: ``take_of`` per class of
+    the patterns after the rounds (``cls``), as ``core.masking._borrowed_per_class`` decides
+    it from the counts and first rows of the patterns of ``g``, the last records of each
+    class in row order. The positions (:data:`_ROW`) of the few records taken are found
+    with a window over the rows of the chosen classes. Returns the positions and, per
+    quasi-identifier, the cells the records taken lose (those the rounds left and present
+    in the loaded table, counted on the rows taken)."""
     d = plan.d
-    weight = g["n"].to_numpy(dtype=np.int64)
-    cls, n_cls = masking._patterns(pat)
-    counts = np.bincount(cls, weights=weight, minlength=n_cls).astype(np.int64)
-    seen = np.full(n_cls, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(seen, cls, g["first"].to_numpy(dtype=np.int64))
-    sizes = counts[cls]
-    need = k - int(weight[sizes < k].sum())
-    empty = (pat < 0).all(axis=1)
-    take_of = np.zeros(n_cls, dtype=np.int64)
-    for c in np.lexsort((seen, -counts)):
-        spare = int(counts[c]) - k
-        if spare <= 0 or need <= 0:
-            break
-        if empty[np.flatnonzero(cls == c)[0]]:
-            continue
-        take_of[c] = min(spare, need)
-        need -= int(take_of[c])
-    if need > 0:
-        return None
     hit = take_of[cls] > 0
     if not hit.any():
         return pd.DataFrame({_ROW: np.zeros(0, dtype=np.int64)}), np.zeros(len(qis), np.int64)
@@ -913,33 +899,27 @@ def _suppress_cells(
     pat = codes.copy()
     sizes = masking._suppression_rounds(pat, weight, k, order)  # pat changes in place
     borrowed = None
-    if (sizes < k).any() and ordered:
-        borrowed = _borrow_on_engine(plan, g, qis, names, pat, k)
-        if borrowed is None:
+    if (sizes < k).any():
+        cls, n_cls = masking._patterns(pat)  # the classes after the rounds
+        # without a row order the positions of the first records are unknown; the classes'
+        # order does not matter to whether records are borrowed, which is all asked then
+        at = g["first"].to_numpy(dtype=np.int64) if ordered else np.zeros(len(g), np.int64)
+        empty = np.asarray((pat < 0).all(axis=1), dtype=bool)
+        lending = masking._borrowed_per_class(cls, n_cls, weight, at, empty, k)
+        if lending is None:
             notes.append(
                 f"{int(weight[sizes < k].sum())} records stay in a class smaller than {k} even "
                 "with every quasi-identifier suppressed, and the other classes have too few spare "
                 "records to join them. Use record suppression, or lower k."
             )
-    elif (sizes < k).any():
-        need = k - int(weight[sizes < k].sum())
-        inv, m = masking._patterns(pat)
-        size = np.bincount(inv, weights=weight, minlength=m)
-        first = np.full(m, -1, dtype=np.int64)
-        first[inv[::-1]] = np.arange(len(inv) - 1, -1, -1)
-        spare = np.clip(size - k, 0, None)[(pat[first] >= 0).any(axis=1)].sum()
-        if need > 0 and int(spare) >= need:
+        elif ordered:
+            borrowed = _borrow_on_engine(plan, g, qis, names, pat, cls, lending[0])
+        elif lending[0].any():
             raise RecipeError(
                 f"Step {i + 1} ({step.describe()}) would suppress extra records chosen by "
                 f"their order in the table, which the {d.eng.name} engine does not keep for "
                 "this source (it keeps it for local Parquet files). Use record suppression "
                 "(mode 'records'), a larger generalization first, or the pandas engine."
-            )
-        if need > 0:
-            notes.append(
-                f"{int(weight[sizes < k].sum())} records stay in a class smaller than {k} even "
-                "with every quasi-identifier suppressed, and the other classes have too few spare "
-                "records to join them. Use record suppression, or lower k."
             )
     newly = (pat < 0) & (codes >= 0)
     after = {
