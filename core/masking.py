@@ -1377,23 +1377,17 @@ def _suppression_rounds(
         inv = inv.ravel()
         return np.bincount(inv, weights=weight).astype(np.int64)[inv]
 
+    def enough(unsafe: np.ndarray, j: int) -> np.ndarray:
+        trial = key.copy()  # every unsafe pattern with column j suppressed
+        trial[unsafe] -= (pat[unsafe, j] + 1) * mult[j]
+        return np.asarray(sizes_of(trial)[unsafe] >= k, dtype=bool)
+
     sizes_p = sizes_of(key)
     for _ in range(q):
         unsafe = np.flatnonzero(sizes_p < k)
         if unsafe.size == 0:
             break
-        chosen = np.full(unsafe.size, -1, dtype=np.int64)
-        for j in order:
-            free = (chosen < 0) & (pat[unsafe, j] >= 0)
-            if not free.any():
-                continue
-            trial = key.copy()  # every unsafe pattern with column j suppressed
-            trial[unsafe] -= (pat[unsafe, j] + 1) * mult[j]
-            ok = sizes_of(trial)[unsafe] >= k
-            chosen[free & ok] = j
-        for j in order:  # no single column is enough: suppress in order
-            pick = (chosen < 0) & (pat[unsafe, j] >= 0)
-            chosen[pick] = j
+        chosen = _round_choice(pat, unsafe, order, enough)
         movable = chosen >= 0
         if not movable.any():
             break
@@ -1408,30 +1402,52 @@ def _suppression_rounds_by_codes(
     pat: np.ndarray, weight: np.ndarray, k: int, order: Sequence[int]
 ) -> np.ndarray:
     """:func:`_suppression_rounds` grouping the codes of the patterns in each trial."""
+
+    def enough(unsafe: np.ndarray, j: int) -> np.ndarray:
+        kept = pat[unsafe, j]
+        pat[unsafe, j] = -1  # a trial: every unsafe pattern with column j suppressed
+        ok = _sizes_of_codes(pat, weight)[unsafe] >= k
+        pat[unsafe, j] = kept
+        return np.asarray(ok, dtype=bool)
+
     sizes_p = _sizes_of_codes(pat, weight)
     for _ in range(pat.shape[1]):
         unsafe = np.flatnonzero(sizes_p < k)
         if unsafe.size == 0:
             break
-        chosen = np.full(unsafe.size, -1, dtype=np.int64)
-        trial = pat.copy()
-        for j in order:
-            free = (chosen < 0) & (pat[unsafe, j] >= 0)
-            if not free.any():
-                continue
-            trial[unsafe, j] = -1
-            ok = _sizes_of_codes(trial, weight)[unsafe] >= k
-            trial[unsafe, j] = pat[unsafe, j]
-            chosen[free & ok] = j
-        for j in order:  # no single column is enough: suppress in order
-            pick = (chosen < 0) & (pat[unsafe, j] >= 0)
-            chosen[pick] = j
+        chosen = _round_choice(pat, unsafe, order, enough)
         movable = chosen >= 0
         if not movable.any():
             break
         pat[unsafe[movable], chosen[movable]] = -1
         sizes_p = _sizes_of_codes(pat, weight)
     return sizes_p
+
+
+def _round_choice(
+    pat: np.ndarray,
+    unsafe: np.ndarray,
+    order: Sequence[int],
+    enough: Callable[[np.ndarray, int], np.ndarray],
+) -> np.ndarray:
+    """One round's choice of :func:`local_suppression`'s rounds, for the patterns ``unsafe``
+    (rows of ``pat``) in classes smaller than ``k``: per pattern, the column to suppress, or
+    -1 when every cell of it is suppressed already.
+
+    That column is the first in suppression ``order`` still present whose suppression alone
+    puts the pattern in a class of at least ``k`` (``enough(unsafe, j)`` says so per
+    pattern for column ``j``); when no single column is enough, the first one still present.
+    """
+    present = pat[unsafe] >= 0
+    chosen = np.full(unsafe.size, -1, dtype=np.int64)
+    for j in order:
+        free = (chosen < 0) & present[:, j]
+        if not free.any():
+            continue
+        chosen[free & enough(unsafe, j)] = j
+    for j in order:  # no single column is enough: suppress in order
+        chosen[(chosen < 0) & present[:, j]] = j
+    return chosen
 
 
 def _borrow(patterns: QIPatterns, pat: np.ndarray, k: int) -> tuple[np.ndarray | None, int]:
