@@ -244,14 +244,19 @@ def _first_of(ids: np.ndarray, m: int, at: np.ndarray) -> np.ndarray:
     return out
 
 
-def mixed_key(columns: Iterable[tuple[np.ndarray, int]], n: int) -> np.ndarray:
+def mixed_key(
+    columns: Iterable[tuple[np.ndarray, int]], n: int, *, lowest: int = -1
+) -> np.ndarray:
     """One int64 key per row of code columns, given as ``(codes, card)`` pairs with codes
-    from ``-1`` (missing) to ``card - 2``: two rows have equal keys exactly when all their
-    codes are equal. Missing is one more code, so it groups with missing only.
+    from ``lowest`` to ``lowest + card - 1``: two rows have equal keys exactly when all
+    their codes are equal. By default the codes run from ``-1`` (missing) to ``card - 2``:
+    missing is one more code, so it groups with missing only.
 
     The mixed-radix key is compressed (numbered by first appearance) before it overflows.
 
     >>> mixed_key([(np.array([0, 1, -1]), 3), (np.array([1, 1, 0]), 3)], 3).tolist()
+    [5, 8, 1]
+    >>> mixed_key([(np.array([1, 2, 0]), 3), (np.array([2, 2, 1]), 3)], 3, lowest=0).tolist()
     [5, 8, 1]
     """
     key = np.zeros(n, dtype=np.int64)
@@ -261,7 +266,8 @@ def mixed_key(columns: Iterable[tuple[np.ndarray, int]], n: int) -> np.ndarray:
             key, span = first_seen(key)
         key *= card  # in place: no new array of n keys per column
         key += c
-        key += 1
+        if lowest:
+            key -= lowest
         span *= card
     return key
 

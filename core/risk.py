@@ -205,18 +205,10 @@ def _qi_codes(
 
 
 def _combine(codes: np.ndarray, cards: np.ndarray) -> np.ndarray:
-    """Combine code columns (>= 0) into one int64 key per row, re-densifying on overflow."""
-    n = codes.shape[0]
-    key = np.zeros(n, dtype=np.int64)
-    span = 1
-    for j in range(codes.shape[1]):
-        card = int(cards[j])
-        if span * card >= 2**62:  # compress before the mixed radix overflows
-            key, uniq = pd.factorize(key)
-            span = len(uniq)
-        key = key * card + codes[:, j]
-        span *= card
-    return key
+    """Combine code columns (``0 .. cards[j] - 1``) into one int64 key per row, re-densifying
+    on overflow (:func:`core.codes.mixed_key`)."""
+    columns = ((codes[:, j], int(cards[j])) for j in range(codes.shape[1]))
+    return codes_.mixed_key(columns, codes.shape[0], lowest=0)
 
 
 def _factorize_key(key: np.ndarray) -> tuple[np.ndarray, int]:
@@ -1661,12 +1653,11 @@ def subset_scores(
             f"above the limit of {RISK_MAX_SUBSETS}. Pick a smaller size or fewer columns."
         )
     codes, cards = _qi_codes(df, qis)
-    dense = np.where(codes < 0, cards - 1, codes)
     n = len(df)
     out = []
     for size in range(1, int(max_size) + 1):
         for combo in itertools.combinations(range(len(qis)), size):
-            key = _combine(dense[:, list(combo)], cards[list(combo)])
+            key = codes_.mixed_key(((codes[:, j], int(cards[j])) for j in combo), n)
             ids, uniq = pd.factorize(key)
             f = np.bincount(ids, minlength=len(uniq)).astype(np.float64)
             sep = 1.0 if n == 1 else 1.0 - float(np.sum(f * (f - 1)) / (n * (n - 1.0)))

@@ -112,6 +112,17 @@ def test_combined_key_survives_overflow_of_mixed_radix():
     assert ec.n_classes == len(df.drop_duplicates())
 
 
+
+def test_combined_key_of_codes_from_zero_groups_rows_as_their_codes():
+    # codes 0 .. card - 1 (the form suda and the search use), 8 columns of 300: the key
+    # is compressed on the way, and equal keys still mean equal rows
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 300, size=(2000, 8))
+    codes = np.vstack([codes, codes[:10]])
+    key = risk._combine(codes, np.full(8, 300))
+    ref = np.unique(codes, axis=0, return_inverse=True)[1].ravel()
+    assert np.array_equal(pd.factorize(key)[0], pd.factorize(ref)[0])
+
 # --- prosecutor, marketer, journalist ----------------------------------------------------
 
 
