@@ -1439,7 +1439,7 @@ def population_uniqueness(
 
 
 def _uniqueness_estimates(
-    sizes: np.ndarray, counts: np.ndarray, n: int, big_n: float, pi: float, warnings: list[str]
+    sizes: np.ndarray, counts: np.ndarray, n: int, big_n: int, pi: float, warnings: list[str]
 ) -> PopulationUniqueness:
     """Zayatz, Pitman, SNB and Dankar's choice from a class-size histogram (shared by engines)."""
     zayatz = _zayatz(sizes, counts, n, big_n, pi)

@@ -736,10 +736,10 @@ def _add_row_order(plan: _Plan, table: Table) -> None:
         )
         index = f"list_position({listing}, r.{d.q(_ROW_FILE)}) - 1"
     else:
-        source = _spark_rows_by_file(plan, table)
-        if source is None:
+        by_file = _spark_rows_by_file(plan, table)
+        if by_file is None:
             return
-        index = "f.i"
+        source, index = by_file, "f.i"
     row = f"CAST({index} AS BIGINT) * {1 << 40} + r.{d.q(_ROW_IN_FILE)}"
     plan.view(f"SELECT {cols}, {row} AS {d.q(_ROW)} FROM {source}")
     plan.hidden = [_ROW]
