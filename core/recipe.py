@@ -967,9 +967,7 @@ class _Known:
     slow: set[str] = field(default_factory=set)  # read or written by a row-by-row step
     all_slow: bool = False  # a row-by-row step removed records
     # each suppression on codes: its columns and the records grouped by them after it
-    suppressions: list[tuple[tuple[str, ...], codes.Grouping | None]] = field(
-        default_factory=list
-    )
+    suppressions: list[tuple[tuple[str, ...], codes.Grouping | None]] = field(default_factory=list)
     kept_by: int | None = None  # the suppression that removed records
 
     def chain(self, col: str) -> _Chain | None:
@@ -979,9 +977,7 @@ class _Known:
         """Whether ``col`` is still known per distinct value of the loaded column."""
         return not self.all_slow and col not in self.slow and col not in self.after
 
-    def write(
-        self, frame: pd.DataFrame, out: pd.DataFrame, memo: codes.ColumnMemo
-    ) -> pd.DataFrame:
+    def write(self, frame: pd.DataFrame, out: pd.DataFrame, memo: codes.ColumnMemo) -> pd.DataFrame:
         """``out`` with each pending chain written out, one value per row."""
         if not self.chains:
             return out
@@ -1105,9 +1101,7 @@ def _qi_patterns(g: codes.Grouping) -> masking.QIPatterns:
     m = g.merged()
     pat = m.pat
     pat.flags.writeable = False
-    return masking.QIPatterns(
-        inv=m.inv, pat=pat, weight=m.count.astype(np.float64), first=m.first
-    )
+    return masking.QIPatterns(inv=m.inv, pat=pat, weight=m.count.astype(np.float64), first=m.first)
 
 
 def _all_change_masks(

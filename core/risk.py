@@ -596,9 +596,7 @@ def _join_on_t(
     nv = values.shape[1]
     groups, g_of = np.unique(key * m + mk, return_inverse=True)
     g_key = groups // m
-    g_val = np.stack(
-        [np.bincount(g_of, values[rows, v], groups.size) for v in range(nv)], axis=1
-    )
+    g_val = np.stack([np.bincount(g_of, values[rows, v], groups.size) for v in range(nv)], axis=1)
     shared = np.r_[g_key[1:] == g_key[:-1], False] | np.r_[False, g_key[1:] == g_key[:-1]]
     res = np.zeros_like(g_val)
     if shared.any():

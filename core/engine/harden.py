@@ -677,9 +677,7 @@ def _small_patterns(
     return np.asarray(sizes < k)
 
 
-def _suppress_records_on_engine(
-    plan: _Plan, qis: list[str], k: int, cells: dict[str, int]
-) -> int:
+def _suppress_records_on_engine(plan: _Plan, qis: list[str], k: int, cells: dict[str, int]) -> int:
     """Record suppression with the small classes grouped on the engine
     (``GROUP BY ... HAVING COUNT(*) < k``) and the rows anti-joined to them; ``cells``
     as in :func:`_suppress_records`."""
@@ -950,9 +948,7 @@ def _suppress_cells(
         plan.d.eng.open(positions, name=table)
         joins += f" LEFT JOIN {d.q(table)} AS b ON r.{d.q(_ROW)} = b.{d.q(_ROW)}"
         also = f" OR b.{d.q(_ROW)} IS NOT NULL"  # a borrowed record loses every cell
-    repl = {
-        c: f"CASE WHEN m.s{j}{also} THEN NULL ELSE r.{d.q(c)} END" for j, c in enumerate(qis)
-    }
+    repl = {c: f"CASE WHEN m.s{j}{also} THEN NULL ELSE r.{d.q(c)} END" for j, c in enumerate(qis)}
     plan.view(
         f"SELECT {plan.select_list(repl, prefix='r.')} FROM {src} AS r {joins}",
         changed=qis,

@@ -687,9 +687,13 @@ def _sql_ordered_t(
             )
         return float(r["emd_sum"]) / (m_obs - 1), True, note
     if na:  # at most one observed value: every distribution is the same
-        return 0.0, False, (
-            f"'{sensitive}' has at most one observed value; missing values are left out of "
-            "the ordered t-closeness, which is 0.",
+        return (
+            0.0,
+            False,
+            (
+                f"'{sensitive}' has at most one observed value; missing values are left out of "
+                "the ordered t-closeness, which is 0.",
+            ),
         )
     return t_equal, False, ()  # one value: the equal distance, as the pandas engine
 

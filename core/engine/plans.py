@@ -122,9 +122,7 @@ def class_table(
     select_keys = ", ".join(f"{quote(q)} AS {k}" for q, k in zip(qis, keys, strict=True))
     group = ", ".join(str(j + 1) for j in range(len(qis)))
     wcol = f", SUM({_weight_expr(quote, weight)}) AS {_W}" if weight else ""
-    base = (
-        f"SELECT {select_keys}, COUNT(*) AS {_N}{wcol} FROM {quote(table)} GROUP BY {group}"
-    )
+    base = f"SELECT {select_keys}, COUNT(*) AS {_N}{wcol} FROM {quote(table)} GROUP BY {group}"
     wsel = f", {_W} AS {_BIG}" if weight else ""
     plain = f"SELECT {', '.join(keys)}, {_N}, {_N} AS {_FK}{wsel} FROM ({base}) c"
     if missing == "category" or not any(patterns):
@@ -189,9 +187,7 @@ def class_histogram(
     these rows.
     """
     keys = _keys(qis)
-    inner = class_table(
-        quote, table, qis, missing=missing, patterns=patterns, weight=weight
-    )
+    inner = class_table(quote, table, qis, missing=missing, patterns=patterns, weight=weight)
     na = ", ".join(
         f"SUM(CASE WHEN {k} IS NULL THEN {_N} ELSE 0 END) AS na_{j}" for j, k in enumerate(keys)
     )
@@ -277,16 +273,12 @@ def missing_counts(quote: Quote, table: str, qis: Sequence[str]) -> str:
     per = ", ".join(
         f"SUM(CASE WHEN {c} IS NULL THEN 1 ELSE 0 END) AS na_{j}" for j, c in enumerate(cols)
     )
-    return (
-        f"SELECT SUM(CASE WHEN {any_na} THEN 1 ELSE 0 END) AS rows_na, {per} "
-        f"FROM {quote(table)}"
-    )
+    return f"SELECT SUM(CASE WHEN {any_na} THEN 1 ELSE 0 END) AS rows_na, {per} FROM {quote(table)}"
 
 
 #: classes with no observed sensitive value, and records with a missing one (from ``cls``)
 _seen = (
-    "SELECT SUM(CASE WHEN seen = 0 THEN 1 ELSE 0 END) AS no_value, SUM(na) AS na_records "
-    "FROM cls"
+    "SELECT SUM(CASE WHEN seen = 0 THEN 1 ELSE 0 END) AS no_value, SUM(na) AS na_records FROM cls"
 )
 
 
