@@ -82,6 +82,12 @@ EPSILON_DEFAULT = 1.0
 DELTA_MIN = 1e-12
 DELTA_MAX = 0.1
 DELTA_DEFAULT = 1e-5
+#: What the workspace keeps of a DP release for the page's "Last release" card
+#: (:class:`core.workspace.model.ReleaseResult`): most histogram bins (the numeric histogram's
+#: own maximum), and most characters of their labels, or of a mode's category, together. A
+#: larger histogram keeps its first bins and says how many were released.
+DP_KEPT_BINS = 1_000
+DP_KEPT_CHARS = 100_000
 #: Public regularization strength Lambda of the DP logistic regression (core.models): default
 #: and range. A setting chosen without looking at the data; its module docstring says why 30.
 MODEL_REGULARIZATION_DEFAULT = 30.0

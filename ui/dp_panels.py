@@ -7,6 +7,8 @@ table's, read from the database at each run, never kept in this browser session.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -15,7 +17,7 @@ from core import dp, dp_form, dp_utility, limits
 from core.dp_form import DOMAIN_LABELS, Question
 from core.dp_form import format_number as fmt
 from core.errors import PrivLensError
-from core.workspace import Workspace
+from core.workspace import ReleaseResult, Workspace
 from ui import state
 from ui.charts import dp as charts
 from ui.feedback import show_error, show_warnings
@@ -316,30 +318,55 @@ def microdata(df: pd.DataFrame, ds: str, numeric_cols: list[str], epsilon: float
         st.dataframe(md.table.rename(columns=charts.MD_TABLE_NAMES), hide_index=True)
 
 
-def last_release(ws: Workspace) -> None:
-    """The last release of this session and every release of this workspace."""
-    last = ss.get("dp_last")
-    if last is not None:
-        st.subheader("Last release")
-        if isinstance(last.value, np.ndarray):
-            st.dataframe(
-                pd.DataFrame({"bin": last.labels, "noisy count": last.value}), hide_index=True
-            )
-            st.write(f"Each count ±{fmt(last.half_width)} at 95% ({last.half_width_unit}).")
-        else:
-            shown = last.value if isinstance(last.value, str) else fmt(last.value)
-            st.metric(
-                f"{last.query} ({last.mechanism})",
-                shown,
-                help=f"95% error half-width ±{fmt(last.half_width)} {last.half_width_unit}",
-            )
-        st.caption(
-            f"Mechanism {last.mechanism}, scale {fmt(last.scale)}, sensitivity "
-            f"{fmt(last.sensitivity)}, neighbours: {last.neighbours}; secure noise: "
-            f"{'yes' if last.secure else 'NO'}."
-            + (f" Categories: {DOMAIN_LABELS[last.domain].lower()}." if last.domain else "")
+def _card(
+    query: str,
+    mechanism: str,
+    r: dp.DPResult | ReleaseResult,
+    value: Any,
+    labels: tuple[str, ...],
+    n_bins: int,
+) -> None:
+    """The "Last release" card: the answer (or the bins), its error and how it was made."""
+    st.subheader("Last release")
+    if query == "histogram":
+        st.dataframe(
+            pd.DataFrame({"bin": list(labels), "noisy count": np.asarray(value, dtype=float)}),
+            hide_index=True,
         )
-        show_warnings(last.warnings)
+        if n_bins > len(labels):
+            st.caption(
+                f"The first {len(labels):,} of the {n_bins:,} released bins are shown: the "
+                "workspace keeps no more of one release."
+            )
+        st.write(f"Each count ±{fmt(r.half_width)} at 95% ({escape_md(r.half_width_unit)}).")
+    else:
+        # a mode's category may be one of the data (threshold domain): shown escaped
+        shown = escape_md(value) if isinstance(value, str) else fmt(float(value))
+        st.metric(
+            f"{query} ({mechanism})",
+            shown,
+            help=f"95% error half-width ±{fmt(r.half_width)} {escape_md(r.half_width_unit)}",
+        )
+    st.caption(
+        f"Mechanism {mechanism}, scale {fmt(r.scale)}, sensitivity "
+        f"{fmt(r.sensitivity)}, neighbours: {escape_md(r.neighbours)}; secure noise: "
+        f"{'yes' if r.secure else 'NO'}."
+        + (f" Categories: {DOMAIN_LABELS[r.domain].lower()}." if r.domain else "")
+    )
+    show_warnings(r.warnings)
+
+
+def last_release(ws: Workspace) -> None:
+    """The last release (kept by the workspace: a reload shows it) and every release of it."""
+    record = ws.last_result
+    if record is not None and record.result is not None:
+        kept = record.result
+        live = ss.get("dp_last")
+        if live is not None and ReleaseResult.of(live) == kept:  # released in this session
+            _card(record.query, record.mechanism, live, live.value, live.labels, len(live.labels))
+        else:
+            value = kept.counts if record.query == "histogram" else kept.value
+            _card(record.query, record.mechanism, kept, value, kept.labels, kept.n_bins)
     if ws.releases:
         with st.expander(f"Releases made in this workspace ({len(ws.releases)})"):
             st.dataframe(

@@ -25,6 +25,7 @@ from core.workspace.model import (
     PageSettings,
     RecipeHistory,
     ReleaseRecord,
+    ReleaseResult,
     RiskSettings,
     Workspace,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "Project",
     "RecipeHistory",
     "ReleaseRecord",
+    "ReleaseResult",
     "RiskSettings",
     "SpendRecord",
     "StoredWorkspace",

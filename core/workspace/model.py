@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from core import limits
-from core.dp import MECHANISMS
+from core.dp import DOMAINS, MECHANISMS, DPResult
 from core.errors import RecipeError, WorkspaceError
 from core.export import FORMATS
 from core.kinds import KINDS
@@ -402,10 +402,157 @@ class PageSettings:
 
 # --- history ----------------------------------------------------------------------------------
 
+#: Most warnings a kept release result holds, and most characters of each (and of its unit and
+#: neighbouring relation): the texts :mod:`core.dp` writes are far shorter.
+_KEPT_WARNINGS = 10
+_KEPT_TEXT = 1_000
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _KEPT_TEXT else text[: _KEPT_TEXT - 1] + "…"
+
+
+def _check_text(where: str, value: object) -> None:
+    if not isinstance(value, str) or not value or len(value) > _KEPT_TEXT:
+        raise _fail(where, f"must be text of 1 to {_KEPT_TEXT} characters.")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReleaseResult:
+    """What a DP release answered, kept with its record for the page's "Last release" card.
+
+    Everything here is the mechanism's output or a figure fixed by the parameters (ε, δ, the
+    public bounds and categories): the noisy answer, its 95% error half-width and unit, the
+    noise scale, the sensitivity, the neighbouring relation, whether the noise was secure,
+    where the categories came from, and the result's warnings. Nothing exact about the data
+    (no record count), and never the bounds the user typed (they are settings).
+
+    A histogram keeps its bins' ``labels`` and noisy ``counts`` (``value`` is None), at most
+    :data:`core.limits.DP_KEPT_BINS` of them and :data:`core.limits.DP_KEPT_CHARS` characters
+    of labels; ``n_bins`` says how many were released. The labels are the public bins or the
+    declared categories, or, for a threshold histogram, the categories of the data whose noisy
+    count passed the threshold: DP output too. Any other query keeps its ``value``, a number
+    or, for a mode, the category released.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from core import dp
+    >>> r = dp.dp_histogram(pd.DataFrame({"c": list("aab")}), "c", epsilon=1.0,
+    ...                     categories=["a", "b"], source=0)
+    >>> kept = ReleaseResult.of(r)
+    >>> kept.labels, kept.n_bins, kept.value, kept.secure
+    (('a', 'b'), 2, None, False)
+    """
+
+    value: float | str | None = None
+    labels: tuple[str, ...] = ()
+    counts: tuple[float, ...] = ()
+    n_bins: int = 0
+    half_width: float
+    half_width_unit: str
+    scale: float
+    sensitivity: float
+    neighbours: str
+    secure: bool
+    domain: str = ""
+    warnings: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Validate (never naming a value: a label may be a category of the data)."""
+        w = "releases.result"
+        if self.value is not None and not isinstance(self.value, str):
+            _check_number(f"{w}.value", self.value, -1e300, 1e300)
+        if not (
+            isinstance(self.labels, tuple)
+            and isinstance(self.counts, tuple)
+            and all(isinstance(x, str) for x in self.labels)
+        ):
+            raise _fail(f"{w}.labels", "must be a list of texts, beside a list of counts.")
+        for c in self.counts:
+            _check_number(f"{w}.counts", c, -1e300, 1e300)
+        if len(self.labels) != len(self.counts):
+            raise _fail(
+                f"{w}.counts",
+                f"has {len(self.counts)} count(s) for {len(self.labels)} label(s); give one "
+                "count per label.",
+            )
+        if len(self.labels) > limits.DP_KEPT_BINS:
+            raise _fail(
+                f"{w}.labels",
+                f"holds {len(self.labels)} bins; at most {limits.DP_KEPT_BINS} are kept.",
+            )
+        chars = sum(map(len, self.labels)) + (len(self.value) if isinstance(self.value, str) else 0)
+        if chars > limits.DP_KEPT_CHARS:
+            raise _fail(
+                f"{w}.labels",
+                f"holds {chars} characters of text; at most {limits.DP_KEPT_CHARS} are kept.",
+            )
+        _check_number(f"{w}.n_bins", self.n_bins, len(self.labels), limits.MAX_ROWS, integer=True)
+        if self.value is not None and self.n_bins:
+            raise _fail(f"{w}.value", "must be empty for a histogram (its bins hold the answer).")
+        _check_number(f"{w}.half_width", self.half_width, 0.0, 1e300)
+        _check_text(f"{w}.half_width_unit", self.half_width_unit)
+        _check_number(f"{w}.scale", self.scale, 0.0, 1e300)
+        _check_number(f"{w}.sensitivity", self.sensitivity, 0.0, 1e300)
+        _check_text(f"{w}.neighbours", self.neighbours)
+        if not isinstance(self.secure, bool):
+            raise _fail(f"{w}.secure", f"must be true or false; got {type(self.secure).__name__}.")
+        _check_choice(f"{w}.domain", self.domain, ("", *DOMAINS))
+        if not isinstance(self.warnings, tuple) or len(self.warnings) > _KEPT_WARNINGS:
+            raise _fail(f"{w}.warnings", f"must be a list of at most {_KEPT_WARNINGS} texts.")
+        for text in self.warnings:
+            _check_text(f"{w}.warnings", text)
+
+    @classmethod
+    def of(cls, result: object) -> ReleaseResult | None:
+        """What is kept of ``result``: a :class:`core.dp.DPResult`, else nothing (None).
+
+        A histogram keeps its first bins within the limits above. A mode whose category alone
+        is longer than :data:`core.limits.DP_KEPT_CHARS` keeps nothing.
+        """
+        if not isinstance(result, DPResult):
+            return None
+        common: dict[str, Any] = {
+            "half_width": float(result.half_width),
+            "half_width_unit": _short(result.half_width_unit),
+            "scale": float(result.scale),
+            "sensitivity": float(result.sensitivity),
+            "neighbours": _short(result.neighbours),
+            "secure": bool(result.secure),
+            "domain": result.domain,
+            "warnings": tuple(_short(w) for w in result.warnings[:_KEPT_WARNINGS]),
+        }
+        if result.query != "histogram":
+            value = result.value
+            if isinstance(value, str):
+                if len(value) > limits.DP_KEPT_CHARS:
+                    return None
+                return cls(value=value, **common)
+            return cls(value=float(value), **common)  # type: ignore[arg-type]
+        counts = [float(c) for c in result.value]  # type: ignore[union-attr]
+        labels: list[str] = []
+        chars = 0
+        for label in result.labels[: limits.DP_KEPT_BINS]:
+            chars += len(label)
+            if chars > limits.DP_KEPT_CHARS:
+                break
+            labels.append(label)
+        return cls(
+            labels=tuple(labels),
+            counts=tuple(counts[: len(labels)]),
+            n_bins=len(result.labels),
+            **common,
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReleaseRecord:
-    """One DP release: what was asked of which column, how, at what privacy cost, when."""
+    """One DP release: what was asked of which column, how, at what privacy cost, when.
+
+    ``result`` is what it answered (:class:`ReleaseResult`), for a release of the Differential
+    privacy page; None for other releases and in workspaces saved before it was kept.
+    """
 
     query: str
     column: str | None
@@ -414,6 +561,7 @@ class ReleaseRecord:
     delta: float
     at: float
     spend_id: str | None = None
+    result: ReleaseResult | None = None
 
     def __post_init__(self) -> None:
         """Validate."""
@@ -424,6 +572,19 @@ class ReleaseRecord:
         _check_number("releases.delta", self.delta, 0.0, 1.0)
         _check_number("releases.at", self.at, 0.0, 1e12)
         _check_str("releases.spend_id", self.spend_id, optional=True)
+        if self.result is None:
+            return
+        if not isinstance(self.result, ReleaseResult):
+            raise _fail("releases.result", "must be an object of a DP release's answer.")
+        _check_choice("releases.query", self.query, tuple(MECHANISMS))
+        _check_choice("releases.mechanism", self.mechanism, MECHANISMS[self.query])
+        if (self.query == "histogram") != (self.result.value is None):
+            raise _fail(
+                "releases.result.value",
+                "must be empty for a histogram (its bins hold the answer) and set otherwise.",
+            )
+        if isinstance(self.result.value, str) != (self.query == "mode"):
+            raise _fail("releases.result.value", "must be text for a mode and a number otherwise.")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -491,6 +652,11 @@ class Workspace:
 
     def __post_init__(self) -> None:
         """Validate roles (and, with a dataset, that named columns exist)."""
+        if sum(r.result is not None for r in self.releases) > 1:
+            raise _fail(
+                "releases.result",
+                "is kept by more than one release; only the newest DP release keeps it.",
+            )
         roles = tuple(r.value for r in Role)
         for cast in self.casts:
             if not (
@@ -594,8 +760,20 @@ class Workspace:
         return replace(self, recipe=recipe)
 
     def record_release(self, record: ReleaseRecord) -> Workspace:
-        """A release appended to the history."""
-        return replace(self, releases=(*self.releases, record))
+        """A release appended to the history.
+
+        A record with a result becomes the only one that keeps its result (the card shows the
+        last release), so the workspace, saved at every change, does not grow with each answer.
+        """
+        releases = self.releases
+        if record.result is not None:
+            releases = tuple(r if r.result is None else replace(r, result=None) for r in releases)
+        return replace(self, releases=(*releases, record))
+
+    @property
+    def last_result(self) -> ReleaseRecord | None:
+        """The newest release that keeps its result (for the "Last release" card), or None."""
+        return next((r for r in reversed(self.releases) if r.result is not None), None)
 
     def record_export(self, *, format: str, encryption: str, at: float | None = None) -> Workspace:
         """An export of the current recipe appended to the history."""
@@ -640,7 +818,10 @@ class Workspace:
             "anonymize": plain(self.anonymize),
             "model": plain(self.model),
             "export": plain(self.export),
-            "releases": [plain(r) for r in self.releases],
+            "releases": [
+                plain(r) | {"result": None if r.result is None else plain(r.result)}
+                for r in self.releases
+            ],
             "exports": [plain(e) for e in self.exports],
             "large_source": None if self.large_source is None else plain(self.large_source),
         }
@@ -714,10 +895,7 @@ class Workspace:
                 risk=_section(RiskSettings, data.get("risk", {}), "risk"),
                 dp=_section(DpSettings, data.get("dp", {}), "dp"),
                 export=_section(ExportSettings, data.get("export", {}), "export"),
-                releases=tuple(
-                    _section(ReleaseRecord, r, "releases")
-                    for r in _list(data.get("releases", []), "releases")
-                ),
+                releases=tuple(_release(r) for r in _list(data.get("releases", []), "releases")),
                 exports=tuple(
                     _section(ExportRecord, e, "exports")
                     for e in _list(data.get("exports", []), "exports")
@@ -789,6 +967,14 @@ def _list(value: object, where: str) -> list[Any]:
     if not isinstance(value, list):
         raise _fail(where, "must be a list.")
     return value
+
+
+def _release(data: object) -> ReleaseRecord:
+    """A release record from JSON; its ``result`` (absent before it was kept) validated too."""
+    if isinstance(data, dict) and data.get("result") is not None:
+        data = {**data, "result": _section(ReleaseResult, data["result"], "releases.result")}
+    record: ReleaseRecord = _section(ReleaseRecord, data, "releases")
+    return record
 
 
 def _section(cls: type, data: object, where: str) -> Any:

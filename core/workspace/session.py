@@ -14,11 +14,18 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
+from core.dp import DPResult
 from core.dp_budget import Ledger
 from core.kinds import column_kinds
 from core.workspace.budget import BudgetBook
 from core.workspace.fingerprint import table_fingerprint
-from core.workspace.model import ColumnMeta, DatasetMeta, ReleaseRecord, Workspace
+from core.workspace.model import (
+    ColumnMeta,
+    DatasetMeta,
+    ReleaseRecord,
+    ReleaseResult,
+    Workspace,
+)
 from core.workspace.store import WorkspaceStore
 
 T = TypeVar("T")
@@ -127,7 +134,9 @@ class WorkspaceSession:
         """Charge the budget, then compute the release and record it in the history.
 
         The charge comes first and is kept even if ``run`` then fails, so no result can
-        exist that was not paid for.
+        exist that was not paid for. The answer of a :class:`core.dp.DPResult` of this query
+        and mechanism is kept with the record (:meth:`ReleaseResult.of`), so a reload or an
+        opened project shows it again.
 
         Raises
         ------
@@ -139,6 +148,9 @@ class WorkspaceSession:
         detail = {"query": query, "column": column, "mechanism": mechanism}
         self.book.spend(self.fingerprint, label, epsilon=epsilon, delta=delta, detail=detail)
         result = run()
+        kept = ReleaseResult.of(result)
+        if isinstance(result, DPResult) and (result.query, result.mechanism) != (query, mechanism):
+            kept = None  # the record would describe it wrongly
         self.update(
             self.workspace.record_release(
                 ReleaseRecord(
@@ -148,6 +160,7 @@ class WorkspaceSession:
                     epsilon=epsilon,
                     delta=delta,
                     at=time.time(),
+                    result=kept,
                 )
             )
         )
