@@ -77,8 +77,10 @@ __all__ = [
     "LeakageReport",
     "PairAssociation",
     "PairColumn",
+    "PairCounts",
     "association_matrix",
     "benjamini_hochberg",
+    "blanked_association",
     "correlation_matrix",
     "correlation_ratio",
     "coded_columns",
@@ -89,6 +91,7 @@ __all__ = [
     "numeric_columns",
     "pair_association",
     "pair_column",
+    "pair_counts",
     "ranked_pairs",
 ]
 
@@ -1124,7 +1127,13 @@ def _table_cells(
 
 
 def _cramers_v_codes(a: np.ndarray, ka: int, b: np.ndarray, kb: int) -> PairAssociation:
-    nn, r_, k_, cnt, row_n, col_n = _table_cells(a, ka, b, kb)
+    return _cramers_v_cells(*_table_cells(a, ka, b, kb))
+
+
+def _cramers_v_cells(
+    nn: int, r_: int, k_: int, cnt: np.ndarray, row_n: np.ndarray, col_n: np.ndarray
+) -> PairAssociation:
+    """Cramér's V of a contingency table given as :func:`_table_cells` returns it."""
     if nn < CORRELATION_MIN_PAIRS:
         return PairAssociation(
             measure="cramers_v",
@@ -1575,12 +1584,7 @@ def pair_association(
     >>> res.measure, round(res.value ** 2, 6)
     ('eta', 0.771429)
     """
-    size_a, size_b = (len(c.codes if c.codes is not None else c.numbers) for c in (a, b))  # type: ignore[arg-type]
-    if size_a != size_b:
-        raise InvalidParameterError(
-            f"The two columns of a pair must hold the same rows; got {size_a} and {size_b} "
-            "rows. Read both with pair_column from the same table (and the same rows)."
-        )
+    _check_pair(a, b)
     if a.kind == "numeric" and b.kind == "numeric" and numeric_method == "pearson":
         return _pearson_pair(a, b)
     if a.kind == "numeric" and b.kind == "numeric":
@@ -1667,6 +1671,309 @@ def _complete(col: PairColumn) -> bool:
         assert col.numbers is not None
         col.derived["complete"] = not bool(np.isnan(col.numbers).any())
     return bool(col.derived["complete"])
+
+
+# --- one pair measured again after cells are blanked -------------------------------------
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Table:
+    """Non-empty cells of a contingency table (sorted keys ``a * levels_b + b``, counts)
+    and its row and column totals."""
+
+    keys: np.ndarray
+    counts: np.ndarray
+    row_totals: np.ndarray
+    col_totals: np.ndarray
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Groups:
+    """Numbers grouped by category: scaled once to ``z = x / top - centre``, then per
+    category its rows, the mean of ``z`` and the sums of the residuals from that mean and
+    of their squares; ``total``: the sum of squares of ``z`` about its mean; ``flat``: each
+    category's one number, when every category holds a single number (else None)."""
+
+    top: float
+    centre: float
+    size: np.ndarray
+    mean: np.ndarray
+    sums: np.ndarray
+    squares: np.ndarray
+    total: float
+    flat: np.ndarray | None = None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PairCounts:
+    """What :func:`pair_association` counts on two columns, kept to measure the pair again
+    after some of its cells are blanked (:func:`blanked_association`).
+
+    Made by :func:`pair_counts`. ``kind`` is ``"table"`` for two categorical columns (the
+    contingency table over the rows where both are present) and ``"groups"`` for a
+    categorical and a numeric column (per category, the count, mean and sum of squares of
+    the numbers); ``n`` rows have both values.
+    """
+
+    kind: Literal["table", "groups"]
+    a: PairColumn
+    b: PairColumn
+    present: np.ndarray
+    n: int
+    table: _Table | None = None
+    #: None when the numbers are constant on the rows with both values (measured afresh)
+    groups: _Groups | None = None
+
+
+def _check_pair(a: PairColumn, b: PairColumn) -> None:
+    size_a, size_b = (len(c.codes if c.codes is not None else c.numbers) for c in (a, b))  # type: ignore[arg-type]
+    if size_a != size_b:
+        raise InvalidParameterError(
+            f"The two columns of a pair must hold the same rows; got {size_a} and {size_b} "
+            "rows. Read both with pair_column from the same table (and the same rows)."
+        )
+
+
+def pair_counts(a: PairColumn, b: PairColumn) -> PairCounts:
+    """Count what the association of two columns needs, to measure it again when cells go.
+
+    Parameters
+    ----------
+    a, b : PairColumn
+        Two columns of the same rows (:func:`pair_column`), at least one categorical.
+
+    Returns
+    -------
+    PairCounts
+        For :func:`blanked_association`.
+
+    Raises
+    ------
+    InvalidParameterError
+        The columns hold different numbers of rows, or both are numeric (a correlation has
+        no counts to update: use :func:`pair_association`).
+
+    Notes
+    -----
+    Two categorical columns keep the non-empty cells of their contingency table (one
+    ``bincount`` of ``a * levels_b + b``, or a sort when the table has more than
+    ``4 n + 1024`` cells) with its row and column totals. A categorical and a numeric
+    column keep, per category, the rows with both values, the mean of the numbers scaled
+    to at most 1 in absolute value and centred, and the sums of the residuals and of their
+    squares. Only these counts and sums change when cells are blanked.
+
+    Examples
+    --------
+    >>> c = pair_counts(pair_column(pd.Series(list("aabb"))), pair_column(pd.Series([1, 2, 3, 5])))
+    >>> c.kind, c.n
+    ('groups', 4)
+    """
+    _check_pair(a, b)
+    if a.kind == "numeric" and b.kind == "numeric":
+        raise InvalidParameterError(
+            "pair_counts takes a categorical column and a categorical or numeric one; got two "
+            "numeric columns. Measure them with pair_association."
+        )
+    if a.kind == "categorical" and b.kind == "categorical":
+        assert a.codes is not None and b.codes is not None
+        present = (a.codes >= 0) & (b.codes >= 0)
+        return PairCounts(kind="table", a=a, b=b, present=present,
+                          **_table_counts(a.codes, a.levels, b.codes, b.levels))  # fmt: skip
+    cat, num = (a, b) if a.kind == "categorical" else (b, a)
+    assert cat.codes is not None and num.numbers is not None
+    present = (cat.codes >= 0) & ~np.isnan(num.numbers)
+    whole = bool(present.all())  # no row dropped: no copy of either column
+    g = cat.codes if whole else cat.codes[present]
+    x = num.numbers if whole else num.numbers[present]
+    low, high = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
+    if low == high:  # constant: measured afresh
+        return PairCounts(kind="groups", a=a, b=b, present=present, n=int(x.size))
+    top = max(-low, high)
+    z = x / top
+    centre = float(np.mean(z))
+    z -= centre
+    size = np.bincount(g, minlength=cat.levels)
+    mean = np.zeros(cat.levels)
+    np.divide(np.bincount(g, weights=z, minlength=cat.levels), size, out=mean, where=size > 0)
+    resid = z - mean[g]
+    member = np.full(cat.levels, np.nan)
+    member[g] = x  # every category holds one number when each equals any one of its own
+    groups = _Groups(
+        top=top,
+        centre=centre,
+        size=size,
+        mean=mean,
+        sums=np.bincount(g, weights=resid, minlength=cat.levels),
+        squares=np.bincount(g, weights=resid * resid, minlength=cat.levels),
+        total=_sum_of_squares(z),  # z is centred
+        flat=member if np.array_equal(x, member[g]) else None,
+    )
+    return PairCounts(kind="groups", a=a, b=b, present=present, n=int(x.size), groups=groups)
+
+
+def _table_counts(a: np.ndarray, ka: int, b: np.ndarray, kb: int) -> dict[str, Any]:
+    """The contingency table of the rows with both codes, as :class:`PairCounts` keeps it:
+    one ``bincount`` over ``(a + 1) (k_b + 1) + b + 1`` (missing codes fall in row or column
+    0, which is cut off) up to ``max(4 n + 1024, 2**21)`` cells, else a sort."""
+    cells = (ka + 1) * (kb + 1)
+    if cells <= max(4 * a.size + 1024, 1 << 21):
+        key = (a + 1) * (kb + 1) + (b + 1)
+        full = np.bincount(key, minlength=cells).reshape(ka + 1, kb + 1)[1:, 1:]
+        rows, cols = full.sum(axis=1), full.sum(axis=0)
+        flat = np.ascontiguousarray(full).ravel()
+        keys = np.flatnonzero(flat)
+        counts = flat[keys]
+    else:
+        both = (a >= 0) & (b >= 0)
+        a, b = a[both], b[both]
+        keys, counts = np.unique(a * kb + b, return_counts=True)
+        rows, cols = np.bincount(a, minlength=ka), np.bincount(b, minlength=kb)
+    table = _Table(
+        keys=keys.astype(np.int64, copy=False),
+        counts=counts.astype(np.int64, copy=False),
+        row_totals=rows.astype(np.int64, copy=False),
+        col_totals=cols.astype(np.int64, copy=False),
+    )
+    return {"n": int(rows.sum()), "table": table}
+
+
+def _blanked(col: PairColumn, blank: np.ndarray | None) -> PairColumn:
+    """The column with the cells flagged in ``blank`` missing."""
+    if blank is None:
+        return col
+    if col.kind == "categorical":
+        assert col.codes is not None
+        return PairColumn(kind="categorical", codes=np.where(blank, -1, col.codes),
+                          levels=col.levels)  # fmt: skip
+    assert col.numbers is not None
+    return PairColumn(kind="numeric", numbers=np.where(blank, np.nan, col.numbers),
+                      n_inf=col.n_inf)  # fmt: skip
+
+
+def blanked_association(
+    counts: PairCounts,
+    *,
+    blank_a: np.ndarray | None = None,
+    blank_b: np.ndarray | None = None,
+) -> PairAssociation:
+    """The association of a pair after cells of its columns are blanked, from its counts.
+
+    Parameters
+    ----------
+    counts : PairCounts
+        The pair before, from :func:`pair_counts`.
+    blank_a, blank_b : numpy.ndarray of bool, optional
+        One flag per row: the cells of the first (second) column that are missing after
+        the change (a cell missing before may be flagged or not). None: none blanked.
+
+    Returns
+    -------
+    PairAssociation
+        What :func:`pair_association` gives the two columns with the flagged cells missing:
+        Cramér's V and everything with it exactly so; eta, its ``n`` exactly, its value
+        within ``1e-12`` (the sums are updated, not taken afresh) and its F and p close.
+
+    Raises
+    ------
+    InvalidParameterError
+        A flag array is not one flag per row.
+
+    Notes
+    -----
+    Blanking only removes rows from the pair. Cramér's V: the contingency table after is
+    the table before less the cells of the rows that lost a value (one ``np.unique`` of
+    those rows' keys), so only the non-empty cells are visited again; the chi-square is the
+    same sum over the same cells (:func:`pair_association` adds its terms in ascending
+    order), bit for bit. Eta: each category's count, mean and sum of squared residuals
+    lose those rows' (the residuals of the removed rows are the very numbers the counts
+    summed), then the between and within sums of squares combine the categories; when each
+    category held a single number, it still does (eta = 1). When the rows left hold under
+    1/64 of the sum of squares before (the update would lose digits), when fewer than 2
+    categories or too few rows remain, when the numbers left are all equal, or when the
+    within sum nearly vanishes (eta near 1, where F needs every digit), the pair is
+    measured afresh.
+
+    Examples
+    --------
+    >>> g = pair_column(pd.Series(list("aaabbbcc")))
+    >>> y = pair_column(pd.Series([1.0, 2, 3, 4, 5, 7, 1, 2]))
+    >>> gone = np.array([False] * 6 + [True, False])
+    >>> after = blanked_association(pair_counts(g, y), blank_a=gone)
+    >>> fresh = pair_association(pair_column(pd.Series(list("aaabbb") + [None, "c"])), y)
+    >>> after.n == fresh.n, abs(after.value - fresh.value) < 1e-12
+    (True, True)
+    """
+    size = counts.present.size
+    for name, blank in (("blank_a", blank_a), ("blank_b", blank_b)):
+        if blank is not None and (blank.dtype != bool or blank.shape != (size,)):
+            raise InvalidParameterError(
+                f"{name} must hold one bool flag per row ({size}); got an array of "
+                f"{blank.dtype} with shape {blank.shape}. Flag the blanked cells with True."
+            )
+    if blank_a is None and blank_b is None:
+        gone = np.zeros(0, dtype=np.int64)
+    else:
+        either = blank_a if blank_b is None else blank_b if blank_a is None else blank_a | blank_b
+        gone = np.flatnonzero(counts.present & either)
+    if counts.table is not None:
+        return _blanked_table(counts, counts.table, gone)
+    if counts.groups is not None:
+        found = _blanked_groups(counts, counts.groups, gone)
+        if found is not None:
+            return found
+    return pair_association(_blanked(counts.a, blank_a), _blanked(counts.b, blank_b))
+
+
+def _blanked_table(counts: PairCounts, t: _Table, gone: np.ndarray) -> PairAssociation:
+    """Cramér's V of the table ``t`` less the rows ``gone``."""
+    assert counts.a.codes is not None and counts.b.codes is not None
+    kb = counts.b.levels
+    cells, rows, cols = t.counts, t.row_totals, t.col_totals
+    keys = t.keys
+    if gone.size:
+        ra, rb = counts.a.codes[gone], counts.b.codes[gone]
+        lost, lost_n = np.unique(ra * kb + rb, return_counts=True)
+        cells = cells.copy()
+        cells[np.searchsorted(keys, lost)] -= lost_n
+        rows = rows - np.bincount(ra, minlength=rows.size)
+        cols = cols - np.bincount(rb, minlength=cols.size)
+        left = cells > 0
+        keys, cells = keys[left], cells[left]
+    ia, ib = (keys // kb, keys % kb) if kb else (keys, keys)
+    r_, k_ = int(np.count_nonzero(rows)), int(np.count_nonzero(cols))
+    return _cramers_v_cells(counts.n - gone.size, r_, k_, cells, rows[ia], cols[ib])
+
+
+def _blanked_groups(counts: PairCounts, gr: _Groups, gone: np.ndarray) -> PairAssociation | None:
+    """Eta of the groups ``gr`` less the rows ``gone``, or None to measure afresh."""
+    cat, num = (counts.a, counts.b) if counts.a.kind == "categorical" else (counts.b, counts.a)
+    assert cat.codes is not None and num.numbers is not None
+    g = cat.codes[gone]
+    resid = (num.numbers[gone] / gr.top - gr.centre) - gr.mean[g]  # the very residuals summed
+    size = gr.size - np.bincount(g, minlength=gr.size.size)
+    live = size > 0
+    nn, kk = counts.n - gone.size, int(np.count_nonzero(live))
+    if nn < CORRELATION_MIN_PAIRS or kk < 2:
+        return None  # the reason, as a fresh measurement gives it
+    if gr.flat is not None:  # still one number per category: eta = 1 unless all are equal
+        left = gr.flat[live]
+        if float(left.min()) == float(left.max()):
+            return None
+        return _eta_from_sums(nn, kk, 1.0, 1.0, 0.0, flat=True)
+    w = size[live].astype(float)
+    sums = (gr.sums - np.bincount(g, weights=resid, minlength=gr.size.size))[live]
+    squares = (gr.squares - np.bincount(g, weights=resid * resid, minlength=gr.size.size))[live]
+    shift = sums / w
+    within = np.maximum(squares - sums * shift, 0.0)
+    means = gr.mean[live] + shift
+    dev = means - float(np.add.reduce(w * means)) / nn
+    dev -= float(np.add.reduce(w * dev)) / nn
+    ssb = float(np.add.reduce(w * dev * dev))
+    ssw = float(np.add.reduce(within))
+    sst = ssb + ssw
+    if sst < gr.total / 64 or ssw < 1e-6 * sst:
+        return None
+    return _eta_from_sums(nn, kk, sst, ssb, ssw, flat=False)
 
 
 # --- association matrix ------------------------------------------------------------------
