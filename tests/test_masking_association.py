@@ -173,3 +173,25 @@ def test_pair_counts_refuses_two_numeric_columns_and_bad_flags():
         blanked_association(counts, blank_a=np.array([True, False]))
     with pytest.raises(InvalidParameterError, match="blank_b must"):
         blanked_association(counts, blank_b=np.array([1, 0, 0]))
+
+
+@pytest.mark.parametrize("dtype", ["str", "string[pyarrow]", "string[python]", object, "Int64"])
+def test_missing_cells_at_the_sample_rows(dtype):
+    """The page reads which sample cells are missing from an Arrow column's null bitmap
+    (from its offset, when the column is a slice): the same flags as pandas gives."""
+    import pyarrow as pa
+
+    from ui.masking_results import _arrow_missing, _missing
+
+    rng = np.random.default_rng(5)
+    values = rng.choice(np.array(["7", "8", None], dtype=object), 1_001)
+    values = values.astype(float) if dtype == "Int64" else values
+    s = pd.Series(values, dtype=dtype)
+    for series in (s, s.iloc[3:]):  # a slice: its array starts at an offset
+        rows = np.sort(rng.choice(len(series), size=300, replace=False))
+        want = series.isna().to_numpy()
+        assert np.array_equal(_missing(series, rows), want[rows])
+        assert np.array_equal(_missing(series, None), want)
+    chunks = pa.chunked_array([pa.array(["a", None]), pa.array([None, "b"])])
+    assert _arrow_missing(chunks, np.array([0, 1])) is None  # several chunks: pandas reads it
+    assert _arrow_missing(pa.array([None, None]), np.array([1])).tolist() == [True]

@@ -153,9 +153,14 @@ def test_a_whole_run_draws_everything_and_times_are_recorded_only_when_asked(
     assert {"masking.workbench", "masking.history", "masking.results"} <= set(times)
     assert 0 < times["masking.results"] <= times["masking.workbench"]
     # the suppressed columns' levels came from their levels before it, blanked
-    levels = at.session_state["mask_pair_memo"]["levels"]
-    assert any(step.startswith("blanked:") for _, steps in levels for step in steps)
+    memo = at.session_state["mask_pair_memo"]
+    assert any(step.startswith("blanked:") for _, steps in memo["levels"] for step in steps)
+    # and their pairs were measured from the counts before it, less the rows that lost cells
+    assert memo["counts"]
     _check_association(at)
+    for k in (35, 3):  # a new k: the same counts, fewer or more cells blanked
+        at.slider(key="mask_k").set_value(k).run()
+        _check_association(at)
 
 
 def _check_association(at) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -56,7 +57,20 @@ def _association(_df: pd.DataFrame, token: str, columns: tuple[str, ...]) -> np.
     return np.abs(correlation.association_matrix(_df, columns=list(columns)).value)
 
 
-def _after_risk(h: Hardening, qis: tuple[str, ...]) -> risk.RiskSummary:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CardRisk:
+    """The figures the risk cards show of the hardened table: the fields of
+    :class:`core.risk.RiskSummary` that :func:`core.recipe_editor.risk_changes` reads,
+    each computed as :func:`core.risk.risk_summary` computes it, without the per-record
+    arrays of the individual and marketer risks the cards do not show."""
+
+    n: int
+    k: int
+    sample_uniques: int
+    prosecutor: risk.ProsecutorRisk
+
+
+def _after_risk(h: Hardening, qis: tuple[str, ...]) -> CardRisk:
     """Risk of the hardened table, remembered for this session next to it.
 
     Kept in ``st.session_state`` rather than a shared cache: the hardened table is this
@@ -64,11 +78,17 @@ def _after_risk(h: Hardening, qis: tuple[str, ...]) -> risk.RiskSummary:
     """
     memo = st.session_state.get("mask_after_risk")
     if memo is not None and memo[0] == (h.token, qis):
-        return memo[1]
+        return memo[1]  # type: ignore[no-any-return]
     frame = h.result.frame
     # the classes from the codes the recipe already has: no column is read again
-    classes = risk.equivalence_classes(frame, list(qis), known_codes=h.result.column_codes)
-    summary = risk.risk_summary(frame, list(qis), classes=classes)
+    ec = risk.equivalence_classes(frame, list(qis), known_codes=h.result.column_codes)
+    fk = ec.class_fk
+    summary = CardRisk(
+        n=ec.n,
+        k=int(fk.min()),
+        sample_uniques=int(ec.class_sizes[fk == 1].sum()),
+        prosecutor=risk.prosecutor_risk(ec),
+    )
     st.session_state["mask_after_risk"] = ((h.token, qis), summary)
     return summary
 
@@ -79,8 +99,8 @@ def _card(where: st.delta_generator.DeltaGenerator, c: MetricChange) -> None:
                      help=c.help)  # fmt: skip
         return
     # green when the change helps privacy, red when it hurts it, whatever its sign
-    color = "green" if c.better else "red"
-    where.metric(c.label, c.value, c.delta, delta_color=color, help=c.help)
+    where.metric(c.label, c.value, c.delta, delta_color="green" if c.better else "red",
+                 help=c.help)  # fmt: skip
 
 
 def risk_cards(df: pd.DataFrame, built: EditorResult, h: Hardening) -> None:
@@ -197,6 +217,10 @@ def _as_levels(
 
 #: Columns kept in a session's memo of the association change (each one sample long).
 _LEVEL_ENTRIES = 64
+#: Pairs whose counts a session's memo keeps (:func:`core.correlation.pair_counts`).
+_COUNT_ENTRIES = 160
+
+_Key = tuple[str, tuple[str, ...]]
 
 
 def _association_after(
@@ -217,6 +241,9 @@ def _association_after(
     it: its levels are those before the suppression with the sample's newly missing cells
     blanked, remembered by which cells they are. Changing k then reads no column's codes
     again, and a pair whose two columns lost the same cells of the sample keeps its value.
+    A pair with such a column is measured from its counts before the suppression less the
+    rows that lost a value (:func:`core.correlation.blanked_association`), the counts kept
+    for the next k.
     """
     steps: dict[str, list[str]] = {c: [] for c in cols}
     last: dict[str, str] = {}
@@ -233,11 +260,12 @@ def _association_after(
     if not isinstance(memo, dict) or memo.get("scope") != scope or len(memo) > 4096:
         memo = {"scope": scope, "levels": {}}
         st.session_state["mask_pair_memo"] = memo
-    levels: dict[tuple[str, tuple[str, ...]], correlation.PairColumn] = memo["levels"]
+    levels: dict[_Key, correlation.PairColumn] = memo["levels"]
+    counts: dict[tuple[_Key, _Key], correlation.PairCounts] = memo.setdefault("counts", {})
     kept = h.result.frame
     known = h.result.column_codes
 
-    def remember(key: tuple[str, tuple[str, ...]], make: Any) -> correlation.PairColumn:
+    def remember(key: _Key, make: Any) -> correlation.PairColumn:
         if key in levels:
             levels[key] = levels.pop(key)  # the most recently used go last
         else:
@@ -246,52 +274,79 @@ def _association_after(
                 levels.pop(next(iter(levels)))
         return levels[key]
 
-    seen: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...]]]
-    seen = memo.setdefault("blanked", {})  # the same steps blank the same cells
+    seen: dict[_Key, _Key] = memo.setdefault("blanked", {})  # the same steps blank the same cells
 
-    def blanked(c: str) -> tuple[tuple[str, tuple[str, ...]], correlation.PairColumn] | None:
-        """The levels of a column local suppression blanked, from its levels before it."""
-        if (known_key := seen.get((c, tuple(steps[c])))) in levels:
-            return known_key, remember(known_key, lambda: None)
-        found = blanked_anew(c)
+    def blanked(c: str) -> tuple[_Key, correlation.PairColumn, _Key, correlation.PairColumn] | None:
+        """The key and levels of a column local suppression blanked, from its levels
+        before it (and the key and levels of those)."""
+        base_key = (c, tuple(steps[c][:-1]))
+        known_key = seen.get((c, tuple(steps[c])))
+        if known_key in levels and (known_key == base_key or base_key in levels):
+            assert known_key is not None
+            base = remember(base_key, lambda: None)
+            return known_key, remember(known_key, lambda: None), base_key, base
+        found = blanked_anew(c, base_key)
         if found is not None:
             seen[(c, tuple(steps[c]))] = found[0]
         return found
 
-    def blanked_anew(c: str) -> tuple[tuple[str, tuple[str, ...]], correlation.PairColumn] | None:
-        base_key = (c, tuple(steps[c][:-1]))
+    def blanked_anew(
+        c: str, base_key: _Key
+    ) -> tuple[_Key, correlation.PairColumn, _Key, correlation.PairColumn] | None:
         if base_key[1] and base_key not in levels:
             return None  # not measured before the suppression in this session
         base = remember(base_key, lambda: _as_levels(sample[c]))  # (no step: as loaded)
         if base.kind != "categorical" or base.codes is None:
             return None
-        missing = _missing(kept[c], rows)
-        if np.array_equal(missing, base.codes < 0):
-            return base_key, base
+        missing, before = _missing(kept[c], rows), base.codes
+        if np.array_equal(missing, before < 0):
+            return base_key, base, base_key, base
         cells = hashlib.blake2b(np.packbits(missing).tobytes(), digest_size=16).hexdigest()
         key = (c, (*base_key[1], f"blanked:{cells}"))
 
         def make() -> correlation.PairColumn:
-            codes = np.where(missing, -1, base.codes)
+            codes = np.where(missing, -1, before)
             return correlation.PairColumn(kind="categorical", codes=codes, levels=base.levels)
 
-        return key, remember(key, make)
+        return key, remember(key, make), base_key, base
 
-    read: dict[str, tuple[tuple[str, tuple[str, ...]], correlation.PairColumn]] = {}
+    read: dict[str, tuple[_Key, correlation.PairColumn]] = {}
+    #: per column that lost cells to the suppression: its key and levels before it, and
+    #: which of the sample's cells are missing after
+    bases: dict[str, tuple[_Key, correlation.PairColumn, np.ndarray]] = {}
 
-    def column(c: str) -> tuple[tuple[str, tuple[str, ...]], correlation.PairColumn]:
+    def column(c: str) -> tuple[_Key, correlation.PairColumn]:
         """The column's key in the memo and its levels (read once in this run)."""
         if c in read:
             return read[c]
         found = blanked(c) if last.get(c) == "suppress" else None
+        if found is not None and found[0] != found[2]:
+            assert found[1].codes is not None
+            bases[c] = (found[2], found[3], found[1].codes < 0)
         if found is None:
             key = (c, tuple(steps[c]))
             if not steps[c]:
-                found = key, remember(key, lambda: _as_levels(sample[c]))
+                read[c] = key, remember(key, lambda: _as_levels(sample[c]))
             else:  # categories with known codes: only the sample's codes are read
-                found = key, remember(key, lambda: _as_levels(kept[c], known.get(c), rows))
-        read[c] = found
-        return found
+                read[c] = key, remember(key, lambda: _as_levels(kept[c], known.get(c), rows))
+        else:
+            read[c] = found[0], found[1]
+        return read[c]
+
+    def from_counts(a: str, b: str) -> float:
+        """A pair with a blanked column: its counts before the suppression, less the rows
+        that lost a value."""
+        key_a, col_a, blank_a = bases.get(a) or (*column(a), None)
+        key_b, col_b, blank_b = bases.get(b) or (*column(b), None)
+        pair = (key_a, key_b)
+        if pair in counts:
+            counts[pair] = counts.pop(pair)  # the most recently used go last
+        else:
+            counts[pair] = correlation.pair_counts(col_a, col_b)
+            while len(counts) > _COUNT_ENTRIES:
+                counts.pop(next(iter(counts)))
+        res = correlation.blanked_association(counts[pair], blank_a=blank_a, blank_b=blank_b)
+        return float(np.abs(res.value))
 
     out = before.copy()
     for i, j in zip(*np.triu_indices(len(cols), k=1), strict=True):
@@ -301,19 +356,45 @@ def _association_after(
         (key_a, col_a), (key_b, col_b) = column(a), column(b)
         key = (*key_a, *key_b)
         if key not in memo:
-            memo[key] = _pair_value(col_a, col_b)
+            blanked_pair = a in bases or b in bases
+            memo[key] = from_counts(a, b) if blanked_pair else _pair_value(col_a, col_b)
         out[i, j] = out[j, i] = memo[key]
     return out
 
 
 def _missing(series: pd.Series, rows: np.ndarray | None) -> np.ndarray:
     """Which of the sample's cells of ``series`` are missing (its missing mask is cheap to
-    read whole, except for Python objects, which are taken first)."""
+    read whole, except for Python objects, which are taken first, and Arrow arrays, whose
+    null bitmap is read at the sample's rows only)."""
+    if rows is not None and isinstance(series.array, pd.arrays.ArrowExtensionArray):
+        found = _arrow_missing(series.array.__arrow_array__(), rows)
+        if found is not None:
+            return found
     if rows is None:
         return series.isna().to_numpy(dtype=bool)
     if series.dtype == object:
         return series.iloc[rows].isna().to_numpy(dtype=bool)
     return series.isna().to_numpy(dtype=bool)[rows]
+
+
+def _arrow_missing(values: Any, rows: np.ndarray) -> np.ndarray | None:
+    """The null flags of an Arrow array at ``rows``, read from its one chunk's validity
+    bitmap (least significant bit first, one bit a row from the array's offset), or None
+    when it has several chunks (then the caller asks pandas)."""
+    import pyarrow as pa
+
+    if isinstance(values, pa.ChunkedArray):
+        if values.num_chunks != 1:
+            return None
+        values = values.chunk(0)
+    if values.null_count == 0:
+        return np.zeros(rows.size, dtype=bool)
+    validity = values.buffers()[0]
+    if validity is None:  # nulls without a bitmap (a null type): every cell is missing
+        return np.ones(rows.size, dtype=bool)
+    bits = np.frombuffer(validity, dtype=np.uint8)
+    at = rows + values.offset
+    return ((bits[at >> 3] >> (at & 7)) & 1) == 0
 
 
 def _pair_value(a: correlation.PairColumn, b: correlation.PairColumn) -> float:
