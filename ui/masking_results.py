@@ -243,7 +243,8 @@ def _association_after(
     again, and a pair whose two columns lost the same cells of the sample keeps its value.
     A pair with such a column is measured from its counts before the suppression less the
     rows that lost a value (:func:`core.correlation.blanked_association`), the counts kept
-    for the next k.
+    for the next k (and made as soon as the suppression is on, even before it blanks any of
+    the sample's cells).
     """
     steps: dict[str, list[str]] = {c: [] for c in cols}
     last: dict[str, str] = {}
@@ -314,6 +315,8 @@ def _association_after(
     #: per column that lost cells to the suppression: its key and levels before it, and
     #: which of the sample's cells are missing after
     bases: dict[str, tuple[_Key, correlation.PairColumn, np.ndarray]] = {}
+    #: columns whose last step is local suppression that blanked none of the sample's cells
+    untouched: set[str] = set()
 
     def column(c: str) -> tuple[_Key, correlation.PairColumn]:
         """The column's key in the memo and its levels (read once in this run)."""
@@ -323,6 +326,8 @@ def _association_after(
         if found is not None and found[0] != found[2]:
             assert found[1].codes is not None
             bases[c] = (found[2], found[3], found[1].codes < 0)
+        elif found is not None:
+            untouched.add(c)
         if found is None:
             key = (c, tuple(steps[c]))
             if not steps[c]:
@@ -333,19 +338,23 @@ def _association_after(
             read[c] = found[0], found[1]
         return read[c]
 
+    def pair_counts(key: tuple[_Key, _Key], a: correlation.PairColumn, b: correlation.PairColumn
+                    ) -> correlation.PairCounts:  # fmt: skip
+        if key in counts:
+            counts[key] = counts.pop(key)  # the most recently used go last
+        else:
+            counts[key] = correlation.pair_counts(a, b)
+            while len(counts) > _COUNT_ENTRIES:
+                counts.pop(next(iter(counts)))
+        return counts[key]
+
     def from_counts(a: str, b: str) -> float:
         """A pair with a blanked column: its counts before the suppression, less the rows
         that lost a value."""
         key_a, col_a, blank_a = bases.get(a) or (*column(a), None)
         key_b, col_b, blank_b = bases.get(b) or (*column(b), None)
-        pair = (key_a, key_b)
-        if pair in counts:
-            counts[pair] = counts.pop(pair)  # the most recently used go last
-        else:
-            counts[pair] = correlation.pair_counts(col_a, col_b)
-            while len(counts) > _COUNT_ENTRIES:
-                counts.pop(next(iter(counts)))
-        res = correlation.blanked_association(counts[pair], blank_a=blank_a, blank_b=blank_b)
+        pair = pair_counts((key_a, key_b), col_a, col_b)
+        res = correlation.blanked_association(pair, blank_a=blank_a, blank_b=blank_b)
         return float(np.abs(res.value))
 
     out = before.copy()
@@ -358,6 +367,10 @@ def _association_after(
         if key not in memo:
             blanked_pair = a in bases or b in bases
             memo[key] = from_counts(a, b) if blanked_pair else _pair_value(col_a, col_b)
+        if (a in untouched or b in untouched) and (a not in bases and b not in bases):
+            # suppression on, none of the sample's cells blanked yet: count the pair now,
+            # so the first move of k only subtracts the rows that lose a value
+            pair_counts((key_a, key_b), col_a, col_b)
         out[i, j] = out[j, i] = memo[key]
     return out
 
