@@ -37,7 +37,9 @@ change, change log, preview). Two runs are timed per interaction:
 Each timed run uses a new value (width 5, 4, 3 whole, 6, 7, 8 fragment; k 100, 99, 98 whole,
 97, 96, 95 fragment), so no memo holds its answer. Next to each: the core work alone for the
 very same recipes (apply with a session memo, the risk after from the recipe's codes), and
-the groupby baseline measured alternately in the same run.
+the groupby baseline measured alternately in the same run. A second table gives the CPU time
+of the thread that runs the script in the same runs, next to the groupby's: other processes
+sharing the cores hardly change it, so it compares runs made on a busy machine.
 """
 
 from __future__ import annotations
@@ -256,23 +258,32 @@ def _baseline_groupby(df: pd.DataFrame) -> None:
 #: The profile of the page runs being timed (``--profile``): the app runs its script in a
 #: thread of its own, so the script's run is wrapped to profile that thread.
 _PROFILE: list = []  # type: ignore[type-arg]
+#: CPU seconds of the script's thread in its last run (:func:`_wrap_script_runs`).
+_SCRIPT_CPU: list[float] = [0.0]
 
 
-def _profile_script_runs() -> None:
+def _wrap_script_runs() -> None:
+    """Record the CPU time of each script run's thread, and profile it with ``--profile``.
+
+    The CPU time of the thread that runs the script is what the server spends on it; unlike
+    the wall time it hardly grows when other processes share the cores.
+    """
     from streamlit.runtime.scriptrunner import script_runner
 
     run = script_runner.exec_func_with_error_handling
 
-    def profiled(*args, **kwargs):  # type: ignore[no-untyped-def]
-        if not _PROFILE:
-            return run(*args, **kwargs)
-        _PROFILE[0].enable()
+    def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
+        t0 = time.thread_time()
+        if _PROFILE:
+            _PROFILE[0].enable()
         try:
             return run(*args, **kwargs)
         finally:
-            _PROFILE[0].disable()
+            if _PROFILE:
+                _PROFILE[0].disable()
+            _SCRIPT_CPU[0] = time.thread_time() - t0
 
-    script_runner.exec_func_with_error_handling = profiled
+    script_runner.exec_func_with_error_handling = wrapped
 
 
 #: Fragment ids the next AppTest run asks for (the browser's fragment rerun), or empty.
@@ -325,11 +336,12 @@ class _Page:
             raise SystemExit(f"the page failed: {self.at.exception[0].message}")
         return took
 
-    def run_fragment(self) -> tuple[float, float]:
+    def run_fragment(self) -> tuple[float, float, float]:
         """One run of the workbench fragment alone, as the browser asks for it.
 
         The run gets the state of every widget, as the browser sends it. Returns the run's
-        time and the time of the fragments' bodies the app recorded. Then one whole run
+        time, the time of the fragments' bodies the app recorded and the CPU time of the
+        script's thread (:data:`_SCRIPT_CPU`). Then one whole run
         (not timed, nothing changed) brings the page's element tree up to date.
         """
         from ui.masking_editor import WORKBENCH_FRAGMENT
@@ -342,6 +354,7 @@ class _Page:
             t0 = time.perf_counter()
             self.at._run(states)
             took = time.perf_counter() - t0
+            cpu = _SCRIPT_CPU[0]
         finally:
             _FRAGMENTS.clear()
         if self.at.exception:
@@ -349,7 +362,7 @@ class _Page:
         times = dict(self.at.session_state["timing"])
         body = times.get("masking.workbench", sum(times.values()))
         self.at._run()  # no widget states: nothing changes, every element is drawn
-        return took, body
+        return took, body, cpu
 
     def transform(self, col: str, name: str) -> None:
         self.at.selectbox(key=f"mask_t_{self.cols.index(col)}").set_value(name)
@@ -392,8 +405,7 @@ def page_interactions(df: pd.DataFrame, repeats: int, profile: int = 0) -> None:
     import cProfile
     import pstats
 
-    if profile:
-        _profile_script_runs()
+    _wrap_script_runs()
     t0 = time.perf_counter()
     page = _Page(df)
     _page_setup(page)
@@ -424,9 +436,11 @@ def page_interactions(df: pd.DataFrame, repeats: int, profile: int = 0) -> None:
     )  # fmt: skip
     rows = []
     base_runs: list[float] = []
+    base_cpu: list[float] = []
     pairs: list[tuple[Recipe, Recipe]] = []
+    cpu_rows = []
     for label, before, afters in cases:
-        runs, frag_runs, bodies = [], [], []
+        runs, frag_runs, bodies, cpus, frag_cpus = [], [], [], [], []
         prof = cProfile.Profile() if profile else None
         for i in range(2 * repeats):
             for act in before:
@@ -437,16 +451,21 @@ def page_interactions(df: pd.DataFrame, repeats: int, profile: int = 0) -> None:
             if i < repeats:  # the whole script, profiled with --profile
                 _PROFILE[:] = [prof] if prof is not None else []
                 runs.append(page.run())
+                cpus.append(_SCRIPT_CPU[0])
                 _PROFILE.clear()
                 pairs.append((recipe_before, page.recipe()))
             else:  # the fragment the browser reruns
-                took, body = page.run_fragment()
+                took, body, cpu = page.run_fragment()
+                frag_cpus.append(cpu)
                 if page.recipe() == recipe_before:
                     raise SystemExit(f"the fragment run did not change the recipe: {label}")
                 frag_runs.append(took)
                 bodies.append(body)
+            t0 = time.thread_time()
             base_runs.append(_time(lambda: _baseline_groupby(df)))
+            base_cpu.append(time.thread_time() - t0)
         rows.append((label, runs, frag_runs, bodies))
+        cpu_rows.append((label, cpus, frag_cpus))
         if prof is not None:
             print(f"\n--- profile: {label} ({repeats} whole-script runs) ---")
             stats = pstats.Stats(prof).strip_dirs()
@@ -468,6 +487,16 @@ def page_interactions(df: pd.DataFrame, repeats: int, profile: int = 0) -> None:
               f"{mbody:>5.3f} s {mc:>5.3f} s {mc / mb:>4.2f}  {shown} | {shown_f}")  # fmt: skip
     print("  ratios: to the groupby baseline of this run; bodies: the fragments' own time")
     print("  target: <= 0.200 s of server time per interaction")
+    mc = statistics.median(base_cpu)
+    print("\nCPU time of the thread that runs the script (other processes on the cores hardly")
+    print(f"change it), medians of {repeats}; the groupby's own thread: {mc:.3f} s")
+    print(f"  {'interaction':<48} {'whole script':>12} {'fragment':>15}  whole | fragment")
+    for label, cpus, frag_cpus in cpu_rows:
+        mw, mf = statistics.median(cpus), statistics.median(frag_cpus)
+        shown = [round(t, 3) for t in cpus]
+        shown_f = [round(t, 3) for t in frag_cpus]
+        print(f"  {label:<48} {mw:>6.3f} s {mw / mc:>4.2f} {mf:>6.3f} s {mf / mc:>5.2f}  "
+              f"{shown} | {shown_f}")
 
 
 def _core_runs(df: pd.DataFrame, pairs: list[tuple[Recipe, Recipe]]) -> list[float]:
