@@ -1932,9 +1932,13 @@ def _blanked_table(counts: PairCounts, t: _Table, gone: np.ndarray) -> PairAssoc
     keys = t.keys
     if gone.size:
         ra, rb = counts.a.codes[gone], counts.b.codes[gone]
-        lost, lost_n = np.unique(ra * kb + rb, return_counts=True)
-        cells = cells.copy()
-        cells[np.searchsorted(keys, lost)] -= lost_n
+        key = ra * kb + rb  # each is a key of the table: those rows were counted in it
+        if rows.size * kb <= 4 * key.size + 1024:  # a small table: counted, not sorted
+            cells = cells - np.bincount(key, minlength=rows.size * kb)[keys]
+        else:
+            lost, lost_n = np.unique(key, return_counts=True)
+            cells = cells.copy()
+            cells[np.searchsorted(keys, lost)] -= lost_n
         rows = rows - np.bincount(ra, minlength=rows.size)
         cols = cols - np.bincount(rb, minlength=cols.size)
         left = cells > 0
