@@ -1837,17 +1837,19 @@ def _table_counts(a: np.ndarray, ka: int, b: np.ndarray, kb: int) -> dict[str, A
     return {"n": int(rows.sum()), "table": table}
 
 
-def _blanked(col: PairColumn, blank: np.ndarray | None) -> PairColumn:
-    """The column with the cells flagged in ``blank`` missing."""
-    if blank is None:
+def _blanked(col: PairColumn, at: np.ndarray | None) -> PairColumn:
+    """The column with the cells of the rows at positions ``at`` missing."""
+    if at is None:
         return col
     if col.kind == "categorical":
         assert col.codes is not None
-        return PairColumn(kind="categorical", codes=np.where(blank, -1, col.codes),
-                          levels=col.levels)  # fmt: skip
+        codes = col.codes.copy()
+        codes[at] = -1
+        return PairColumn(kind="categorical", codes=codes, levels=col.levels)
     assert col.numbers is not None
-    return PairColumn(kind="numeric", numbers=np.where(blank, np.nan, col.numbers),
-                      n_inf=col.n_inf)  # fmt: skip
+    numbers = col.numbers.copy()
+    numbers[at] = np.nan
+    return PairColumn(kind="numeric", numbers=numbers, n_inf=col.n_inf)
 
 
 def blanked_association(
@@ -1862,9 +1864,11 @@ def blanked_association(
     ----------
     counts : PairCounts
         The pair before, from :func:`pair_counts`.
-    blank_a, blank_b : numpy.ndarray of bool, optional
-        One flag per row: the cells of the first (second) column that are missing after
-        the change (a cell missing before may be flagged or not). None: none blanked.
+    blank_a, blank_b : numpy.ndarray, optional
+        The cells of the first (second) column that are missing after the change (a cell
+        missing before may be given or not): one bool flag per row, or the positions of
+        those rows, strictly increasing (as ``np.flatnonzero`` gives them; cheaper when few
+        cells go). None: none blanked.
 
     Returns
     -------
@@ -1876,7 +1880,8 @@ def blanked_association(
     Raises
     ------
     InvalidParameterError
-        A flag array is not one flag per row.
+        A flag array is not one flag per row, or positions are not strictly increasing
+        row positions.
 
     Notes
     -----
@@ -1904,24 +1909,44 @@ def blanked_association(
     (True, True)
     """
     size = counts.present.size
-    for name, blank in (("blank_a", blank_a), ("blank_b", blank_b)):
-        if blank is not None and (blank.dtype != bool or blank.shape != (size,)):
-            raise InvalidParameterError(
-                f"{name} must hold one bool flag per row ({size}); got an array of "
-                f"{blank.dtype} with shape {blank.shape}. Flag the blanked cells with True."
-            )
-    if blank_a is None and blank_b is None:
-        gone = np.zeros(0, dtype=np.int64)
+    at_a, at_b = _positions("blank_a", blank_a, size), _positions("blank_b", blank_b, size)
+    if at_a is None or at_b is None:
+        gone = at_b if at_a is None else at_a
+        gone = np.zeros(0, dtype=np.int64) if gone is None else gone
     else:
-        either = blank_a if blank_b is None else blank_b if blank_a is None else blank_a | blank_b
-        gone = np.flatnonzero(counts.present & either)
+        gone = np.union1d(at_a, at_b)
+    gone = gone[counts.present[gone]]  # rows that had both values and lost one
     if counts.table is not None:
         return _blanked_table(counts, counts.table, gone)
     if counts.groups is not None:
         found = _blanked_groups(counts, counts.groups, gone)
         if found is not None:
             return found
-    return pair_association(_blanked(counts.a, blank_a), _blanked(counts.b, blank_b))
+    return pair_association(_blanked(counts.a, at_a), _blanked(counts.b, at_b))
+
+
+def _positions(name: str, blank: np.ndarray | None, size: int) -> np.ndarray | None:
+    """The positions of the blanked rows: from flags, or checked as given."""
+    if blank is None:
+        return None
+    blank = np.asarray(blank)
+    if blank.dtype == bool:
+        if blank.shape != (size,):
+            raise InvalidParameterError(
+                f"{name} must hold one bool flag per row ({size}); got flags in shape "
+                f"{blank.shape}. Flag the blanked cells with True, or give their row positions."
+            )
+        return np.flatnonzero(blank)
+    ok = blank.ndim == 1 and np.issubdtype(blank.dtype, np.integer)
+    if ok and blank.size:
+        ok = 0 <= int(blank[0]) and int(blank[-1]) < size and bool(np.all(blank[1:] > blank[:-1]))
+    if not ok:
+        raise InvalidParameterError(
+            f"{name} must be bool flags or strictly increasing row positions in [0, {size}); "
+            f"got {blank.size} value(s) of {blank.dtype} that are not. Give np.flatnonzero "
+            "of the flags."
+        )
+    return blank.astype(np.int64, copy=False)
 
 
 def _blanked_table(counts: PairCounts, t: _Table, gone: np.ndarray) -> PairAssociation:

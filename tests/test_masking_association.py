@@ -87,14 +87,15 @@ def _pairs(draw: st.DrawFn) -> tuple[list, list, bool, np.ndarray | None, np.nda
 
 
 @settings(max_examples=200, deadline=None)
-@given(_pairs(), st.booleans())
-def test_blanked_pair_equals_the_pair_measured_afresh(pair, swap):
+@given(_pairs(), st.booleans(), st.booleans())
+def test_blanked_pair_equals_the_pair_measured_afresh(pair, swap, positions):
     a, b, numeric, blank_a, blank_b = pair
     ca, cb = _fresh(a, None, True), _fresh(b, None, not numeric)
     if swap:  # the numeric (or second) column first
         ca, cb, a, b, blank_a, blank_b = cb, ca, b, a, blank_b, blank_a
     counts = pair_counts(ca, cb)
-    got = blanked_association(counts, blank_a=blank_a, blank_b=blank_b)
+    at = (lambda m: m if m is None else np.flatnonzero(m)) if positions else (lambda m: m)
+    got = blanked_association(counts, blank_a=at(blank_a), blank_b=at(blank_b))
     want = pair_association(
         _fresh(a, blank_a, ca.kind == "categorical"), _fresh(b, blank_b, cb.kind == "categorical")
     )
@@ -122,7 +123,7 @@ def test_sample_sized_pairs_after_suppression_match():
         blanked = pd.Series(qi).where(~gone, None)
         for other in ("token", "hours", "income"):
             counts = pair_counts(read["qi"], read[other])
-            got = blanked_association(counts, blank_a=gone)
+            got = blanked_association(counts, blank_a=np.flatnonzero(gone))
             _check(got, pair_association(pair_column(blanked), read[other]))
             counts = pair_counts(read[other], read["qi"])  # either order
             _check(blanked_association(counts, blank_b=gone),
@@ -172,7 +173,12 @@ def test_pair_counts_refuses_two_numeric_columns_and_bad_flags():
     with pytest.raises(InvalidParameterError, match=r"one bool flag per row \(3\)"):
         blanked_association(counts, blank_a=np.array([True, False]))
     with pytest.raises(InvalidParameterError, match="blank_b must"):
-        blanked_association(counts, blank_b=np.array([1, 0, 0]))
+        blanked_association(counts, blank_b=np.array([1, 0, 0]))  # not increasing
+    for wrong in ([0, 3], [-1], [2, 1], [0.0], [[0]]):
+        with pytest.raises(InvalidParameterError, match=r"strictly increasing row positions"):
+            blanked_association(counts, blank_a=np.array(wrong))
+    got = blanked_association(counts, blank_a=np.array([], dtype=np.int64))
+    assert got == pair_association(g, x)
 
 
 @pytest.mark.parametrize("dtype", ["str", "string[pyarrow]", "string[python]", object, "Int64"])

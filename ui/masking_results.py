@@ -313,7 +313,7 @@ def _association_after(
 
     read: dict[str, tuple[_Key, correlation.PairColumn]] = {}
     #: per column that lost cells to the suppression: its key and levels before it, and
-    #: which of the sample's cells are missing after
+    #: the positions of the sample's cells it lost
     bases: dict[str, tuple[_Key, correlation.PairColumn, np.ndarray]] = {}
     #: columns whose last step is local suppression that blanked none of the sample's cells
     untouched: set[str] = set()
@@ -324,8 +324,9 @@ def _association_after(
             return read[c]
         found = blanked(c) if last.get(c) == "suppress" else None
         if found is not None and found[0] != found[2]:
-            assert found[1].codes is not None
-            bases[c] = (found[2], found[3], found[1].codes < 0)
+            assert found[1].codes is not None and found[3].codes is not None
+            lost = np.flatnonzero((found[1].codes < 0) & (found[3].codes >= 0))
+            bases[c] = (found[2], found[3], lost)
         elif found is not None:
             untouched.add(c)
         if found is None:
