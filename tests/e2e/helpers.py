@@ -159,7 +159,14 @@ def visit(page: Page, title: str) -> dict:
     link = nav.get_by_role("link", name=title, exact=True)
     expect(link).to_be_visible(timeout=120_000)
     href = link.get_attribute("href") or ""
-    link.click()
+    for attempt in range(3):  # a run that starts as the link is clicked can swallow the click
+        link.click()
+        try:  # the server ran the page: its link is the current one (set from the server's reply)
+            expect(link).to_have_attribute("aria-current", "page", timeout=30_000)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
     page.wait_for_url(lambda url: urlsplit(url).path == urlsplit(href).path)
     return settle(page)
 
