@@ -195,7 +195,7 @@ def test_open_risk_navigate_and_reload(allowed) -> None:
     assert _metrics(at)["Expected re-identifications"] == (
         f"{weighted.individual.expected_reidentifications:,.2f}"
     )
-    at.selectbox(key="risk_weight").set_value(None).run()
+    at.selectbox(key="risk_weight").select_index(0).run()  # "None (constant weight)"
     _check_attributes_and_population(at, frame)
 
     at.switch_page("pages/correlations.py").run()

@@ -242,7 +242,7 @@ def _change_everything(at) -> None:
     at.multiselect(key="risk_qi").set_value(["age", "sex", "region_of_residence_long_name"]).run()
     at.multiselect(key="risk_sa").set_value(["dx", "hh"]).run()
     at.radio(key="risk_missing").set_value("wildcard").run()
-    at.selectbox(key="risk_weight").set_value(None).run()
+    at.selectbox(key="risk_weight").select_index(0).run()  # "None (constant weight)"
     at.toggle(key="risk_is_sample").set_value(True).run()
     at.number_input(key="risk_pi").set_value(0.05).run()
     at.number_input(key="risk_k").set_value(3).run()
