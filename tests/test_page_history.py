@@ -8,6 +8,7 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import APP
+from ui.text import WORD_JOINER
 
 PASS = "correct horse battery staple"
 
@@ -202,3 +203,22 @@ def test_wrong_passphrase_and_other_table_give_clear_errors_and_keep_the_data(ap
     assert "another table" in error.value
     assert app.session_state["dataset"] is patients
     assert "Traceback" not in error.value
+
+
+def test_the_page_names_the_project_file_it_received_and_asks_for_one_otherwise(app):
+    """The server says which file it holds ("Ready to open"), its name escaped; without one,
+    "Open" asks for a file and says an upload must finish first."""
+    _own_table(app)
+    app.switch_page("pages/history.py").run()
+    assert not any("Ready to open" in c.value for c in app.caption)
+    app.button(key="project_open").click().run()
+    (error,) = app.error
+    assert error.value.startswith("Choose a project file first")
+    assert "upload" in error.value
+    name = "[x](https://evil.example)_*.privlens-project"
+    app.file_uploader(key="project_upload").upload(name, b"\0" * 13_312, "application/x")
+    app.run()
+    (ready,) = [c.value for c in app.caption if "Ready to open" in c.value]
+    joined = "http" + WORD_JOINER + "s"  # no autolink
+    shown = rf"\[x\]({joined}://evil.example)\_\*.privlens-project"
+    assert ready == f"Ready to open: {shown} (13.0 KB)."

@@ -49,7 +49,7 @@ from core.profile import profile_frame
 from core.roles import suggest_roles
 from ui import state
 from ui.feedback import show_error, show_warnings
-from ui.text import md
+from ui.text import file_size, md
 
 #: Engine choices of the Data page ("auto": pandas below the size threshold, DuckDB above).
 AUTO = "auto"
@@ -206,14 +206,6 @@ def _sample_label(n: int, total: int) -> str:
     return f"a sample of {n:,} of {total:,} rows"
 
 
-def _size(n_bytes: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if n_bytes < 1024 or unit == "TB":
-            return f"{n_bytes:,.0f} {unit}" if unit == "bytes" else f"{n_bytes:,.1f} {unit}"
-        n_bytes /= 1024  # type: ignore[assignment]
-    return ""  # pragma: no cover
-
-
 def _listing() -> tuple[list[DataSource], bool]:
     listing = list_sources(allowed_dirs())
     return list(listing.sources), listing.truncated
@@ -258,7 +250,7 @@ def _open_clicked(by_id: dict[str, DataSource]) -> None:
             ws = ws.with_option("data", f"reason:{column}", "; ".join(s.reasons))
         note = (
             f"Read by {engine} where it lies ({src.n_files:,} Parquet file(s), "
-            f"{_size(src.n_bytes)}); only aggregates and a sample come into this server's "
+            f"{file_size(src.n_bytes)}); only aggregates and a sample come into this server's "
             "memory."
         )
         state.set_large_source(ws, note=note)
@@ -298,7 +290,7 @@ def open_section() -> None:
             ids,
             format_func=lambda i: (
                 f"{by_id[i].label}  ({by_id[i].kind}, {by_id[i].n_files:,} file(s), "
-                f"{_size(by_id[i].n_bytes)})"
+                f"{file_size(by_id[i].n_bytes)})"
             ),
             help="Files and folders found in the directories this server allows. A folder is "
             "read as one table (all its Parquet files).",

@@ -102,3 +102,18 @@ def plot_label(text: object) -> str:
 def plot_labels(items: Iterable[object]) -> list[str]:
     """:func:`plot_label` of each item, in order."""
     return [plot_label(i) for i in items]
+
+
+def file_size(n_bytes: float) -> str:
+    """A byte count as people read it: ``"812 bytes"``, ``"13.0 KB"`` (1 KB = 1024 bytes).
+
+    Examples
+    --------
+    >>> file_size(812), file_size(13_312), file_size(5 * 1024**5)
+    ('812 bytes', '13.0 KB', '5,120.0 TB')
+    """
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n_bytes < 1024:
+            return f"{n_bytes:,.0f} {unit}" if unit == "bytes" else f"{n_bytes:,.1f} {unit}"
+        n_bytes /= 1024
+    return f"{n_bytes:,.1f} TB"

@@ -18,7 +18,7 @@ import streamlit as st
 from core.errors import PrivLensError
 from ui import nav, state
 from ui.feedback import show_error
-from ui.text import md
+from ui.text import file_size, md
 
 _CONFIRM = "ws_delete_confirm"
 _PROJECT_FILE = "project_file"
@@ -226,7 +226,10 @@ def _open_project() -> None:
     passphrase = str(ss.get("project_open_pass") or "")
     ss["project_open_pass"] = ""
     if upload is None:
-        ss[_PROJECT_ERROR] = "Choose a project file first."
+        ss[_PROJECT_ERROR] = (
+            "Choose a project file first, and wait until the page names it as ready to open "
+            "(a large file takes a moment to upload)."
+        )
         return
     try:
         state.open_project_file(upload.getvalue(), passphrase)
@@ -291,6 +294,8 @@ def project_section() -> None:
             "file made on another table is refused and the loaded table is kept."
         )
         st.file_uploader("Project file", key="project_upload")
+        if (chosen := ss.get("project_upload")) is not None:  # the server has the whole file
+            st.caption(md(f"Ready to open: {chosen.name} ({file_size(chosen.size)})."))
         st.text_input("Passphrase", type="password", key="project_open_pass")
         st.button("Open the project", key="project_open", on_click=_open_project)
     if error := ss.get(_PROJECT_ERROR):

@@ -309,6 +309,8 @@ def test_a_saved_project_reopens_after_the_workspace_is_deleted(tab):
     visit(page, "History")
     page.locator(".st-key-project_upload").get_by_test_id("stFileUploaderDropzoneInput")\
         .set_input_files(project)  # fmt: skip
+    # The upload runs beside the page: wait until the server names the file it holds.
+    expect(page.get_by_text(f"Ready to open: {project.name}")).to_be_visible(timeout=120_000)
     wait_idle(page)
     page.locator(".st-key-project_open_pass input").fill(PASSPHRASE)
     page.locator(".st-key-project_open_pass input").press("Enter")
