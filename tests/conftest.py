@@ -102,6 +102,26 @@ def app():
     return at
 
 
+@pytest.fixture
+def own_database(tmp_path, monkeypatch):
+    """A workspace and budget database of this test's own (no secret file from the machine)."""
+    monkeypatch.setenv("PRIVLENS_DB", str(tmp_path / "privlens.sqlite3"))
+    monkeypatch.delenv("PRIVLENS_SECRET_FILE", raising=False)
+
+
+def app_session(page: str, **params: str):
+    """A new browser session on ``page`` (the Adult sample, or the workspace the link names)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception
+    return at
+
+
 #: ARX's Adult extract and its hierarchy CSVs (Apache-2.0), next to the project's shared data.
 ARX_ADULT = ROOT.parent / "shared" / "datasets" / "arx-adult"
 

@@ -21,10 +21,7 @@ from core.workspace import BudgetBook
 PAGE = "pages/differential_privacy.py"
 
 
-@pytest.fixture(autouse=True)
-def own_database(tmp_path, monkeypatch):
-    monkeypatch.setenv("PRIVLENS_DB", str(tmp_path / "privlens.sqlite3"))
-    monkeypatch.delenv("PRIVLENS_SECRET_FILE", raising=False)
+pytestmark = pytest.mark.usefixtures("own_database")
 
 
 @pytest.fixture

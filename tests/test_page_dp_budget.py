@@ -15,26 +15,17 @@ from streamlit.testing.v1 import AppTest
 
 from core.errors import BudgetExceededError
 from core.workspace import BudgetBook, WorkspaceSession, WorkspaceStore
-from tests.conftest import APP
+from tests.conftest import app_session
 
 PAGE = "pages/differential_privacy.py"
 
 
-@pytest.fixture(autouse=True)
-def own_database(tmp_path, monkeypatch):
-    monkeypatch.setenv("PRIVLENS_DB", str(tmp_path / "privlens.sqlite3"))
-    monkeypatch.delenv("PRIVLENS_SECRET_FILE", raising=False)
+pytestmark = pytest.mark.usefixtures("own_database")
 
 
 def _session(**params: str) -> AppTest:
     """A new browser session (the Adult sample, or the link's workspace), on the DP page."""
-    at = AppTest.from_file(APP, default_timeout=60)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception
-    return at
+    return app_session(PAGE, **params)
 
 
 def _metric(at, label: str) -> str:

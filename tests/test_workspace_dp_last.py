@@ -26,27 +26,15 @@ from core.workspace import (
     WorkspaceStore,
 )
 from core.workspace.project import open_project, save_project
-from tests.conftest import APP
+from tests.conftest import app_session
 from ui.text import md
 
 PAGE = "pages/differential_privacy.py"
 
 
-@pytest.fixture
-def own_database(tmp_path, monkeypatch):
-    monkeypatch.setenv("PRIVLENS_DB", str(tmp_path / "privlens.sqlite3"))
-    monkeypatch.delenv("PRIVLENS_SECRET_FILE", raising=False)
-
-
 def _session(**params: str) -> AppTest:
     """A new browser session (the Adult sample, or the link's workspace), on the DP page."""
-    at = AppTest.from_file(APP, default_timeout=60)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception
-    return at
+    return app_session(PAGE, **params)
 
 
 def _release(at, total: float = 5.0) -> None:
