@@ -20,6 +20,10 @@ st.caption(
 ws = state.workspace()
 
 st.subheader("Releases")
+st.caption(
+    "The newest release keeps its answer and its 95% error; earlier ones keep what was asked "
+    "and what it cost."
+)
 workspace_panel.history_table(
     workspace_panel.releases_frame(ws.releases),
     key="history_releases",

@@ -97,7 +97,7 @@ def test_history_shows_releases_exports_and_the_budget_log_newest_first(app):
     assert len(rel) == 2
     assert rel.iloc[0].to_dict() | {"time": None} == {
         "time": None, "query": "mean", "column": "age", "mechanism": "laplace",
-        "ε": 0.25, "δ": 0.0,
+        "ε": 0.25, "δ": 0.0, "answer": "", "95% error": "",
     }  # fmt: skip
     assert rel["time"].is_monotonic_decreasing
     exp = t["exports"]

@@ -104,6 +104,53 @@ def test_a_kept_category_is_shown_escaped(own_database):
     assert "![" not in metric[1] and "**" not in metric[1]
 
 
+def test_history_lists_the_answer_of_the_newest_release_only(own_database):
+    at = _session()
+    _release(at)
+    at.button(key="dp_release").click().run()  # the same question released again
+    assert not at.exception and not at.error
+    (metric,) = _card(at)["metrics"]
+    at.switch_page("pages/history.py").run()
+    assert not at.exception
+    (releases,) = [d.value for d in at.dataframe if "answer" in d.value.columns]
+    assert len(releases) == 2
+    newest, older = releases.iloc[0], releases.iloc[1]
+    assert newest["answer"] == metric[1]  # what the card shows
+    assert metric[2] == f"95% error half-width {newest['95% error']}"
+    assert (older["answer"], older["95% error"]) == ("", "")  # its answer was not kept
+
+
+def test_the_history_table_shows_kept_answers_as_text():
+    from core.dp_form import format_number
+    from ui.workspace_panel import releases_frame
+
+    hist = _record(RESULTS["histogram"](), at=3.0)
+    category = "![x](http://host/p.png) **b**"
+    mode = ReleaseRecord(query="mode", column="c", mechanism="discrete_laplace", epsilon=1.0,
+                         delta=1e-6, at=2.0, result=ReleaseResult(
+                             value=category, half_width=2.0, half_width_unit="records",
+                             scale=1.0, sensitivity=1.0, neighbours="add/remove one record",
+                             secure=True, domain="threshold"))  # fmt: skip
+    mean = _record(RESULTS["mean"](), at=1.5)
+    plain = ReleaseRecord(query="count", column=None, mechanism="laplace", epsilon=1.0,
+                          delta=0.0, at=1.0)  # fmt: skip
+    frame = releases_frame([plain, mode, mean, hist])
+    assert frame["query"].tolist() == ["histogram", "mode", "mean", "count"]  # newest first
+    assert frame["answer"].tolist() == [
+        "3 noisy counts (Differential privacy page)",
+        category,  # a dataframe cell is text, never markdown
+        format_number(mean.result.value),
+        "",
+    ]
+    h = hist.result
+    assert frame["95% error"].tolist() == [
+        f"±{format_number(h.half_width)} {h.half_width_unit}",
+        "±2 records",
+        f"±{format_number(mean.result.half_width)} {mean.result.half_width_unit}",
+        "",
+    ]
+
+
 # --- core: the record keeps its result, round trips, refuses malformed ones ------------------
 
 SECRET = b"d" * 32

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.dp_form import format_number
 from core.errors import PrivLensError
 from ui import nav, state
 from ui.feedback import show_error
@@ -135,19 +136,42 @@ def _when(at: float) -> str:
 
 
 def releases_frame(releases: Iterable[Any]) -> pd.DataFrame:
-    """The workspace's DP releases, newest first."""
-    rows = [
-        {
-            "time": _when(r.at),
-            "query": r.query,
-            "column": r.column or "",
-            "mechanism": r.mechanism,
-            "ε": r.epsilon,
-            "δ": r.delta,
-        }
-        for r in sorted(releases, key=lambda r: r.at, reverse=True)
-    ]
-    return pd.DataFrame(rows, columns=["time", "query", "column", "mechanism", "ε", "δ"])
+    """The workspace's DP releases, newest first, with the answer where the workspace kept it.
+
+    Only the newest release keeps its answer (:class:`core.workspace.ReleaseResult`): the noisy
+    number, the mode's category or the histogram's number of bins, and its 95 % error
+    half-width. Older releases show what was asked and what it cost, with those cells empty.
+    """
+    rows = []
+    for r in sorted(releases, key=lambda r: r.at, reverse=True):
+        answer, error = _answer(r.result)
+        rows.append(
+            {
+                "time": _when(r.at),
+                "query": r.query,
+                "column": r.column or "",
+                "mechanism": r.mechanism,
+                "ε": r.epsilon,
+                "δ": r.delta,
+                "answer": answer,
+                "95% error": error,
+            }
+        )
+    columns = ["time", "query", "column", "mechanism", "ε", "δ", "answer", "95% error"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _answer(kept: Any) -> tuple[str, str]:
+    """A kept release result as two cells: the answer and its 95 % half-width."""
+    if kept is None:
+        return "", ""
+    if kept.value is None:
+        answer = f"{kept.n_bins:,} noisy counts (Differential privacy page)"
+    elif isinstance(kept.value, str):
+        answer = kept.value  # a mode's category: a table cell, never markdown
+    else:
+        answer = format_number(float(kept.value))
+    return answer, f"±{format_number(kept.half_width)} {kept.half_width_unit}".strip()
 
 
 def exports_frame(exports: Iterable[Any]) -> pd.DataFrame:
