@@ -138,7 +138,7 @@ def utility(df: pd.DataFrame, h: Hardening) -> None:
         "Cells changed",
         f"{100 * result.share_changed:.1f}%",
         help="Share of all cells whose value changed, was suppressed, or is in a dropped "
-        "column or a removed record. A value that only changes kind (39 → \"39\") is unchanged.",
+        'column or a removed record. A value that only changes kind (39 → "39") is unchanged.',
     )
     c2.metric(
         "Records changed",

@@ -82,9 +82,7 @@ def delete_section() -> None:
     )
     yes, no = st.columns(2)
     yes.button("Yes, delete it", key="ws_delete_yes", type="primary", on_click=_delete)
-    no.button(
-        "Cancel", key="ws_delete_no", on_click=lambda: st.session_state.pop(_CONFIRM, None)
-    )
+    no.button("Cancel", key="ws_delete_no", on_click=lambda: st.session_state.pop(_CONFIRM, None))
 
 
 def _delete() -> None:

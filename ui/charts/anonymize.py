@@ -42,9 +42,7 @@ def levels_text(qis: Sequence[str], levels: Sequence[int]) -> str:
     return " · ".join(f"{q} {lv}" for q, lv in zip(qis, levels, strict=True))
 
 
-def scatter(
-    result: AnonymizationResult, chosen: tuple[int, ...] | None = None
-) -> go.Figure:
+def scatter(result: AnonymizationResult, chosen: tuple[int, ...] | None = None) -> go.Figure:
     """Information loss against maximum and average risk, one panel each."""
     points = anonymous_points(result)
     fig = make_subplots(
