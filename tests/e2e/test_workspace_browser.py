@@ -150,12 +150,20 @@ def set_masking(page: Page) -> dict:
     wait_idle(page)
     thumb = page.locator(".st-key-mask_k").get_by_role("slider")
     value = page.locator(".st-key-mask_k").get_by_test_id("stSliderThumbValue")
-    for _ in range(3):  # the slider is enabled by the rerun the toggle starts; retry the key
+    # The slider is enabled by the run the toggle starts: a key pressed before that run ends
+    # does nothing (CI's load once made three quick presses miss it).
+    expect(thumb).to_be_enabled(timeout=120_000)
+    for _ in range(3):  # a run under way can still repaint the old value: retry the key
+        if value.inner_text().strip() == "4":
+            break
         thumb.focus()
         thumb.press("ArrowLeft")  # k 5 -> 4
         wait_idle(page)
-        if value.inner_text().strip() == "4":
+        try:
+            expect(value).to_have_text("4", timeout=5_000)
             break
+        except AssertionError:
+            continue
     expect(value).to_have_text("4")
     shown = settle(page)
     assert page.locator(".st-key-mask_suppress input").is_checked()
