@@ -63,3 +63,29 @@ def test_every_metric_on_a_page_has_a_tooltip():
             ):
                 missing.append(f"{path.name}:{node.lineno}")
     assert missing == []
+
+
+def test_no_test_process_installs_an_audit_hook():
+    """An audit hook stays for the life of its process, and on CPython 3.11, with coverage's
+    thread tracing, a hook makes a starting thread die at random ("Cannot install a trace
+    function while another trace function is being installed"; python/cpython#98257): an
+    unrelated app test fails. A test that needs a hook installs it in a child process, from a
+    function named ``*_in_this_process`` that no test module calls directly."""
+    offenders = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        owners: dict[ast.AST, str] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                for inner in ast.walk(node):
+                    owners.setdefault(inner, node.name)
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+            where = f"{path.relative_to(ROOT)}:{node.lineno}"
+            if name == "addaudithook" and not owners.get(node, "").endswith("_in_this_process"):
+                offenders.append(f"{where} installs an audit hook in the test process")
+            if name.endswith("_in_this_process"):
+                offenders.append(f"{where} calls {name} in the test process")
+    assert offenders == []

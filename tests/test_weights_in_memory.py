@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -77,9 +79,13 @@ def test_encrypting_bytes_decrypts_to_them_and_refuses_a_pickle():
 
 
 # --- the page ----------------------------------------------------------------------------
-
-
-_WRITES: list[str] | None = None  # collecting while a list; the hook stays for the process
+#
+# The page runs in a child process, with an audit hook that records every file opened for
+# writing. An audit hook cannot be removed, and on CPython 3.11 a hook in a process whose
+# threads are traced (coverage's `threading.settrace`) lets a starting thread meet another
+# thread inside `sys.settrace`: the new thread dies with "Cannot install a trace function while
+# another trace function is being installed". Installed in a test worker, the hook broke an
+# unrelated app test's thread in CI; in a child of its own it can break nothing else.
 
 
 def _store_folder() -> str:
@@ -88,34 +94,34 @@ def _store_folder() -> str:
     return os.path.dirname(os.path.abspath(db)) if db else "\0"  # "\0": matches no path
 
 
-def _audit(event: str, args: tuple) -> None:
-    if _WRITES is None or not args:
-        return
-    if isinstance(args[0], str | bytes) and os.fsdecode(args[0]).startswith(_store_folder()):
-        return
-    if event == "open":
-        path, mode, flags = args
-        writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
-            isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)
-        )
-        if writing:
-            _WRITES.append(f"open {path!r} mode={mode!r}")
-    elif event in ("os.mkdir", "tempfile.mkstemp", "tempfile.mkdtemp", "os.rename"):
-        _WRITES.append(f"{event} {args[0]!r}")
-
-
-sys.addaudithook(_audit)
-
-
-def test_the_model_page_writes_no_file_for_an_upload(monkeypatch):
-    """Inspect, compress, sweep an upload: no file is opened for writing, no folder made."""
-    global _WRITES
+def page_writes_in_this_process() -> dict:
+    """Inspect, compress and sweep an upload on the Model page, recording every file the
+    process opens for writing meanwhile (run by the test below in a child process)."""
     import safetensors.numpy
 
-    def no_save_file(*args, **kwargs):  # written by Rust, beyond the audit hook's sight
-        raise AssertionError("safetensors.numpy.save_file called")
+    writes: list[str] = []
+    collecting = False
 
-    monkeypatch.setattr(safetensors.numpy, "save_file", no_save_file)
+    def audit(event: str, args: tuple) -> None:
+        if not collecting or not args:
+            return
+        if isinstance(args[0], str | bytes) and os.fsdecode(args[0]).startswith(_store_folder()):
+            return
+        if event == "open":
+            path, mode, flags = args
+            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)
+            )
+            if writing:
+                writes.append(f"open {path!r} mode={mode!r}")
+        elif event in ("os.mkdir", "tempfile.mkstemp", "tempfile.mkdtemp", "os.rename"):
+            writes.append(f"{event} {args[0]!r}")
+
+    def no_save_file(*args, **kwargs):  # written by Rust, beyond the audit hook's sight
+        writes.append("safetensors.numpy.save_file called")
+
+    sys.addaudithook(audit)
+    safetensors.numpy.save_file = no_save_file
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
     n = 30
@@ -126,7 +132,7 @@ def test_the_model_page_writes_no_file_for_an_upload(monkeypatch):
     at.run()
     at.switch_page("pages/model.py").run()
     # every setting is drawn with its value from the first paint (see that test's module)
-    assert first_paint_mismatches(at, "ws:model.options.") == []
+    mismatches = first_paint_mismatches(at, "ws:model.options.")
     at.radio(key="ws:model.options.source").set_value("upload").run()
     data = _weights()
     at.session_state[UPLOAD] = {
@@ -134,18 +140,47 @@ def test_the_model_page_writes_no_file_for_an_upload(monkeypatch):
         "data": data,
         "digest": hashlib.sha256(data).hexdigest(),
     }
-    _WRITES = []
+    collecting = True
     try:
         at.run()
         at.selectbox(key="ws:model.options.precision").set_value("int4").run()
         at.radio(key="ws:model.options.prune").set_value("sparsity").run()
     finally:
-        writes, _WRITES = _WRITES, None
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    assert {m.label for m in at.metric} >= {"File written", "Relative error", "SNR"}
-    assert len(at.get("plotly_chart")) >= 2  # the histogram and the sweep of the upload
-    assert writes == [], writes
+        collecting = False
+    return {
+        "first_paint_mismatches": [str(m) for m in mismatches],
+        "exceptions": [str(e.value) for e in at.exception],
+        "errors": [str(e.value) for e in at.error],
+        "metrics": sorted(m.label for m in at.metric),
+        "charts": len(at.get("plotly_chart")),
+        "writes": writes,
+    }
+
+
+def test_the_model_page_writes_no_file_for_an_upload():
+    """Inspect, compress, sweep an upload: no file is opened for writing, no folder made."""
+    child = (
+        "import json\n"
+        "from tests.test_weights_in_memory import page_writes_in_this_process\n"
+        "print('RESULT ' + json.dumps(page_writes_in_this_process()))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", child],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    assert len(lines) == 1, proc.stdout[-4000:]
+    seen = json.loads(lines[0].removeprefix("RESULT "))
+    assert seen["first_paint_mismatches"] == []
+    assert seen["exceptions"] == [] and seen["errors"] == [], seen
+    assert set(seen["metrics"]) >= {"File written", "Relative error", "SNR"}
+    assert seen["charts"] >= 2  # the histogram and the sweep of the upload
+    assert seen["writes"] == [], seen["writes"]
 
 
 def test_the_weights_tab_has_no_file_api():
