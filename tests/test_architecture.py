@@ -71,21 +71,28 @@ def test_no_test_process_installs_an_audit_hook():
     function while another trace function is being installed"; python/cpython#98257): an
     unrelated app test fails. A test that needs a hook installs it in a child process, from a
     function named ``*_in_this_process`` that no test module calls directly."""
-    offenders = []
-    for path in sorted((ROOT / "tests").rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        owners: dict[ast.AST, str] = {}
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                for inner in ast.walk(node):
-                    owners.setdefault(inner, node.name)
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.Call):
-                continue
+    offenders: list[str] = []
+
+    class Calls(ast.NodeVisitor):
+        def __init__(self, where: str) -> None:
+            self.where, self.owner = where, ""
+
+        def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+            outer, self.owner = self.owner, node.name
+            self.generic_visit(node)
+            self.owner = outer
+
+        visit_AsyncFunctionDef = visit_FunctionDef
+
+        def visit_Call(self, node: ast.Call) -> None:
             name = getattr(node.func, "attr", getattr(node.func, "id", ""))
-            where = f"{path.relative_to(ROOT)}:{node.lineno}"
-            if name == "addaudithook" and not owners.get(node, "").endswith("_in_this_process"):
-                offenders.append(f"{where} installs an audit hook in the test process")
+            at = f"{self.where}:{node.lineno}"
+            if name == "addaudithook" and not self.owner.endswith("_in_this_process"):
+                offenders.append(f"{at} installs an audit hook in the test process")
             if name.endswith("_in_this_process"):
-                offenders.append(f"{where} calls {name} in the test process")
+                offenders.append(f"{at} calls {name} in the test process")
+            self.generic_visit(node)
+
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        Calls(str(path.relative_to(ROOT))).visit(ast.parse(path.read_text(encoding="utf-8")))
     assert offenders == []
